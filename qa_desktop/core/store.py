@@ -1,0 +1,223 @@
+"""The SQLite database: schema, forward migrations, connection settings, transactions.
+
+One file per data directory, opened through sqlite-utils::
+
+    db = open_database(Path("~/qa/qa.db").expanduser())
+    with transaction(db):
+        db["meta"].upsert({"key": "k", "value": "v"}, pk="key")
+
+Every write the app makes goes through :func:`transaction`, so it is all or nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    """The foundation schema: batches, cases, media, guideline packs, reviewers, verdicts."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+
+        CREATE TABLE reviewers (
+            id TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            issuer TEXT NOT NULL,
+            market TEXT NOT NULL,
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            format_version INTEGER NOT NULL,
+            imported_at TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            signature_status TEXT NOT NULL DEFAULT 'unsigned'
+        );
+
+        -- seq orders the queue and gives keyset paging; id is the stable external id.
+        CREATE TABLE cases (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            content_type TEXT NOT NULL CHECK (content_type IN ('image', 'video', 'text')),
+            market TEXT NOT NULL,
+            language TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            orig_label TEXT NOT NULL,
+            orig_policy TEXT NOT NULL,
+            orig_moderator TEXT NOT NULL,
+            orig_queue TEXT NOT NULL,
+            orig_decided_at TEXT NOT NULL,
+            content_sha256 TEXT NOT NULL
+        );
+        CREATE INDEX cases_batch ON cases(batch_id);
+
+        CREATE TABLE media (
+            case_id TEXT NOT NULL REFERENCES cases(id),
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (case_id, position)
+        );
+
+        CREATE TABLE guideline_packs (
+            id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            market TEXT NOT NULL,
+            language TEXT NOT NULL,
+            title TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            PRIMARY KEY (id, version)
+        );
+        CREATE TABLE guideline_labels (
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            policy TEXT NOT NULL,
+            PRIMARY KEY (pack_id, pack_version, id),
+            FOREIGN KEY (pack_id, pack_version) REFERENCES guideline_packs(id, version)
+        );
+        CREATE TABLE guideline_sections (
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            labels TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (pack_id, pack_version, id),
+            FOREIGN KEY (pack_id, pack_version) REFERENCES guideline_packs(id, version)
+        );
+
+        -- Verdict events are append-only: an edit or an undo is a new event that supersedes.
+        CREATE TABLE verdicts (
+            id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL REFERENCES cases(id),
+            reviewer_id TEXT NOT NULL,
+            role TEXT NOT NULL DEFAULT 'sme',
+            session_id TEXT,
+            label TEXT,
+            citations TEXT NOT NULL DEFAULT '[]',
+            notes TEXT NOT NULL DEFAULT '',
+            time_on_case_ms INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            supersedes TEXT
+        );
+        CREATE INDEX verdicts_case ON verdicts(case_id, reviewer_id);
+        CREATE INDEX verdicts_supersedes ON verdicts(supersedes);
+        CREATE TRIGGER verdicts_no_update BEFORE UPDATE ON verdicts
+            BEGIN SELECT RAISE(ABORT, 'verdict events are append-only'); END;
+        CREATE TRIGGER verdicts_no_delete BEFORE DELETE ON verdicts
+            BEGIN SELECT RAISE(ABORT, 'verdict events are append-only'); END;
+
+        -- The effective verdict of a reviewer on a case: their newest event nobody superseded.
+        CREATE VIEW effective_verdicts AS
+            SELECT v.* FROM verdicts v
+            WHERE NOT EXISTS (SELECT 1 FROM verdicts s WHERE s.supersedes = v.id)
+              AND v.id = (
+                SELECT w.id FROM verdicts w
+                WHERE w.case_id = v.case_id AND w.reviewer_id = v.reviewer_id
+                  AND NOT EXISTS (SELECT 1 FROM verdicts s2 WHERE s2.supersedes = w.id)
+                ORDER BY w.created_at DESC, w.id DESC LIMIT 1);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+"""Forward migrations; the schema version is the number of migrations applied."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class DatabaseError(Exception):
+    """The database file cannot be used (newer schema, corrupt, not SQLite)."""
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+
+    WAL journaling and foreign keys are switched on for every connection.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DatabaseError(f"{path}: not a usable QA Desktop database ({exc})") from exc
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The number of migrations applied to ``db`` (0 for a new file)."""
+    if "schema_version" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply every migration not yet applied, each in its own transaction."""
+    with transaction(db):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database schema version {current} is newer than this app ({SCHEMA_VERSION}); "
+            "update QA Desktop"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with transaction(db):
+            MIGRATIONS[version - 1](db)
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))",
+                [version],
+            )
+
+
+def transaction(db: sqlite_utils.Database):  # noqa: ANN201 - a context manager
+    """Run a block as one SQLite transaction: committed on success, rolled back on error.
+
+    Nested use becomes a savepoint inside the outer transaction (sqlite-utils' ``atomic``).
+    """
+    return db.atomic()
+
+
+def _execute_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run each statement of ``script`` inside the current transaction.
+
+    ``executescript`` would commit first, breaking the migration's atomicity.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""

@@ -1,0 +1,160 @@
+"""The Workspace: one object, opened on a data directory, through which every core operation goes.
+
+The GUI holds one for its whole life; the CLI opens one per command::
+
+    ws = Workspace.open(data_dir())
+    ws.ensure_reviewer("Ana")
+    report = ws.import_batch(Path("demo-batch"))
+    for row in ws.queue_page(limit=50): ...
+    ws.record_verdict("c-001", "vh_remove", citations=[...])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from . import batches, cases, guidelines, verdicts
+from .paths import private_dir
+from .reviewers import Reviewer, create_local_reviewer, local_reviewer
+from .store import open_database, transaction
+
+DB_FILENAME = "qa.db"
+
+
+class Workspace:
+    """The data directory: database, media store, and the local reviewer."""
+
+    def __init__(self, data_dir: Path, db: sqlite_utils.Database) -> None:
+        self.data_dir = data_dir
+        self.db = db
+        self.media_dir = private_dir(data_dir / "media")
+        self._reviewer = local_reviewer(db)
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Workspace:
+        """Open (creating if needed) the workspace in ``data_dir``."""
+        private_dir(data_dir)
+        return cls(data_dir, open_database(data_dir / DB_FILENAME))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    # -- reviewer -----------------------------------------------------------------------
+    @property
+    def reviewer(self) -> Reviewer | None:
+        """The local reviewer profile, or None before first run."""
+        return self._reviewer
+
+    def ensure_reviewer(self, display_name: str) -> Reviewer:
+        """The local profile, made with ``display_name`` if there is none yet."""
+        if self._reviewer is None:
+            self._reviewer = create_local_reviewer(self.db, display_name)
+        return self._reviewer
+
+    def _reviewer_id(self) -> str:
+        if self._reviewer is None:
+            raise RuntimeError("no local reviewer profile yet: call ensure_reviewer first")
+        return self._reviewer.id
+
+    # -- batches and guidelines ----------------------------------------------------------
+    def import_batch(
+        self,
+        path: Path,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> batches.ImportReport:
+        """Validate and import a case batch (folder, .zip or .csv); all or nothing."""
+        return batches.import_batch(
+            self.db, self.media_dir, path, progress=progress, cancelled=cancelled
+        )
+
+    def import_guideline_pack(self, path: Path) -> guidelines.Pack:
+        """Load and store a guideline pack file (a no-op if that version is stored)."""
+        pack = guidelines.load_pack(path)
+        guidelines.store_pack(self.db, pack)
+        return pack
+
+    def labels_for(self, case: cases.Case) -> list[guidelines.Label]:
+        """The labels of the pack the case's batch names."""
+        return guidelines.pack_labels(self.db, case.pack_id, case.pack_version)
+
+    def search_sections(self, case: cases.Case, text: str) -> list[guidelines.Section]:
+        """Sections of the case's pack matching ``text`` by id, title or body."""
+        return guidelines.search_sections(self.db, case.pack_id, case.pack_version, text)
+
+    # -- the queue ---------------------------------------------------------------------
+    def case_count(self) -> int:
+        """How many cases the queue holds."""
+        return cases.case_count(self.db)
+
+    def queue_page(
+        self, *, after_seq: int | None = None, offset: int = 0, limit: int = 200
+    ) -> list[cases.QueueRow]:
+        """A page of the queue, with the local reviewer's verdicts."""
+        return cases.queue_page(
+            self.db, self._reviewer_id(), after_seq=after_seq, offset=offset, limit=limit
+        )
+
+    def queue_row(self, case_id: str) -> cases.QueueRow | None:
+        """One queue row, fresh from the database."""
+        return cases.queue_row(self.db, self._reviewer_id(), case_id)
+
+    def queue_index(self, case_id: str) -> int | None:
+        """Position of a case in the queue."""
+        return cases.queue_index(self.db, case_id)
+
+    def case(self, case_id: str) -> cases.Case | None:
+        """One case in full."""
+        return cases.load_case(self.db, case_id)
+
+    def media_path(self, media: cases.MediaFile) -> Path:
+        """Where a media file of a case is stored."""
+        return media.path_in(self.media_dir)
+
+    # -- verdicts ----------------------------------------------------------------------
+    def record_verdict(
+        self,
+        case_id: str,
+        label: str,
+        citations: tuple[verdicts.Citation, ...] | list[verdicts.Citation] = (),
+        notes: str = "",
+        time_on_case_ms: int = 0,
+    ) -> verdicts.VerdictEvent:
+        """Record the local reviewer's verdict on a case, now."""
+        return verdicts.record_verdict(
+            self.db,
+            case_id=case_id,
+            reviewer_id=self._reviewer_id(),
+            label=label,
+            citations=citations,
+            notes=notes,
+            time_on_case_ms=time_on_case_ms,
+        )
+
+    def undo_last_verdict(self, case_id: str) -> verdicts.VerdictEvent | None:
+        """Undo the local reviewer's current verdict on a case (a superseding event)."""
+        return verdicts.undo_last_verdict(self.db, case_id=case_id, reviewer_id=self._reviewer_id())
+
+    def my_verdict(self, case_id: str) -> verdicts.VerdictEvent | None:
+        """The local reviewer's effective verdict on a case (None if undecided)."""
+        event = verdicts.effective_verdict(self.db, case_id, self._reviewer_id())
+        return event if event is not None and event.label is not None else None
+
+    def verdict_events(self) -> list[verdicts.VerdictEvent]:
+        """Every verdict event, oldest first."""
+        return verdicts.all_events(self.db)
+
+    # -- where the reviewer left off ----------------------------------------------------
+    def last_case_id(self) -> str | None:
+        """The case that was on screen when the app last closed."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_case'").fetchone()
+        return row[0] if row else None
+
+    def set_last_case_id(self, case_id: str) -> None:
+        """Remember the case on screen, to reopen there."""
+        with transaction(self.db):
+            self.db["meta"].upsert({"key": "last_case", "value": case_id}, pk="key")
