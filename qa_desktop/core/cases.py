@@ -148,7 +148,10 @@ def load_case(db: sqlite_utils.Database, case_id: str) -> Case | None:
         tags=tuple(json.loads(r["tags"])),
         metadata=json.loads(r["metadata"]),
         original=OriginalDecision(
-            r["orig_label"], r["orig_policy"], r["orig_moderator"], r["orig_queue"],
+            r["orig_label"],
+            r["orig_policy"],
+            r["orig_moderator"],
+            r["orig_queue"],
             r["orig_decided_at"],
         ),
         media=media,

@@ -121,7 +121,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             notes TEXT NOT NULL DEFAULT '',
             time_on_case_ms INTEGER NOT NULL DEFAULT 0,
             created_at TEXT NOT NULL,
-            supersedes TEXT
+            supersedes TEXT,
+            restores TEXT
         );
         CREATE INDEX verdicts_case ON verdicts(case_id, reviewer_id);
         CREATE INDEX verdicts_supersedes ON verdicts(supersedes);
@@ -139,7 +140,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
                 WHERE w.case_id = v.case_id AND w.reviewer_id = v.reviewer_id
                   AND NOT EXISTS (SELECT 1 FROM verdicts s2 WHERE s2.supersedes = w.id)
                 ORDER BY w.created_at DESC, w.id DESC LIMIT 1);
-        """
+        """,
     )
 
 
@@ -202,7 +203,7 @@ def migrate(db: sqlite_utils.Database) -> None:
             )
 
 
-def transaction(db: sqlite_utils.Database):  # noqa: ANN201 - a context manager
+def transaction(db: sqlite_utils.Database):
     """Run a block as one SQLite transaction: committed on success, rolled back on error.
 
     Nested use becomes a savepoint inside the outer transaction (sqlite-utils' ``atomic``).

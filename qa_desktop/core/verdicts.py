@@ -46,6 +46,8 @@ class VerdictEvent:
     supersedes: str | None = None
     role: str = "sme"
     session_id: str | None = None
+    restores: str | None = None
+    """For an undo: the event whose verdict it brings back (None for a retraction)."""
 
     def to_row(self) -> dict[str, Any]:
         """The event as a ``verdicts`` table row (citations as JSON)."""
@@ -132,8 +134,13 @@ def undo_last_verdict(
         current = effective_verdict(db, case_id, reviewer_id)
         if current is None or current.label is None:
             return None
-        previous = _event(db, current.supersedes) if current.supersedes else None
-        restored = previous if previous is not None and previous.label is not None else None
+        # The verdict on screen may itself be an undo's restoration: step back from the
+        # event that first recorded it, so repeated undos walk back instead of redoing.
+        recorded = _event(db, current.restores) if current.restores else current
+        before = _event(db, recorded.supersedes) if recorded and recorded.supersedes else None
+        if before is not None and before.restores:
+            before = _event(db, before.restores)
+        restored = before if before is not None and before.label is not None else None
         event = VerdictEvent(
             id=new_event_id(),
             case_id=case_id,
@@ -144,6 +151,7 @@ def undo_last_verdict(
             time_on_case_ms=0,
             created_at=utc_now_iso(),
             supersedes=current.id,
+            restores=restored.id if restored else None,
         )
         db["verdicts"].insert(event.to_row())
     return event

@@ -1,0 +1,1 @@
+"""Ratio benchmarks (``make bench``): never timed assertions in the unit tests."""

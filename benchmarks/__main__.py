@@ -1,0 +1,35 @@
+"""``make bench``: every figure is a ratio against a baseline measured in the same run.
+
+Run ``python -m benchmarks [name ...]``; names: import, next_case (default: all).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import bench_import, bench_next_case
+
+BENCHMARKS = {"import": bench_import.run, "next_case": bench_next_case.run}
+
+
+def main(argv: list[str]) -> int:
+    """Run the named benchmarks (all by default) and print their ratios."""
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        return 2
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix=f"qa-bench-{name}-") as tmp:
+            started = time.perf_counter()
+            for line in BENCHMARKS[name](Path(tmp)):
+                print(line, flush=True)
+            print(f"  ({name} took {time.perf_counter() - started:.1f} s)\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

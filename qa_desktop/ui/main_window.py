@@ -1,0 +1,454 @@
+"""The main window: queue on the left, the case in the middle, the verdict panel on the right.
+
+Every single-key shortcut lives in :data:`KEYMAP`; the window handles them in one event
+filter so that typing in the citation or notes field never triggers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QObject, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QSplitter,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.cases import Case
+from ..core.workspace import Workspace
+from .import_dialog import run_import
+from .queue_view import QueueModel, QueueView
+from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
+from .shortcut_map import ShortcutMapDialog
+from .verdict_panel import VerdictPanel
+from .viewer import CaseViewer
+
+PREFETCH_AHEAD = 3
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    """One shortcut: the keys, what it does (for the map), and the method it calls."""
+
+    keys: str
+    description: str
+    action: str
+
+
+KEYMAP: tuple[KeyBinding, ...] = (
+    KeyBinding("Space (hold)", "Reveal while held; release to blur again (mouse too)", ""),
+    KeyBinding("J / ↓", "Next case", "next_case"),
+    KeyBinding("K / ↑", "Previous case", "previous_case"),
+    KeyBinding("1 – 9", "Choose label", ""),
+    KeyBinding("Ctrl+Enter", "Record verdict and go to the next case", "record_and_next"),
+    KeyBinding("U", "Undo your last verdict on this case", "undo_verdict"),
+    KeyBinding("C", "Cite a section (type id or title, Enter adds)", "focus_citation"),
+    KeyBinding("N", "Write notes", "focus_notes"),
+    KeyBinding("Esc", "Leave the citation or notes field", ""),
+    KeyBinding("G", "Grayscale on/off", "toggle_grayscale"),
+    KeyBinding("[  /  ]", "Weaker / stronger blur", ""),
+    KeyBinding("+  /  −  /  0", "Zoom in / out / fit", ""),
+    KeyBinding("Ctrl+O", "Import a case batch", "import_batch"),
+    KeyBinding("?", "This shortcut map", "show_shortcuts"),
+)
+
+_SINGLE_KEYS: dict[int, str] = {
+    Qt.Key.Key_J: "next_case",
+    Qt.Key.Key_Down: "next_case",
+    Qt.Key.Key_K: "previous_case",
+    Qt.Key.Key_Up: "previous_case",
+    Qt.Key.Key_U: "undo_verdict",
+    Qt.Key.Key_G: "toggle_grayscale",
+    Qt.Key.Key_BracketLeft: "weaker_blur",
+    Qt.Key.Key_BracketRight: "stronger_blur",
+    Qt.Key.Key_Plus: "zoom_in",
+    Qt.Key.Key_Equal: "zoom_in",
+    Qt.Key.Key_Minus: "zoom_out",
+    Qt.Key.Key_0: "zoom_fit",
+    Qt.Key.Key_C: "focus_citation",
+    Qt.Key.Key_N: "focus_notes",
+    Qt.Key.Key_Question: "show_shortcuts",
+}
+_TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
+
+
+class MainWindow(QMainWindow):
+    """The review loop over one Workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.ws = workspace
+        self.case: Case | None = None
+        self.settings = ViewSettings()
+        self.renderer = RenderCache(workspace.media_dir, parent=self)
+        self.renderer.rendered.connect(self._on_rendered)
+        self.time_on_case = QElapsedTimer()
+
+        self.setWindowTitle(
+            f"QA Desktop — {workspace.reviewer.display_name if workspace.reviewer else ''}"
+        )
+        self.model = QueueModel(workspace, self)
+        self.queue = QueueView(self.model)
+        self.queue.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self._open_row(current.row())
+        )
+
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        header_font = QFont(self.header.font())
+        header_font.setPointSizeF(header_font.pointSizeF() * 1.15)
+        self.header.setFont(header_font)
+        self.viewer = CaseViewer()
+        self.viewer.image_view.reveal_changed.connect(lambda _r: self._update_status())
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(4, 4, 4, 4)
+        center_layout.addWidget(self.header)
+        center_layout.addWidget(self.viewer, 1)
+
+        self.panel = VerdictPanel()
+        self.panel.record_requested.connect(self.record_and_next)
+        self.panel.text_editing_done.connect(self._leave_text_input)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.queue)
+        splitter.addWidget(center)
+        splitter.addWidget(self.panel)
+        splitter.setSizes([540, 760, 400])
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self._build_menu()
+        QApplication.instance().installEventFilter(self)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.resize(1600, 950)
+        self.open_start_case()
+        # Start with keys going to the review loop, not into the citation field.
+        self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- menus and Ctrl shortcuts -------------------------------------------------------------
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "&Import batch…", QKeySequence("Ctrl+O"), self.import_batch)
+        self._add_action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
+        review = self.menuBar().addMenu("&Review")
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            self._add_action(
+                review,
+                "&Record verdict and next",
+                QKeySequence(keys),
+                self.record_and_next,
+                visible=keys == "Ctrl+Return",
+            )
+        self._add_action(review, "&Undo last verdict  (U)", None, self.undo_verdict)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&Shortcut map  (?)", None, self.show_shortcuts)
+
+    def _add_action(
+        self,
+        menu: object,
+        text: str,
+        keys: QKeySequence | None,
+        slot: Callable[[], object],
+        visible: bool = True,
+    ) -> None:
+        action = QAction(text, self)
+        if keys is not None:
+            action.setShortcut(keys)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        if visible:
+            menu.addAction(action)  # type: ignore[attr-defined]
+
+    # -- single keys, hold-to-reveal ----------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self:
+            return False
+        if QApplication.activeModalWidget() is not None:
+            return False
+        if isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+            return False
+        key_event: QKeyEvent = event  # type: ignore[assignment]
+        if key_event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        ):
+            return False
+        key = key_event.key()
+        if key == Qt.Key.Key_Space:
+            if not key_event.isAutoRepeat():
+                self.viewer.image_view.set_revealed(kind == QEvent.Type.KeyPress)
+            return True
+        if kind == QEvent.Type.KeyRelease:
+            return False
+        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+            if not self.panel.select_label(key - Qt.Key.Key_0):
+                self.statusBar().showMessage(f"No label on key {key - Qt.Key.Key_0}", 3000)
+            return True
+        action = _SINGLE_KEYS.get(key)
+        if action is None:
+            return False
+        getattr(self, action)()
+        return True
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Losing focus (alt-tab, a dialog) never leaves content revealed.
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.viewer.image_view.set_revealed(False)
+        super().changeEvent(event)
+
+    def _leave_text_input(self) -> None:
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- navigation ---------------------------------------------------------------------------
+    def open_start_case(self) -> None:
+        """Open the case the reviewer left off on, else the first case."""
+        if self.model.rowCount() == 0:
+            self.case = None
+            self.header.setText("<b>No cases yet.</b>")
+            self.viewer.show_visual(
+                None,
+                "No cases yet.\n\nImport a case batch with File ▸ Import batch… (Ctrl+O),\n"
+                "or run  qa-desktop demo  to make the synthetic demo batch.",
+            )
+            self._update_status()
+            return
+        last = self.ws.last_case_id()
+        row = self.model.row_of(last) if last else None
+        self.go_to_row(row if row is not None else 0)
+
+    def go_to_row(self, row: int) -> None:
+        """Select queue row ``row`` (which opens its case)."""
+        if not 0 <= row < self.model.rowCount():
+            return
+        index = self.model.index(row, 0)
+        self.queue.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.queue.scrollTo(index)
+
+    def current_row(self) -> int:
+        """The queue row on screen (-1 when none)."""
+        return self.queue.selectionModel().currentIndex().row()
+
+    def next_case(self) -> None:
+        """Go to the next case in the queue."""
+        self.go_to_row(self.current_row() + 1)
+
+    def previous_case(self) -> None:
+        """Go to the previous case in the queue."""
+        self.go_to_row(self.current_row() - 1)
+
+    def _open_row(self, row: int) -> None:
+        case_id = self.model.case_id_at(row)
+        if case_id is not None:
+            self.open_case(case_id)
+
+    def open_case(self, case_id: str) -> None:
+        """Show a case: blurred, fitted, with its pack's labels and the reviewer's draft."""
+        case = self.ws.case(case_id)
+        if case is None:
+            return
+        self.case = case
+        self.viewer.image_view.reset_view()
+        self.time_on_case.restart()
+        self.header.setText(self._header_html(case))
+        self.panel.set_case_context(
+            self.ws.labels_for(case),
+            (case.pack_id, case.pack_version),
+            lambda text, c=case: self.ws.search_sections(c, text),
+        )
+        self.panel.load_draft(self.ws.my_verdict(case_id))
+        self._show_content()
+        self._prefetch()
+        self.ws.set_last_case_id(case_id)
+        self._update_status()
+
+    def _header_html(self, case: Case) -> str:
+        o = case.original
+        tags = ", ".join(case.tags) or "none"
+        return (
+            f"<span style='font-size:large'><b>{case.id}</b></span> · {case.content_type} · "
+            f"{case.market} / {case.language} · warnings: <b>{tags}</b><br>"
+            f"Original decision: <b>{o.label}</b> ({o.policy}) by {o.moderator_id} "
+            f"in {o.queue} at {o.decided_at}"
+        )
+
+    # -- content --------------------------------------------------------------------------------
+    def _show_content(self) -> None:
+        case = self.case
+        if case is None:
+            return
+        if case.content_type == "text" or not case.media:
+            self.viewer.show_text(case.text)
+            return
+        rendered = self.renderer.request(case, self.settings)
+        if rendered is not None:
+            self._display(rendered)
+        else:
+            self.viewer.show_visual(None, "Preparing the blurred view…")
+
+    def _display(self, rendered: Rendered) -> None:
+        if rendered.error:
+            self.viewer.show_visual(
+                None,
+                f"Cannot show this media:\n{rendered.error}\n\n"
+                "You can still decide the case and note the problem.",
+            )
+        else:
+            self.viewer.show_visual(rendered)
+
+    def _on_rendered(self, rendered: Rendered) -> None:
+        if (
+            self.case is not None
+            and rendered.case_id == self.case.id
+            and (rendered.settings == self.settings or rendered.error)
+        ):
+            self._display(rendered)
+
+    def _prefetch(self) -> None:
+        row = self.current_row()
+        for ahead in (*range(1, PREFETCH_AHEAD + 1), -1):
+            case_id = self.model.case_id_at(row + ahead)
+            if case_id is None:
+                continue
+            case = self.ws.case(case_id)
+            if case is not None and case.content_type != "text" and case.media:
+                self.renderer.request(case, self.settings)
+
+    def _change_settings(self, settings: ViewSettings) -> None:
+        self.settings = settings
+        self._show_content()
+        self._prefetch()
+        self._update_status()
+
+    def toggle_grayscale(self) -> None:
+        """Grayscale on or off (for this and the following cases)."""
+        self._change_settings(ViewSettings(self.settings.blur_level, not self.settings.grayscale))
+
+    def stronger_blur(self) -> None:
+        """One blur level stronger."""
+        level = min(MAX_BLUR_LEVEL, self.settings.blur_level + 1)
+        self._change_settings(ViewSettings(level, self.settings.grayscale))
+
+    def weaker_blur(self) -> None:
+        """One blur level weaker (level 1 still hides detail)."""
+        level = max(1, self.settings.blur_level - 1)
+        self._change_settings(ViewSettings(level, self.settings.grayscale))
+
+    def zoom_in(self) -> None:
+        """Zoom in (the blur stays)."""
+        self.viewer.image_view.zoom_in()
+
+    def zoom_out(self) -> None:
+        """Zoom out."""
+        self.viewer.image_view.zoom_out()
+
+    def zoom_fit(self) -> None:
+        """Fit to the view."""
+        self.viewer.image_view.zoom_fit()
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def record_and_next(self) -> None:
+        """Record the drafted verdict now, then go to the next case."""
+        if self.case is None:
+            return
+        draft = self.panel.draft()
+        if draft is None:
+            self.statusBar().showMessage("Choose a label first (keys 1–9)", 4000)
+            return
+        self.ws.record_verdict(
+            self.case.id,
+            draft.label,
+            draft.citations,
+            draft.notes,
+            time_on_case_ms=self.time_on_case.elapsed(),
+        )
+        self.model.refresh_case(self.case.id)
+        self.statusBar().showMessage(f"Recorded {draft.label} on {self.case.id}", 3000)
+        if self.current_row() + 1 < self.model.rowCount():
+            self.next_case()
+        else:
+            self.panel.load_draft(self.ws.my_verdict(self.case.id))
+            self._update_status()
+
+    def undo_verdict(self) -> None:
+        """Undo your last verdict on this case (a new event that supersedes it)."""
+        if self.case is None:
+            return
+        event = self.ws.undo_last_verdict(self.case.id)
+        if event is None:
+            self.statusBar().showMessage("Nothing to undo on this case", 3000)
+            return
+        self.model.refresh_case(self.case.id)
+        self.panel.load_draft(self.ws.my_verdict(self.case.id))
+        restored = event.label or "undecided"
+        self.statusBar().showMessage(f"Undone: {self.case.id} is now {restored}", 3000)
+
+    def focus_citation(self) -> None:
+        """Put the cursor in the citation field."""
+        self.panel.citation_field.setFocus()
+
+    def focus_notes(self) -> None:
+        """Put the cursor in the notes field."""
+        self.panel.notes.setFocus()
+
+    # -- dialogs -------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        """Show the shortcut map."""
+        ShortcutMapDialog(KEYMAP, self).exec()
+
+    def import_batch(self, path: Path | None = None) -> None:
+        """Choose a batch and import it with a cancellable progress dialog."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self,
+                "Import case batch",
+                str(Path.home()),
+                "Case batches (batch.json *.zip *.csv);;All files (*)",
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+            if path.name == "batch.json":
+                path = path.parent
+        if run_import(self, self.ws.data_dir, path) is not None:
+            self.model.reload()
+            if self.case is None:
+                self.open_start_case()
+            self._update_status()
+
+    # -- status ----------------------------------------------------------------------------
+    def _update_status(self) -> None:
+        view = self.viewer.image_view
+        shown = "REVEALED" if view.revealed else "blurred"
+        gray = "on" if self.settings.grayscale else "off"
+        position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
+        self.status.setText(
+            f"{position}  ·  content {shown}  ·  blur {self.settings.blur_level}/{MAX_BLUR_LEVEL}"
+            f"  ·  grayscale {gray}  ·  ? for shortcuts"
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        QApplication.instance().removeEventFilter(self)
+        self.renderer.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,137 @@
+"""The queue: a lazy table model over the cases, fetched a page at a time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from ..core.cases import QueueRow
+from ..core.workspace import Workspace
+
+COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict")
+PAGE_SIZE = 200
+MAX_CACHED_PAGES = 50
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class QueueModel(QAbstractTableModel):
+    """Rows come from the database a page at a time (keyset paging where it can)."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self._count = workspace.case_count()
+        self._pages: dict[int, list[QueueRow]] = {}
+        self.pages_loaded = 0  # how many pages were read from the database (for tests)
+
+    # -- Qt model API ---------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                "✓" if row.my_label else "·",
+                row.id,
+                row.market,
+                row.policy,
+                row.original_label,
+                row.my_label or "",
+            )[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == 5 and row.my_label:
+            differs = row.my_label != row.original_label
+            return QBrush(QColor(220, 90, 60) if differs else QColor(60, 160, 90))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.id} · {row.content_type} · original: {row.original_label}"
+        return None
+
+    # -- access ---------------------------------------------------------------------------
+    def row_at(self, row: int) -> QueueRow | None:
+        """The queue row at ``row``, reading its page if needed."""
+        if not 0 <= row < self._count:
+            return None
+        page_no, offset = divmod(row, PAGE_SIZE)
+        page = self._pages.get(page_no)
+        if page is None:
+            page = self._load_page(page_no)
+        return page[offset] if offset < len(page) else None
+
+    def case_id_at(self, row: int) -> str | None:
+        """The case id at ``row``."""
+        found = self.row_at(row)
+        return found.id if found else None
+
+    def row_of(self, case_id: str) -> int | None:
+        """The row of a case id."""
+        return self.ws.queue_index(case_id)
+
+    def refresh_case(self, case_id: str) -> None:
+        """Re-read one case's row (after a verdict) and repaint it."""
+        row_no = self.row_of(case_id)
+        fresh = self.ws.queue_row(case_id)
+        if row_no is None or fresh is None:
+            return
+        page_no, offset = divmod(row_no, PAGE_SIZE)
+        page = self._pages.get(page_no)
+        if page is not None and offset < len(page):
+            page[offset] = fresh
+        self.dataChanged.emit(self.index(row_no, 0), self.index(row_no, len(COLUMNS) - 1))
+
+    def reload(self) -> None:
+        """Forget every page and re-count (after an import)."""
+        self.beginResetModel()
+        self._pages.clear()
+        self._count = self.ws.case_count()
+        self.endResetModel()
+
+    def _load_page(self, page_no: int) -> list[QueueRow]:
+        previous = self._pages.get(page_no - 1)
+        if previous:
+            page = self.ws.queue_page(after_seq=previous[-1].seq, limit=PAGE_SIZE)
+        else:
+            page = self.ws.queue_page(offset=page_no * PAGE_SIZE, limit=PAGE_SIZE)
+        self.pages_loaded += 1
+        if len(self._pages) >= MAX_CACHED_PAGES:
+            self._pages.pop(next(iter(self._pages)))
+        self._pages[page_no] = page
+        return page
+
+
+class QueueView(QTableView):
+    """The queue table: one row per case, selecting a row opens the case."""
+
+    def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((48, 100, 60, 56, 130)):
+            self.setColumnWidth(col, width)

@@ -1,0 +1,205 @@
+"""Rendering cases for display off the GUI thread, with an in-memory cache for prefetch.
+
+A worker decodes a case's media at display size (an image, or a storyboard grid of a
+video's keyframes), applies grayscale, and blurs by downscale-blur-upscale. The sharp and
+blurred results are QImages held in memory only: nothing here ever writes to disk.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from ..core import media
+from ..core.cases import Case
+
+DISPLAY_MAX_SIDE = 1600
+"""Images are decoded no larger than this: enough for a laptop or a shared screen."""
+
+STORYBOARD_TILES = 9
+MAX_BLUR_LEVEL = 10
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """How the reviewer wants content protected right now."""
+
+    blur_level: int = 5
+    grayscale: bool = False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A case's visual content at display size: sharp (for reveal) and blurred, or an error."""
+
+    case_id: str
+    settings: ViewSettings
+    sharp: QImage | None = None
+    blurred: QImage | None = None
+    error: str = ""
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """Copy an RGB uint8 array into a QImage that owns its pixels."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """An RGB uint8 array copied from a QImage (used by tests and measurements)."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+    buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def tile_grid(images: list[np.ndarray], columns: int = 3, tile_w: int = 480) -> np.ndarray:
+    """Lay ``images`` out left to right in a grid of equal tiles on a dark background."""
+    if not images:
+        raise ValueError("no images to lay out")
+    tile_h = max(1, round(tile_w * 9 / 16))
+    rows = -(-len(images) // columns)
+    gap = 6
+    grid = np.full(
+        (rows * tile_h + (rows + 1) * gap, columns * tile_w + (columns + 1) * gap, 3),
+        24,
+        dtype=np.uint8,
+    )
+    for i, img in enumerate(images):
+        fitted = media.resize_to_fit(img, tile_w, tile_h)
+        fh, fw = fitted.shape[:2]
+        r, c = divmod(i, columns)
+        y = gap + r * (tile_h + gap) + (tile_h - fh) // 2
+        x = gap + c * (tile_w + gap) + (tile_w - fw) // 2
+        grid[y : y + fh, x : x + fw] = fitted
+    return grid
+
+
+def decode_for_display(case: Case, media_dir: Path) -> list[np.ndarray] | None:
+    """The case's visual content as sharp RGB arrays (one image, or a video's keyframes).
+
+    None for a text-only case.
+    """
+    if case.content_type == "text" or not case.media:
+        return None
+    path = case.media[0].path_in(media_dir)
+    if case.content_type == "video":
+        return [f.image for f in media.storyboard(path, count=STORYBOARD_TILES, max_side=480)]
+    return [media.decode_image_for_display(path, DISPLAY_MAX_SIDE)]
+
+
+def protect(
+    frames: list[np.ndarray], settings: ViewSettings, grid: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the reviewer's filters: (what reveal shows, what is shown by default).
+
+    Storyboard tiles are blurred one by one, so tiles never bleed into each other.
+    """
+    shown = [media.grayscale(f) if settings.grayscale else f for f in frames]
+    blurred = [media.blur(f, settings.blur_level) for f in shown]
+    if grid:
+        return tile_grid(shown), tile_grid(blurred)
+    return shown[0], blurred[0]
+
+
+def render_case(
+    case: Case, media_dir: Path, settings: ViewSettings, base: list[np.ndarray] | None
+) -> tuple[Rendered, list[np.ndarray] | None]:
+    """Decode (unless ``base`` is given) and protect one case: runs in a worker thread."""
+    try:
+        if base is None:
+            base = decode_for_display(case, media_dir)
+        if base is None:
+            return Rendered(case.id, settings), None
+        sharp, blurred = protect(base, settings, grid=case.content_type == "video")
+        return Rendered(case.id, settings, to_qimage(sharp), to_qimage(blurred)), base
+    except (media.MediaError, OSError, ValueError) as exc:
+        return Rendered(case.id, settings, error=str(exc)), None
+
+
+class RenderCache(QObject):
+    """Renders cases in worker threads and keeps the last few in memory (never on disk).
+
+    ``request(case, settings)`` returns a finished :class:`Rendered` at once when cached,
+    else starts a job and emits ``rendered`` when it is done.
+    """
+
+    rendered = Signal(object)  # Rendered
+    _job_done = Signal(object)  # emitted from a worker, delivered on the GUI thread
+
+    def __init__(self, media_dir: Path, capacity: int = 8, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.media_dir = media_dir
+        self.capacity = capacity
+        # Plain Python threads: a QRunnable subclass's lifetime is shared between Python and
+        # C++, which crashed under load; a signal carries the result back instead.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
+        self._futures: set[Future[None]] = set()
+        self._done: OrderedDict[str, Rendered] = OrderedDict()
+        self._bases: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._pending: dict[str, ViewSettings] = {}
+        self._job_done.connect(self._finished)
+
+    def cached(self, case_id: str, settings: ViewSettings) -> Rendered | None:
+        """The finished render of a case with these settings, if in memory."""
+        found = self._done.get(case_id)
+        if found is not None and (found.settings == settings or found.sharp is None):
+            self._done.move_to_end(case_id)
+            return found
+        return None
+
+    def request(self, case: Case, settings: ViewSettings) -> Rendered | None:
+        """Return the render if cached; otherwise start one (unless already under way)."""
+        found = self.cached(case.id, settings)
+        if found is not None:
+            return found
+        if self._pending.get(case.id) == settings:
+            return None
+        self._pending[case.id] = settings
+        base = self._bases.get(case.id)
+        future = self._pool.submit(self._run, case, settings, base)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return None
+
+    def _run(self, case: Case, settings: ViewSettings, base: list[np.ndarray] | None) -> None:
+        self._job_done.emit(render_case(case, self.media_dir, settings, base))
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every started job is done (tests and shutdown); results still need
+        the event loop to arrive."""
+        _, not_done = futures_wait(list(self._futures), timeout=msecs / 1000)
+        return not not_done
+
+    def shutdown(self) -> None:
+        """Finish running jobs, drop queued ones, forget everything (leaving the app)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything rendered (e.g. when leaving the app)."""
+        self._done.clear()
+        self._bases.clear()
+
+    def _finished(self, payload: tuple[Rendered, list[np.ndarray] | None]) -> None:
+        result, base = payload
+        if self._pending.get(result.case_id) == result.settings:
+            del self._pending[result.case_id]
+        if base is not None:
+            self._bases[result.case_id] = base
+            self._bases.move_to_end(result.case_id)
+            while len(self._bases) > self.capacity:
+                self._bases.popitem(last=False)
+        self._done[result.case_id] = result
+        self._done.move_to_end(result.case_id)
+        while len(self._done) > self.capacity:
+            self._done.popitem(last=False)
+        self.rendered.emit(result)

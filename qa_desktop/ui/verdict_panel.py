@@ -1,0 +1,247 @@
+"""The verdict panel: labels on keys 1-9, citations found as you type, notes, record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.guidelines import Label, Section
+from ..core.verdicts import Citation, VerdictDraft, VerdictEvent
+
+SectionSearch = Callable[[str], list[Section]]
+
+
+class CitationField(QLineEdit):
+    """Type a section id or words of its title; Up/Down choose, Enter adds, Esc leaves."""
+
+    escaped = Signal()
+
+    def __init__(self, suggestions: QListWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.suggestions = suggestions
+        self.setPlaceholderText("Cite: type a section id or title (C)")
+        self.setClearButtonEnabled(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_Up) and self.suggestions.count():
+            step = 1 if key == Qt.Key.Key_Down else -1
+            row = max(0, min(self.suggestions.count() - 1, self.suggestions.currentRow() + step))
+            self.suggestions.setCurrentRow(row)
+            return
+        if key == Qt.Key.Key_Escape:
+            self.clear()
+            self.escaped.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class VerdictPanel(QWidget):
+    """Holds the draft verdict for the case on screen and asks for it to be recorded."""
+
+    record_requested = Signal()
+    text_editing_done = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._labels: list[Label] = []
+        self._citations: list[tuple[Citation, str]] = []
+        self._search: SectionSearch = lambda _text: []
+        self._pack: tuple[str, str] = ("", "")
+
+        title = QLabel("Verdict")
+        title_font = QFont(title.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
+        title_font.setBold(True)
+        title.setFont(title_font)
+
+        self.current = QLabel("Not decided yet")
+        self.current.setWordWrap(True)
+        self.label_list = QListWidget()
+        self.label_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.label_list.setWordWrap(True)
+        self.label_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.suggestions = QListWidget()
+        self.suggestions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.suggestions.setMaximumHeight(150)
+        self.suggestions.setWordWrap(True)
+        self.suggestions.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.suggestions.itemClicked.connect(lambda _item: self.add_selected_citation())
+        self.citation_field = CitationField(self.suggestions)
+        self.citation_field.textEdited.connect(self._update_suggestions)
+        self.citation_field.returnPressed.connect(self.add_selected_citation)
+        self.citation_field.escaped.connect(self.text_editing_done)
+
+        self.citation_list = QListWidget()
+        self.citation_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.citation_list.setMaximumHeight(110)
+        self.citation_list.setWordWrap(True)
+        self.citation_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.citation_list.setToolTip("Double-click a citation to remove it")
+        self.citation_list.itemDoubleClicked.connect(
+            lambda item: self.remove_citation(self.citation_list.row(item))
+        )
+
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Notes (N) — Esc to leave, Ctrl+Enter to record")
+        self.notes.setMaximumHeight(110)
+        self.notes.installEventFilter(self)
+
+        self.record_button = QPushButton("Record verdict and next  (Ctrl+Enter)")
+        self.record_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.record_button.clicked.connect(self.record_requested)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.current)
+        layout.addWidget(QLabel("Label (keys 1–9)"))
+        layout.addWidget(self.label_list, 3)
+        layout.addWidget(QLabel("Citations"))
+        layout.addWidget(self.citation_field)
+        layout.addWidget(self.suggestions)
+        layout.addWidget(self.citation_list)
+        layout.addWidget(QLabel("Notes"))
+        layout.addWidget(self.notes)
+        layout.addWidget(self.record_button)
+        self.suggestions.hide()
+        self.citation_list.hide()
+
+    # -- what the case brings --------------------------------------------------------------
+    def set_case_context(
+        self, labels: list[Label], pack: tuple[str, str], search: SectionSearch
+    ) -> None:
+        """The labels and section search of the pack the case is judged against."""
+        self._labels = labels
+        self._pack = pack
+        self._search = search
+        self.label_list.clear()
+        for i, label in enumerate(labels[:9], start=1):
+            action = label.action.replace("_", " ")
+            text = f"{i}   {label.name}"
+            if action.split()[0] not in label.name.lower():
+                text += f"  ({action})"
+            item = QListWidgetItem(text)
+            item.setToolTip(f"{label.id}: {action}, severity {label.severity}")
+            self.label_list.addItem(item)
+        if not labels:
+            self.label_list.addItem(
+                QListWidgetItem(f"No labels: guideline pack {pack[0]} {pack[1]} is not loaded")
+            )
+
+    def load_draft(self, event: VerdictEvent | None) -> None:
+        """Start from the reviewer's current verdict on the case (or an empty draft)."""
+        self.label_list.clearSelection()
+        self.label_list.setCurrentRow(-1)
+        self._citations = []
+        self.notes.clear()
+        self.citation_field.clear()
+        self.suggestions.clear()
+        if event is not None and event.label:
+            ids = [lb.id for lb in self._labels]
+            if event.label in ids:
+                self.label_list.setCurrentRow(ids.index(event.label))
+            self._citations = [(c, c.section_id) for c in event.citations]
+            self.notes.setPlainText(event.notes)
+        self._show_citations()
+        self.show_current(event)
+
+    def show_current(self, event: VerdictEvent | None) -> None:
+        """Say what is recorded for this case now."""
+        if event is None or not event.label:
+            self.current.setText("Not decided yet")
+            return
+        cites = ", ".join(c.section_id for c in event.citations) or "no citation"
+        name = self._label_name(event.label)
+        when = event.created_at[11:19]
+        self.current.setText(f"Recorded: <b>{name}</b> · {cites} · {when} UTC")
+
+    # -- editing -------------------------------------------------------------------------
+    def select_label(self, number: int) -> bool:
+        """Choose the label on key ``number`` (1-based); False if there is none."""
+        if not 1 <= number <= min(9, len(self._labels)):
+            return False
+        self.label_list.setCurrentRow(number - 1)
+        return True
+
+    def selected_label(self) -> Label | None:
+        """The label chosen in the draft."""
+        row = self.label_list.currentRow()
+        return self._labels[row] if 0 <= row < len(self._labels) else None
+
+    def add_selected_citation(self) -> bool:
+        """Add the highlighted suggestion (or the first) as a citation."""
+        item = self.suggestions.currentItem() or self.suggestions.item(0)
+        if item is None:
+            return False
+        section: Section = item.data(Qt.ItemDataRole.UserRole)
+        if all(c.section_id != section.id for c, _ in self._citations):
+            citation = Citation(self._pack[0], self._pack[1], section.id)
+            self._citations.append((citation, f"{section.id}  {section.title}"))
+        self.citation_field.clear()
+        self.suggestions.clear()
+        self._show_citations()
+        return True
+
+    def remove_citation(self, row: int) -> None:
+        """Remove the citation at ``row``."""
+        if 0 <= row < len(self._citations):
+            del self._citations[row]
+            self._show_citations()
+
+    def draft(self) -> VerdictDraft | None:
+        """The verdict as drafted, or None when no label is chosen."""
+        label = self.selected_label()
+        if label is None:
+            return None
+        return VerdictDraft(
+            label=label.id,
+            citations=tuple(c for c, _ in self._citations),
+            notes=self.notes.toPlainText().strip(),
+        )
+
+    def _label_name(self, label_id: str) -> str:
+        return next((lb.name for lb in self._labels if lb.id == label_id), label_id)
+
+    def _update_suggestions(self, text: str) -> None:
+        self.suggestions.clear()
+        for section in self._search(text)[:12]:
+            item = QListWidgetItem(f"{section.id}  {section.title}")
+            item.setData(Qt.ItemDataRole.UserRole, section)
+            item.setToolTip(section.body)
+            self.suggestions.addItem(item)
+        if self.suggestions.count():
+            self.suggestions.setCurrentRow(0)
+        self.suggestions.setVisible(self.suggestions.count() > 0)
+
+    def _show_citations(self) -> None:
+        self.citation_list.clear()
+        for _citation, text in self._citations:
+            self.citation_list.addItem(text)
+        self.citation_list.setVisible(bool(self._citations))
+        self.suggestions.setVisible(self.suggestions.count() > 0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.notes and event.type() == QEvent.Type.KeyPress:
+            key_event: QKeyEvent = event  # type: ignore[assignment]
+            if key_event.key() == Qt.Key.Key_Escape:
+                self.text_editing_done.emit()
+                return True
+            if key_event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                key_event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.record_requested.emit()
+                return True
+        return super().eventFilter(watched, event)

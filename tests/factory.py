@@ -1,0 +1,175 @@
+"""Real, synthetic test batches: detailed images, short videos, text posts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PACK = {"id": "demo-global", "version": "1.0.0"}
+
+
+def detailed_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """An RGB image full of fine detail (noise, edges, text): easy to tell from a blurred one."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    for i in range(12):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.rectangle(img, (x, y), (x + width // 8, y + height // 8), color, 2)
+        cv2.putText(img, f"CASE {seed}-{i}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, color, 1)
+    return img
+
+
+def write_video(path: Path, width: int = 160, height: int = 120, frames: int = 24) -> None:
+    """A short mp4 with two scenes of moving shapes over fine stripes and text."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12, (width, height))
+    stripes = (np.indices((height, width)).sum(axis=0) % 4 < 2)[..., None]
+    for i in range(frames):
+        scene = 0 if i < frames // 2 else 1
+        base = np.array((40, 90, 200) if scene == 0 else (200, 60, 40), np.uint8)
+        frame = np.where(stripes, base, base // 2).astype(np.uint8)
+        cv2.circle(frame, (10 + i * 5 % width, height // 2), 12, (255, 255, 255), -1)
+        cv2.putText(frame, f"S{scene} F{i}", (4, height - 8), cv2.FONT_HERSHEY_SIMPLEX,
+                    height / 240, (255, 255, 255), 1)
+        writer.write(frame)
+    writer.release()
+
+
+def case_record(case_id: str, content_type: str, media: list[str], **extra: object) -> dict:
+    """One cases.jsonl record with sensible defaults."""
+    record: dict[str, object] = {
+        "id": case_id,
+        "content_type": content_type,
+        "media": media,
+        "text": extra.pop("text", "" if media else f"Synthetic post {case_id}."),
+        "market": "DE",
+        "language": "de",
+        "tags": ["violence"],
+        "metadata": {},
+        "decision": {
+            "label": "vh_remove",
+            "policy": "VH",
+            "moderator_id": "m-001",
+            "queue": "test",
+            "decided_at": "2026-10-30T12:00:00Z",
+        },
+    }
+    record.update(extra)
+    return record
+
+
+def write_batch(folder: Path, records: list[dict], batch_id: str = "test-batch") -> Path:
+    """Write batch.json and cases.jsonl (media must already be in ``folder/media``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "media").mkdir(exist_ok=True)
+    header = {
+        "format_version": 1,
+        "id": batch_id,
+        "name": f"Batch {batch_id}",
+        "issuer": "qa-team",
+        "market": "global",
+        "guideline_pack": PACK,
+        "created_at": "2026-11-01T09:00:00Z",
+    }
+    (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
+    with (folder / "cases.jsonl").open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record) + "\n")
+    return folder
+
+
+def mixed_batch(folder: Path, images: int = 4, videos: int = 1, texts: int = 2) -> Path:
+    """A batch of detailed PNG images, short videos and text posts, in that order."""
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i in range(images):
+        cv2.imwrite(str(media / f"img{i}.png"), detailed_image(640, 480, seed=i))
+        records.append(case_record(f"img-{i}", "image", [f"media/img{i}.png"]))
+    for i in range(videos):
+        write_video(media / f"vid{i}.mp4")
+        records.append(case_record(f"vid-{i}", "video", [f"media/vid{i}.mp4"]))
+    for i in range(texts):
+        records.append(
+            case_record(f"txt-{i}", "text", [], text=f"Text post {i}: a synthetic caption.",
+                        tags=[])
+        )
+    return write_batch(folder, records)
+
+
+# -- helpers for the batch-format tests (appended) -------------------------------------------
+
+
+def batch_header(batch_id: str = "test-batch", **changes: object) -> dict[str, object]:
+    """The batch.json header ``write_batch`` writes, with ``changes`` applied."""
+    header: dict[str, object] = {
+        "format_version": 1,
+        "id": batch_id,
+        "name": f"Batch {batch_id}",
+        "issuer": "qa-team",
+        "market": "global",
+        "guideline_pack": PACK,
+        "created_at": "2026-11-01T09:00:00Z",
+    }
+    header.update(changes)
+    return header
+
+
+def tiny_png(path: Path, seed: int = 0, width: int = 64, height: int = 48) -> Path:
+    """A small real PNG image (noise), quick to write and to hash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    cv2.imwrite(str(path), rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    return path
+
+
+def zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
+    """Zip every file under ``folder`` into ``archive``, names prefixed with ``prefix``."""
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                out.write(path, prefix + path.relative_to(folder).as_posix())
+    return archive
+
+
+CSV_COLUMNS = (
+    "id", "content_type", "media", "text", "market", "language", "tags",
+    "label", "policy", "moderator_id", "queue", "decided_at", "metadata",
+)  # fmt: skip
+
+
+def csv_row(record: dict) -> dict[str, str]:
+    """A ``case_record`` as the cells of one cases.csv row."""
+    decision = record["decision"]
+    return {
+        "id": record["id"],
+        "content_type": record["content_type"],
+        "media": ";".join(record.get("media", [])),
+        "text": record.get("text", ""),
+        "market": record["market"],
+        "language": record["language"],
+        "tags": ";".join(record.get("tags", [])),
+        **{name: decision[name] for name in ("label", "policy", "moderator_id", "queue",
+                                              "decided_at")},
+        "metadata": json.dumps(record["metadata"]) if record.get("metadata") else "",
+    }
+
+
+def write_cases_csv(
+    path: Path, records: list[dict], columns: tuple[str, ...] = CSV_COLUMNS
+) -> Path:
+    """Write ``records`` (``case_record`` dicts) as a cases CSV with a header row."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for record in records:
+            writer.writerow(csv_row(record))
+    return path

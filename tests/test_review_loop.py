@@ -1,0 +1,307 @@
+"""The review loop through real widgets: blurred by default, hold to reveal, keyboard verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from qa_desktop.core import media
+from qa_desktop.core.demo import DEMO_PACK
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.ui.main_window import MainWindow
+from qa_desktop.ui.render import qimage_to_rgb
+from qa_desktop.ui.shortcut_map import ShortcutMapDialog
+
+from .factory import case_record, mixed_batch, write_batch
+
+
+@pytest.fixture
+def loaded(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """The workspace with the demo pack and a small mixed batch imported."""
+    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.import_batch(mixed_batch(tmp_path / "batch"))
+    return workspace
+
+
+def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
+    window = MainWindow(ws)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def wait_for_image(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
+
+
+def painted(window: MainWindow) -> np.ndarray:
+    """What the image view paints right now, as RGB pixels (only the image area)."""
+    view = window.viewer.image_view
+    rect = view.image_rect().toAlignedRect().intersected(view.rect())
+    return qimage_to_rgb(view.grab(rect).toImage())
+
+
+def first_tile(grid: np.ndarray, grid_width: int) -> np.ndarray:
+    """The middle of the first storyboard tile of a painted grid (480x270 tiles, 6 px gaps)."""
+    scale = grid.shape[1] / grid_width
+    return grid[round(40 * scale) : round(240 * scale), round(100 * scale) : round(390 * scale)]
+
+
+def press(qtbot: QtBot, window: MainWindow, key: Qt.Key, text: str = "") -> None:
+    qtbot.keyClick(window.queue, key)
+
+
+def test_painted_image_is_blurred_and_space_reveals_only_while_held(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    wait_for_image(qtbot, window)
+    blurred = painted(window)
+    assert not window.viewer.image_view.revealed
+
+    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
+    assert window.viewer.image_view.revealed
+    sharp = painted(window)
+    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    assert not window.viewer.image_view.revealed
+    again = painted(window)
+
+    assert media.high_frequency_energy(blurred) < 0.15 * media.high_frequency_energy(sharp)
+    assert np.array_equal(blurred, again)
+
+
+def test_mouse_hold_reveals_and_navigation_reblurs(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    wait_for_image(qtbot, window)
+    view = window.viewer.image_view
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton)
+    assert view.revealed
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton)
+    assert not view.revealed
+
+    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
+    assert view.revealed
+    press(qtbot, window, Qt.Key.Key_J)  # navigating while revealed
+    assert not view.revealed
+    assert window.case is not None and window.case.id == "img-1"
+
+
+def test_keys_record_a_verdict_with_a_citation_and_move_on(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    assert window.case is not None and window.case.id == "img-0"
+    press(qtbot, window, Qt.Key.Key_2)  # vh_remove in the demo pack
+    press(qtbot, window, Qt.Key.Key_C)
+    assert QApplication.focusWidget() is window.panel.citation_field
+    qtbot.keyClicks(window.panel.citation_field, "dismember")  # words of a title or body
+    assert window.panel.suggestions.count() > 0
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
+    assert window.panel.citation_list.count() == 1
+    qtbot.keyClick(
+        window.panel.citation_field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
+
+    event = loaded.my_verdict("img-0")
+    assert event is not None and event.label == "vh_remove"
+    assert len(event.citations) == 1 and event.citations[0].pack_id == "demo-global"
+    assert event.time_on_case_ms >= 0
+    assert window.case.id == "img-1"
+    assert window.model.data(window.model.index(0, 5)) == "vh_remove"
+
+
+def test_typing_in_the_citation_field_never_triggers_shortcuts(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    press(qtbot, window, Qt.Key.Key_C)
+    qtbot.keyClicks(window.panel.citation_field, "jk ug1 2")
+    assert window.case is not None and window.case.id == "img-0"
+    assert window.panel.selected_label() is None
+    assert not window.settings.grayscale
+    assert window.panel.citation_field.text() == "jk ug1 2"
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is not window.panel.citation_field
+    press(qtbot, window, Qt.Key.Key_J)
+    assert window.case.id == "img-1"
+
+
+def test_record_needs_a_label(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert loaded.verdict_events() == []
+    assert "label" in window.statusBar().currentMessage()
+
+
+def test_undo_and_a_restarted_window_reopens_where_we_left(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    press(qtbot, window, Qt.Key.Key_1)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_3)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_K)  # back to img-1
+    press(qtbot, window, Qt.Key.Key_U)
+    assert loaded.my_verdict("img-1") is None
+    assert loaded.my_verdict("img-0").label == "no_violation"  # type: ignore[union-attr]
+    assert len(loaded.verdict_events()) == 3  # two verdicts and the undo: nothing deleted
+    window.close()
+
+    reopened = Workspace.open(loaded.data_dir)
+    again = open_window(qtbot, reopened)
+    assert again.case is not None and again.case.id == "img-1"
+    press(qtbot, again, Qt.Key.Key_K)
+    assert again.case.id == "img-0"
+    assert "Recorded" in again.panel.current.text()
+    assert again.model.data(again.model.index(0, 5)) == "no_violation"
+    reopened.close()
+
+
+def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    wait_for_image(qtbot, window)
+    level = window.settings.blur_level
+    press(qtbot, window, Qt.Key.Key_BracketRight)
+    assert window.settings.blur_level == level + 1
+    press(qtbot, window, Qt.Key.Key_BracketLeft)
+    press(qtbot, window, Qt.Key.Key_BracketLeft)
+    assert window.settings.blur_level == level - 1
+    press(qtbot, window, Qt.Key.Key_G)
+    assert window.settings.grayscale
+    qtbot.waitUntil(
+        lambda: window.viewer.image_view._rendered is not None
+        and window.viewer.image_view._rendered.settings.grayscale,
+        timeout=10000,
+    )
+    pixels = painted(window)
+    assert np.array_equal(pixels[..., 0], pixels[..., 1])
+    press(qtbot, window, Qt.Key.Key_Plus)
+    assert window.viewer.image_view.zoom is not None
+    press(qtbot, window, Qt.Key.Key_0)
+    assert window.viewer.image_view.zoom is None
+
+
+def test_video_shows_a_blurred_storyboard_and_text_shows_text(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    window.go_to_row(window.model.row_of("vid-0"))  # type: ignore[arg-type]
+    wait_for_image(qtbot, window)
+    grid_width = window.viewer.image_view.current_image().width()  # type: ignore[union-attr]
+    blurred = first_tile(painted(window), grid_width)
+    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
+    sharp = first_tile(painted(window), grid_width)
+    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    assert media.high_frequency_energy(blurred) < 0.15 * media.high_frequency_energy(sharp)
+
+    window.go_to_row(window.model.row_of("txt-0"))  # type: ignore[arg-type]
+    assert window.viewer.currentWidget() is window.viewer.text_view
+    assert "synthetic caption" in window.viewer.text_view.toPlainText()
+
+
+def test_next_cases_are_prefetched(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    wait_for_image(qtbot, window)
+    qtbot.waitUntil(lambda: window.renderer.cached("img-1", window.settings) is not None)
+    press(qtbot, window, Qt.Key.Key_J)
+    assert window.viewer.image_view.current_image() is not None  # swapped at once
+
+
+def test_broken_media_says_what_is_wrong_and_the_case_can_be_decided(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.import_guideline_pack(DEMO_PACK)
+    folder = mixed_batch(tmp_path / "b", images=1, videos=0, texts=0)
+    workspace.import_batch(folder)
+    stored = workspace.case("img-0").media[0]  # type: ignore[union-attr]
+    path = workspace.media_path(stored)
+    path.chmod(0o600)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # damaged after import
+    window = open_window(qtbot, workspace)
+    qtbot.waitUntil(lambda: "Cannot show" in window.viewer.image_view._message, timeout=10000)
+    press(qtbot, window, Qt.Key.Key_1)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert workspace.my_verdict("img-0") is not None
+
+
+def test_shortcut_map_lists_every_key(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    seen: list[int] = []
+
+    def close_map() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ShortcutMapDialog)
+        seen.append(dialog.table.rowCount())
+        dialog.done(QDialog.DialogCode.Accepted)
+
+    QTimer.singleShot(100, close_map)
+    press(qtbot, window, Qt.Key.Key_Question)
+    assert seen and seen[0] >= 12
+
+
+def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
+    qtbot: QtBot, loaded: Workspace, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, loaded)
+    bad = write_batch(tmp_path / "bad", [case_record("x-1", "image", ["media/missing.png"])],
+                      batch_id="bad-batch")
+    messages: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            messages.append(box.text())
+            box.done(0)
+        else:
+            QTimer.singleShot(50, answer)
+
+    QTimer.singleShot(50, answer)
+    before = loaded.case_count()
+    window.import_batch(bad)
+    assert messages and "missing.png" in messages[0] and "Nothing was imported" in messages[0]
+    assert loaded.case_count() == before
+
+
+def test_good_batch_from_the_gui_fills_the_queue(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.import_guideline_pack(DEMO_PACK)
+    window = open_window(qtbot, workspace)
+    assert window.case is None
+    assert "No cases yet" in window.viewer.image_view._message
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            messages.append(box.text())
+            box.done(0)
+        else:
+            QTimer.singleShot(50, answer)
+
+    messages: list[str] = []
+    QTimer.singleShot(50, answer)
+    window.import_batch(mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1))
+    assert messages and "3 cases added" in messages[0]
+    assert window.model.rowCount() == 3
+    assert window.case is not None and window.case.id == "img-0"
+
+
+def test_long_queue_reads_only_the_pages_it_shows(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    records = [case_record(f"t-{i:05d}", "text", [], tags=[]) for i in range(3000)]
+    workspace.import_batch(write_batch(tmp_path / "long", records, batch_id="long"))
+    window = open_window(qtbot, workspace)
+    assert window.model.rowCount() == 3000
+    assert window.model.pages_loaded <= 2
+    window.go_to_row(2999)
+    assert window.case is not None and window.case.id == "t-02999"
+    assert window.model.pages_loaded <= 4
