@@ -22,7 +22,6 @@ import io
 import json
 import os
 import re
-import secrets
 import sqlite3
 import stat
 import tempfile
@@ -70,7 +69,7 @@ MAX_MEDIA_PER_CASE = 100
 MAX_IMAGE_PIXELS = 100_000_000
 """Largest image, in pixels (width x height): bigger is refused as a decompression bomb."""
 MAX_TOKEN_LENGTH = 200
-"""Longest id, name, market, language, tag or decision field."""
+"""Longest id, name, market, language, tag or decision field (compiled into the checks)."""
 MAX_REPORTED_PROBLEMS = 20
 """Problems listed in one :class:`BatchError` message (the rest are counted)."""
 
@@ -700,7 +699,8 @@ def _gc_paused() -> Iterator[None]:
     """Pause the cycle collector: building 100,000s of records would run it over and over.
 
     Nothing an import builds forms cycles, so refcounting frees it all the same; what it
-    built is freed before the collector resumes, so resuming costs nothing either.
+    built is freed before the collector resumes, so resuming costs nothing either. (The pause
+    is process-wide: cycles other threads make meanwhile wait for the end of the import.)
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -726,51 +726,18 @@ def _parse_jsonl(text: str, batch_id: str, cases: _Cases, tracker: _Progress) ->
     if len(numbers) != len(texts):
         texts = [texts[n - 1] for n in numbers]
     _start_counting(cases, len(numbers), tracker)
-    nonce = _nonce_absent_from(text)
     for start in range(0, len(numbers), _CHUNK_CASES):
         tracker.check_cancelled()
         end = start + _CHUNK_CASES
-        records = _decode_lines(texts[start:end], nonce)
-        if records is None:  # some line is not exactly one JSON value: find it, line by line
-            records = [
-                _decode_line(cases, n, s)
-                for n, s in zip(numbers[start:end], texts[start:end], strict=True)
-            ]
+        records = [
+            _decode_line(cases, n, s)
+            for n, s in zip(numbers[start:end], texts[start:end], strict=True)
+        ]
         _add_cases(cases, numbers[start:end], records, batch_id, None)
         tracker.advance(len(records))
 
 
 _MALFORMED = object()
-
-
-def _nonce_absent_from(text: str) -> str:
-    while True:
-        nonce = secrets.token_hex(16)
-        if nonce not in text:
-            return nonce
-
-
-def _decode_lines(lines: list[str], nonce: str) -> list[Any] | None:
-    """The JSON value of each line, or None unless every line is exactly one JSON value.
-
-    Decoding one array is much faster than one ``json.loads`` a line. Each line is wrapped
-    as ``["<nonce>", line]``: a line that is not one complete value either hides a nonce
-    inside a value or needs a forged one (the file cannot hold the nonce), so the pairing
-    checked below breaks.
-    """
-    head = f'["{nonce}",'
-    try:
-        pairs = json.loads("[" + head + ("]," + head).join(lines) + "]]")
-    except (ValueError, RecursionError):
-        return None
-    if len(pairs) != len(lines):
-        return None
-    records = []
-    for pair in pairs:
-        if type(pair) is not list or len(pair) != 2 or pair[0] != nonce:
-            return None
-        records.append(pair[1])
-    return records
 
 
 def _decode_line(cases: _Cases, line: int, text: str) -> Any:
@@ -940,12 +907,14 @@ def _case_row(record: Any, batch_id: str) -> tuple[Any, list[str], bytes]:
         ):
             raise _NotValid
         content_type = record["content_type"]
-        text = record.get("text", "")
+        text = record.get("text")
+        if text is None:
+            text = ""
         tags = record.get("tags")
         metadata = record.get("metadata")
         media = record.get("media")
         decided_at = decision["decided_at"]
-        if tags:
+        if type(tags) is list and tags:
             tags_json = _TAG_LISTS.get(tuple(tags)) or _tags_json(tags)
         else:
             tags_json = "[]" if tags is None or tags == [] else _tags_json(tags)
@@ -1006,7 +975,9 @@ def _check_case(record: Any) -> None:
             f"expected one of {', '.join(CONTENT_TYPES)}, got {_shown(content_type)}",
         )
     _check_timestamp("decision.decided_at", decision["decided_at"])
-    text = record.get("text", "")
+    text = record.get("text")
+    if text is None:
+        text = ""
     if type(text) is not str:
         raise _Bad("text", f"expected a string, got {_json_type(text)}")
     if "\x00" in text:
@@ -1096,7 +1067,8 @@ def _metadata_json(metadata: Any) -> str:
 
 def _check_media_paths(media: Any, content_type: str) -> None:
     if media is None or media == []:
-        raise _Bad("media", f"an {content_type} case needs at least one media file")
+        article = "an" if content_type[0] in "aeiou" else "a"
+        raise _Bad("media", f"{article} {content_type} case needs at least one media file")
     if type(media) is not list:
         raise _Bad("media", f"expected a list of paths, got {_json_type(media)}")
     if len(media) > MAX_MEDIA_PER_CASE:
@@ -1254,7 +1226,7 @@ _HEIF_BRANDS = {
 }
 
 
-def sniff_mime(head: bytes) -> str | None:
+def _sniff_mime(head: bytes) -> str | None:
     """The media type of a file from its first bytes (extensions are not trusted), or None.
 
     Images: PNG, JPEG, GIF, WebP, BMP. Videos: MP4 / QuickTime (``ftyp``), WebM / Matroska,
@@ -1326,8 +1298,8 @@ def _check_case_media(
             cases.problems.add(f"{where}: {path} {found}")
         elif found.kind != content_type:
             cases.problems.add(
-                f"{where}: {path} is a {found.kind} ({found.mime}), but the"
-                f" case's content_type is {content_type!r}"
+                f"{where}: {path} is {found.mime}, but the case's content_type is"
+                f" {content_type!r} (the file's bytes decide, not its name)"
             )
         else:
             media.append(found)
@@ -1348,7 +1320,7 @@ def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
     with stream:
         try:
             head = stream.read(_SNIFF_BYTES)
-            mime = sniff_mime(head)
+            mime = _sniff_mime(head)
             if mime is None:
                 raise _Unusable(f"is not a supported image or video (it starts with {head[:8]!r})")
             if mime.startswith("image/"):
