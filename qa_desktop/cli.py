@@ -20,6 +20,7 @@ from .core.guidelines import PackError
 from .core.store import DatabaseError
 from .core.workspace import Workspace
 
+
 def _open(ctx: click.Context) -> Workspace:
     try:
         return Workspace.open(paths.data_dir(ctx.obj["data_dir"]))
@@ -148,6 +149,7 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
         "time_on_case_ms",
         "created_at",
         "supersedes",
+        "restores",
     ]
     out = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     out.writeheader()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
@@ -305,3 +306,49 @@ def test_long_queue_reads_only_the_pages_it_shows(
     window.go_to_row(2999)
     assert window.case is not None and window.case.id == "t-02999"
     assert window.model.pages_loaded <= 4
+
+
+def test_cancelling_the_import_dialog_writes_nothing(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    records = [case_record(f"c-{i:06d}", "text", [], tags=[]) for i in range(60000)]
+    batch = write_batch(tmp_path / "big", records, batch_id="big")
+    window = open_window(qtbot, workspace)
+    messages: list[str] = []
+
+    def cancel_then_answer() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QProgressDialog):
+            qtbot.keyClick(box, Qt.Key.Key_Escape)  # what a keyboard user does
+        elif isinstance(box, QMessageBox):
+            messages.append(box.text())
+            box.done(0)
+            return
+        QTimer.singleShot(20, cancel_then_answer)
+
+    QTimer.singleShot(20, cancel_then_answer)
+    window.import_batch(batch)
+    assert messages and "cancelled" in messages[0] and "Nothing was imported" in messages[0]
+    assert workspace.case_count() == 0
+    assert list(workspace.db.query("select * from batches")) == []
+
+
+def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = mixed_batch(tmp_path / "b", images=2, videos=0, texts=0)
+    records = [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines()]
+    records[1]["tags"] = ["violence", "severe"]
+    write_batch(folder, records)
+    workspace.import_batch(folder)
+    window = open_window(qtbot, workspace)
+    wait_for_image(qtbot, window)
+    assert window.settings_for(window.case).blur_level == window.settings.blur_level  # type: ignore[arg-type]
+    press(qtbot, window, Qt.Key.Key_J)
+    wait_for_image(qtbot, window)
+    shown = window.viewer.image_view.current_image()
+    assert shown is not None
+    rgb = qimage_to_rgb(shown)
+    assert np.array_equal(rgb[..., 0], rgb[..., 1])  # grayscale
+    assert window.settings_for(window.case).blur_level >= 8  # type: ignore[arg-type]
+    assert "severe" in window.status.text()

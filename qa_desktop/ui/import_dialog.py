@@ -64,7 +64,9 @@ class _ImportDialog(QObject):
         self.worker.progressed.connect(self.on_progress)
         self.worker.finished.connect(self.on_finished)
         self.worker.failed.connect(self.on_failed)
+        # The Cancel button emits canceled; Esc only rejects the dialog: both cancel.
         self.dialog.canceled.connect(self.worker.cancel_requested.set)
+        self.dialog.rejected.connect(self.worker.cancel_requested.set)
         self.thread.started.connect(self.worker.run)
 
     def run(self) -> None:

@@ -35,6 +35,8 @@ from .verdict_panel import VerdictPanel
 from .viewer import CaseViewer
 
 PREFETCH_AHEAD = 3
+SEVERE_MIN_BLUR = 8
+"""Cases tagged severe are never shown with a lighter blur than this, and in grayscale."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +303,7 @@ class MainWindow(QMainWindow):
         if case.content_type == "text" or not case.media:
             self.viewer.show_text(case.text)
             return
-        rendered = self.renderer.request(case, self.settings)
+        rendered = self.renderer.request(case, self.settings_for(case))
         if rendered is not None:
             self._display(rendered)
         else:
@@ -321,7 +323,7 @@ class MainWindow(QMainWindow):
         if (
             self.case is not None
             and rendered.case_id == self.case.id
-            and (rendered.settings == self.settings or rendered.error)
+            and (rendered.settings == self.settings_for(self.case) or rendered.error)
         ):
             self._display(rendered)
 
@@ -333,7 +335,13 @@ class MainWindow(QMainWindow):
                 continue
             case = self.ws.case(case_id)
             if case is not None and case.content_type != "text" and case.media:
-                self.renderer.request(case, self.settings)
+                self.renderer.request(case, self.settings_for(case))
+
+    def settings_for(self, case: Case) -> ViewSettings:
+        """The protection a case gets: the reviewer's settings, stronger if tagged severe."""
+        if case.severe:
+            return ViewSettings(max(self.settings.blur_level, SEVERE_MIN_BLUR), grayscale=True)
+        return self.settings
 
     def _change_settings(self, settings: ViewSettings) -> None:
         self.settings = settings
@@ -441,11 +449,13 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         view = self.viewer.image_view
         shown = "REVEALED" if view.revealed else "blurred"
-        gray = "on" if self.settings.grayscale else "off"
+        effective = self.settings_for(self.case) if self.case else self.settings
+        gray = "on" if effective.grayscale else "off"
+        severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
         self.status.setText(
-            f"{position}  ·  content {shown}  ·  blur {self.settings.blur_level}/{MAX_BLUR_LEVEL}"
-            f"  ·  grayscale {gray}  ·  ? for shortcuts"
+            f"{position}  ·  content {shown}  ·  blur {effective.blur_level}/{MAX_BLUR_LEVEL}"
+            f"  ·  grayscale {gray}{severe}  ·  ? for shortcuts"
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
