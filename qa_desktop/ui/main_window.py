@@ -449,6 +449,8 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         view = self.viewer.image_view
         shown = "REVEALED" if view.revealed else "blurred"
+        if self.case is not None and (self.case.content_type == "text" or not self.case.media):
+            shown = "text"
         effective = self.settings_for(self.case) if self.case else self.settings
         gray = "on" if effective.grayscale else "off"
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
