@@ -144,7 +144,19 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Guideline packs: overlays, effective dates, retired sections, examples (issue 4)."""
+
+
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Verdict details: confidence, RCA escalation, policy-gap flag; saved queue views."""
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+]
 """Forward migrations; the schema version is the number of migrations applied."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
