@@ -116,6 +116,32 @@ def test_keys_record_a_verdict_with_a_citation_and_move_on(
     assert event.time_on_case_ms >= 0
     assert window.case.id == "img-1"
     assert window.model.data(window.model.index(0, 5)) == "vh_remove"
+    assert window.model.data(window.model.index(0, 6)) == "agree"
+
+
+def test_an_enforcing_verdict_needs_a_supporting_citation_and_shows_its_outcome(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)  # img-0: the frontline removed it under VH
+    press(qtbot, window, Qt.Key.Key_9)  # sp_reduce
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert loaded.verdict_events() == []
+    assert "Not recorded" in window.statusBar().currentMessage()
+    press(qtbot, window, Qt.Key.Key_C)
+    qtbot.keyClicks(window.panel.citation_field, "dismember")  # VH-2.3 supports vh_remove only
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert loaded.verdict_events() == []
+    press(qtbot, window, Qt.Key.Key_C)
+    qtbot.keyClicks(window.panel.citation_field, "bulk automated")  # words of SP-1.1
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    event = loaded.my_verdict("img-0")
+    assert event is not None and event.label == "sp_reduce"
+    assert [c.section_id for c in event.citations] == ["VH-2.3", "SP-1.1"]
+    assert window.model.data(window.model.index(0, 6)) == "over enforcement"
+    press(qtbot, window, Qt.Key.Key_K)
+    assert "over enforcement" in window.header.text()
 
 
 def test_typing_in_the_citation_field_never_triggers_shortcuts(
@@ -148,6 +174,9 @@ def test_undo_and_a_restarted_window_reopens_where_we_left(
     press(qtbot, window, Qt.Key.Key_1)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     press(qtbot, window, Qt.Key.Key_3)
+    press(qtbot, window, Qt.Key.Key_C)
+    qtbot.keyClicks(window.panel.citation_field, "VH-2.2")
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     press(qtbot, window, Qt.Key.Key_K)  # back to img-1
     press(qtbot, window, Qt.Key.Key_U)

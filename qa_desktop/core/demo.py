@@ -31,6 +31,17 @@ from .paths import resources_dir
 DEMO_PACK: Path = resources_dir() / "guidelines" / "demo-global-1.0.0.json"
 """The fictional guideline pack the demo batch is decided against."""
 
+DEMO_PACKS: list[Path] = [
+    resources_dir() / "guidelines" / name
+    for name in (
+        "demo-global-1.0.0.json",
+        "demo-global-1.1.0.json",
+        "demo-fr-1.0.0.json",
+        "demo-de-1.0.0.json",
+    )
+]
+"""Every demo pack file in load order: global versions first, then the market overlays."""
+
 DEMO_BATCH_ID = "demo-batch-1"
 PACK_REF = {"id": "demo-global", "version": "1.0.0"}
 

@@ -145,11 +145,54 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 
 
 def _migration_2(db: sqlite_utils.Database) -> None:
-    """Guideline packs: overlays, effective dates, retired sections, examples (issue 4)."""
+    """Guideline packs: overlays, effective dates, retired sections, examples (issue 4).
+
+    An overlay pack names its global base (``base_id``, ``base_version``); its section rows
+    carry the ``change`` they make to the base (``add``, ``replace`` or ``retire``; empty for
+    a global pack's own sections).
+    """
+    _execute_script(
+        db,
+        """
+        ALTER TABLE guideline_packs ADD COLUMN format_version INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE guideline_packs ADD COLUMN effective_date TEXT NOT NULL DEFAULT '';
+        ALTER TABLE guideline_packs ADD COLUMN base_id TEXT;
+        ALTER TABLE guideline_packs ADD COLUMN base_version TEXT;
+        CREATE INDEX guideline_packs_base ON guideline_packs(base_id, base_version, market);
+
+        ALTER TABLE guideline_sections ADD COLUMN parent TEXT;
+        ALTER TABLE guideline_sections ADD COLUMN examples TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE guideline_sections ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'retired'));
+        ALTER TABLE guideline_sections ADD COLUMN change TEXT NOT NULL DEFAULT ''
+            CHECK (change IN ('', 'add', 'replace', 'retire'));
+        """,
+    )
 
 
 def _migration_3(db: sqlite_utils.Database) -> None:
-    """Verdict details: confidence, RCA escalation, policy-gap flag; saved queue views."""
+    """Verdict details: confidence, RCA escalation, policy-gap flag; saved queue views.
+
+    ``effective_verdicts`` selects ``v.*``, so the new columns flow through it unchanged.
+    """
+    _execute_script(
+        db,
+        """
+        ALTER TABLE verdicts ADD COLUMN confidence INTEGER
+            CHECK (confidence IS NULL OR confidence BETWEEN 1 AND 3);
+        ALTER TABLE verdicts ADD COLUMN rca_reason TEXT;
+        ALTER TABLE verdicts ADD COLUMN rca_note TEXT NOT NULL DEFAULT '';
+        ALTER TABLE verdicts ADD COLUMN gap_kind TEXT;
+        ALTER TABLE verdicts ADD COLUMN gap_note TEXT NOT NULL DEFAULT '';
+
+        -- Named queue filters (view state the reviewer keeps; the filter is JSON).
+        CREATE TABLE saved_views (
+            name TEXT PRIMARY KEY,
+            filter TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        );
+        """,
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

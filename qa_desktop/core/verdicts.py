@@ -6,19 +6,47 @@ supersedes; an event whose ``label`` is None is a retraction (the case is undeci
     event = record_verdict(db, case_id="c-001", reviewer_id=me.id, label="vh_remove",
                            citations=[Citation("demo-global", "1.0.0", "VH-2.3")])
     undo_last_verdict(db, case_id="c-001", reviewer_id=me.id)
+
+A verdict may carry details: a confidence (1-3), an RCA escalation (a reason from
+:data:`RCA_REASONS` and a note) and a policy-gap flag (a kind from :data:`GAP_KINDS` and a
+note). Edits and undos carry them like the label: an undo restores them too.
+
+:func:`check_citations` is the citation rule: an enforcing label must cite a section that
+supports it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from .clock import utc_now_iso
+from .guidelines import Label
 from .ids import new_event_id
 from .store import transaction
+
+CONFIDENCE_LEVELS = (1, 2, 3)
+"""Confidence of a verdict: 1 (unsure) to 3 (certain); optional."""
+
+RCA_REASONS = (
+    "frontline_error",
+    "guideline_misread",
+    "tooling_issue",
+    "queue_routing",
+    "training_gap",
+    "other",
+)
+"""Why a case is escalated for root-cause analysis."""
+
+GAP_KINDS = ("silent", "ambiguous", "conflicting", "outdated")
+"""How the guidelines fall short for a case: silent, ambiguous, conflicting or outdated."""
+
+
+class CitationError(ValueError):
+    """A verdict's citations do not justify its label."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,21 @@ class VerdictEvent:
     session_id: str | None = None
     restores: str | None = None
     """For an undo: the event whose verdict it brings back (None for a retraction)."""
+    confidence: int | None = None
+    rca_reason: str | None = None
+    rca_note: str = ""
+    gap_kind: str | None = None
+    gap_note: str = ""
+
+    @property
+    def escalated(self) -> bool:
+        """True when the verdict is escalated for root-cause analysis."""
+        return self.rca_reason is not None
+
+    @property
+    def flags_gap(self) -> bool:
+        """True when the verdict flags a policy gap."""
+        return self.gap_kind is not None
 
     def to_row(self) -> dict[str, Any]:
         """The event as a ``verdicts`` table row (citations as JSON)."""
@@ -60,7 +103,7 @@ class VerdictEvent:
         """Rebuild an event from a ``verdicts`` table row."""
         data = dict(row)
         data["citations"] = tuple(Citation(**c) for c in json.loads(data["citations"] or "[]"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def to_json(self) -> dict[str, Any]:
         """The event as plain JSON-ready data (citations as objects)."""
@@ -76,6 +119,11 @@ class VerdictDraft:
     label: str
     citations: tuple[Citation, ...] = field(default_factory=tuple)
     notes: str = ""
+    confidence: int | None = None
+    rca_reason: str | None = None
+    rca_note: str = ""
+    gap_kind: str | None = None
+    gap_note: str = ""
 
 
 def effective_verdict(
@@ -100,10 +148,20 @@ def record_verdict(
     citations: tuple[Citation, ...] | list[Citation] = (),
     notes: str = "",
     time_on_case_ms: int = 0,
+    confidence: int | None = None,
+    rca_reason: str | None = None,
+    rca_note: str = "",
+    gap_kind: str | None = None,
+    gap_note: str = "",
 ) -> VerdictEvent:
-    """Append a verdict; it supersedes the reviewer's current event on the case, if any."""
+    """Append a verdict; it supersedes the reviewer's current event on the case, if any.
+
+    Raises ValueError for a missing label, a confidence outside 1-3, an unknown RCA reason
+    or gap kind, or a note without its reason or kind.
+    """
     if not label:
         raise ValueError("a verdict needs a label")
+    check_details(confidence, rca_reason, rca_note, gap_kind, gap_note)
     with transaction(db):
         current = effective_verdict(db, case_id, reviewer_id)
         event = VerdictEvent(
@@ -116,9 +174,101 @@ def record_verdict(
             time_on_case_ms=max(0, int(time_on_case_ms)),
             created_at=utc_now_iso(),
             supersedes=current.id if current else None,
+            confidence=confidence,
+            rca_reason=rca_reason,
+            rca_note=rca_note.strip(),
+            gap_kind=gap_kind,
+            gap_note=gap_note.strip(),
         )
         db["verdicts"].insert(event.to_row())
     return event
+
+
+def check_details(
+    confidence: int | None,
+    rca_reason: str | None,
+    rca_note: str,
+    gap_kind: str | None,
+    gap_note: str,
+) -> None:
+    """Raise ValueError, saying what is wrong, unless the verdict details are valid."""
+    if confidence is not None and (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int)
+        or confidence not in CONFIDENCE_LEVELS
+    ):
+        raise ValueError(f"confidence must be 1, 2 or 3 (or none), not {confidence!r}")
+    if rca_reason is not None and rca_reason not in RCA_REASONS:
+        raise ValueError(
+            f"unknown RCA reason {rca_reason!r}; expected one of {', '.join(RCA_REASONS)}"
+        )
+    if rca_note.strip() and rca_reason is None:
+        raise ValueError("an RCA note needs an RCA reason")
+    if gap_kind is not None and gap_kind not in GAP_KINDS:
+        raise ValueError(
+            f"unknown policy-gap kind {gap_kind!r}; expected one of {', '.join(GAP_KINDS)}"
+        )
+    if gap_note.strip() and gap_kind is None:
+        raise ValueError("a policy-gap note needs a policy-gap kind")
+
+
+class CitedSection(Protocol):
+    """What :func:`check_citations` needs to know about a guideline section."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Ids of the labels the section supports."""
+        ...
+
+    @property
+    def status(self) -> str:
+        """``active`` or ``retired``."""
+        ...
+
+    @property
+    def pack_id(self) -> str:
+        """The pack (global or a market overlay) the section comes from."""
+        ...
+
+
+class ResolvedGuideline(Protocol):
+    """The guideline in force for a case (``guidelines.resolve_guideline``'s result)."""
+
+    @property
+    def market(self) -> str:
+        """The market the guideline is resolved for."""
+        ...
+
+    def section(self, section_id: str) -> CitedSection | None:
+        """The section with that id, or None if the guideline has none."""
+        ...
+
+
+def check_citations(
+    label: Label, citations: tuple[Citation, ...] | list[Citation], guideline: ResolvedGuideline
+) -> list[str]:
+    """Check that ``citations`` justify ``label``; return warnings for the reviewer.
+
+    An enforcing label needs at least one cited section that supports it, else
+    :class:`CitationError`. Citing an unknown or a retired section is only a warning; a
+    no-action verdict may cite anything.
+    """
+    warnings: list[str] = []
+    supported = False
+    for citation in citations:
+        section = guideline.section(citation.section_id)
+        if section is None:
+            warnings.append(f"section {citation.section_id} is not in the guidelines in force")
+            continue
+        if section.status == "retired":
+            warnings.append(f"section {citation.section_id} is retired")
+        if label.id in section.labels:
+            supported = True
+    if label.enforces and not supported:
+        raise CitationError(
+            f"{label.id} ({label.action}) needs a citation of a section that supports it"
+        )
+    return warnings
 
 
 def undo_last_verdict(
@@ -152,6 +302,7 @@ def undo_last_verdict(
             created_at=utc_now_iso(),
             supersedes=current.id,
             restores=restored.id if restored else None,
+            **(_details(restored) if restored else {}),
         )
         db["verdicts"].insert(event.to_row())
     return event
@@ -172,6 +323,17 @@ def all_events(db: sqlite_utils.Database) -> list[VerdictEvent]:
     return [
         VerdictEvent.from_row(r) for r in db.query("SELECT * FROM verdicts ORDER BY created_at, id")
     ]
+
+
+def _details(event: VerdictEvent) -> dict[str, Any]:
+    """The verdict details of ``event`` (what an undo restores besides label and notes)."""
+    return {
+        "confidence": event.confidence,
+        "rca_reason": event.rca_reason,
+        "rca_note": event.rca_note,
+        "gap_kind": event.gap_kind,
+        "gap_note": event.gap_note,
+    }
 
 
 def _event(db: sqlite_utils.Database, event_id: str) -> VerdictEvent | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import batches, cases, guidelines, verdicts
+from . import batches, cases, findings, guidelines, verdicts
 from .paths import private_dir
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database, transaction
@@ -86,26 +86,67 @@ class Workspace:
         """Sections of the case's pack matching ``text`` by id, title or body."""
         return guidelines.search_sections(self.db, case.pack_id, case.pack_version, text)
 
-    # -- the queue ---------------------------------------------------------------------
-    def case_count(self) -> int:
-        """How many cases the queue holds."""
-        return cases.case_count(self.db)
+    # -- guidelines (issue 4a) --
+    def import_guideline_packs(self, paths: list[Path]) -> list[bool]:
+        """Load every pack file, then store them all (globals first) in one transaction.
 
-    def queue_page(
-        self, *, after_seq: int | None = None, offset: int = 0, limit: int = 200
-    ) -> list[cases.QueueRow]:
-        """A page of the queue, with the local reviewer's verdicts."""
-        return cases.queue_page(
-            self.db, self._reviewer_id(), after_seq=after_seq, offset=offset, limit=limit
+        Returns whether each was added (False: that version was already stored).
+        """
+        packs = [guidelines.load_pack(path) for path in paths]
+        return guidelines.store_packs(self.db, packs)
+
+    def guideline_packs(self) -> list[guidelines.PackSummary]:
+        """Every stored guideline pack version, global and overlay."""
+        return guidelines.list_packs(self.db)
+
+    def guideline(
+        self, pack_id: str, version: str, market: str, on_date: str | None = None
+    ) -> guidelines.Guideline:
+        """The guideline in force for ``market`` under a global pack version (default: today)."""
+        return guidelines.resolve_guideline(self.db, pack_id, version, market, on_date)
+
+    def guideline_for(self, case: cases.Case, on_date: str | None = None) -> guidelines.Guideline:
+        """The guideline a case is judged against: its batch's pack, its market's overlay."""
+        return guidelines.resolve_guideline(
+            self.db, case.pack_id, case.pack_version, case.market, on_date
         )
 
-    def queue_row(self, case_id: str) -> cases.QueueRow | None:
-        """One queue row, fresh from the database."""
-        return cases.queue_row(self.db, self._reviewer_id(), case_id)
+    # -- the queue ---------------------------------------------------------------------
+    def case_count(self, filter: cases.QueueFilter | None = None) -> int:
+        """How many cases the queue holds (that pass ``filter``)."""
+        if filter is None:
+            return cases.case_count(self.db)
+        return cases.case_count(self.db, filter, reviewer_id=self._reviewer_id())
 
-    def queue_index(self, case_id: str) -> int | None:
-        """Position of a case in the queue."""
-        return cases.queue_index(self.db, case_id)
+    def queue_page(
+        self,
+        *,
+        after_seq: int | None = None,
+        offset: int = 0,
+        limit: int = 200,
+        filter: cases.QueueFilter | None = None,
+    ) -> list[cases.QueueRow]:
+        """A page of the queue (cases passing ``filter``) with the local reviewer's verdicts."""
+        return cases.queue_page(
+            self.db,
+            self._reviewer_id(),
+            after_seq=after_seq,
+            offset=offset,
+            limit=limit,
+            filter=filter,
+        )
+
+    def queue_row(
+        self, case_id: str, filter: cases.QueueFilter | None = None
+    ) -> cases.QueueRow | None:
+        """One queue row, fresh from the database (None if ``filter`` hides it)."""
+        return cases.queue_row(self.db, self._reviewer_id(), case_id, filter)
+
+    def queue_index(self, case_id: str, filter: cases.QueueFilter | None = None) -> int | None:
+        """Position of a case in the (filtered) queue."""
+        if filter is None:
+            return cases.queue_index(self.db, case_id)
+        return cases.queue_index(self.db, case_id, filter, reviewer_id=self._reviewer_id())
 
     def case(self, case_id: str) -> cases.Case | None:
         """One case in full."""
@@ -123,8 +164,14 @@ class Workspace:
         citations: tuple[verdicts.Citation, ...] | list[verdicts.Citation] = (),
         notes: str = "",
         time_on_case_ms: int = 0,
+        *,
+        confidence: int | None = None,
+        rca_reason: str | None = None,
+        rca_note: str = "",
+        gap_kind: str | None = None,
+        gap_note: str = "",
     ) -> verdicts.VerdictEvent:
-        """Record the local reviewer's verdict on a case, now."""
+        """Record the local reviewer's verdict on a case, now (with optional details)."""
         return verdicts.record_verdict(
             self.db,
             case_id=case_id,
@@ -133,6 +180,11 @@ class Workspace:
             citations=citations,
             notes=notes,
             time_on_case_ms=time_on_case_ms,
+            confidence=confidence,
+            rca_reason=rca_reason,
+            rca_note=rca_note,
+            gap_kind=gap_kind,
+            gap_note=gap_note,
         )
 
     def undo_last_verdict(self, case_id: str) -> verdicts.VerdictEvent | None:
@@ -144,9 +196,38 @@ class Workspace:
         event = verdicts.effective_verdict(self.db, case_id, self._reviewer_id())
         return event if event is not None and event.label is not None else None
 
+    def case_history(self, case_id: str) -> list[verdicts.VerdictEvent]:
+        """Every verdict event on a case (all reviewers), oldest first."""
+        return verdicts.case_history(self.db, case_id)
+
+    def reviewer_names(self) -> dict[str, str]:
+        """Display names of every reviewer known here, by reviewer id."""
+        return {r["id"]: r["display_name"] for r in self.db["reviewers"].rows}
+
     def verdict_events(self) -> list[verdicts.VerdictEvent]:
         """Every verdict event, oldest first."""
         return verdicts.all_events(self.db)
+
+    # -- findings and views (issue 4b) ---------------------------------------------------
+    def rca_escalations(self) -> list[findings.FindingGroup]:
+        """Effective verdicts escalated for RCA, grouped by cited section."""
+        return findings.rca_escalations(self.db)
+
+    def policy_gaps(self) -> list[findings.FindingGroup]:
+        """Effective verdicts flagging a policy gap, grouped by cited section."""
+        return findings.policy_gaps(self.db)
+
+    def save_view(self, name: str, filter: cases.QueueFilter) -> None:
+        """Save a queue filter under ``name`` (replacing one of that name)."""
+        cases.save_view(self.db, name, filter)
+
+    def saved_views(self) -> list[tuple[str, cases.QueueFilter]]:
+        """Every saved queue view as (name, filter), by name."""
+        return cases.saved_views(self.db)
+
+    def delete_view(self, name: str) -> bool:
+        """Delete a saved queue view; True if there was one."""
+        return cases.delete_view(self.db, name)
 
     # -- where the reviewer left off ----------------------------------------------------
     def last_case_id(self) -> str | None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QObject, 
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QLineEdit,
@@ -26,7 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.cases import Case
+from ..core.guidelines import EffectiveSection, Guideline, PackError
+from ..core.verdicts import CitationError, check_citations
 from ..core.workspace import Workspace
+from .findings_dialog import FindingsDialog
+from .guideline_browser import GuidelineBrowser
+from .history_dialog import HistoryDialog
 from .import_dialog import run_import
 from .queue_view import QueueModel, QueueView
 from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
@@ -55,7 +61,13 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("1 – 9", "Choose label", ""),
     KeyBinding("Ctrl+Enter", "Record verdict and go to the next case", "record_and_next"),
     KeyBinding("U", "Undo your last verdict on this case", "undo_verdict"),
-    KeyBinding("C", "Cite a section (type id or title, Enter adds)", "focus_citation"),
+    KeyBinding("C", "Cite a section (type id, title or words; Enter adds)", "focus_citation"),
+    KeyBinding("B", "Show / hide the guideline browser", "toggle_guidelines"),
+    KeyBinding("/", "Search the guidelines (Enter cites the section)", "focus_guideline_search"),
+    KeyBinding("Ctrl+1 – 3", "Confidence low / medium / high", ""),
+    KeyBinding("R", "RCA escalation: choose a reason, then a note", "choose_rca"),
+    KeyBinding("P", "Policy gap: silent / ambiguous / conflicting / outdated", "choose_gap"),
+    KeyBinding("H", "History of this case (every event)", "show_history"),
     KeyBinding("N", "Write notes", "focus_notes"),
     KeyBinding("Esc", "Leave the citation or notes field", ""),
     KeyBinding("G", "Grayscale on/off", "toggle_grayscale"),
@@ -81,6 +93,11 @@ _SINGLE_KEYS: dict[int, str] = {
     Qt.Key.Key_C: "focus_citation",
     Qt.Key.Key_N: "focus_notes",
     Qt.Key.Key_Question: "show_shortcuts",
+    Qt.Key.Key_B: "toggle_guidelines",
+    Qt.Key.Key_Slash: "focus_guideline_search",
+    Qt.Key.Key_R: "choose_rca",
+    Qt.Key.Key_P: "choose_gap",
+    Qt.Key.Key_H: "show_history",
 }
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
 
@@ -92,6 +109,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ws = workspace
         self.case: Case | None = None
+        self.guideline: Guideline | None = None
         self.settings = ViewSettings()
         self.renderer = RenderCache(workspace.media_dir, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
@@ -128,9 +146,18 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.queue)
         splitter.addWidget(center)
         splitter.addWidget(self.panel)
-        splitter.setSizes([540, 760, 400])
+        splitter.setSizes([620, 640, 400])
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+
+        self.browser = GuidelineBrowser()
+        self.browser.cite_requested.connect(self._cite_from_browser)
+        self.browser.escaped.connect(self._leave_text_input)
+        self.guideline_dock = QDockWidget("Guidelines", self)
+        self.guideline_dock.setObjectName("guidelines")
+        self.guideline_dock.setWidget(self.browser)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guideline_dock)
+        self.guideline_dock.hide()
 
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
@@ -157,6 +184,21 @@ class MainWindow(QMainWindow):
                 visible=keys == "Ctrl+Return",
             )
         self._add_action(review, "&Undo last verdict  (U)", None, self.undo_verdict)
+        for level, name in ((1, "low"), (2, "medium"), (3, "high")):
+            self._add_action(
+                review,
+                f"Confidence {level} ({name})",
+                QKeySequence(f"Ctrl+{level}"),
+                lambda level=level: self.panel.details.set_confidence(level),
+            )
+        self._add_action(review, "RCA &escalation…  (R)", None, self.choose_rca)
+        self._add_action(review, "&Policy gap…  (P)", None, self.choose_gap)
+        self._add_action(review, "Case &history  (H)", None, self.show_history)
+        view = self.menuBar().addMenu("&View")
+        self._add_action(view, "&Guidelines  (B)", None, self.toggle_guidelines)
+        reports = self.menuBar().addMenu("Re&ports")
+        self._add_action(reports, "&RCA escalations…", None, self.show_rca_escalations)
+        self._add_action(reports, "&Policy gaps…", None, self.show_policy_gaps)
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&Shortcut map  (?)", None, self.show_shortcuts)
 
@@ -217,7 +259,7 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def _leave_text_input(self) -> None:
-        self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- navigation ---------------------------------------------------------------------------
     def open_start_case(self) -> None:
@@ -274,11 +316,17 @@ class MainWindow(QMainWindow):
         self.viewer.image_view.reset_view()
         self.time_on_case.restart()
         self.header.setText(self._header_html(case))
+        try:
+            self.guideline = self.ws.guideline_for(case)
+        except PackError:
+            self.guideline = None
+        guideline = self.guideline
         self.panel.set_case_context(
-            self.ws.labels_for(case),
+            list(guideline.labels) if guideline else [],
             (case.pack_id, case.pack_version),
-            lambda text, c=case: self.ws.search_sections(c, text),
+            guideline.search if guideline else (lambda _text: []),
         )
+        self.browser.set_guideline(guideline)
         self.panel.load_draft(self.ws.my_verdict(case_id))
         self._show_content()
         self._prefetch()
@@ -288,11 +336,13 @@ class MainWindow(QMainWindow):
     def _header_html(self, case: Case) -> str:
         o = case.original
         tags = ", ".join(case.tags) or "none"
+        row = self.ws.queue_row(case.id)
+        outcome = row.outcome.replace("_", " ") if row and row.outcome else "not decided"
         return (
             f"<span style='font-size:large'><b>{case.id}</b></span> · {case.content_type} · "
             f"{case.market} / {case.language} · warnings: <b>{tags}</b><br>"
             f"Original decision: <b>{o.label}</b> ({o.policy}) by {o.moderator_id} "
-            f"in {o.queue} at {o.decided_at}"
+            f"in {o.queue} at {o.decided_at} · QA outcome: <b>{outcome}</b>"
         )
 
     # -- content --------------------------------------------------------------------------------
@@ -384,15 +434,36 @@ class MainWindow(QMainWindow):
         if draft is None:
             self.statusBar().showMessage("Choose a label first (keys 1–9)", 4000)
             return
-        self.ws.record_verdict(
-            self.case.id,
-            draft.label,
-            draft.citations,
-            draft.notes,
-            time_on_case_ms=self.time_on_case.elapsed(),
-        )
+        warnings: list[str] = []
+        label = self.guideline.label(draft.label) if self.guideline else None
+        if label is not None and self.guideline is not None:
+            try:
+                warnings = check_citations(label, draft.citations, self.guideline)
+            except CitationError as exc:
+                self.statusBar().showMessage(f"Not recorded: {exc} (C to cite)", 8000)
+                return
+        try:
+            self.ws.record_verdict(
+                self.case.id,
+                draft.label,
+                draft.citations,
+                draft.notes,
+                time_on_case_ms=self.time_on_case.elapsed(),
+                confidence=draft.confidence,
+                rca_reason=draft.rca_reason,
+                rca_note=draft.rca_note,
+                gap_kind=draft.gap_kind,
+                gap_note=draft.gap_note,
+            )
+        except ValueError as exc:
+            self.statusBar().showMessage(f"Not recorded: {exc}", 8000)
+            return
         self.model.refresh_case(self.case.id)
-        self.statusBar().showMessage(f"Recorded {draft.label} on {self.case.id}", 3000)
+        self._leave_text_input()  # the next case starts with keys driving the review loop
+        warned = f" — warning: {'; '.join(warnings)}" if warnings else ""
+        self.statusBar().showMessage(
+            f"Recorded {draft.label} on {self.case.id}{warned}", 8000 if warnings else 3000
+        )
         if self.current_row() + 1 < self.model.rowCount():
             self.next_case()
         else:
@@ -415,6 +486,53 @@ class MainWindow(QMainWindow):
     def focus_citation(self) -> None:
         """Put the cursor in the citation field."""
         self.panel.citation_field.setFocus()
+
+    def toggle_guidelines(self) -> None:
+        """Show or hide the guideline browser."""
+        self.guideline_dock.setVisible(not self.guideline_dock.isVisible())
+
+    def focus_guideline_search(self) -> None:
+        """Open the guideline browser with the cursor in its search field."""
+        self.guideline_dock.show()
+        self.browser.focus_search()
+
+    def _cite_from_browser(self, section: EffectiveSection) -> None:
+        self.panel.add_citation(section)
+        self.statusBar().showMessage(f"Cited {section.id}", 3000)
+
+    def choose_rca(self) -> None:
+        """Escalate this verdict for root-cause analysis (a reason, then a note)."""
+        self.panel.details.choose_rca()
+
+    def choose_gap(self) -> None:
+        """Flag a policy gap on this verdict (a kind, then a note)."""
+        self.panel.details.choose_gap()
+
+    def show_history(self) -> None:
+        """Every verdict event on this case, oldest first."""
+        if self.case is None:
+            return
+        HistoryDialog(
+            self.case.id, self.ws.case_history(self.case.id), self.ws.reviewer_names(), self
+        ).exec()
+
+    def show_rca_escalations(self) -> None:
+        """RCA escalations grouped by the section they cite."""
+        FindingsDialog("RCA escalations", self.ws.rca_escalations(), self.open_case_by_id,
+                       self).exec()
+
+    def show_policy_gaps(self) -> None:
+        """Policy gaps grouped by the section they cite."""
+        FindingsDialog("Policy gaps", self.ws.policy_gaps(), self.open_case_by_id, self).exec()
+
+    def open_case_by_id(self, case_id: str) -> None:
+        """Select a case in the queue (clearing a filter that hides it)."""
+        row = self.model.row_of(case_id)
+        if row is None and self.model.filter is not None:
+            self.model.set_filter(None)
+            row = self.model.row_of(case_id)
+        if row is not None:
+            self.go_to_row(row)
 
     def focus_notes(self) -> None:
         """Put the cursor in the notes field."""

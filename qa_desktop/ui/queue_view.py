@@ -6,10 +6,18 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from ..core.cases import QueueRow
+from ..core.cases import QueueFilter, QueueRow
 from ..core.workspace import Workspace
 
-COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict")
+COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict", "Outcome")
+OUTCOME_COLUMN = 6
+OUTCOME_COLOURS = {
+    "agree": QColor(60, 160, 90),
+    "over_enforcement": QColor(220, 90, 60),
+    "under_enforcement": QColor(230, 140, 20),
+    "wrong_policy": QColor(150, 90, 200),
+    "wrong_action": QColor(150, 90, 200),
+}
 PAGE_SIZE = 200
 MAX_CACHED_PAGES = 50
 
@@ -22,7 +30,8 @@ class QueueModel(QAbstractTableModel):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
-        self._count = workspace.case_count()
+        self.filter: QueueFilter | None = None
+        self._count = workspace.case_count(filter=None)
         self._pages: dict[int, list[QueueRow]] = {}
         self.pages_loaded = 0  # how many pages were read from the database (for tests)
 
@@ -48,19 +57,31 @@ class QueueModel(QAbstractTableModel):
             return None
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            done = "✓" if row.my_label else "·"
+            flags = (" R" if row.rca else "") + (" G" if row.gap else "")
             return (
-                "✓" if row.my_label else "·",
+                done + flags,
                 row.id,
                 row.market,
                 row.policy,
                 row.original_label,
                 row.my_label or "",
+                (row.outcome or "").replace("_", " "),
             )[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 5 and row.my_label:
             differs = row.my_label != row.original_label
             return QBrush(QColor(220, 90, 60) if differs else QColor(60, 160, 90))
+        if role == Qt.ItemDataRole.ForegroundRole and col == OUTCOME_COLUMN and row.outcome:
+            colour = OUTCOME_COLOURS.get(row.outcome)
+            return QBrush(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.id} · {row.content_type} · original: {row.original_label}"
+            flags = ", ".join(
+                name for name, on in (("RCA escalation", row.rca), ("policy gap", row.gap)) if on
+            )
+            return (
+                f"{row.id} · {row.content_type} · original: {row.original_label}"
+                + (f" · flagged: {flags}" if flags else "")
+            )
         return None
 
     # -- access ---------------------------------------------------------------------------
@@ -81,12 +102,12 @@ class QueueModel(QAbstractTableModel):
 
     def row_of(self, case_id: str) -> int | None:
         """The row of a case id."""
-        return self.ws.queue_index(case_id)
+        return self.ws.queue_index(case_id, filter=self.filter)
 
     def refresh_case(self, case_id: str) -> None:
         """Re-read one case's row (after a verdict) and repaint it."""
         row_no = self.row_of(case_id)
-        fresh = self.ws.queue_row(case_id)
+        fresh = self.ws.queue_row(case_id, filter=self.filter)
         if row_no is None or fresh is None:
             return
         page_no, offset = divmod(row_no, PAGE_SIZE)
@@ -99,15 +120,24 @@ class QueueModel(QAbstractTableModel):
         """Forget every page and re-count (after an import)."""
         self.beginResetModel()
         self._pages.clear()
-        self._count = self.ws.case_count()
+        self._count = self.ws.case_count(filter=self.filter)
         self.endResetModel()
+
+    def set_filter(self, queue_filter: QueueFilter | None) -> None:
+        """Show only the cases ``queue_filter`` lets through (None: all)."""
+        self.filter = queue_filter
+        self.reload()
 
     def _load_page(self, page_no: int) -> list[QueueRow]:
         previous = self._pages.get(page_no - 1)
         if previous:
-            page = self.ws.queue_page(after_seq=previous[-1].seq, limit=PAGE_SIZE)
+            page = self.ws.queue_page(
+                after_seq=previous[-1].seq, limit=PAGE_SIZE, filter=self.filter
+            )
         else:
-            page = self.ws.queue_page(offset=page_no * PAGE_SIZE, limit=PAGE_SIZE)
+            page = self.ws.queue_page(
+                offset=page_no * PAGE_SIZE, limit=PAGE_SIZE, filter=self.filter
+            )
         self.pages_loaded += 1
         if len(self._pages) >= MAX_CACHED_PAGES:
             self._pages.pop(next(iter(self._pages)))
@@ -133,5 +163,5 @@ class QueueView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((48, 100, 60, 56, 130)):
+        for col, width in enumerate((56, 100, 60, 56, 130, 130)):
             self.setColumnWidth(col, width)

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.guidelines import Label, Section
+from ..core.guidelines import EffectiveSection, Label
 from ..core.verdicts import Citation, VerdictDraft, VerdictEvent
+from .verdict_details import VerdictDetails
 
-SectionSearch = Callable[[str], list[Section]]
+SectionSearch = Callable[[str], list[EffectiveSection]]
 
 
 class CitationField(QLineEdit):
@@ -95,6 +96,11 @@ class VerdictPanel(QWidget):
             lambda item: self.remove_citation(self.citation_list.row(item))
         )
 
+        self.details = VerdictDetails()
+        self.details.note_done.connect(self.text_editing_done)
+        for note in (self.details.rca_note, self.details.gap_note):
+            note.installEventFilter(self)
+
         self.notes = QPlainTextEdit()
         self.notes.setPlaceholderText("Notes (N) — Esc to leave, Ctrl+Enter to record")
         self.notes.setMaximumHeight(110)
@@ -113,6 +119,7 @@ class VerdictPanel(QWidget):
         layout.addWidget(self.citation_field)
         layout.addWidget(self.suggestions)
         layout.addWidget(self.citation_list)
+        layout.addWidget(self.details)
         layout.addWidget(QLabel("Notes"))
         layout.addWidget(self.notes)
         layout.addWidget(self.record_button)
@@ -155,6 +162,7 @@ class VerdictPanel(QWidget):
                 self.label_list.setCurrentRow(ids.index(event.label))
             self._citations = [(c, c.section_id) for c in event.citations]
             self.notes.setPlainText(event.notes)
+        self.details.load(event if event is not None and event.label else None)
         self._show_citations()
         self.show_current(event)
 
@@ -186,14 +194,18 @@ class VerdictPanel(QWidget):
         item = self.suggestions.currentItem() or self.suggestions.item(0)
         if item is None:
             return False
-        section: Section = item.data(Qt.ItemDataRole.UserRole)
+        self.add_citation(item.data(Qt.ItemDataRole.UserRole))
+        return True
+
+    def add_citation(self, section: EffectiveSection) -> None:
+        """Cite ``section`` from the pack its text comes from (global or market overlay)."""
         if all(c.section_id != section.id for c, _ in self._citations):
-            citation = Citation(self._pack[0], self._pack[1], section.id)
-            self._citations.append((citation, f"{section.id}  {section.title}"))
+            citation = Citation(section.pack_id, section.pack_version, section.id)
+            retired = "  (retired!)" if section.status == "retired" else ""
+            self._citations.append((citation, f"{section.id}  {section.title}{retired}"))
         self.citation_field.clear()
         self.suggestions.clear()
         self._show_citations()
-        return True
 
     def remove_citation(self, row: int) -> None:
         """Remove the citation at ``row``."""
@@ -206,10 +218,16 @@ class VerdictPanel(QWidget):
         label = self.selected_label()
         if label is None:
             return None
+        details = self.details.values()
         return VerdictDraft(
             label=label.id,
             citations=tuple(c for c, _ in self._citations),
             notes=self.notes.toPlainText().strip(),
+            confidence=details["confidence"],  # type: ignore[arg-type]
+            rca_reason=details["rca_reason"],  # type: ignore[arg-type]
+            rca_note=str(details["rca_note"]),
+            gap_kind=details["gap_kind"],  # type: ignore[arg-type]
+            gap_note=str(details["gap_note"]),
         )
 
     def _label_name(self, label_id: str) -> str:
@@ -234,7 +252,8 @@ class VerdictPanel(QWidget):
         self.suggestions.setVisible(self.suggestions.count() > 0)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.notes and event.type() == QEvent.Type.KeyPress:
+        text_inputs = (self.notes, self.details.rca_note, self.details.gap_note)
+        if watched in text_inputs and event.type() == QEvent.Type.KeyPress:
             key_event: QKeyEvent = event  # type: ignore[assignment]
             if key_event.key() == Qt.Key.Key_Escape:
                 self.text_editing_done.emit()

@@ -1,0 +1,95 @@
+"""RCA escalations and policy gaps, grouped by guideline section, exportable to CSV.
+
+These are the lists the SME takes to policy meetings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.findings import FindingGroup, write_csv
+
+COLUMNS = ("Section", "Title", "Count", "Kinds", "Example cases")
+
+
+class FindingsDialog(QDialog):
+    """A table of finding groups with an Export CSV button; double-click opens an example."""
+
+    def __init__(
+        self,
+        title: str,
+        groups: list[FindingGroup],
+        open_case: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.groups = groups
+        self.open_case = open_case
+        self.table = QTableWidget(len(groups), len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        for r, g in enumerate(groups):
+            kinds = ", ".join(f"{kind.replace('_', ' ')} ×{n}" for kind, n in g.kinds)
+            cells = (g.section_id, g.title, str(g.count), kinds, ", ".join(g.example_case_ids))
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellDoubleClicked.connect(self._open_example)
+        total = sum(g.count for g in groups)
+        summary = QLabel(
+            f"{total} flagged verdicts in {len(groups)} sections. "
+            "Double-click a row to open its first example case."
+            if groups
+            else "Nothing flagged yet: flag verdicts with R (RCA) or P (policy gap)."
+        )
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setEnabled(bool(groups))
+        buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_button.clicked.connect(lambda: self.export())
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(1000, 480)
+
+    def export(self, path: Path | None = None) -> Path | None:
+        """Write the groups as CSV (asking where, unless ``path`` is given)."""
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export CSV", str(Path.home() / "findings.csv"), "CSV (*.csv)"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        try:
+            write_csv(self.groups, path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Not exported", f"Cannot write {path}: {exc.strerror}")
+            return None
+        return path
+
+    def _open_example(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self.groups) and self.groups[row].example_case_ids:
+            self.open_case(self.groups[row].example_case_ids[0])
+            self.accept()

@@ -1,0 +1,182 @@
+"""The guideline browser: the effective guideline tree for the case on screen, searchable.
+
+Shows the sections of the pack version the case's batch names, as localized for the case's
+market (overlay sections marked), retired sections greyed, the section text beside the tree.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.guidelines import EffectiveSection, Guideline
+
+_SECTION_ROLE = Qt.ItemDataRole.UserRole
+
+
+class GuidelineBrowser(QWidget):
+    """Tree of sections, a search field and the selected section's text.
+
+    ``cite_requested`` is emitted with a section when the reviewer asks to cite it
+    (Enter on a section, or double-click).
+    """
+
+    cite_requested = Signal(object)  # EffectiveSection
+    escaped = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.guideline: Guideline | None = None
+        self.title = QLabel("No guideline loaded")
+        self.title.setWordWrap(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the guidelines (id, title or words)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.search.installEventFilter(self)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Section", "Title"])
+        self.tree.setColumnWidth(0, 110)
+        self.tree.currentItemChanged.connect(lambda item, _prev: self._show(item))
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self._cite(item))
+        self.tree.installEventFilter(self)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.tree)
+        splitter.addWidget(self.text)
+        splitter.setSizes([320, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.search)
+        layout.addWidget(splitter, 1)
+
+    def set_guideline(self, guideline: Guideline | None) -> None:
+        """Show ``guideline`` (the effective one for the case on screen)."""
+        if guideline == self.guideline and guideline is not None:
+            return
+        self.guideline = guideline
+        self.tree.clear()
+        self.text.clear()
+        if guideline is None:
+            self.title.setText("No guideline pack loaded for this case")
+            return
+        overlay = f" + {guideline.overlay[0]} {guideline.overlay[1]}" if guideline.overlay else ""
+        self.title.setText(
+            f"<b>{guideline.pack_id} {guideline.pack_version}</b>{overlay} · "
+            f"market {guideline.market} · {guideline.language}"
+        )
+        self._add_children(self.tree.invisibleRootItem(), None)
+        self.tree.expandAll()
+        self._filter(self.search.text())
+
+    def show_section(self, section_id: str) -> bool:
+        """Select a section in the tree (and show its text); False if it is not there."""
+        for item in self._items():
+            if self._section(item).id == section_id:
+                self.tree.setCurrentItem(item)
+                return True
+        return False
+
+    def focus_search(self) -> None:
+        """Put the cursor in the search field."""
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _add_children(self, parent: QTreeWidgetItem, parent_id: str | None) -> None:
+        assert self.guideline is not None
+        for section in self.guideline.children(parent_id):
+            item = QTreeWidgetItem(parent, [section.id, section.title])
+            item.setData(0, _SECTION_ROLE, section)
+            tip = "localized for this market" if section.localized else ""
+            if section.status == "retired":
+                grey = QBrush(QColor(140, 140, 140))
+                item.setForeground(0, grey)
+                item.setForeground(1, grey)
+                tip = "retired in this version"
+            elif section.localized:
+                item.setText(0, f"{section.id} ●")
+            item.setToolTip(1, tip)
+            self._add_children(item, section.id)
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        found: list[QTreeWidgetItem] = []
+        stack = [self.tree.invisibleRootItem()]
+        while stack:
+            node = stack.pop()
+            for i in range(node.childCount()):
+                child = node.child(i)
+                found.append(child)
+                stack.append(child)
+        return found
+
+    @staticmethod
+    def _section(item: QTreeWidgetItem) -> EffectiveSection:
+        return item.data(0, _SECTION_ROLE)
+
+    def _filter(self, text: str) -> None:
+        if self.guideline is None:
+            return
+        matches = {s.id for s in self.guideline.search(text, limit=1000)} if text.strip() else None
+        first: QTreeWidgetItem | None = None
+        for item in self._items():
+            hit = matches is None or self._section(item).id in matches
+            item.setHidden(not hit)
+            if hit and matches is not None and first is None:
+                first = item
+        if matches is not None:
+            # Keep the ancestors of a match visible so the tree still reads as a tree.
+            for item in self._items():
+                if not item.isHidden():
+                    parent = item.parent()
+                    while parent is not None:
+                        parent.setHidden(False)
+                        parent = parent.parent()
+        if first is not None:
+            self.tree.setCurrentItem(first)
+
+    def _show(self, item: QTreeWidgetItem | None) -> None:
+        if item is None:
+            self.text.clear()
+            return
+        s = self._section(item)
+        status = " — RETIRED in this version" if s.status == "retired" else ""
+        source = f"{s.pack_id} {s.pack_version}" + (" (localized)" if s.localized else "")
+        examples = "".join(f"\n- {e}" for e in s.examples)
+        supports = ", ".join(s.labels) or "—"
+        self.text.setMarkdown(
+            f"### {s.id} {s.title}{status}\n\n{s.body}\n\n"
+            + (f"**Examples**\n{examples}\n\n" if examples else "")
+            + f"*Supports:* {supports}  \n*From:* {source}"
+        )
+
+    def _cite(self, item: QTreeWidgetItem | None) -> None:
+        if item is not None:
+            self.cite_requested.emit(self._section(item))
+
+    def eventFilter(self, watched: object, event: object) -> bool:
+        if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            key = event.key()
+            if key == Qt.Key.Key_Escape:
+                self.escaped.emit()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self._cite(self.tree.currentItem())
+                return True
+            if watched is self.search and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                self.tree.setFocus()
+                return False
+        return super().eventFilter(watched, event)  # type: ignore[arg-type]

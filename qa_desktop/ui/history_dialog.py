@@ -1,0 +1,85 @@
+"""A case's full verdict history (H): every event, oldest first, nothing hidden or merged."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.verdicts import VerdictEvent
+
+COLUMNS = ("When (UTC)", "Reviewer", "Event", "Label", "Citations", "Confidence", "RCA", "Gap",
+           "Notes")
+
+
+def describe(event: VerdictEvent, events_by_id: dict[str, VerdictEvent]) -> str:
+    """What kind of event this is: a verdict, an edit, an undo or a retraction."""
+    if event.label is None:
+        return "undo → undecided"
+    if event.restores:
+        return "undo → restored"
+    if event.supersedes and events_by_id.get(event.supersedes) is not None:
+        return "edit"
+    return "verdict"
+
+
+def history_rows(events: list[VerdictEvent], names: dict[str, str]) -> list[list[str]]:
+    """The table rows for ``events`` (reviewer ids shown as display names where known)."""
+    by_id = {e.id: e for e in events}
+    rows = []
+    for e in events:
+        rows.append([
+            e.created_at.replace("T", " ").rstrip("Z")[:19],
+            names.get(e.reviewer_id, e.reviewer_id[:8]),
+            describe(e, by_id),
+            e.label or "—",
+            ", ".join(c.section_id for c in e.citations),
+            str(e.confidence or ""),
+            (e.rca_reason or "") + (f": {e.rca_note}" if e.rca_note else ""),
+            (e.gap_kind or "") + (f": {e.gap_note}" if e.gap_note else ""),
+            e.notes,
+        ])
+    return rows
+
+
+class HistoryDialog(QDialog):
+    """Read-only table of a case's events."""
+
+    def __init__(
+        self,
+        case_id: str,
+        events: list[VerdictEvent],
+        names: dict[str, str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"History of {case_id}")
+        rows = history_rows(events, names)
+        self.table = QTableWidget(len(rows), len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        summary = QLabel(
+            f"{len(events)} events on {case_id}. Events are never changed or deleted: an edit "
+            "or an undo is a new event."
+        )
+        summary.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(1100, 420)
