@@ -195,10 +195,15 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Exposure accounting: unblurred viewing per case, category and session (issue 3)."""
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
