@@ -217,6 +217,18 @@ class Workspace:
         """Effective verdicts flagging a policy gap, grouped by cited section."""
         return findings.policy_gaps(self.db)
 
+    def queue_facets(self) -> dict[str, list[str]]:
+        """The distinct markets, policies and original labels in the queue (for filters)."""
+        return {
+            column: [
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT DISTINCT {column} FROM cases ORDER BY {column}"
+                )
+            ]
+            for column in ("market", "orig_policy", "orig_label")
+        }
+
     def save_view(self, name: str, filter: cases.QueueFilter) -> None:
         """Save a queue filter under ``name`` (replacing one of that name)."""
         cases.save_view(self.db, name, filter)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
+    QPushButton,
     QSplitter,
     QTextBrowser,
     QTreeWidget,
@@ -27,11 +28,12 @@ _SECTION_ROLE = Qt.ItemDataRole.UserRole
 class GuidelineBrowser(QWidget):
     """Tree of sections, a search field and the selected section's text.
 
-    ``cite_requested`` is emitted with a section when the reviewer asks to cite it
-    (Enter on a section, or double-click).
+    ``cite_requested`` is emitted with a section when the reviewer asks to cite it (Enter
+    on a section, double-click, or the Cite button), with the words selected in the
+    section text as a quote.
     """
 
-    cite_requested = Signal(object)  # EffectiveSection
+    cite_requested = Signal(object, str)  # EffectiveSection, quoted span ("" for none)
     escaped = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -52,6 +54,9 @@ class GuidelineBrowser(QWidget):
         self.tree.installEventFilter(self)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
+        self.cite_button = QPushButton("Cite this section (Enter) — select words to quote them")
+        self.cite_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cite_button.clicked.connect(lambda: self._cite(self.tree.currentItem()))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.tree)
         splitter.addWidget(self.text)
@@ -61,6 +66,7 @@ class GuidelineBrowser(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.search)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.cite_button)
 
     def set_guideline(self, guideline: Guideline | None) -> None:
         """Show ``guideline`` (the effective one for the case on screen)."""
@@ -128,23 +134,21 @@ class GuidelineBrowser(QWidget):
     def _filter(self, text: str) -> None:
         if self.guideline is None:
             return
-        matches = {s.id for s in self.guideline.search(text, limit=1000)} if text.strip() else None
-        first: QTreeWidgetItem | None = None
-        for item in self._items():
-            hit = matches is None or self._section(item).id in matches
-            item.setHidden(not hit)
-            if hit and matches is not None and first is None:
-                first = item
-        if matches is not None:
-            # Keep the ancestors of a match visible so the tree still reads as a tree.
-            for item in self._items():
-                if not item.isHidden():
-                    parent = item.parent()
-                    while parent is not None:
-                        parent.setHidden(False)
-                        parent = parent.parent()
-        if first is not None:
-            self.tree.setCurrentItem(first)
+        ranked = self.guideline.search(text, limit=1000) if text.strip() else None
+        matches = {s.id for s in ranked} if ranked is not None else None
+        items = self._items()
+        for item in items:
+            item.setHidden(matches is not None and self._section(item).id not in matches)
+        if not ranked:
+            return
+        # Keep the ancestors of a match visible so the tree still reads as a tree.
+        for item in items:
+            parent = item.parent() if not item.isHidden() else None
+            while parent is not None:
+                parent.setHidden(False)
+                parent = parent.parent()
+        best = ranked[0].id
+        self.tree.setCurrentItem(next(i for i in items if self._section(i).id == best))
 
     def _show(self, item: QTreeWidgetItem | None) -> None:
         if item is None:
@@ -163,7 +167,8 @@ class GuidelineBrowser(QWidget):
 
     def _cite(self, item: QTreeWidgetItem | None) -> None:
         if item is not None:
-            self.cite_requested.emit(self._section(item))
+            quote = " ".join(self.text.textCursor().selectedText().split())
+            self.cite_requested.emit(self._section(item), quote)
 
     def eventFilter(self, watched: object, event: object) -> bool:
         if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cases import Case
+from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
 from ..core.verdicts import CitationError, check_citations
 from ..core.workspace import Workspace
@@ -34,6 +34,7 @@ from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
 from .import_dialog import run_import
+from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
 from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
@@ -73,6 +74,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("G", "Grayscale on/off", "toggle_grayscale"),
     KeyBinding("[  /  ]", "Weaker / stronger blur", ""),
     KeyBinding("+  /  −  /  0", "Zoom in / out / fit", ""),
+    KeyBinding("Ctrl+F", "Find in the queue (Esc back to the cases)", ""),
     KeyBinding("Ctrl+O", "Import a case batch", "import_batch"),
     KeyBinding("?", "This shortcut map", "show_shortcuts"),
 )
@@ -142,8 +144,19 @@ class MainWindow(QMainWindow):
         self.panel.record_requested.connect(self.record_and_next)
         self.panel.text_editing_done.connect(self._leave_text_input)
 
+        self.filter_bar = QueueFilterBar()
+        self.filter_bar.filter_changed.connect(self.apply_filter)
+        self.filter_bar.view_saved.connect(self._save_view)
+        self.filter_bar.editing_done.connect(self._leave_text_input)
+        self.queue_pane = QWidget()
+        queue_layout = QVBoxLayout(self.queue_pane)
+        queue_layout.setContentsMargins(0, 0, 0, 0)
+        queue_layout.addWidget(self.filter_bar)
+        queue_layout.addWidget(self.queue, 1)
+        self._refresh_filter_choices()
+
         splitter = QSplitter()
-        splitter.addWidget(self.queue)
+        splitter.addWidget(self.queue_pane)
         splitter.addWidget(center)
         splitter.addWidget(self.panel)
         splitter.setSizes([620, 640, 400])
@@ -195,6 +208,10 @@ class MainWindow(QMainWindow):
         self._add_action(review, "&Policy gap…  (P)", None, self.choose_gap)
         self._add_action(review, "Case &history  (H)", None, self.show_history)
         view = self.menuBar().addMenu("&View")
+        self._add_action(
+            view, "&Find in queue", QKeySequence("Ctrl+F"), self.filter_bar.text.setFocus
+        )
+        self._add_action(view, "&Clear queue filter", None, self.filter_bar.clear)
         self._add_action(view, "&Guidelines  (B)", None, self.toggle_guidelines)
         reports = self.menuBar().addMenu("Re&ports")
         self._add_action(reports, "&RCA escalations…", None, self.show_rca_escalations)
@@ -496,8 +513,8 @@ class MainWindow(QMainWindow):
         self.guideline_dock.show()
         self.browser.focus_search()
 
-    def _cite_from_browser(self, section: EffectiveSection) -> None:
-        self.panel.add_citation(section)
+    def _cite_from_browser(self, section: EffectiveSection, quote: str) -> None:
+        self.panel.add_citation(section, quote)
         self.statusBar().showMessage(f"Cited {section.id}", 3000)
 
     def choose_rca(self) -> None:
@@ -524,6 +541,28 @@ class MainWindow(QMainWindow):
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
         FindingsDialog("Policy gaps", self.ws.policy_gaps(), self.open_case_by_id, self).exec()
+
+    def apply_filter(self, queue_filter: QueueFilter | None) -> None:
+        """Show only the cases the filter lets through; stay on the current case if it does."""
+        current = self.case.id if self.case else None
+        self.model.set_filter(queue_filter)
+        row = self.model.row_of(current) if current else None
+        if row is not None:
+            self.go_to_row(row)
+        elif self.model.rowCount():
+            self.go_to_row(0)
+        self._update_status()
+
+    def _save_view(self, name: str) -> None:
+        self.ws.save_view(name, self.filter_bar.current_filter() or QueueFilter())
+        self._refresh_filter_choices()
+        self.statusBar().showMessage(f"Saved view “{name}”", 3000)
+
+    def _refresh_filter_choices(self) -> None:
+        facets = self.ws.queue_facets()
+        self.filter_bar.set_choices(
+            facets["market"], facets["orig_policy"], facets["orig_label"], self.ws.saved_views()
+        )
 
     def open_case_by_id(self, case_id: str) -> None:
         """Select a case in the queue (clearing a filter that hides it)."""
@@ -559,6 +598,7 @@ class MainWindow(QMainWindow):
                 path = path.parent
         if run_import(self, self.ws.data_dir, path) is not None:
             self.model.reload()
+            self._refresh_filter_choices()
             if self.case is None:
                 self.open_start_case()
             self._update_status()
@@ -573,6 +613,8 @@ class MainWindow(QMainWindow):
         gray = "on" if effective.grayscale else "off"
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
+        if self.model.filter is not None:
+            position += f" (filtered from {self.ws.case_count()})"
         self.status.setText(
             f"{position}  ·  content {shown}  ·  blur {effective.blur_level}/{MAX_BLUR_LEVEL}"
             f"  ·  grayscale {gray}{severe}  ·  ? for shortcuts"

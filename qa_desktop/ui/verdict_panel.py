@@ -197,12 +197,14 @@ class VerdictPanel(QWidget):
         self.add_citation(item.data(Qt.ItemDataRole.UserRole))
         return True
 
-    def add_citation(self, section: EffectiveSection) -> None:
-        """Cite ``section`` from the pack its text comes from (global or market overlay)."""
-        if all(c.section_id != section.id for c, _ in self._citations):
-            citation = Citation(section.pack_id, section.pack_version, section.id)
-            retired = "  (retired!)" if section.status == "retired" else ""
-            self._citations.append((citation, f"{section.id}  {section.title}{retired}"))
+    def add_citation(self, section: EffectiveSection, quote: str = "") -> None:
+        """Cite ``section`` from the pack its text comes from (global or market overlay),
+        optionally with a quoted span of its text."""
+        self._citations = [(c, t) for c, t in self._citations if c.section_id != section.id]
+        citation = Citation(section.pack_id, section.pack_version, section.id, quote=quote)
+        retired = "  (retired!)" if section.status == "retired" else ""
+        quoted = f"  “{quote}”" if quote else ""
+        self._citations.append((citation, f"{section.id}  {section.title}{retired}{quoted}"))
         self.citation_field.clear()
         self.suggestions.clear()
         self._show_citations()

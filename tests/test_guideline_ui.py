@@ -1,0 +1,259 @@
+"""Guidelines and verdict details through real widgets: browser, citations, details, history,
+queue filters, findings."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QWidget
+from pytestqt.qtbot import QtBot
+
+from qa_desktop.core.demo import DEMO_PACKS
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.ui.findings_dialog import FindingsDialog
+from qa_desktop.ui.history_dialog import HistoryDialog
+from qa_desktop.ui.main_window import MainWindow
+
+from .factory import case_record, write_batch
+
+
+@pytest.fixture
+def markets(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """Every demo pack, and text cases in DE, FR and BR (frontline: vh_remove under VH)."""
+    workspace.import_guideline_packs(DEMO_PACKS)
+    records = [
+        case_record("de-1", "text", [], market="DE", language="de", tags=[]),
+        case_record("fr-1", "text", [], market="FR", language="fr", tags=[]),
+        case_record("br-1", "text", [], market="BR", language="pt", tags=[]),
+        case_record("br-2", "text", [], market="BR", language="pt", tags=[]),
+    ]
+    workspace.import_batch(write_batch(tmp_path / "b", records, batch_id="markets"))
+    return workspace
+
+
+def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
+    window = MainWindow(ws)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def key(
+    qtbot: QtBot,
+    window: MainWindow,
+    k: Qt.Key,
+    modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+) -> None:
+    qtbot.keyClick(window.queue, k, modifier)
+
+
+def record(qtbot: QtBot, window: MainWindow) -> None:
+    key(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def cite_by_typing(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    key(qtbot, window, Qt.Key.Key_C)
+    qtbot.keyClicks(window.panel.citation_field, text)
+    qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
+
+
+def when_modal(action: Callable[[QWidget], object]) -> None:
+    """Run ``action(widget)`` on the next modal dialog or popup menu, once it is up."""
+
+    def poll() -> None:
+        widget = QApplication.activePopupWidget() or QApplication.activeModalWidget()
+        if widget is None:
+            QTimer.singleShot(30, poll)
+        else:
+            action(widget)
+
+    QTimer.singleShot(30, poll)
+
+
+def test_each_market_cites_its_own_localized_section(qtbot: QtBot, markets: Workspace) -> None:
+    window = open_window(qtbot, markets)
+    assert window.case is not None and window.case.id == "de-1"
+    key(qtbot, window, Qt.Key.Key_2)
+    cite_by_typing(qtbot, window, "VH-2.3")
+    record(qtbot, window)
+    assert window.case.id == "fr-1"
+    assert window.guideline is not None and window.guideline.overlay == ("demo-fr", "1.0.0")
+    key(qtbot, window, Qt.Key.Key_2)
+    cite_by_typing(qtbot, window, "organes")  # a word of the French title
+    record(qtbot, window)
+    key(qtbot, window, Qt.Key.Key_2)  # br-1: no overlay, the global text
+    cite_by_typing(qtbot, window, "dismember")
+    record(qtbot, window)
+
+    cited = {e.case_id: e.citations[0] for e in markets.verdict_events()}
+    assert (cited["de-1"].pack_id, cited["de-1"].section_id) == ("demo-de", "VH-2.3")
+    assert (cited["fr-1"].pack_id, cited["fr-1"].section_id) == ("demo-fr", "VH-2.3")
+    assert (cited["br-1"].pack_id, cited["br-1"].section_id) == ("demo-global", "VH-2.3")
+
+
+def test_guideline_browser_searches_and_cites_with_a_quote(
+    qtbot: QtBot, markets: Workspace
+) -> None:
+    window = open_window(qtbot, markets)
+    key(qtbot, window, Qt.Key.Key_J)
+    key(qtbot, window, Qt.Key.Key_J)  # br-1: the global text, in English
+    key(qtbot, window, Qt.Key.Key_Slash)
+    assert window.guideline_dock.isVisible()
+    assert QApplication.focusWidget() is window.browser.search
+    qtbot.keyClicks(window.browser.search, "dismember")
+    current = window.browser.tree.currentItem()
+    assert current is not None and current.text(0).startswith("VH-2.3")
+    assert "VH-2.3" in window.browser.text.toPlainText()
+    hidden = [window.browser.tree.topLevelItem(i).isHidden()
+              for i in range(window.browser.tree.topLevelItemCount())]
+    assert any(hidden)  # other policies are filtered out
+
+    cursor = window.browser.text.document().find("visible injuries")
+    assert not cursor.isNull()
+    window.browser.text.setTextCursor(cursor)
+    qtbot.keyClick(window.browser.search, Qt.Key.Key_Return)
+    draft_citations = [c for c, _ in window.panel._citations]
+    assert [(c.section_id, c.quote) for c in draft_citations] == [("VH-2.3", "visible injuries")]
+    qtbot.keyClick(window.browser.search, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is window.queue
+    key(qtbot, window, Qt.Key.Key_B)
+    assert not window.guideline_dock.isVisible()
+
+
+def test_retired_sections_show_but_citing_one_warns(qtbot: QtBot, markets: Workspace) -> None:
+    window = open_window(qtbot, markets)
+    key(qtbot, window, Qt.Key.Key_J)  # fr-1: the FR overlay retires SP-1.2
+    section = window.guideline.section("SP-1.2") if window.guideline else None
+    assert section is not None and section.status == "retired"
+    key(qtbot, window, Qt.Key.Key_9)  # sp_reduce
+    window.panel.add_citation(section)
+    record(qtbot, window)
+    assert markets.my_verdict("fr-1") is not None
+    assert "warning" in window.statusBar().currentMessage()
+    assert "retired" in window.statusBar().currentMessage()
+
+
+def test_confidence_rca_and_gap_from_the_keyboard_then_history(
+    qtbot: QtBot, markets: Workspace
+) -> None:
+    window = open_window(qtbot, markets)
+    key(qtbot, window, Qt.Key.Key_1)  # no_violation: over-enforcement by the frontline
+    key(qtbot, window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.panel.details.confidence == 2
+
+    when_modal(lambda menu: qtbot.keyClick(menu, Qt.Key.Key_1))  # frontline_error
+    key(qtbot, window, Qt.Key.Key_R)
+    assert window.panel.details.rca_reason == "frontline_error"
+    assert QApplication.focusWidget() is window.panel.details.rca_note
+    qtbot.keyClicks(window.panel.details.rca_note, "missed the news context")
+    qtbot.keyClick(window.panel.details.rca_note, Qt.Key.Key_Return)
+    assert QApplication.focusWidget() is window.queue
+
+    when_modal(lambda menu: qtbot.keyClick(menu, Qt.Key.Key_2))  # ambiguous
+    key(qtbot, window, Qt.Key.Key_P)
+    qtbot.keyClicks(window.panel.details.gap_note, "newsworthy gore unclear")
+    qtbot.keyClick(window.panel.details.gap_note, Qt.Key.Key_Escape)
+    record(qtbot, window)
+
+    event = markets.my_verdict("de-1")
+    assert event is not None
+    assert (event.confidence, event.rca_reason, event.rca_note) == (
+        2, "frontline_error", "missed the news context"
+    )
+    assert (event.gap_kind, event.gap_note) == ("ambiguous", "newsworthy gore unclear")
+    assert window.model.data(window.model.index(0, 0)) == "✓ R G"
+    assert window.model.data(window.model.index(0, 6)) == "over enforcement"
+
+    key(qtbot, window, Qt.Key.Key_K)
+    assert window.panel.details.rca_reason == "frontline_error"  # the draft starts from it
+    seen: list[list[str]] = []
+
+    def read_history(dialog: QDialog) -> None:
+        assert isinstance(dialog, HistoryDialog)
+        table = dialog.table
+        seen.extend(
+            [table.item(r, c).text() for c in range(table.columnCount())]
+            for r in range(table.rowCount())
+        )
+        dialog.reject()
+
+    when_modal(read_history)
+    key(qtbot, window, Qt.Key.Key_H)
+    assert len(seen) == 1 and seen[0][2] == "verdict" and seen[0][3] == "no_violation"
+    assert seen[0][1] == "Test Reviewer"
+
+
+def test_queue_filters_outcomes_and_saved_views(
+    qtbot: QtBot, markets: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = open_window(qtbot, markets)
+    key(qtbot, window, Qt.Key.Key_1)
+    record(qtbot, window)  # de-1: over-enforcement
+    bar = window.filter_bar
+    bar.outcome.setCurrentIndex(bar.outcome.findData("over_enforcement"))
+    assert window.model.rowCount() == 1 and window.case.id == "de-1"  # type: ignore[union-attr]
+    assert "filtered from 4" in window.status.text()
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Over-enforced", True))
+    bar.save_button.click()
+    assert [name for name, _ in markets.saved_views()] == ["Over-enforced"]
+    bar.clear()
+    assert window.model.rowCount() == 4
+    bar.market.setCurrentIndex(bar.market.findData("BR"))
+    assert window.model.rowCount() == 2
+    bar.clear()
+    bar.views.setCurrentIndex(bar.views.findData("Over-enforced"))
+    bar.views.activated.emit(bar.views.currentIndex())
+    assert window.model.rowCount() == 1
+
+    bar.clear()
+    key(qtbot, window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is bar.text
+    qtbot.keyClicks(bar.text, "fr-")
+    assert window.model.rowCount() == 1 and window.case.id == "fr-1"  # type: ignore[union-attr]
+    qtbot.keyClick(bar.text, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is window.queue
+
+
+def test_rca_and_gap_lists_fill_from_verdicts_and_export(
+    qtbot: QtBot, markets: Workspace, tmp_path: Path
+) -> None:
+    cite = markets.guideline_for(markets.case("br-1")).section("VH-2.3")  # type: ignore[arg-type]
+    assert cite is not None
+    from qa_desktop.core.verdicts import Citation
+
+    for case_id in ("br-1", "br-2"):
+        markets.record_verdict(
+            case_id, "vh_remove", [Citation(cite.pack_id, cite.pack_version, cite.id)],
+            rca_reason="guideline_misread", gap_kind="outdated",
+        )
+    groups = markets.rca_escalations()
+    assert [(g.section_id, g.count) for g in groups] == [("VH-2.3", 2)]
+    opened: list[str] = []
+    dialog = FindingsDialog("RCA escalations", groups, opened.append)
+    qtbot.addWidget(dialog)
+    assert dialog.table.item(0, 0).text() == "VH-2.3" and dialog.table.item(0, 2).text() == "2"
+    out = dialog.export(tmp_path / "rca.csv")
+    assert out is not None
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows[0]["section_id"] == "VH-2.3" and rows[0]["count"] == "2"
+    dialog.table.cellDoubleClicked.emit(0, 0)
+    assert opened == ["br-1"]
+
+    window = open_window(qtbot, markets)
+    when_modal(lambda d: (d.table.rowCount() == 1 and d.reject()))
+    window.show_policy_gaps()
+
+
+def test_shortcut_map_lists_the_new_keys(qtbot: QtBot, markets: Workspace) -> None:
+    from qa_desktop.ui.main_window import KEYMAP
+
+    keys = " ".join(b.keys for b in KEYMAP)
+    for expected in ("B", "/", "R", "P", "H", "Ctrl+1", "Ctrl+F"):
+        assert expected in keys
