@@ -139,7 +139,11 @@ class GuidelineBrowser(QWidget):
         items = self._items()
         for item in items:
             item.setHidden(matches is not None and self._section(item).id not in matches)
-        if not ranked:
+        if ranked is not None and not ranked:
+            self.tree.setCurrentItem(None)
+            self.text.setMarkdown(f"No section of this guideline matches *{text.strip()}*.")
+            return
+        if ranked is None:
             return
         # Keep the ancestors of a match visible so the tree still reads as a tree.
         for item in items:

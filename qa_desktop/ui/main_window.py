@@ -155,13 +155,15 @@ class MainWindow(QMainWindow):
         queue_layout.addWidget(self.queue, 1)
         self._refresh_filter_choices()
 
-        splitter = QSplitter()
-        splitter.addWidget(self.queue_pane)
-        splitter.addWidget(center)
-        splitter.addWidget(self.panel)
-        splitter.setSizes([620, 640, 400])
-        splitter.setStretchFactor(1, 1)
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.queue_pane)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setSizes([620, 640, 400])
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.splitter)
+        self._queue_width = 620
 
         self.browser = GuidelineBrowser()
         self.browser.cite_requested.connect(self._cite_from_browser)
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         self.guideline_dock.setWidget(self.browser)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guideline_dock)
         self.guideline_dock.hide()
+        self.guideline_dock.visibilityChanged.connect(self._guidelines_shown)
 
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
@@ -505,8 +508,19 @@ class MainWindow(QMainWindow):
         self.panel.citation_field.setFocus()
 
     def toggle_guidelines(self) -> None:
-        """Show or hide the guideline browser."""
+        """Show or hide the guideline browser (the queue folds away while it is open)."""
         self.guideline_dock.setVisible(not self.guideline_dock.isVisible())
+
+    def _guidelines_shown(self, visible: bool) -> None:
+        # A laptop screen cannot hold queue, case, verdict and guidelines side by side: the
+        # queue makes room while the reviewer reads the guidelines.
+        sizes = self.splitter.sizes()
+        if visible and sizes[0] > 0:
+            self._queue_width = sizes[0]
+            self.splitter.setSizes([0, sizes[1] + sizes[0], sizes[2]])
+        elif not visible and sizes[0] == 0:
+            self.splitter.setSizes([self._queue_width, max(200, sizes[1] - self._queue_width),
+                                    sizes[2]])
 
     def focus_guideline_search(self) -> None:
         """Open the guideline browser with the cursor in its search field."""

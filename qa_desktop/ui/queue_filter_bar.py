@@ -81,6 +81,8 @@ class QueueFilterBar(QWidget):
     def _combo(self, tip: str, items: list[tuple[str, str]]) -> QComboBox:
         combo = QComboBox()
         combo.setToolTip(tip)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(6)
         combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         for value, text in items:
             combo.addItem(text, value)

@@ -1,0 +1,954 @@
+"""A video player that shows every frame protected (blurred) unless the reviewer reveals it.
+
+A worker thread owns the ``cv2.VideoCapture``: it paces frames by its own clock at the
+source rate times the speed (dropping frames rather than lagging), resizes each frame to
+display size and protects it. Both the sharp and the protected frame stay in memory only;
+the widget paints the protected one unless revealed (whole picture or regions)::
+
+    player = VideoPlayer(protect=lambda f: media.blur(f, 7), default_speed=1.0)
+    player.load(path)          # returns at once; the first frame arrives from the worker
+    player.play()
+    player.set_revealed(True)  # while the reviewer holds the reveal key
+
+Audio (muted by default) comes from a ``QMediaPlayer`` with no video output, following the
+video clock. Without QtMultimedia, an audio device or an audio track, the player is silent.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import media
+from .render import to_qimage
+
+try:  # QtMultimedia is optional: a build or platform without it plays silently.
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+except ImportError:  # pragma: no cover - depends on the installed Qt
+    QAudioOutput = None  # type: ignore[assignment,misc]
+    QMediaPlayer = None  # type: ignore[assignment,misc]
+
+DISPLAY_MAX_SIDE = 1280
+"""Frames are resized to at most this on their long side before protection and painting."""
+
+SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]
+
+AUDIO_MAX_DRIFT_S = 0.15
+_AUDIO_CHECK_EVERY_S = 0.5
+_JOIN_TIMEOUT_S = 3.0
+
+Protect = Callable[[np.ndarray], np.ndarray]
+
+
+def default_protect(frame: np.ndarray) -> np.ndarray:
+    """The default protection: a level-5 blur."""
+    return media.blur(frame, 5)
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss`` from an hour up) for a time label."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class _Opened:
+    session: int
+    fps: float
+    frame_count: int
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """One decoded frame at display size, sharp and protected (memory only)."""
+
+    index: int
+    time_s: float
+    sharp: np.ndarray
+    protected: np.ndarray
+    seek_serial: int
+
+
+@dataclass(frozen=True)
+class _Command:
+    kind: str  # play, pause, seek, step, speed, protect, stop
+    value: object = None
+    serial: int = 0
+
+
+class _Decoder:
+    """Decodes, paces and protects frames in a Python thread; talks back through callbacks.
+
+    The callbacks emit signals of the GUI-thread widget, so Qt queues them to the GUI thread.
+    Frames are coalesced: when the GUI has not yet taken the previous frame, the newer one
+    replaces it, so a slow GUI drops frames instead of falling behind.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        session: int,
+        protect: Protect,
+        speed: float,
+        notify_opened: Callable[[object], None],
+        notify_frame: Callable[[int], None],
+        notify_ended: Callable[[int], None],
+        notify_failed: Callable[[object], None],
+    ) -> None:
+        self.path = path
+        self.session = session
+        self._protect = protect
+        self._speed = speed
+        self._notify_opened = notify_opened
+        self._notify_frame = notify_frame
+        self._notify_ended = notify_ended
+        self._notify_failed = notify_failed
+        self._commands: queue.Queue[_Command] = queue.Queue()
+        self._mailbox_lock = threading.Lock()
+        self._mailbox: _Frame | None = None
+        self._stopping = threading.Event()
+        self._capture: cv2.VideoCapture | None = None
+        self._fps = 25.0
+        self._frame_count = 0
+        self._index = -1  # the frame last read; the capture returns _index + 1 next
+        self._current: _Frame | None = None
+        self._playing = False
+        self._anchor_time = 0.0
+        self._anchor_index = 0
+        self._seek_serial = 0
+        self.thread = threading.Thread(target=self._run, name="video-decode", daemon=True)
+
+    # -- GUI thread side ---------------------------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+
+    def send(self, kind: str, value: object = None, serial: int = 0) -> None:
+        self._commands.put(_Command(kind, value, serial))
+
+    def take_frame(self) -> _Frame | None:
+        with self._mailbox_lock:
+            frame, self._mailbox = self._mailbox, None
+        return frame
+
+    def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> bool:
+        """Ask the thread to finish and wait for it; True when it has ended."""
+        self._stopping.set()
+        self.send("stop")
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    # -- worker thread side --------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._open()
+            self._loop()
+        except Exception as exc:  # nothing may escape a worker thread unseen
+            self._fail(str(exc) or type(exc).__name__)
+        finally:
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
+
+    def _fail(self, reason: str) -> None:
+        self._playing = False
+        self._emit(self._notify_failed, (self.session, reason))
+
+    def _emit(self, notify: Callable[[object], None], payload: object) -> None:
+        if self._stopping.is_set():
+            return
+        try:
+            notify(payload)
+        except RuntimeError:
+            # The widget is gone (deleted without close_media): nobody is left to show frames.
+            self._stopping.set()
+
+    def _open(self) -> None:
+        info = media.video_info(self.path)  # MediaError with a readable reason
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            capture.release()
+            raise media.MediaError(f"{self.path.name}: not a video format this app can play")
+        self._capture = capture
+        self._fps = info.fps if 0 < info.fps < 1000 else 25.0
+        self._frame_count = info.frame_count
+        if not self._read_next():
+            raise media.MediaError(
+                f"{self.path.name}: no frame could be decoded (corrupt or truncated video)"
+            )
+        self._emit(self._notify_opened, _Opened(self.session, self._fps, self._frame_count))
+        self._deliver()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            commands = [self._next_command()]
+            while True:
+                try:
+                    commands.append(self._commands.get_nowait())
+                except queue.Empty:
+                    break
+            seek: _Command | None = None
+            refilter = False
+            for command in commands:
+                if command is None:
+                    continue
+                kind = command.kind
+                if kind == "stop":
+                    return
+                if kind == "play":
+                    self._start_playing()
+                elif kind == "pause":
+                    self._playing = False
+                elif kind == "speed":
+                    self._speed = float(command.value)  # type: ignore[arg-type]
+                    self._reanchor()
+                elif kind == "protect":
+                    self._protect = command.value  # type: ignore[assignment]
+                    refilter = True
+                elif kind == "seek":
+                    seek = command  # while scrubbing, only the latest seek matters
+                elif kind == "step":
+                    if seek is not None:
+                        self._seek_to(seek)
+                        seek = None
+                    self._playing = False
+                    self._step(int(command.value))  # type: ignore[call-overload]
+            if seek is not None:
+                self._seek_to(seek)
+            elif refilter and self._current is not None:
+                current = self._current
+                self._current = _Frame(
+                    current.index,
+                    current.time_s,
+                    current.sharp,
+                    self._protect(current.sharp),
+                    self._seek_serial,
+                )
+                self._post(self._current)
+            if self._playing and time.monotonic() >= self._due():
+                self._advance()
+
+    def _next_command(self) -> _Command | None:
+        timeout = max(0.0, self._due() - time.monotonic()) if self._playing else None
+        try:
+            return self._commands.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _rate(self) -> float:
+        return self._fps * self._speed
+
+    def _due(self) -> float:
+        """When the frame after the current one is due on the playback clock."""
+        return self._anchor_time + (self._index + 1 - self._anchor_index) / self._rate()
+
+    def _reanchor(self) -> None:
+        self._anchor_time = time.monotonic()
+        self._anchor_index = self._index
+
+    def _start_playing(self) -> None:
+        if self._frame_count and self._index >= self._frame_count - 1:
+            self._seek_index(0)
+        self._playing = True
+        self._reanchor()
+
+    def _advance(self) -> None:
+        elapsed = time.monotonic() - self._anchor_time
+        target = max(self._index + 1, self._anchor_index + int(elapsed * self._rate()))
+        if self._frame_count and target >= self._frame_count:
+            target = self._frame_count - 1
+            if target <= self._index:
+                self._end()
+                return
+        skip = target - self._index - 1
+        if skip > self._fps:  # far behind (a stall): a seek is cheaper than grabbing through
+            self._seek_index(target)
+            return
+        assert self._capture is not None
+        for _ in range(skip):
+            if not self._capture.grab():
+                self._end()
+                return
+            self._index += 1
+        if not self._read_next():
+            self._end()
+            return
+        self._deliver()
+
+    def _end(self) -> None:
+        self._playing = False
+        if self._frame_count == 0 or self._index < self._frame_count - 1:
+            self._frame_count = self._index + 1  # the file was shorter than it claimed
+        self._emit(self._notify_ended, self.session)
+
+    def _step(self, frames: int) -> None:
+        if frames == 1:
+            if self._read_next():
+                self._deliver()
+        elif frames != 0:
+            self._seek_index(self._index + frames)
+
+    def _seek_to(self, command: _Command) -> None:
+        self._seek_serial = command.serial
+        self._seek_index(round(float(command.value) * self._fps))  # type: ignore[arg-type]
+
+    def _seek_index(self, index: int) -> None:
+        last = self._frame_count - 1 if self._frame_count else max(self._index, 0)
+        index = max(0, min(index, last))
+        assert self._capture is not None
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._index = index - 1
+        if not self._read_next():
+            # Seeking past what can be decoded: go back to the start rather than show nothing.
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._index = -1
+            if not self._read_next():
+                raise media.MediaError(f"{self.path.name}: the video stopped decoding")
+        self._deliver()
+        if self._playing:
+            self._reanchor()
+
+    def _read_next(self) -> bool:
+        """Read, resize and protect the next frame into ``_current``; False at the end."""
+        assert self._capture is not None
+        ok, bgr = self._capture.read()
+        if not ok or bgr is None or bgr.size == 0:
+            return False
+        self._index += 1
+        if bgr.ndim == 2:
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
+        else:
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if max(rgb.shape[:2]) > DISPLAY_MAX_SIDE:
+            rgb = media.resize_to_fit(rgb, DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE)
+        protected = np.ascontiguousarray(self._protect(rgb))
+        if protected.shape != rgb.shape:  # a filter that changed the size: paint it in place
+            height, width = rgb.shape[:2]
+            protected = cv2.resize(protected, (width, height), interpolation=cv2.INTER_LINEAR)
+        self._current = _Frame(
+            self._index, self._index / self._fps, rgb, protected, self._seek_serial
+        )
+        return True
+
+    def _deliver(self) -> None:
+        if self._current is not None:
+            self._post(self._current)
+
+    def _post(self, frame: _Frame) -> None:
+        with self._mailbox_lock:
+            waiting = self._mailbox is not None
+            self._mailbox = frame
+        if not waiting:
+            self._emit(self._notify_frame, self.session)  # type: ignore[arg-type]
+
+
+class _Screen(QWidget):
+    """Paints the current frame fitted to the widget, or a message in its place."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(320, 180)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.image: QImage | None = None
+        self.message = ""
+        self.revealed = False
+        self.regions = False
+
+    def image_rect(self) -> QRectF:
+        """Where the frame is painted, in widget coordinates."""
+        if self.image is None or self.image.isNull():
+            return QRectF()
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(18, 18, 20))
+        if self.message or self.image is None:
+            painter.setPen(QColor(230, 230, 230))
+            font = QFont(painter.font())
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            painter.setFont(font)
+            painter.drawText(
+                self.rect().adjusted(24, 24, -24, -24),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.message,
+            )
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(self.image_rect(), self.image)
+        if self.revealed:
+            painter.setPen(QPen(QColor(230, 70, 60), 6))
+            painter.drawRect(self.rect().adjusted(3, 3, -3, -3))
+            text, bg = "REVEALED — release to blur", QColor(200, 50, 40, 230)
+        elif self.regions:
+            text, bg = "Blurred — regions revealed", QColor(160, 90, 20, 220)
+        else:
+            text, bg = "Blurred — hold to reveal", QColor(20, 20, 20, 200)
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        box = QRectF(12, 12, metrics.horizontalAdvance(text) + 24, metrics.height() + 12)
+        painter.fillRect(box, bg)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+class VideoPlayer(QWidget):
+    """Plays a case's video with every frame protected unless revealed; audio muted by default.
+
+    The widget never takes keyboard focus; the main window binds keys to its slots
+    (``toggle_play``, ``step_frame``, ``jump``, ``faster``, ``slower``, ``toggle_mute``).
+    """
+
+    position_changed = Signal(float)
+    frame_shown = Signal(int)
+    failed = Signal(str)
+    reveal_changed = Signal(bool)
+    ended = Signal()
+
+    # Emitted from the worker thread; connected to methods of this GUI-thread object, so Qt
+    # queues them onto the GUI thread.
+    _worker_opened = Signal(object)
+    _worker_frame = Signal(int)
+    _worker_ended = Signal(int)
+    _worker_failed = Signal(object)
+
+    def __init__(
+        self,
+        protect: Protect = default_protect,
+        default_speed: float = 1.0,
+        jump_seconds: float = 5.0,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._protect = protect
+        self._speed = self._clamp_speed(default_speed)
+        self.jump_seconds = float(jump_seconds)
+        self._decoder: _Decoder | None = None
+        self._session = 0
+        self._path: Path | None = None
+        self._fps = 25.0
+        self._frame_count = 0
+        self._frame: _Frame | None = None
+        self._shown: np.ndarray | None = None
+        self._revealed = False
+        self._regions: list[media.Region] = []
+        self._playing = False
+        self._error = ""
+        self._seek_serial = 0
+        self._seek_target: float | None = None
+        self._muted = True
+        self._has_audio = False
+        self._audio: QMediaPlayer | None = None  # type: ignore[valid-type]
+        self._audio_output: QAudioOutput | None = None  # type: ignore[valid-type]
+        self._audio_checked_at = 0.0
+        self._scrubbing = False
+
+        self._worker_opened.connect(self._on_opened)
+        self._worker_frame.connect(self._on_frame)
+        self._worker_ended.connect(self._on_ended)
+        self._worker_failed.connect(self._on_failed)
+        # If the widget is deleted without close_media(), still stop the thread. The hook
+        # holds the decoder box, not self, which is already gone when destroyed fires.
+        self._decoder_box: list[_Decoder | None] = [None]
+        self.destroyed.connect(_StopOnDestroy(self._decoder_box))
+
+        self._build_ui()
+        self._update_controls()
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.screen_view = _Screen(self)
+        self.play_button = self._button("▶", "Play / pause", self.toggle_play)
+        self.back_button = self._button("", "Jump back", lambda: self.jump(-self.jump_seconds))
+        self.forward_button = self._button("", "Jump forward", lambda: self.jump(self.jump_seconds))
+        self.time_label = QLabel("0:00 / 0:00", self)
+        self.timeline = QSlider(Qt.Orientation.Horizontal, self)
+        self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline.setRange(0, 0)
+        self.timeline.valueChanged.connect(self._on_timeline_moved)
+        self.timeline.sliderPressed.connect(self._on_scrub_started)
+        self.timeline.sliderReleased.connect(self._on_scrub_ended)
+        self.speed_label = QLabel(self)
+        self.mute_button = self._button("", "Mute / unmute (audio is muted by default)",
+                                        self.toggle_mute)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.addWidget(self.back_button)
+        bar.addWidget(self.play_button)
+        bar.addWidget(self.forward_button)
+        bar.addWidget(self.time_label)
+        bar.addWidget(self.timeline, 1)
+        bar.addWidget(self.speed_label)
+        bar.addWidget(self.mute_button)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        for widget in (self.play_button, self.back_button, self.forward_button,
+                       self.time_label, self.speed_label, self.mute_button):
+            widget.setFont(font)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.screen_view, 1)
+        layout.addLayout(bar)
+
+    def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        """True while the video plays."""
+        return self._playing
+
+    @property
+    def speed(self) -> float:
+        """The playback speed factor (0.5-2)."""
+        return self._speed
+
+    @property
+    def revealed(self) -> bool:
+        """True while the whole sharp picture is shown."""
+        return self._revealed
+
+    @property
+    def reveal_regions(self) -> list[media.Region]:
+        """The normalized rectangles shown sharp while not fully revealed."""
+        return list(self._regions)
+
+    @property
+    def muted(self) -> bool:
+        """True while audio is muted (the default for every video)."""
+        return self._muted
+
+    @property
+    def has_audio(self) -> bool:
+        """True when the video has an audio track that can be played here."""
+        return self._has_audio
+
+    @property
+    def error(self) -> str:
+        """The message shown when the video cannot be played, else ''."""
+        return self._error
+
+    @property
+    def fps(self) -> float:
+        """The source frame rate (25 when the file does not say)."""
+        return self._fps
+
+    @property
+    def frame_index(self) -> int:
+        """The index of the frame on screen (-1 before the first)."""
+        return self._frame.index if self._frame is not None else -1
+
+    @property
+    def position_s(self) -> float:
+        """Where the frame on screen is in the video, in seconds."""
+        return self._frame.time_s if self._frame is not None else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        """The video's length in seconds (0 until loaded)."""
+        return self._frame_count / self._fps if self._frame_count else 0.0
+
+    def current_frame(self) -> np.ndarray | None:
+        """The RGB pixels being painted right now (protected unless revealed)."""
+        return self._shown
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self, path: Path) -> None:
+        """Start playing nothing yet: open ``path`` in the worker and show its first frame.
+
+        Returns at once. A file that cannot be played shows a message and emits ``failed``.
+        Every load starts blurred, paused and muted.
+        """
+        self.close_media()
+        self._session += 1
+        self._path = Path(path)
+        self._muted = True
+        self._set_message("Loading video…")
+        self._decoder = _Decoder(
+            self._path,
+            self._session,
+            self._protect,
+            self._speed,
+            self._worker_opened.emit,
+            self._worker_frame.emit,
+            self._worker_ended.emit,
+            self._worker_failed.emit,
+        )
+        self._decoder_box[0] = self._decoder
+        self._decoder.start()
+        self._start_audio(self._path)
+
+    def close_media(self) -> None:
+        """Stop playback, stop the worker thread and forget the frames (they were never on
+        disk); the player shows nothing until the next ``load``."""
+        decoder, self._decoder = self._decoder, None
+        self._decoder_box[0] = None
+        if decoder is not None:
+            decoder.stop()
+        self._stop_audio()
+        self._session += 1  # anything still queued from the old worker is ignored
+        self._playing = False
+        self._frame = None
+        self._shown = None
+        self._error = ""
+        self._seek_target = None
+        self._frame_count = 0
+        self._has_audio = False
+        self._regions = []
+        self.set_revealed(False)
+        self.screen_view.image = None
+        self._set_message("")
+        self._update_controls()
+
+    @property
+    def worker_alive(self) -> bool:
+        """True while a decoding thread is running (for tests and shutdown checks)."""
+        return self._decoder is not None and self._decoder.thread.is_alive()
+
+    # -- transport ----------------------------------------------------------------------------
+    def play(self) -> None:
+        """Play from the current frame (from the start when at the end)."""
+        if self._decoder is None or self._frame is None or self._error:
+            return
+        self._playing = True
+        self._decoder.send("play")
+        if self._frame_count and self._frame.index >= self._frame_count - 1:
+            self._sync_audio(0.0, force=True)
+        else:
+            self._sync_audio(self.position_s, force=True)
+        self._update_controls()
+
+    def pause(self) -> None:
+        """Pause on the current frame."""
+        if self._decoder is not None:
+            self._decoder.send("pause")
+        self._playing = False
+        self._pause_audio()
+        self._update_controls()
+
+    def toggle_play(self) -> None:
+        """Play when paused, pause when playing."""
+        self.pause() if self._playing else self.play()
+
+    def seek(self, seconds: float) -> None:
+        """Show the frame at ``seconds`` (clamped to the video); playback continues if playing."""
+        if self._decoder is None or self._error:
+            return
+        seconds = max(0.0, float(seconds))
+        if self._frame_count:
+            seconds = min(seconds, (self._frame_count - 1) / self._fps)
+        self._seek_serial += 1
+        self._seek_target = seconds
+        self._decoder.send("seek", seconds, self._seek_serial)
+        self._sync_audio(seconds, force=True)
+
+    def step_frame(self, frames: int = 1) -> None:
+        """Pause and move ``frames`` frames forward (negative: back)."""
+        if self._decoder is None or self._error or frames == 0:
+            return
+        if self._playing:
+            self.pause()
+        self._decoder.send("step", int(frames))
+
+    def jump(self, seconds: float) -> None:
+        """Seek ``seconds`` forward (negative: back) from where the video is."""
+        base = self._seek_target if self._seek_target is not None else self.position_s
+        self.seek(base + seconds)
+
+    def set_jump_seconds(self, seconds: float) -> None:
+        """How far the jump buttons move (seconds, positive)."""
+        self.jump_seconds = abs(float(seconds)) or 5.0
+        self._update_controls()
+
+    def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` times the source rate, clamped to 0.5-2."""
+        self._speed = self._clamp_speed(speed)
+        if self._decoder is not None:
+            self._decoder.send("speed", self._speed)
+        if self._audio is not None:
+            self._audio.setPlaybackRate(self._speed)
+        self._update_controls()
+
+    def faster(self) -> None:
+        """The next speed step up."""
+        self.set_speed(next((s for s in SPEEDS if s > self._speed + 1e-6), MAX_SPEED))
+
+    def slower(self) -> None:
+        """The next speed step down."""
+        self.set_speed(next((s for s in reversed(SPEEDS) if s < self._speed - 1e-6), MIN_SPEED))
+
+    @staticmethod
+    def _clamp_speed(speed: float) -> float:
+        return max(MIN_SPEED, min(MAX_SPEED, float(speed)))
+
+    # -- protection -----------------------------------------------------------------------------
+    def set_revealed(self, revealed: bool) -> None:
+        """Show the sharp picture (True) or the protected one (False)."""
+        revealed = bool(revealed) and self._frame is not None and not self._error
+        if revealed != self._revealed:
+            self._revealed = revealed
+            self._refresh_picture()
+            self.reveal_changed.emit(revealed)
+
+    def set_reveal_regions(self, regions: list[media.Region]) -> None:
+        """Show sharp pixels only inside these normalized (x, y, w, h) rectangles."""
+        self._regions = [tuple(float(v) for v in r) for r in regions]  # type: ignore[misc]
+        self._refresh_picture()
+
+    def set_protect(self, protect: Protect) -> None:
+        """Use another protection filter, from the frame on screen on."""
+        self._protect = protect
+        if self._decoder is not None:
+            self._decoder.send("protect", protect)
+
+    # -- audio -----------------------------------------------------------------------------
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute the audio (unmuting is always an explicit act)."""
+        self._muted = bool(muted)
+        if self._audio_output is not None:
+            self._audio_output.setMuted(self._muted)
+        self._update_controls()
+
+    def toggle_mute(self) -> None:
+        """Unmute when muted, mute when not."""
+        self.set_muted(not self._muted)
+
+    def _start_audio(self, path: Path) -> None:
+        if QMediaPlayer is None or QAudioOutput is None:
+            return
+        try:
+            output = QAudioOutput(self)
+            output.setMuted(True)
+            player = QMediaPlayer(self)
+            player.setAudioOutput(output)  # and no video output: audio only
+            player.setPlaybackRate(self._speed)
+            player.mediaStatusChanged.connect(self._on_audio_status)
+            player.errorOccurred.connect(self._on_audio_error)
+            self._audio, self._audio_output = player, output
+            player.setSource(QUrl.fromLocalFile(str(path)))
+        except Exception:  # a broken multimedia backend must not stop the video
+            self._stop_audio()
+
+    def _stop_audio(self) -> None:
+        player, output = self._audio, self._audio_output
+        self._audio = self._audio_output = None
+        self._has_audio = False
+        if player is not None:
+            try:
+                player.mediaStatusChanged.disconnect(self._on_audio_status)
+                player.errorOccurred.disconnect(self._on_audio_error)
+                player.stop()
+                player.setSource(QUrl())
+            except (RuntimeError, TypeError):
+                pass
+            player.deleteLater()
+        if output is not None:
+            output.deleteLater()
+
+    def _on_audio_status(self, status: object) -> None:
+        player = self._audio
+        if player is None or QMediaPlayer is None:
+            return
+        if status == QMediaPlayer.MediaStatus.LoadedMedia:
+            if not player.hasAudio():
+                self._stop_audio()  # nothing to hear: do not keep a decoder busy
+            else:
+                self._has_audio = True
+                if player.hasVideo():
+                    player.setActiveVideoTrack(-1)  # the video is ours to decode
+                if self._audio_output is not None:
+                    self._audio_output.setMuted(self._muted)
+                if self._playing:
+                    self._sync_audio(self.position_s, force=True)
+            self._update_controls()
+        elif status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self._stop_audio()
+            self._update_controls()
+
+    def _on_audio_error(self, *args: object) -> None:
+        self._stop_audio()
+        self._update_controls()
+
+    def _sync_audio(self, seconds: float, force: bool = False) -> None:
+        """Keep the audio on the video clock: same position, rate and play state."""
+        player = self._audio
+        if player is None or not self._has_audio:
+            return
+        now = time.monotonic()
+        if not force and now - self._audio_checked_at < _AUDIO_CHECK_EVERY_S:
+            return
+        self._audio_checked_at = now
+        target_ms = int(seconds * 1000)
+        if force or abs(player.position() - target_ms) > AUDIO_MAX_DRIFT_S * 1000:
+            player.setPosition(target_ms)
+        if abs(player.playbackRate() - self._speed) > 1e-3:
+            player.setPlaybackRate(self._speed)
+        playing = player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        if self._playing and not playing:
+            player.play()
+        elif not self._playing and playing:
+            player.pause()
+
+    def _pause_audio(self) -> None:
+        if self._audio is not None and self._has_audio:
+            self._audio.pause()
+
+    # -- from the worker (GUI thread, queued) -------------------------------------------------
+    def _on_opened(self, opened: _Opened) -> None:
+        if opened.session != self._session:
+            return
+        self._fps = opened.fps
+        self._frame_count = opened.frame_count
+        self._set_message("")
+        self._update_controls()
+
+    def _on_frame(self, session: int) -> None:
+        decoder = self._decoder
+        if session != self._session or decoder is None:
+            return
+        frame = decoder.take_frame()
+        if frame is None or frame.seek_serial < self._seek_serial:
+            return  # decoded before the latest seek: stale
+        self._frame = frame
+        if frame.seek_serial == self._seek_serial:
+            self._seek_target = None
+        if self._frame_count and frame.index >= self._frame_count:
+            self._frame_count = frame.index + 1
+        self._refresh_picture()
+        self._update_position()
+        if self._playing:
+            self._sync_audio(frame.time_s)
+        self.frame_shown.emit(frame.index)
+        self.position_changed.emit(frame.time_s)
+
+    def _on_ended(self, session: int) -> None:
+        if session != self._session:
+            return
+        if self._frame is not None:
+            self._frame_count = max(self._frame.index + 1, 1)
+        self._playing = False
+        self._pause_audio()
+        self._update_controls()
+        self.ended.emit()
+
+    def _on_failed(self, payload: tuple[int, str]) -> None:
+        session, reason = payload
+        if session != self._session:
+            return
+        self._error = f"Cannot play this video: {reason}"
+        self._playing = False
+        self._frame = None
+        self._shown = None
+        self.screen_view.image = None
+        self._stop_audio()
+        self.set_revealed(False)
+        self._set_message(self._error)
+        self._update_controls()
+        self.failed.emit(self._error)
+
+    # -- painting and controls -------------------------------------------------------------------
+    def _refresh_picture(self) -> None:
+        frame = self._frame
+        if frame is None:
+            self._shown = None
+            self.screen_view.image = None
+        else:
+            if self._revealed:
+                shown = frame.sharp
+            elif self._regions:
+                shown = media.reveal_regions(frame.protected, frame.sharp, self._regions)
+            else:
+                shown = frame.protected
+            self._shown = shown
+            self.screen_view.image = to_qimage(shown)
+        self.screen_view.revealed = self._revealed
+        self.screen_view.regions = bool(self._regions)
+        self.screen_view.update()
+
+    def _set_message(self, message: str) -> None:
+        self.screen_view.message = message
+        self.screen_view.update()
+
+    def _update_position(self) -> None:
+        self.time_label.setText(f"{format_time(self.position_s)} / {format_time(self.duration_s)}")
+        if not self._scrubbing:
+            self.timeline.blockSignals(True)
+            self.timeline.setRange(0, int(self.duration_s * 1000))
+            self.timeline.setValue(int(self.position_s * 1000))
+            self.timeline.blockSignals(False)
+
+    def _update_controls(self) -> None:
+        ready = self._decoder is not None and not self._error
+        self.play_button.setText("⏸" if self._playing else "▶")
+        jump = f"{self.jump_seconds:g}s"
+        self.back_button.setText(f"⏪ {jump}")
+        self.forward_button.setText(f"{jump} ⏩")
+        self.speed_label.setText(f"{self._speed:g}×")
+        text = "🔇 muted" if self._muted else "🔊"
+        if ready and self._audio is None and not self._has_audio:
+            text += " (no audio)"  # probed (or no QtMultimedia): nothing to hear
+        self.mute_button.setText(text)
+        for widget in (self.play_button, self.back_button, self.forward_button, self.timeline):
+            widget.setEnabled(ready)
+        self._update_position()
+
+    def _on_timeline_moved(self, value: int) -> None:
+        self.seek(value / 1000)
+
+    def _on_scrub_started(self) -> None:
+        self._scrubbing = True
+
+    def _on_scrub_ended(self) -> None:
+        self._scrubbing = False
+        self.seek(self.timeline.value() / 1000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_media()
+        super().closeEvent(event)
+
+
+class _StopOnDestroy:
+    """Stops whatever decoder is in ``box`` when the widget is destroyed (GUI thread)."""
+
+    def __init__(self, box: list[_Decoder | None]) -> None:
+        self._box = box
+
+    def __call__(self, *args: object) -> None:
+        decoder = self._box[0]
+        if decoder is not None:
+            decoder.stop(timeout=0.5)
