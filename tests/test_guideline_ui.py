@@ -257,3 +257,21 @@ def test_shortcut_map_lists_the_new_keys(qtbot: QtBot, markets: Workspace) -> No
     keys = " ".join(b.keys for b in KEYMAP)
     for expected in ("B", "/", "R", "P", "H", "Ctrl+1", "Ctrl+F"):
         assert expected in keys
+
+
+def test_importing_a_bad_guideline_pack_from_the_gui_says_what_is_wrong(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, workspace)
+    bad = tmp_path / "broken-pack.json"
+    bad.write_text('{"id": "x", "version": "one"}', encoding="utf-8")
+    messages: list[str] = []
+    when_modal(lambda box: (messages.append(box.text()), box.done(0)))
+    assert not window.import_guideline_pack(bad)
+    assert "broken-pack.json" in messages[0] and "Nothing was imported" in messages[0]
+    assert workspace.guideline_packs() == []
+
+    when_modal(lambda box: (messages.append(box.text()), box.done(0)))
+    assert window.import_guideline_pack(DEMO_PACKS[0])
+    assert "imported" in messages[1]
+    assert [p.id for p in workspace.guideline_packs()] == ["demo-global"]

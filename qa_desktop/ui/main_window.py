@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QSplitter,
     QTextEdit,
@@ -189,6 +190,10 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "&Import batch…", QKeySequence("Ctrl+O"), self.import_batch)
+        self._add_action(
+            file_menu, "Import &guideline pack…", QKeySequence("Ctrl+Shift+O"),
+            self.import_guideline_pack,
+        )
         self._add_action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
         review = self.menuBar().addMenu("&Review")
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -616,6 +621,31 @@ class MainWindow(QMainWindow):
             if self.case is None:
                 self.open_start_case()
             self._update_status()
+
+    def import_guideline_pack(self, path: Path | None = None) -> bool:
+        """Choose a guideline pack file (or a folder of them) and import it, all or nothing."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Import guideline pack", str(Path.home()), "Guideline packs (*.json)"
+            )
+            if not chosen:
+                return False
+            path = Path(chosen)
+        try:
+            added = self.ws.import_guideline_packs([path])
+        except PackError as exc:
+            QMessageBox.warning(
+                self,
+                "Guideline pack not imported",
+                f"{exc}\n\nNothing was imported. Fix the pack (see docs/guideline-pack.md) "
+                "and import it again.",
+            )
+            return False
+        message = "imported" if any(added) else "already imported: nothing changed"
+        QMessageBox.information(self, "Guideline pack", f"{path.name}: {message}.")
+        if self.case is not None:
+            self.open_case(self.case.id)
+        return True
 
     # -- status ----------------------------------------------------------------------------
     def _update_status(self) -> None:
