@@ -264,3 +264,184 @@ def _choose_keyframes(
             spacing = len(remaining) / need
             picked += [remaining[int(j * spacing)] for j in range(need)]
     return [sampled[k] for k in sorted(set(picked))]
+
+
+# -- wellbeing filters (issue 3) ---------------------------------------------------------
+
+BLUR_KINDS = ("gaussian", "pixelate", "none")
+"""How :func:`apply_filters` obscures detail: Gaussian blur, coarse blocks, or not at all."""
+
+DEFAULT_BACKGROUND = (30, 30, 34)
+"""The dark grey a fully transparent image fades into (the viewer's background)."""
+
+# Classic sepia tone matrix (rows give output R, G, B from input R, G, B).
+_SEPIA = np.array(
+    [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32
+)
+
+# Reduced detail works on an image this size on its long side: level 1 -> 480, level 10 -> 320.
+_DETAIL_SIDE_MAX = 480
+_DETAIL_SIDE_MIN = 320
+_DETAIL_KMEANS_SAMPLES = 6000
+_DETAIL_KMEANS_ROUNDS = 6
+
+
+def sepia(img: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """A sepia-toned copy of ``img``; ``strength`` 0 keeps the colours, 1 is full sepia."""
+    s = float(np.clip(strength, 0.0, 1.0))
+    matrix = (1.0 - s) * np.eye(3, dtype=np.float32) + s * _SEPIA
+    return cv2.transform(img, matrix)  # saturates to 0..255 for uint8
+
+
+def transparency(
+    img: np.ndarray, level: float, background: tuple[int, int, int] = DEFAULT_BACKGROUND
+) -> np.ndarray:
+    """``img`` faded toward ``background``: ``level`` 0 leaves it, 1 makes it invisible."""
+    alpha = float(np.clip(level, 0.0, 1.0))
+    if alpha == 0.0:
+        return img.copy()
+    backdrop = np.empty_like(img)
+    backdrop[:] = np.asarray(background, dtype=np.uint8)
+    if alpha == 1.0:
+        return backdrop
+    return cv2.addWeighted(img, 1.0 - alpha, backdrop, alpha, 0.0)
+
+
+def reduced_detail(img: np.ndarray, level: int = 5, edges: bool = True) -> np.ndarray:
+    """An illustration-like copy of ``img`` (after Besançon et al., "Hiding the gory details").
+
+    The image is shrunk to 320-480 px on its long side, smoothed while keeping edges
+    (median, then bilateral), reduced to a few flat colours (k-means), optionally outlined
+    with dark edge lines, and scaled back. Shapes and layout stay readable; texture, skin,
+    wounds and fine detail do not. ``level`` 1-10: higher is smaller and fewer colours.
+    """
+    level = max(1, min(MAX_BLUR_LEVEL, int(level)))
+    h, w = img.shape[:2]
+    side = _DETAIL_SIDE_MAX - (level - 1) * (_DETAIL_SIDE_MAX - _DETAIL_SIDE_MIN) // 9
+    small = resize_to_fit(img, side, side) if max(w, h) > side else img.copy()
+    small = cv2.medianBlur(small, 5)
+    small = cv2.bilateralFilter(small, 9, 60, 7)
+    flat = _quantize_colours(small, colours=max(4, 12 - level))
+    if edges:
+        flat = _draw_edge_lines(flat, small)
+    return cv2.resize(flat, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _quantize_colours(img: np.ndarray, colours: int) -> np.ndarray:
+    """``img`` with every pixel replaced by the nearest of ``colours`` k-means centres.
+
+    Deterministic: the centres start at luminance quantiles of a fixed subsample.
+    """
+    pixels = img.reshape(-1, 3).astype(np.float32)
+    stride = max(1, len(pixels) // _DETAIL_KMEANS_SAMPLES)
+    sample = pixels[::stride]
+    order = np.argsort(sample @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
+    picks = order[np.linspace(0, len(order) - 1, colours).astype(int)]
+    centres = sample[picks].copy()
+    for _ in range(_DETAIL_KMEANS_ROUNDS):
+        labels = _nearest_centre(sample, centres)
+        for k in range(colours):
+            members = sample[labels == k]
+            if len(members):
+                centres[k] = members.mean(axis=0)
+    labels = _nearest_centre(pixels, centres)
+    return centres.round().astype(np.uint8)[labels].reshape(img.shape)
+
+
+def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    # |p - c|^2 = |p|^2 - 2 p.c + |c|^2; |p|^2 is the same for every centre.
+    scores = points @ (-2.0 * centres.T) + (centres * centres).sum(axis=1)
+    return scores.argmin(axis=1)
+
+
+def _draw_edge_lines(flat: np.ndarray, smoothed: np.ndarray) -> np.ndarray:
+    """``flat`` with the strong edges of ``smoothed`` drawn as dark lines."""
+    gray = cv2.cvtColor(smoothed, cv2.COLOR_RGB2GRAY)
+    lines = cv2.Canny(gray, 60, 150) > 0
+    out = flat.copy()
+    out[lines] = (out[lines] * 0.35).astype(np.uint8)
+    return out
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """What protects an image on screen; :func:`apply_filters` applies it.
+
+    ``blur_kind`` is one of :data:`BLUR_KINDS`; ``blur_level`` 1-10; ``transparency``
+    0-1 (1 = invisible).
+    """
+
+    blur_kind: str = "gaussian"
+    blur_level: int = 5
+    grayscale: bool = False
+    sepia: bool = False
+    transparency: float = 0.0
+    reduced_detail: bool = False
+
+
+def apply_filters(img: np.ndarray, settings: FilterSettings) -> np.ndarray:
+    """``img`` with every filter in ``settings`` applied, in this order.
+
+    1. reduced detail (the stylization needs the sharp image to find its edges),
+    2. colour: grayscale, then sepia (both: a sepia-toned grey),
+    3. blur or pixelate (last of the shape filters, so nothing re-sharpens it),
+    4. transparency (a fade toward the background, over the final picture).
+
+    The input is never modified; the result is always a new array.
+    """
+    out = img
+    if settings.reduced_detail:
+        out = reduced_detail(out, max(1, settings.blur_level))
+    if settings.grayscale:
+        out = grayscale(out)
+    if settings.sepia:
+        out = sepia(out)
+    if settings.blur_kind == "gaussian":
+        out = blur(out, settings.blur_level)
+    elif settings.blur_kind == "pixelate":
+        out = pixelate(out, settings.blur_level)
+    if settings.transparency > 0:
+        out = transparency(out, settings.transparency)
+    return out.copy() if out is img else out
+
+
+Region = tuple[float, float, float, float]
+"""A normalized rectangle: x, y, width, height, each a share (0-1) of the image."""
+
+
+def region_pixels(region: Region, width: int, height: int) -> tuple[int, int, int, int]:
+    """The pixel box ``(x0, y0, x1, y1)`` a normalized region covers, clipped to the image."""
+    x, y, w, h = (float(v) for v in region)
+    x0 = int(np.clip(np.floor(x * width), 0, width))
+    y0 = int(np.clip(np.floor(y * height), 0, height))
+    x1 = int(np.clip(np.ceil((x + max(0.0, w)) * width), x0, width))
+    y1 = int(np.clip(np.ceil((y + max(0.0, h)) * height), y0, height))
+    return x0, y0, x1, y1
+
+
+def reveal_regions(
+    protected: np.ndarray, sharp: np.ndarray, regions: list[Region] | tuple[Region, ...]
+) -> np.ndarray:
+    """A copy of ``protected`` with the ``sharp`` pixels pasted inside each region.
+
+    Pixels outside every region are exactly those of ``protected``.
+    """
+    if protected.shape != sharp.shape:
+        raise ValueError(f"shapes differ: {protected.shape} vs {sharp.shape}")
+    out = protected.copy()
+    height, width = protected.shape[:2]
+    for region in regions:
+        x0, y0, x1, y1 = region_pixels(region, width, height)
+        out[y0:y1, x0:x1] = sharp[y0:y1, x0:x1]
+    return out
+
+
+def revealed_fraction(regions: list[Region] | tuple[Region, ...], width: int, height: int) -> float:
+    """The share (0-1) of a ``width`` x ``height`` image that the regions reveal (overlaps once)."""
+    if width <= 0 or height <= 0:
+        return 0.0
+    mask = np.zeros((height, width), dtype=bool)
+    for region in regions:
+        x0, y0, x1, y1 = region_pixels(region, width, height)
+        mask[y0:y1, x0:x1] = True
+    return float(mask.mean())

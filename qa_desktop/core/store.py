@@ -196,7 +196,42 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:
-    """Exposure accounting: unblurred viewing per case, category and session (issue 3)."""
+    """Exposure accounting: unblurred viewing per case, category and session (issue 3).
+
+    Local only: these rows describe the reviewer, and leave the machine in a bundle only
+    when the reviewer opts in. ``weighted_ms`` is ``unblurred_ms`` times the revealed share.
+    """
+    _execute_script(
+        db,
+        """
+        CREATE TABLE review_sessions (
+            id TEXT PRIMARY KEY,
+            reviewer_id TEXT,
+            started_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+
+        CREATE TABLE exposure (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT REFERENCES review_sessions(id),
+            case_id TEXT NOT NULL REFERENCES cases(id),
+            category TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            unblurred_ms INTEGER NOT NULL CHECK (unblurred_ms >= 0),
+            weighted_ms INTEGER NOT NULL CHECK (weighted_ms >= 0)
+        );
+        CREATE INDEX exposure_session ON exposure(session_id);
+        CREATE INDEX exposure_case ON exposure(case_id);
+
+        CREATE TABLE session_breaks (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES review_sessions(id),
+            taken_at TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX session_breaks_session ON session_breaks(session_id);
+        """,
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

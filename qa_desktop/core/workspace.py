@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import batches, cases, findings, guidelines, verdicts
+from . import batches, cases, findings, guidelines, verdicts, wellbeing
 from .paths import private_dir
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database, transaction
@@ -240,6 +240,31 @@ class Workspace:
     def delete_view(self, name: str) -> bool:
         """Delete a saved queue view; True if there was one."""
         return cases.delete_view(self.db, name)
+
+    # -- wellbeing (issue 3) --
+    def start_session(self) -> str:
+        """Open a review session for the local reviewer now; returns its id."""
+        return wellbeing.start_session(self.db, self._reviewer_id())
+
+    def end_session(self, session_id: str) -> None:
+        """Close a review session now."""
+        wellbeing.end_session(self.db, session_id)
+
+    def record_exposure(self, session_id: str | None, span: wellbeing.ExposureSpan) -> int:
+        """Store one finished reveal (stays local; see :mod:`wellbeing`)."""
+        return wellbeing.record_exposure(self.db, session_id, span)
+
+    def record_break(self, session_id: str, reason: str = "") -> None:
+        """Note a break taken in the session now."""
+        wellbeing.record_break(self.db, session_id, reason)
+
+    def session_summary(self, session_id: str) -> wellbeing.SessionSummary:
+        """What a review session amounted to: cases, decisions, exposure, breaks."""
+        return wellbeing.session_summary(self.db, session_id)
+
+    def exposure_for_case(self, case_id: str) -> wellbeing.ExposureTotals:
+        """All stored unblurred time on one case, across sessions."""
+        return wellbeing.exposure_for_case(self.db, case_id)
 
     # -- where the reviewer left off ----------------------------------------------------
     def last_case_id(self) -> str | None:
