@@ -219,6 +219,19 @@ def test_queue_filters_outcomes_and_saved_views(
     assert window.model.rowCount() == 1 and window.case.id == "fr-1"  # type: ignore[union-attr]
     qtbot.keyClick(bar.text, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is window.queue
+    bar.clear()
+
+    from qa_desktop.core.verdicts import record_verdict
+
+    markets.db["reviewers"].insert(
+        {"id": "r-ana", "display_name": "Ana", "created_at": "2026-11-25T00:00:00Z"}
+    )
+    record_verdict(markets.db, case_id="br-2", reviewer_id="r-ana", label="no_violation")
+    window._refresh_filter_choices()
+    bar.status.setCurrentIndex(bar.status.findData("done"))
+    assert window.model.rowCount() == 1  # mine: de-1
+    bar.reviewer.setCurrentIndex(bar.reviewer.findData("r-ana"))
+    assert window.model.rowCount() == 1 and window.model.case_id_at(0) == "br-2"
 
 
 def test_rca_and_gap_lists_fill_from_verdicts_and_export(

@@ -580,7 +580,15 @@ class MainWindow(QMainWindow):
     def _refresh_filter_choices(self) -> None:
         facets = self.ws.queue_facets()
         self.filter_bar.set_choices(
-            facets["market"], facets["orig_policy"], facets["orig_label"], self.ws.saved_views()
+            facets["market"],
+            facets["orig_policy"],
+            facets["orig_label"],
+            self.ws.saved_views(),
+            {
+                rid: name
+                for rid, name in self.ws.reviewer_names().items()
+                if self.ws.reviewer is None or rid != self.ws.reviewer.id
+            },
         )
 
     def open_case_by_id(self, case_id: str) -> None:

@@ -51,6 +51,7 @@ class QueueFilterBar(QWidget):
                 ("gap", "policy gap"),
             ],
         )
+        self.reviewer = self._combo("Whose verdicts decide status, outcome and flags", [])
         self.text = QLineEdit()
         self.text.setPlaceholderText("Find case id or text (Ctrl+F)")
         self.text.setClearButtonEnabled(True)
@@ -72,7 +73,8 @@ class QueueFilterBar(QWidget):
             grid.addWidget(widget, 0, i)
         grid.addWidget(self.outcome, 1, 0)
         grid.addWidget(self.flag, 1, 1)
-        grid.addWidget(self.text, 1, 2, 1, 2)
+        grid.addWidget(self.reviewer, 1, 2)
+        grid.addWidget(self.text, 1, 3)
         grid.addWidget(self.views, 2, 0, 1, 2)
         grid.addWidget(self.save_button, 2, 2)
         grid.addWidget(self.clear_button, 2, 3)
@@ -92,9 +94,16 @@ class QueueFilterBar(QWidget):
     def set_choices(
         self, markets: list[str], policies: list[str], labels: list[str],
         views: list[tuple[str, QueueFilter]],
+        reviewers: dict[str, str] | None = None,
     ) -> None:
-        """The values found in the queue, and the saved views."""
+        """The values found in the queue, the reviewers (id → name) and the saved views."""
         self._updating = True
+        current = self.reviewer.currentData()
+        self.reviewer.clear()
+        self.reviewer.addItem("my verdicts", ANY)
+        for reviewer_id, name in (reviewers or {}).items():
+            self.reviewer.addItem(f"{name}'s verdicts", reviewer_id)
+        self.reviewer.setCurrentIndex(max(0, self.reviewer.findData(current)))
         for combo, values, any_text in (
             (self.market, markets, "any market"),
             (self.policy, policies, "any policy"),
@@ -128,6 +137,7 @@ class QueueFilterBar(QWidget):
             original_label=pick(self.original),
             outcome=pick(self.outcome),
             flag=pick(self.flag),
+            reviewer=pick(self.reviewer),
             text=self.text.text().strip(),
         )
         return None if queue_filter == QueueFilter() else queue_filter
@@ -143,6 +153,7 @@ class QueueFilterBar(QWidget):
             (self.original, f.original_label or ANY),
             (self.outcome, f.outcome or ANY),
             (self.flag, f.flag or ANY),
+            (self.reviewer, f.reviewer or ANY),
         ):
             index = combo.findData(value)
             if index < 0:  # a saved value no longer in the queue: keep it selectable
