@@ -234,11 +234,16 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Signed bundles: keys, trust store, audit chain, seen bundles (issue 5)."""
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
