@@ -1,6 +1,7 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
-Run ``python -m benchmarks [name ...]``; names: import, next_case (default: all).
+Run ``python -m benchmarks [name ...]``; names: import, next_case, video_fps,
+storyboard, big_image, reduced_detail (default: all).
 """
 
 from __future__ import annotations
@@ -10,9 +11,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import bench_import, bench_next_case
+from . import bench_import, bench_media, bench_next_case
 
-BENCHMARKS = {"import": bench_import.run, "next_case": bench_next_case.run}
+BENCHMARKS = {
+    "import": bench_import.run,
+    "next_case": bench_next_case.run,
+    "video_fps": bench_media.run_video_fps,
+    "storyboard": bench_media.run_storyboard,
+    "big_image": bench_media.run_big_image,
+    "reduced_detail": bench_media.run_reduced_detail,
+}
 
 
 def main(argv: list[str]) -> int:

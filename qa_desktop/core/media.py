@@ -108,8 +108,9 @@ def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
             background = Image.new("RGB", image.size, (32, 32, 32))
             background.paste(image, mask=image.getchannel("A"))
             image = background
-        image = image.convert("RGB")
-        return np.asarray(image, dtype=np.uint8).copy()
+        if image.mode != "RGB":
+            image = image.convert("RGB")  # (converting an RGB image would only copy it)
+        return np.array(image, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{path.name}: the image data is corrupt or truncated ({exc})") from exc
 
@@ -211,40 +212,116 @@ def _scene_signature(frame_bgr: np.ndarray) -> np.ndarray:
     return tiny.astype(np.int16)
 
 
+SEEK_COST_FRAMES = 24
+"""About what one seek costs, in sequential frame decodes: OpenCV seeks to a keyframe at
+least 16 frames before the target and decodes forward from there."""
+
+_STORYBOARD_DECODE_SHARE = 4
+"""A long video's storyboard aims to cost at most 1/4 of decoding every frame."""
+
+
 def storyboard(path: Path, count: int = 9, max_side: int = 480) -> list[Keyframe]:
     """Up to ``count`` keyframes: the first frame, the strongest scene changes, then even fill.
 
-    The video is read once; only sampled frames are converted and kept, at ``max_side``.
+    Short videos are read once, front to back, sampling every few frames. Long ones (where
+    skipping ahead is cheaper than reading through) are sampled by seeking to evenly spaced
+    frames, fewer of them, so a storyboard costs a fraction of a full decode. Only sampled
+    frames are converted and kept, at ``max_side``.
     """
-    info = video_info(path)
-    fps = info.fps if info.fps > 0 else 25.0
-    samples_wanted = max(count * 8, 1)
-    step = max(1, info.frame_count // samples_wanted) if info.frame_count else 1
     capture = _open_video(path)
-    sampled: list[tuple[int, float, np.ndarray]] = []  # (index, change score, small frame)
-    previous: np.ndarray | None = None
-    index = 0
     try:
-        while capture.grab():
-            if index % step == 0:
-                ok, frame = capture.retrieve()
-                if ok and frame is not None:
-                    signature = _scene_signature(frame)
-                    score = (
-                        float("inf")
-                        if previous is None
-                        else float(np.abs(signature - previous).mean())
-                    )
-                    previous = signature
-                    small = resize_to_fit(frame, max_side, max_side)
-                    sampled.append((index, score, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)))
-            index += 1
+        info = _capture_info(capture, path)
+        positions = _seek_positions(info.frame_count, count)
+        if positions is None:
+            sampled = _sample_sequentially(capture, info.frame_count, count, max_side)
+        else:
+            sampled = _sample_by_seeking(capture, positions, max_side)
     finally:
         capture.release()
     if not sampled:
         raise MediaError(f"{path.name}: no frame could be decoded (corrupt or truncated video)")
+    fps = info.fps if info.fps > 0 else 25.0
     chosen = _choose_keyframes(sampled, count)
     return [Keyframe(i, i / fps, img) for i, _, img in chosen]
+
+
+def _capture_info(capture: cv2.VideoCapture, path: Path) -> VideoInfo:
+    info = VideoInfo(
+        width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+        height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        fps=float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
+        frame_count=max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))),
+    )
+    if info.width <= 0 or info.height <= 0:
+        raise MediaError(f"{path.name}: the video has no picture")
+    return info
+
+
+def _seek_positions(frame_count: int, count: int) -> list[int] | None:
+    """Frames to seek to, evenly spaced from the first; None when reading through is cheaper.
+
+    As many samples as fit a budget of 1/4 of a full decode, between ``2 * count`` and
+    ``8 * count``.
+    """
+    if frame_count <= 0:
+        return None
+    most = max(count * 8, 1)
+    if frame_count // most <= SEEK_COST_FRAMES:
+        return None
+    affordable = frame_count // (_STORYBOARD_DECODE_SHARE * SEEK_COST_FRAMES)
+    samples = max(count * 2, min(most, affordable), 2)
+    last = frame_count - 1
+    return sorted({round(j * last / (samples - 1)) for j in range(samples)})
+
+
+_Sample = tuple[int, float, np.ndarray]  # (frame index, change score, small RGB frame)
+
+
+def _sample_sequentially(
+    capture: cv2.VideoCapture, frame_count: int, count: int, max_side: int
+) -> list[_Sample]:
+    samples_wanted = max(count * 8, 1)
+    step = max(1, frame_count // samples_wanted) if frame_count else 1
+    sampled: list[_Sample] = []
+    previous: np.ndarray | None = None
+    index = 0
+    while capture.grab():
+        if index % step == 0:
+            ok, frame = capture.retrieve()
+            if ok and frame is not None:
+                previous = _add_sample(sampled, index, frame, previous, max_side)
+        index += 1
+    return sampled
+
+
+def _sample_by_seeking(
+    capture: cv2.VideoCapture, positions: list[int], max_side: int
+) -> list[_Sample]:
+    sampled: list[_Sample] = []
+    previous: np.ndarray | None = None
+    for position in positions:
+        if position > 0 and not capture.set(cv2.CAP_PROP_POS_FRAMES, position):
+            break
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            break  # a truncated file: keep what was read
+        previous = _add_sample(sampled, position, frame, previous, max_side)
+    return sampled
+
+
+def _add_sample(
+    sampled: list[_Sample],
+    index: int,
+    frame_bgr: np.ndarray,
+    previous: np.ndarray | None,
+    max_side: int,
+) -> np.ndarray:
+    """Append a sampled frame with its change from the previous sample; returns its signature."""
+    signature = _scene_signature(frame_bgr)
+    score = float("inf") if previous is None else float(np.abs(signature - previous).mean())
+    small = resize_to_fit(frame_bgr, max_side, max_side)
+    sampled.append((index, score, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)))
+    return signature
 
 
 _SCENE_CHANGE = 12.0
@@ -445,3 +522,27 @@ def revealed_fraction(regions: list[Region] | tuple[Region, ...], width: int, he
         x0, y0, x1, y1 = region_pixels(region, width, height)
         mask[y0:y1, x0:x1] = True
     return float(mask.mean())
+
+
+def blur_frame(frame_bgr: np.ndarray, level: int, max_w: int, max_h: int) -> np.ndarray:
+    """A decoded video frame as the player paints it: blurred, RGB, at most ``max_w`` x ``max_h``.
+
+    The same look as ``blur(resize_to_fit(rgb, ...), level)`` for much less work per frame:
+    the frame goes straight down to the blur size (by exact halvings, the cheap kind of area
+    averaging), colour is converted on that tiny image, and only the result is scaled up to
+    the display size (never above the frame's own size). Returns a C-contiguous array.
+    """
+    level = max(1, min(MAX_BLUR_LEVEL, int(level)))
+    h, w = frame_bgr.shape[:2]
+    out_w, out_h = fit_size(w, h, min(w, max_w), min(h, max_h))
+    small_side = max(6, min(_LEVEL_ONE_SIDE // level, max(out_w, out_h) // 4))
+    small_w, small_h = fit_size(w, h, small_side, small_side)
+    small = frame_bgr
+    while small.shape[1] >= 4 * small_w and small.shape[0] >= 4 * small_h:
+        half = (small.shape[1] // 2, small.shape[0] // 2)
+        small = cv2.resize(small, half, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    small = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+    sigma = 1.0 + level * 0.25
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    return np.ascontiguousarray(cv2.resize(small, (out_w, out_h), interpolation=cv2.INTER_LINEAR))

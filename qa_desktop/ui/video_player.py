@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -92,7 +93,7 @@ class _Frame:
 @dataclass(frozen=True)
 class _Command:
     kind: str  # play, pause, seek, step, speed, protect, stop
-    value: object = None
+    value: Any = None
     serial: int = 0
 
 
@@ -174,7 +175,7 @@ class _Decoder:
         self._playing = False
         self._emit(self._notify_failed, (self.session, reason))
 
-    def _emit(self, notify: Callable[[object], None], payload: object) -> None:
+    def _emit(self, notify: Callable[[Any], None], payload: object) -> None:
         if self._stopping.is_set():
             return
         try:
@@ -220,19 +221,18 @@ class _Decoder:
                 elif kind == "pause":
                     self._playing = False
                 elif kind == "speed":
-                    self._speed = float(command.value)  # type: ignore[arg-type]
+                    self._speed = float(command.value)
                     self._reanchor()
                 elif kind == "protect":
-                    self._protect = command.value  # type: ignore[assignment]
+                    self._protect = command.value
                     refilter = True
                 elif kind == "seek":
                     seek = command  # while scrubbing, only the latest seek matters
-                elif kind == "step":
-                    if seek is not None:
-                        self._seek_to(seek)
-                        seek = None
+                elif kind == "step_to":
+                    seek = None  # the step's target already accounts for earlier seeks
                     self._playing = False
-                    self._step(int(command.value))  # type: ignore[call-overload]
+                    self._seek_serial = command.serial
+                    self._step_to(int(command.value))
             if seek is not None:
                 self._seek_to(seek)
             elif refilter and self._current is not None:
@@ -301,16 +301,26 @@ class _Decoder:
             self._frame_count = self._index + 1  # the file was shorter than it claimed
         self._emit(self._notify_ended, self.session)
 
-    def _step(self, frames: int) -> None:
-        if frames == 1:
+    def _step_to(self, index: int) -> None:
+        if index == self._index + 1:  # the common case: no seek needed
             if self._read_next():
                 self._deliver()
-        elif frames != 0:
-            self._seek_index(self._index + frames)
+        elif index == self._index:
+            if self._current is not None:  # re-tag with the step's serial so it is shown
+                self._current = _Frame(
+                    self._current.index,
+                    self._current.time_s,
+                    self._current.sharp,
+                    self._current.protected,
+                    self._seek_serial,
+                )
+            self._deliver()
+        else:
+            self._seek_index(index)
 
     def _seek_to(self, command: _Command) -> None:
         self._seek_serial = command.serial
-        self._seek_index(round(float(command.value) * self._fps))  # type: ignore[arg-type]
+        self._seek_index(round(float(command.value) * self._fps))
 
     def _seek_index(self, index: int) -> None:
         last = self._frame_count - 1 if self._frame_count else max(self._index, 0)
@@ -359,7 +369,7 @@ class _Decoder:
             waiting = self._mailbox is not None
             self._mailbox = frame
         if not waiting:
-            self._emit(self._notify_frame, self.session)  # type: ignore[arg-type]
+            self._emit(self._notify_frame, self.session)
 
 
 class _Screen(QWidget):
@@ -460,7 +470,7 @@ class VideoPlayer(QWidget):
         self._playing = False
         self._error = ""
         self._seek_serial = 0
-        self._seek_target: float | None = None
+        self._seek_target: float | None = None  # where a seek or step is headed, until shown
         self._muted = True
         self._has_audio = False
         self._audio: QMediaPlayer | None = None  # type: ignore[valid-type]
@@ -494,8 +504,9 @@ class VideoPlayer(QWidget):
         self.timeline.sliderPressed.connect(self._on_scrub_started)
         self.timeline.sliderReleased.connect(self._on_scrub_ended)
         self.speed_label = QLabel(self)
-        self.mute_button = self._button("", "Mute / unmute (audio is muted by default)",
-                                        self.toggle_mute)
+        self.mute_button = self._button(
+            "", "Mute / unmute (audio is muted by default)", self.toggle_mute
+        )
 
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
@@ -508,8 +519,14 @@ class VideoPlayer(QWidget):
         bar.addWidget(self.mute_button)
         font = QFont(self.font())
         font.setPointSizeF(font.pointSizeF() * 1.15)
-        for widget in (self.play_button, self.back_button, self.forward_button,
-                       self.time_label, self.speed_label, self.mute_button):
+        for widget in (
+            self.play_button,
+            self.back_button,
+            self.forward_button,
+            self.time_label,
+            self.speed_label,
+            self.mute_button,
+        ):
             widget.setFont(font)
 
         layout = QVBoxLayout(self)
@@ -678,12 +695,23 @@ class VideoPlayer(QWidget):
         self._sync_audio(seconds, force=True)
 
     def step_frame(self, frames: int = 1) -> None:
-        """Pause and move ``frames`` frames forward (negative: back)."""
-        if self._decoder is None or self._error or frames == 0:
+        """Pause and move ``frames`` frames forward (negative: back) from the frame on screen."""
+        if self._decoder is None or self._error or self._frame is None or frames == 0:
             return
         if self._playing:
             self.pause()
-        self._decoder.send("step", int(frames))
+        if self._seek_target is not None:
+            base = round(self._seek_target * self._fps)
+        else:
+            base = self._frame.index
+        target = max(0, base + int(frames))
+        if self._frame_count:
+            target = min(target, self._frame_count - 1)
+        # Counted from what the reviewer sees: frames still in flight from playback are stale.
+        self._seek_serial += 1
+        self._seek_target = target / self._fps
+        self._decoder.send("step_to", target, self._seek_serial)
+        self._sync_audio(self._seek_target, force=True)
 
     def jump(self, seconds: float) -> None:
         """Seek ``seconds`` forward (negative: back) from where the video is."""

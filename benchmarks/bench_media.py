@@ -1,0 +1,191 @@
+"""Media benchmarks for the wellbeing player (issue 3), each a ratio against a baseline.
+
+- ``video_fps``: decode + scale to display + blur + paint-ready RGB, in frames per second,
+  divided by the clip's own frame rate (how many times faster than real time).
+- ``storyboard``: :func:`media.storyboard` of a 60 s 720p clip / a full decode of it.
+- ``big_image``: display decode of a 4000x3000 JPEG + blur / a plain full ``cv2.imread``.
+- ``reduced_detail``: the stylization of a 1600 px image / a blur of it, plus its time
+  against the 150 ms budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from qa_desktop.core import media
+
+SOURCE_FPS = 30.0
+DISPLAY_WIDTH = 1280
+BLUR_LEVEL = 5
+
+
+def write_clip(
+    path: Path, width: int, height: int, seconds: float, fps: float = SOURCE_FPS
+) -> Path:
+    """A synthetic mp4v clip: textured background, moving shapes, a scene change every 5 s."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    rng = np.random.default_rng(7)
+    frames = round(seconds * fps)
+    scene_length = round(5 * fps)
+    background = None
+    for i in range(frames):
+        if i % scene_length == 0:
+            tile = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
+            background = cv2.resize(tile, (width, height), interpolation=cv2.INTER_LINEAR)
+        frame = background.copy()
+        x = (i * 9) % width
+        cv2.circle(frame, (x, height // 2), height // 6, (40, 40, 220), -1)
+        cv2.rectangle(
+            frame, (width - x, height // 5), (width - x + 120, height // 5 + 90), (30, 200, 60), -1
+        )
+        cv2.putText(
+            frame, f"frame {i}", (40, height - 40), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3
+        )
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def paint_ready_frame(frame_bgr: np.ndarray, display_width: int = DISPLAY_WIDTH) -> np.ndarray:
+    """The straightforward player step: scale to display, BGR -> RGB, media.blur, contiguous."""
+    h, w = frame_bgr.shape[:2]
+    if w > display_width:
+        frame_bgr = media.resize_to_fit(frame_bgr, display_width, round(h * display_width / w))
+    rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(media.blur(rgb, BLUR_LEVEL))
+
+
+def paint_ready_frame_fast(frame_bgr: np.ndarray, display_width: int = DISPLAY_WIDTH) -> np.ndarray:
+    """The same picture through :func:`media.blur_frame` (blur size first, display size last)."""
+    h, w = frame_bgr.shape[:2]
+    return media.blur_frame(frame_bgr, BLUR_LEVEL, display_width, round(h * display_width / w))
+
+
+def play_fps(path: Path, step: Callable[[np.ndarray], np.ndarray] = paint_ready_frame) -> float:
+    """Frames per second through decode + ``step``, for the whole clip."""
+    capture = cv2.VideoCapture(str(path))
+    frames = 0
+    started = time.perf_counter()
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        step(frame)
+        frames += 1
+    elapsed = time.perf_counter() - started
+    capture.release()
+    return frames / elapsed
+
+
+def decode_fps(path: Path) -> float:
+    """Frames per second of decoding alone (the ceiling for any player step)."""
+    return play_fps(path, lambda frame: frame)
+
+
+def full_decode_s(path: Path) -> float:
+    """Seconds to grab and retrieve every frame of ``path``."""
+    capture = cv2.VideoCapture(str(path))
+    started = time.perf_counter()
+    while capture.grab():
+        capture.retrieve()
+    elapsed = time.perf_counter() - started
+    capture.release()
+    return elapsed
+
+
+def best_of(runs: int, fn: Callable[[], float]) -> float:
+    """The smallest of ``runs`` timings (the least disturbed by the machine)."""
+    return min(fn() for _ in range(runs))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn`` takes."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def verdict(ok: bool) -> str:
+    """``meets`` or ``MISSES``."""
+    return "meets" if ok else "MISSES"
+
+
+def run_video_fps(tmp: Path) -> list[str]:
+    """Playback throughput at 720p and 1080p against the source frame rate."""
+    lines = [
+        f"video playback: decode + scale to <= {DISPLAY_WIDTH} wide + blur {BLUR_LEVEL}"
+        " + RGB contiguous, 10 s clips at 30 fps (mp4v), fps / source fps"
+    ]
+    for label, (w, h), target in (("720p", (1280, 720), 5.0), ("1080p", (1920, 1080), 2.0)):
+        clip = write_clip(tmp / f"clip-{label}.mp4", w, h, seconds=10)
+        decode = max(decode_fps(clip) for _ in range(2))
+        for name, step in (
+            ("media.blur", paint_ready_frame),
+            ("media.blur_frame", paint_ready_frame_fast),
+        ):
+            ratio = max(play_fps(clip, step) for _ in range(2)) / SOURCE_FPS
+            lines.append(
+                f"  {label} {name:>16}: {ratio:5.1f}x real time "
+                f"(target >= {target:.0f}x: {verdict(ratio >= target)})"
+            )
+        lines.append(f"  {label} {'decode alone':>16}: {decode / SOURCE_FPS:5.1f}x real time")
+    return lines
+
+
+def run_storyboard(tmp: Path) -> list[str]:
+    """Storyboard of a 60 s 720p clip against a full decode of the same clip."""
+    clip = write_clip(tmp / "long-720p.mp4", 1280, 720, seconds=60)
+    baseline = best_of(2, lambda: full_decode_s(clip))
+    ours = best_of(2, lambda: timed(lambda: media.storyboard(clip, count=9)))
+    ratio = ours / baseline
+    return [
+        "storyboard (9 keyframes) of a 60 s 720p clip / full decode (grab + retrieve all)",
+        f"  {ours * 1000:.0f} ms / {baseline * 1000:.0f} ms = {ratio:.2f} "
+        f"(target <= 0.3: {verdict(ratio <= 0.3)})",
+    ]
+
+
+def write_big_jpeg(path: Path) -> Path:
+    """A 4000x3000 photo-like JPEG (smooth gradients, shapes, some noise)."""
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (375, 500, 3), dtype=np.uint8)
+    img = cv2.resize(img, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    cv2.circle(img, (2000, 1500), 900, (60, 80, 200), -1)
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return path
+
+
+def run_big_image(tmp: Path) -> list[str]:
+    """Display decode + blur of a 4000x3000 JPEG against a plain full decode."""
+    path = write_big_jpeg(tmp / "big.jpg")
+    baseline = best_of(3, lambda: timed(lambda: cv2.imread(str(path))))
+    ours = best_of(
+        3, lambda: timed(lambda: media.blur(media.decode_image_for_display(path, 1600), 5))
+    )
+    ratio = ours / baseline
+    return [
+        "big image: decode_image_for_display(4000x3000 JPEG, 1600) + blur 5 / cv2.imread",
+        f"  {ours * 1000:.1f} ms / {baseline * 1000:.1f} ms = {ratio:.2f} "
+        f"(target <= 1.2: {verdict(ratio <= 1.2)})",
+    ]
+
+
+def run_reduced_detail(tmp: Path) -> list[str]:
+    """The reduced-detail stylization of a 1600x1200 image against the 150 ms budget."""
+    path = write_big_jpeg(tmp / "big.jpg")
+    img = media.decode_image_for_display(path, 1600)
+    media.reduced_detail(img, 5)  # warm up
+    lines = ["reduced detail (illustration-like) of a 1600x1200 image / blur 5 of it"]
+    blur_s = best_of(5, lambda: timed(lambda: media.blur(img, 5)))
+    for level in (1, 5, 10):
+        ours = best_of(5, lambda lv=level: timed(lambda: media.reduced_detail(img, lv)))
+        lines.append(
+            f"  level {level}: {ours * 1000:.1f} ms = {ours / blur_s:.1f}x blur "
+            f"({blur_s * 1000:.1f} ms); budget 150 ms: {verdict(ours < 0.150)}"
+        )
+    return lines
