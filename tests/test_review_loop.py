@@ -198,14 +198,14 @@ def test_undo_and_a_restarted_window_reopens_where_we_left(
 def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
     wait_for_image(qtbot, window)
-    level = window.settings.blur_level
+    level = window.case_filters.blur_level
     press(qtbot, window, Qt.Key.Key_BracketRight)
-    assert window.settings.blur_level == level + 1
+    assert window.case_filters.blur_level == level + 1
     press(qtbot, window, Qt.Key.Key_BracketLeft)
     press(qtbot, window, Qt.Key.Key_BracketLeft)
-    assert window.settings.blur_level == level - 1
+    assert window.case_filters.blur_level == level - 1
     press(qtbot, window, Qt.Key.Key_G)
-    assert window.settings.grayscale
+    assert window.case_filters.grayscale
     qtbot.waitUntil(
         lambda: window.viewer.image_view._rendered is not None
         and window.viewer.image_view._rendered.settings.grayscale,
@@ -217,6 +217,8 @@ def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> No
     assert window.viewer.image_view.zoom is not None
     press(qtbot, window, Qt.Key.Key_0)
     assert window.viewer.image_view.zoom is None
+    press(qtbot, window, Qt.Key.Key_J)  # filter changes are for one case only
+    assert window.case_filters == window.settings
 
 
 def test_video_shows_a_blurred_storyboard_and_text_shows_text(
@@ -225,10 +227,12 @@ def test_video_shows_a_blurred_storyboard_and_text_shows_text(
     window = open_window(qtbot, loaded)
     window.go_to_row(window.model.row_of("vid-0"))  # type: ignore[arg-type]
     wait_for_image(qtbot, window)
-    grid_width = window.viewer.image_view.current_image().width()  # type: ignore[union-attr]
-    blurred = first_tile(painted(window), grid_width)
+    view = window.viewer.image_view
+    assert view.storyboard_mode and window.viewer.video_active()
+    grid_width = view.current_image().width()  # type: ignore[union-attr]
+    blurred = first_tile(qimage_to_rgb(view.current_image()), grid_width)  # type: ignore[arg-type]
     qtbot.keyPress(window.queue, Qt.Key.Key_Space)
-    sharp = first_tile(painted(window), grid_width)
+    sharp = first_tile(qimage_to_rgb(view.current_image()), grid_width)  # type: ignore[arg-type]
     qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
     assert media.high_frequency_energy(blurred) < 0.15 * media.high_frequency_energy(sharp)
 
@@ -374,6 +378,9 @@ def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
     wait_for_image(qtbot, window)
     assert window.settings_for(window.case).blur_level == window.settings.blur_level  # type: ignore[arg-type]
     press(qtbot, window, Qt.Key.Key_J)
+    assert window.viewer.currentWidget() is window.viewer.warning_view  # tagged severe
+    assert "severe" in window.viewer.warning_view.text()
+    press(qtbot, window, Qt.Key.Key_W)  # explicit opt-in
     wait_for_image(qtbot, window)
     shown = window.viewer.image_view.current_image()
     assert shown is not None

@@ -6,11 +6,23 @@ filter so that typing in the citation or notes field never triggers them.
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QObject, Qt
+import numpy as np
+from PySide6.QtCore import (
+    QElapsedTimer,
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QSettings,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,24 +39,50 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core import media
 from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
 from ..core.verdicts import CitationError, check_citations
+from ..core.wellbeing import (
+    BreakAdvisor,
+    Clock,
+    ExposureMeter,
+    Preferences,
+    Protection,
+    protection_for,
+    tag_key,
+)
 from ..core.workspace import Workspace
 from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
 from .import_dialog import run_import
+from .protection_bar import TRANSPARENCY_STEPS, ProtectionBar
 from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
 from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
 from .verdict_panel import VerdictPanel
 from .viewer import CaseViewer
+from .wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
 
 PREFETCH_AHEAD = 3
-SEVERE_MIN_BLUR = 8
-"""Cases tagged severe are never shown with a lighter blur than this, and in grayscale."""
+PREFERENCES_KEY = "wellbeing/preferences"
+
+
+def load_preferences(settings: QSettings) -> Preferences:
+    """The reviewer's protection and playback preferences (defaults if none or unreadable)."""
+    raw = settings.value(PREFERENCES_KEY, "")
+    try:
+        return Preferences.from_dict(json.loads(str(raw))) if raw else Preferences()
+    except ValueError:
+        return Preferences()
+
+
+def save_preferences(settings: QSettings, preferences: Preferences) -> None:
+    """Keep the preferences for the next start."""
+    settings.setValue(PREFERENCES_KEY, json.dumps(preferences.to_dict()))
+    settings.sync()
 
 
 @dataclass(frozen=True)
@@ -72,8 +110,18 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("H", "History of this case (every event)", "show_history"),
     KeyBinding("N", "Write notes", "focus_notes"),
     KeyBinding("Esc", "Leave the citation or notes field", ""),
-    KeyBinding("G", "Grayscale on/off", "toggle_grayscale"),
+    KeyBinding("T", "Reveal this case until you leave it (always shown in red)", ""),
+    KeyBinding("Shift+drag", "Reveal only a region (several allowed); Esc blurs them", ""),
+    KeyBinding("W", "Show the media of a case behind a warning screen / expand text", ""),
     KeyBinding("[  /  ]", "Weaker / stronger blur", ""),
+    KeyBinding("X  G  E", "Pixelate, grayscale, sepia on/off (this case)", ""),
+    KeyBinding("O  D", "Fade toward the background; reduced detail (illustration)", ""),
+    KeyBinding("Ctrl+Shift+D", "Keep this case's filters as my defaults", ""),
+    KeyBinding("L", "Video: play / pause (always blurred unless revealed)", ""),
+    KeyBinding("←  /  →", "Video: jump back / forward (5 s)", ""),
+    KeyBinding(",  /  .", "Video: previous / next frame", ""),
+    KeyBinding("<  /  >", "Video: slower / faster (0.5×–2×)", ""),
+    KeyBinding("M", "Video: sound on / off for this case (muted by default)", ""),
     KeyBinding("+  /  −  /  0", "Zoom in / out / fit", ""),
     KeyBinding("Ctrl+F", "Find in the queue (Esc back to the cases)", ""),
     KeyBinding("Ctrl+O", "Import a case batch", "import_batch"),
@@ -87,6 +135,21 @@ _SINGLE_KEYS: dict[int, str] = {
     Qt.Key.Key_Up: "previous_case",
     Qt.Key.Key_U: "undo_verdict",
     Qt.Key.Key_G: "toggle_grayscale",
+    Qt.Key.Key_X: "toggle_pixelate",
+    Qt.Key.Key_E: "toggle_sepia",
+    Qt.Key.Key_D: "toggle_reduced_detail",
+    Qt.Key.Key_O: "cycle_transparency",
+    Qt.Key.Key_T: "toggle_case_reveal",
+    Qt.Key.Key_W: "accept_warning",
+    Qt.Key.Key_Escape: "clear_regions",
+    Qt.Key.Key_L: "toggle_play",
+    Qt.Key.Key_Left: "jump_back",
+    Qt.Key.Key_Right: "jump_forward",
+    Qt.Key.Key_Comma: "previous_frame",
+    Qt.Key.Key_Period: "next_frame",
+    Qt.Key.Key_Less: "slower",
+    Qt.Key.Key_Greater: "faster",
+    Qt.Key.Key_M: "toggle_mute",
     Qt.Key.Key_BracketLeft: "weaker_blur",
     Qt.Key.Key_BracketRight: "stronger_blur",
     Qt.Key.Key_Plus: "zoom_in",
@@ -108,12 +171,29 @@ _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
 class MainWindow(QMainWindow):
     """The review loop over one Workspace."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        clock: Clock = time.monotonic,
+        summary_on_close: bool = False,
+    ) -> None:
         super().__init__()
         self.ws = workspace
         self.case: Case | None = None
         self.guideline: Guideline | None = None
-        self.settings = ViewSettings()
+        self.summary_on_close = summary_on_close
+        self.preferences_file = QSettings(
+            str(workspace.data_dir / "settings.ini"), QSettings.Format.IniFormat
+        )
+        self.prefs = load_preferences(self.preferences_file)
+        self.protection = Protection(self.prefs.filters)
+        self.case_filters = self.prefs.filters
+        self.case_revealed = False
+        self.warning_accepted = False
+        self._held = False
+        self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
+        self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
+        self.session_id = workspace.start_session() if workspace.reviewer else None
         self.renderer = RenderCache(workspace.media_dir, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
         self.time_on_case = QElapsedTimer()
@@ -134,11 +214,15 @@ class MainWindow(QMainWindow):
         header_font.setPointSizeF(header_font.pointSizeF() * 1.15)
         self.header.setFont(header_font)
         self.viewer = CaseViewer()
-        self.viewer.image_view.reveal_changed.connect(lambda _r: self._update_status())
+        self.viewer.image_view.regions_changed.connect(self._reveal_changed)
+        self.viewer.player.set_jump_seconds(self.prefs.jump_seconds)
+        self.protection_bar = ProtectionBar()
+        self.protection_bar.action.connect(lambda name: getattr(self, name)())
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(4, 4, 4, 4)
         center_layout.addWidget(self.header)
+        center_layout.addWidget(self.protection_bar)
         center_layout.addWidget(self.viewer, 1)
 
         self.panel = VerdictPanel()
@@ -178,6 +262,14 @@ class MainWindow(QMainWindow):
 
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
+        self.meter_timer = QTimer(self)
+        self.meter_timer.setInterval(250)
+        self.meter_timer.timeout.connect(self._tick_exposure)
+        self.meter_timer.start()
+        self.break_timer = QTimer(self)
+        self.break_timer.setInterval(5000)
+        self.break_timer.timeout.connect(self.check_break)
+        self.break_timer.start()
         self._build_menu()
         QApplication.instance().installEventFilter(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -220,12 +312,19 @@ class MainWindow(QMainWindow):
             view, "&Find in queue", QKeySequence("Ctrl+F"), self.filter_bar.text.setFocus
         )
         self._add_action(view, "&Clear queue filter", None, self.filter_bar.clear)
+        self._add_action(
+            view,
+            "&Keep this case's filters as my defaults",
+            QKeySequence("Ctrl+Shift+D"),
+            self.keep_filters_as_defaults,
+        )
         self._add_action(view, "&Guidelines  (B)", None, self.toggle_guidelines)
         reports = self.menuBar().addMenu("Re&ports")
         self._add_action(reports, "&RCA escalations…", None, self.show_rca_escalations)
         self._add_action(reports, "&Policy gaps…", None, self.show_policy_gaps)
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&Shortcut map  (?)", None, self.show_shortcuts)
+        self._add_action(help_menu, "Session s&ummary", None, self.show_session_summary)
 
     def _add_action(
         self,
@@ -263,7 +362,7 @@ class MainWindow(QMainWindow):
         key = key_event.key()
         if key == Qt.Key.Key_Space:
             if not key_event.isAutoRepeat():
-                self.viewer.image_view.set_revealed(kind == QEvent.Type.KeyPress)
+                self.hold_reveal(kind == QEvent.Type.KeyPress)
             return True
         if kind == QEvent.Type.KeyRelease:
             return False
@@ -280,7 +379,8 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:
         # Losing focus (alt-tab, a dialog) never leaves content revealed.
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
-            self.viewer.image_view.set_revealed(False)
+            self.hold_reveal(False)
+            self.viewer.image_view.set_revealed(self.case_revealed)
         super().changeEvent(event)
 
     def _leave_text_input(self) -> None:
@@ -337,8 +437,16 @@ class MainWindow(QMainWindow):
         case = self.ws.case(case_id)
         if case is None:
             return
+        self._stop_reveals()
         self.case = case
+        self._held = False  # navigation always re-protects, even with Space still down
+        self.case_revealed = False
+        self.warning_accepted = False
+        self.protection = protection_for(case.tags, self.prefs)
+        self.case_filters = self.protection.filters
         self.viewer.image_view.reset_view()
+        self.viewer.leave_video()
+        self.advisor.observe_case(case.id, self._is_severe(case))
         self.time_on_case.restart()
         self.header.setText(self._header_html(case))
         try:
@@ -375,30 +483,44 @@ class MainWindow(QMainWindow):
         case = self.case
         if case is None:
             return
+        warned = tuple(t for t in case.tags if self.protection.warning_screen)
         if case.content_type == "text" or not case.media:
-            self.viewer.show_text(case.text)
+            self.viewer.show_text(case.text, () if self.warning_accepted else warned)
             return
-        rendered = self.renderer.request(case, self.settings_for(case))
+        if self.protection.warning_screen and not self.warning_accepted:
+            self.viewer.show_warning(case.tags)
+            return
+        if case.content_type == "video":
+            self.viewer.player.set_protect(self._video_protect())
+        rendered = self.renderer.request(case, self.case_filters)
         if rendered is not None:
             self._display(rendered)
         else:
-            self.viewer.show_visual(None, "Preparing the blurred view…")
+            self._display(None, "Preparing the blurred view…")
 
-    def _display(self, rendered: Rendered) -> None:
-        if rendered.error:
-            self.viewer.show_visual(
-                None,
+    def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
+        filters = self.case_filters
+        return lambda frame: media.apply_filters(frame, filters)
+
+    def _display(self, rendered: Rendered | None, message: str = "") -> None:
+        if rendered is not None and rendered.error:
+            rendered, message = None, (
                 f"Cannot show this media:\n{rendered.error}\n\n"
-                "You can still decide the case and note the problem.",
+                "You can still decide the case and note the problem."
             )
+        case = self.case
+        if case is not None and case.content_type == "video" and case.media:
+            self.viewer.show_video(self.ws.media_path(case.media[0]), rendered, message)
         else:
-            self.viewer.show_visual(rendered)
+            self.viewer.show_visual(rendered, message)
+        self._apply_reveal()
 
     def _on_rendered(self, rendered: Rendered) -> None:
         if (
             self.case is not None
             and rendered.case_id == self.case.id
-            and (rendered.settings == self.settings_for(self.case) or rendered.error)
+            and (rendered.settings == self.case_filters or rendered.error)
+            and self.viewer.currentWidget() is self.viewer.media_page
         ):
             self._display(rendered)
 
@@ -412,31 +534,203 @@ class MainWindow(QMainWindow):
             if case is not None and case.content_type != "text" and case.media:
                 self.renderer.request(case, self.settings_for(case))
 
-    def settings_for(self, case: Case) -> ViewSettings:
-        """The protection a case gets: the reviewer's settings, stronger if tagged severe."""
-        if case.severe:
-            return ViewSettings(max(self.settings.blur_level, SEVERE_MIN_BLUR), grayscale=True)
-        return self.settings
+    @property
+    def settings(self) -> ViewSettings:
+        """The reviewer's own default filters (harm types may raise them per case)."""
+        return self.prefs.filters
 
-    def _change_settings(self, settings: ViewSettings) -> None:
-        self.settings = settings
+    def settings_for(self, case: Case) -> ViewSettings:
+        """The filters a case starts with: the reviewer's, raised for its harm types."""
+        return protection_for(case.tags, self.prefs).filters
+
+    @staticmethod
+    def _is_severe(case: Case) -> bool:
+        return case.severe or any(tag_key(t) in ("graphic", "gore") for t in case.tags)
+
+    def _change_filters(self, **changes: object) -> None:
+        """Change the filters of the case on screen (the next case starts from its defaults)."""
+        self.case_filters = replace(self.case_filters, **changes)  # type: ignore[arg-type]
+        if self.case is not None and self.case.content_type == "video":
+            self.viewer.player.set_protect(self._video_protect())
         self._show_content()
-        self._prefetch()
         self._update_status()
 
     def toggle_grayscale(self) -> None:
-        """Grayscale on or off (for this and the following cases)."""
-        self._change_settings(ViewSettings(self.settings.blur_level, not self.settings.grayscale))
+        """Grayscale on or off for this case."""
+        self._change_filters(grayscale=not self.case_filters.grayscale)
+
+    def toggle_sepia(self) -> None:
+        """Sepia on or off for this case."""
+        self._change_filters(sepia=not self.case_filters.sepia)
+
+    def toggle_pixelate(self) -> None:
+        """Pixelate instead of blur (or back) for this case."""
+        kind = "gaussian" if self.case_filters.blur_kind == "pixelate" else "pixelate"
+        self._change_filters(blur_kind=kind)
+
+    def toggle_reduced_detail(self) -> None:
+        """Show this case as an illustration (reduced detail), or not."""
+        self._change_filters(reduced_detail=not self.case_filters.reduced_detail)
+
+    def cycle_transparency(self) -> None:
+        """Fade the picture toward the background: 0 %, 30 %, 60 %, then back."""
+        steps = TRANSPARENCY_STEPS
+        current = min(steps, key=lambda v: abs(v - self.case_filters.transparency))
+        self._change_filters(transparency=steps[(steps.index(current) + 1) % len(steps)])
 
     def stronger_blur(self) -> None:
         """One blur level stronger."""
-        level = min(MAX_BLUR_LEVEL, self.settings.blur_level + 1)
-        self._change_settings(ViewSettings(level, self.settings.grayscale))
+        level = min(MAX_BLUR_LEVEL, self.case_filters.blur_level + 1)
+        self._change_filters(blur_level=level, blur_kind=self._blurring_kind())
 
     def weaker_blur(self) -> None:
         """One blur level weaker (level 1 still hides detail)."""
-        level = max(1, self.settings.blur_level - 1)
-        self._change_settings(ViewSettings(level, self.settings.grayscale))
+        self._change_filters(blur_level=max(1, self.case_filters.blur_level - 1),
+                             blur_kind=self._blurring_kind())
+
+    def _blurring_kind(self) -> str:
+        kind = self.case_filters.blur_kind
+        return "gaussian" if kind == "none" else kind
+
+    def keep_filters_as_defaults(self) -> None:
+        """Make the filters on screen the reviewer's own defaults (saved in settings.ini)."""
+        self.prefs = replace(self.prefs, filters=self.case_filters)
+        save_preferences(self.preferences_file, self.prefs)
+        self.statusBar().showMessage("These filters are now your defaults", 4000)
+
+    # -- reveal and exposure ---------------------------------------------------------------------
+    def hold_reveal(self, held: bool) -> None:
+        """Space (or the mouse) held: reveal; released: back to protected."""
+        self._held = held
+        self._apply_reveal()
+
+    def toggle_case_reveal(self) -> None:
+        """Reveal this case until you leave it, or protect it again."""
+        if self.case is None:
+            return
+        self.case_revealed = not self.case_revealed
+        self._apply_reveal()
+
+    def clear_regions(self) -> None:
+        """Blur the regions revealed on this case again."""
+        self.viewer.image_view.set_regions([])
+
+    def accept_warning(self) -> None:
+        """Opt in to this case's media behind a warning screen (or expand collapsed text)."""
+        if self.case is None:
+            return
+        self.warning_accepted = True
+        self._show_content()
+
+    def _apply_reveal(self) -> None:
+        full = self._held or self.case_revealed
+        view = self.viewer.image_view
+        view.set_pinned(self.case_revealed)
+        view.set_revealed(full)
+        self.viewer.player.set_revealed(full and self.viewer.video_active())
+        self._reveal_changed()
+
+    def _revealed_fraction(self) -> float:
+        if self.viewer.currentWidget() is not self.viewer.media_page:
+            return 0.0
+        if self.viewer.player.revealed:
+            return 1.0
+        return self.viewer.image_view.revealed_fraction()
+
+    def _reveal_changed(self) -> None:
+        fraction = self._revealed_fraction() if self.case is not None else 0.0
+        if fraction > 0 and self.case is not None:
+            if self.meter.revealing:
+                self.meter.set_fraction(fraction)
+            else:
+                self.meter.start_reveal(self.case.id, self._category(self.case), fraction)
+        else:
+            self._stop_reveals()
+        self._update_status()
+
+    def _stop_reveals(self) -> None:
+        span = self.meter.stop_reveal()
+        if span is not None and span.unblurred_ms > 0:
+            self.ws.record_exposure(self.session_id, span)
+
+    @staticmethod
+    def _category(case: Case) -> str:
+        return tag_key(case.tags[0]) if case.tags else "untagged"
+
+    def _exposure_accrued(
+        self, case_id: str, _category: str, _unblurred_ms: float, weighted_ms: float
+    ) -> None:
+        severe = self.case is not None and self.case.id == case_id and self._is_severe(self.case)
+        self.advisor.observe_exposure(weighted_ms, severe)
+
+    def _tick_exposure(self) -> None:
+        if self.meter.revealing:
+            self.meter.tick()
+            self._update_status()
+
+    def check_break(self) -> None:
+        """Suggest a break if a rule says one is due (the content is protected meanwhile)."""
+        suggestion = self.advisor.due()
+        if suggestion is None or QApplication.activeModalWidget() is not None:
+            return
+        self.hold_reveal(False)
+        self.case_revealed = False
+        self._apply_reveal()
+        self.viewer.player.pause()
+        if BreakDialog(suggestion, self).exec() == BreakDialog.TOOK_BREAK:
+            self.advisor.took_break()
+            if self.session_id is not None:
+                self.ws.record_break(self.session_id, suggestion.rule.kind)
+        else:
+            self.advisor.snooze(SNOOZE_MINUTES)
+
+    def show_session_summary(self) -> None:
+        """What this session amounted to so far."""
+        self._stop_reveals()
+        if self.session_id is not None:
+            SummaryDialog(self.ws.session_summary(self.session_id), self).exec()
+
+    # -- video -------------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        """Play or pause the video (frames stay protected unless revealed)."""
+        if self.viewer.video_active():
+            self.viewer.player.toggle_play()
+
+    def jump_back(self) -> None:
+        """Jump back a few seconds."""
+        if self.viewer.video_active():
+            self.viewer.player.jump(-self.prefs.jump_seconds)
+
+    def jump_forward(self) -> None:
+        """Jump forward a few seconds."""
+        if self.viewer.video_active():
+            self.viewer.player.jump(self.prefs.jump_seconds)
+
+    def previous_frame(self) -> None:
+        """One frame back (pauses)."""
+        if self.viewer.video_active():
+            self.viewer.player.step_frame(-1)
+
+    def next_frame(self) -> None:
+        """One frame forward (pauses)."""
+        if self.viewer.video_active():
+            self.viewer.player.step_frame(1)
+
+    def slower(self) -> None:
+        """Play slower (down to 0.5×)."""
+        if self.viewer.video_active():
+            self.viewer.player.slower()
+
+    def faster(self) -> None:
+        """Play faster (up to 2×)."""
+        if self.viewer.video_active():
+            self.viewer.player.faster()
+
+    def toggle_mute(self) -> None:
+        """Sound on or off for this case's video (every case starts muted)."""
+        if self.viewer.video_active():
+            self.viewer.player.toggle_mute()
+            self._update_status()
 
     def zoom_in(self) -> None:
         """Zoom in (the blur stays)."""
@@ -658,21 +952,45 @@ class MainWindow(QMainWindow):
     # -- status ----------------------------------------------------------------------------
     def _update_status(self) -> None:
         view = self.viewer.image_view
-        shown = "REVEALED" if view.revealed else "blurred"
+        fraction = self._revealed_fraction() if self.case is not None else 0.0
         if self.case is not None and (self.case.content_type == "text" or not self.case.media):
             shown = "text"
-        effective = self.settings_for(self.case) if self.case else self.settings
-        gray = "on" if effective.grayscale else "off"
+        elif self.case_revealed:
+            shown = "REVEALED FOR THIS CASE"
+        elif fraction >= 1.0:
+            shown = "REVEALED"
+        elif fraction > 0:
+            shown = f"{len(view.regions)} region(s) revealed"
+        else:
+            shown = "protected"
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
         if self.model.filter is not None:
             position += f" (filtered from {self.ws.case_count()})"
+        exposure = self.meter.session_total_ms / 1000
         self.status.setText(
-            f"{position}  ·  content {shown}  ·  blur {effective.blur_level}/{MAX_BLUR_LEVEL}"
-            f"  ·  grayscale {gray}{severe}  ·  ? for shortcuts"
+            f"{position}  ·  content {shown}{severe}  ·  unblurred this session "
+            f"{exposure:.1f} s  ·  ? for shortcuts"
+        )
+        self.protection_bar.show_state(
+            self.case_filters,
+            self.case_revealed,
+            self.viewer.player.muted,
+            self.viewer.video_active(),
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QApplication.instance().removeEventFilter(self)
+        self.meter_timer.stop()
+        self.break_timer.stop()
+        self.viewer.leave_video()
         self.renderer.shutdown()
+        try:
+            self._stop_reveals()
+            if self.session_id is not None:
+                if self.summary_on_close:
+                    self.show_session_summary()
+                self.ws.end_session(self.session_id)
+        except sqlite3.ProgrammingError:
+            pass  # the workspace was closed first (tests): nothing left to record into
         super().closeEvent(event)

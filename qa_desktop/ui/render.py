@@ -27,12 +27,8 @@ STORYBOARD_TILES = 9
 MAX_BLUR_LEVEL = 10
 
 
-@dataclass(frozen=True)
-class ViewSettings:
-    """How the reviewer wants content protected right now."""
-
-    blur_level: int = 5
-    grayscale: bool = False
+ViewSettings = media.FilterSettings
+"""How a case's content is protected on screen (blur kind and level, colour, fade...)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,8 @@ class Rendered:
     sharp: QImage | None = None
     blurred: QImage | None = None
     error: str = ""
+    keyframe_times: tuple[float, ...] = ()
+    """For a video's storyboard: the time of each tile, in seconds."""
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -61,13 +59,20 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
     return buf[:, : w * 3].reshape(h, w, 3).copy()
 
 
-def tile_grid(images: list[np.ndarray], columns: int = 3, tile_w: int = 480) -> np.ndarray:
+TILE_COLUMNS = 3
+TILE_W = 480
+TILE_GAP = 6
+
+
+def tile_grid(
+    images: list[np.ndarray], columns: int = TILE_COLUMNS, tile_w: int = TILE_W
+) -> np.ndarray:
     """Lay ``images`` out left to right in a grid of equal tiles on a dark background."""
     if not images:
         raise ValueError("no images to lay out")
     tile_h = max(1, round(tile_w * 9 / 16))
     rows = -(-len(images) // columns)
-    gap = 6
+    gap = TILE_GAP
     grid = np.full(
         (rows * tile_h + (rows + 1) * gap, columns * tile_w + (columns + 1) * gap, 3),
         24,
@@ -83,44 +88,64 @@ def tile_grid(images: list[np.ndarray], columns: int = 3, tile_w: int = 480) -> 
     return grid
 
 
-def decode_for_display(case: Case, media_dir: Path) -> list[np.ndarray] | None:
-    """The case's visual content as sharp RGB arrays (one image, or a video's keyframes).
+def tile_at(x: float, y: float, count: int) -> int | None:
+    """The storyboard tile under a point given as fractions (0-1) of the grid's size."""
+    tile_h = round(TILE_W * 9 / 16)
+    rows = -(-count // TILE_COLUMNS)
+    width = TILE_COLUMNS * TILE_W + (TILE_COLUMNS + 1) * TILE_GAP
+    height = rows * tile_h + (rows + 1) * TILE_GAP
+    col = int(x * width) // (TILE_W + TILE_GAP)
+    row = int(y * height) // (tile_h + TILE_GAP)
+    index = row * TILE_COLUMNS + col
+    return index if 0 <= col < TILE_COLUMNS and 0 <= index < count else None
 
-    None for a text-only case.
-    """
+
+@dataclass(frozen=True)
+class Decoded:
+    """A case's visual content, sharp, in memory: one image or a video's keyframes."""
+
+    frames: list[np.ndarray]
+    times: tuple[float, ...] = ()
+
+
+def decode_for_display(case: Case, media_dir: Path) -> Decoded | None:
+    """The case's visual content as sharp RGB arrays; None for a text-only case."""
     if case.content_type == "text" or not case.media:
         return None
     path = case.media[0].path_in(media_dir)
     if case.content_type == "video":
-        return [f.image for f in media.storyboard(path, count=STORYBOARD_TILES, max_side=480)]
-    return [media.decode_image_for_display(path, DISPLAY_MAX_SIDE)]
+        keyframes = media.storyboard(path, count=STORYBOARD_TILES, max_side=480)
+        return Decoded([f.image for f in keyframes], tuple(f.time_s for f in keyframes))
+    return Decoded([media.decode_image_for_display(path, DISPLAY_MAX_SIDE)])
 
 
 def protect(
     frames: list[np.ndarray], settings: ViewSettings, grid: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the reviewer's filters: (what reveal shows, what is shown by default).
+    """Apply the case's filters: (what reveal shows — the original —, what is shown).
 
-    Storyboard tiles are blurred one by one, so tiles never bleed into each other.
+    Storyboard tiles are filtered one by one, so tiles never bleed into each other.
     """
-    shown = [media.grayscale(f) if settings.grayscale else f for f in frames]
-    blurred = [media.blur(f, settings.blur_level) for f in shown]
+    blurred = [media.apply_filters(f, settings) for f in frames]
     if grid:
-        return tile_grid(shown), tile_grid(blurred)
-    return shown[0], blurred[0]
+        return tile_grid(frames), tile_grid(blurred)
+    return frames[0], blurred[0]
 
 
 def render_case(
-    case: Case, media_dir: Path, settings: ViewSettings, base: list[np.ndarray] | None
-) -> tuple[Rendered, list[np.ndarray] | None]:
+    case: Case, media_dir: Path, settings: ViewSettings, base: Decoded | None
+) -> tuple[Rendered, Decoded | None]:
     """Decode (unless ``base`` is given) and protect one case: runs in a worker thread."""
     try:
         if base is None:
             base = decode_for_display(case, media_dir)
         if base is None:
             return Rendered(case.id, settings), None
-        sharp, blurred = protect(base, settings, grid=case.content_type == "video")
-        return Rendered(case.id, settings, to_qimage(sharp), to_qimage(blurred)), base
+        sharp, blurred = protect(base.frames, settings, grid=case.content_type == "video")
+        rendered = Rendered(
+            case.id, settings, to_qimage(sharp), to_qimage(blurred), keyframe_times=base.times
+        )
+        return rendered, base
     except (media.MediaError, OSError, ValueError) as exc:
         return Rendered(case.id, settings, error=str(exc)), None
 
@@ -144,7 +169,7 @@ class RenderCache(QObject):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
         self._futures: set[Future[None]] = set()
         self._done: OrderedDict[str, Rendered] = OrderedDict()
-        self._bases: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._bases: OrderedDict[str, Decoded] = OrderedDict()
         self._pending: dict[str, ViewSettings] = {}
         self._job_done.connect(self._finished)
 
@@ -170,7 +195,7 @@ class RenderCache(QObject):
         future.add_done_callback(self._futures.discard)
         return None
 
-    def _run(self, case: Case, settings: ViewSettings, base: list[np.ndarray] | None) -> None:
+    def _run(self, case: Case, settings: ViewSettings, base: Decoded | None) -> None:
         self._job_done.emit(render_case(case, self.media_dir, settings, base))
 
     def wait(self, msecs: int = 30000) -> bool:
@@ -189,7 +214,7 @@ class RenderCache(QObject):
         self._done.clear()
         self._bases.clear()
 
-    def _finished(self, payload: tuple[Rendered, list[np.ndarray] | None]) -> None:
+    def _finished(self, payload: tuple[Rendered, Decoded | None]) -> None:
         result, base = payload
         if self._pending.get(result.case_id) == result.settings:
             del self._pending[result.case_id]

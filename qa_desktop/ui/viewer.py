@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -13,9 +15,14 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QStackedWidget, QTextBrowser, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTextBrowser, QWidget
 
-from .render import Rendered
+from ..core import media
+from .render import Rendered, tile_at
+from .video_player import VideoPlayer
+
+Region = tuple[float, float, float, float]
+"""A revealed part of a picture: x, y, width, height as fractions of its size."""
 
 ZOOM_STEPS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
@@ -24,16 +31,23 @@ class ImageView(QWidget):
     """Paints a case's image (or storyboard): the blurred one unless revealed."""
 
     reveal_changed = Signal(bool)
+    regions_changed = Signal()
+    tile_clicked = Signal(float)  # storyboard mode: the time of the clicked keyframe
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(320, 180)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._rendered: Rendered | None = None
         self._message = ""
         self._revealed = False
+        self._pinned = False  # "reveal for this case": the badge says so
         self._zoom: float | None = None  # None: fit to the widget
         self._pan = QPointF(0, 0)
+        self.regions: list[Region] = []
+        self._drag_start: QPointF | None = None
+        self._drag_now: QPointF | None = None
+        self.storyboard_mode = False
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -68,9 +82,31 @@ class ImageView(QWidget):
             self.reveal_changed.emit(revealed)
             self.update()
 
+    def set_pinned(self, pinned: bool) -> None:
+        """Mark the reveal as "for this case" (only changes what the badge says)."""
+        self._pinned = pinned
+        self.update()
+
+    def set_regions(self, regions: list[Region]) -> None:
+        """Reveal only these parts of the image (fractions of its size: x, y, w, h)."""
+        self.regions = list(regions)
+        self.regions_changed.emit()
+        self.update()
+
+    def revealed_fraction(self) -> float:
+        """How much of the picture shows sharp pixels now (1 when fully revealed)."""
+        if self._revealed:
+            return 1.0
+        if not self.regions or self._rendered is None or self._rendered.sharp is None:
+            return 0.0
+        return media.revealed_fraction(self.regions, 1000, 1000)
+
     def reset_view(self) -> None:
-        """Back to blurred, fitted, unpanned (what every navigation does)."""
+        """Back to blurred, fitted, unpanned, no regions (what every navigation does)."""
         self.set_revealed(False)
+        self._pinned = False
+        if self.regions:
+            self.set_regions([])
         self._zoom = None
         self._pan = QPointF(0, 0)
         self.update()
@@ -127,16 +163,42 @@ class ImageView(QWidget):
             )
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(self.image_rect(), image)
+        target = self.image_rect()
+        painter.drawImage(target, image)
+        sharp = self._rendered.sharp if self._rendered else None
+        if not self._revealed and sharp is not None:
+            painter.setPen(QPen(QColor(230, 160, 40), 2))
+            for x, y, w, h in self.regions:
+                source = QRectF(x * sharp.width(), y * sharp.height(),
+                                w * sharp.width(), h * sharp.height())
+                box = QRectF(target.x() + x * target.width(), target.y() + y * target.height(),
+                             w * target.width(), h * target.height())
+                painter.drawImage(box, sharp, source)
+                painter.drawRect(box)
+        if self._drag_start is not None and self._drag_now is not None:
+            painter.setPen(QPen(QColor(230, 160, 40), 2, Qt.PenStyle.DashLine))
+            painter.drawRect(QRectF(self._drag_start, self._drag_now).normalized())
         self._paint_badge(painter)
 
     def _paint_badge(self, painter: QPainter) -> None:
         if self._revealed:
             painter.setPen(QPen(QColor(230, 70, 60), 6))
             painter.drawRect(self.rect().adjusted(3, 3, -3, -3))
-            text, bg = "REVEALED — release to blur", QColor(200, 50, 40, 230)
+            text = (
+                "REVEALED FOR THIS CASE — T to blur again"
+                if self._pinned
+                else "REVEALED — release to blur"
+            )
+            bg = QColor(200, 50, 40, 230)
+        elif self.regions:
+            text = f"{len(self.regions)} region(s) revealed — Esc to blur them"
+            bg = QColor(170, 110, 20, 230)
+        elif self.storyboard_mode:
+            text = "Storyboard, blurred — click a tile to play from there"
+            bg = QColor(20, 20, 20, 200)
         else:
-            text, bg = "Blurred — hold Space or the mouse to reveal", QColor(20, 20, 20, 200)
+            text = "Blurred — hold Space or the mouse to reveal, Shift+drag a region"
+            bg = QColor(20, 20, 20, 200)
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
@@ -148,12 +210,57 @@ class ImageView(QWidget):
 
     # -- mouse: hold to reveal, wheel to pan, ctrl+wheel to zoom -----------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton or self.current_image() is None:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self._drag_start = self._drag_now = event.position()
+        elif self.storyboard_mode:
+            self._click_tile(event.position())
+        elif not self._pinned:
             self.set_revealed(True)
 
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_start is not None:
+            self._drag_now = event.position()
+            self.update()
+
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self._drag_start is not None:
+            start, self._drag_start, self._drag_now = self._drag_start, None, None
+            self.add_region_between(start, event.position())
+        elif not self._pinned and not self.storyboard_mode:
             self.set_revealed(False)
+
+    def add_region_between(self, a: QPointF, b: QPointF) -> bool:
+        """Reveal the part of the image inside the widget rectangle a-b; False if empty."""
+        target = self.image_rect()
+        box = QRectF(a, b).normalized().intersected(target)
+        if box.width() < 4 or box.height() < 4 or target.width() <= 0:
+            self.update()
+            return False
+        region = (
+            (box.x() - target.x()) / target.width(),
+            (box.y() - target.y()) / target.height(),
+            box.width() / target.width(),
+            box.height() / target.height(),
+        )
+        self.set_regions([*self.regions, region])
+        return True
+
+    def _click_tile(self, point: QPointF) -> None:
+        target = self.image_rect()
+        r = self._rendered
+        if r is None or not r.keyframe_times or not target.contains(point):
+            return
+        index = tile_at(
+            (point.x() - target.x()) / target.width(),
+            (point.y() - target.y()) / target.height(),
+            len(r.keyframe_times),
+        )
+        if index is not None:
+            self.tile_clicked.emit(r.keyframe_times[index])
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta()
@@ -165,12 +272,12 @@ class ImageView(QWidget):
 
     def leaveEvent(self, event: object) -> None:
         # A drag that leaves the widget must not leave the content revealed.
-        if not self.underMouse():
+        if not self.underMouse() and not self._pinned:
             self.set_revealed(False)
 
 
 class TextView(QTextBrowser):
-    """Shows a text case: large, readable, selectable."""
+    """Shows a text case: large, readable, selectable; collapsed behind its warnings if asked."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -179,30 +286,113 @@ class TextView(QTextBrowser):
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.setFont(font)
+        self.collapsed = False
+        self._text = ""
 
-    def show_text(self, text: str) -> None:
-        """Show the post's text as plain text (never interpreted as HTML)."""
-        self.setPlainText(text)
+    def show_text(self, text: str, warning_tags: tuple[str, ...] = ()) -> None:
+        """Show the post's text as plain text (never as HTML); with ``warning_tags``, show
+        only the warning until :meth:`expand`."""
+        self._text = text
+        self.collapsed = bool(warning_tags)
+        if self.collapsed:
+            self.setPlainText(
+                f"Content warning: {', '.join(warning_tags)}\n\n"
+                f"This text ({len(text)} characters) is collapsed. Press W to show it."
+            )
+        else:
+            self.setPlainText(text)
+
+    def expand(self) -> None:
+        """Show the collapsed text."""
+        self.collapsed = False
+        self.setPlainText(self._text)
 
 
-class CaseViewer(QStackedWidget):
-    """Image/storyboard view or text view, whichever the case needs."""
+class WarningView(QLabel):
+    """The warning screen shown before any media of a case tagged graphic."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image_view = ImageView(self)
-        self.text_view = TextView(self)
-        self.addWidget(self.image_view)
-        self.addWidget(self.text_view)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setStyleSheet("background: #1e1e22; color: #f0f0f0; padding: 40px;")
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        self.setFont(font)
 
-    def show_text(self, text: str) -> None:
-        """Switch to the text view with ``text``."""
-        self.image_view.reset_view()
-        self.image_view.show_rendered(None)
-        self.text_view.show_text(text)
+    def show_warning(self, tags: tuple[str, ...]) -> None:
+        """Say which warnings the case carries and how to opt in."""
+        self.setText(
+            f"⚠  This case is tagged: {', '.join(tags)}\n\n"
+            "Its media stay hidden until you choose to see them.\n"
+            "Press W to show them (still blurred), or decide from the context."
+        )
+
+
+class CaseViewer(QStackedWidget):
+    """The case's content: image, video (player above its storyboard), text, or a warning."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image_view = ImageView()
+        self.player = VideoPlayer()
+        self.media_page = QSplitter(Qt.Orientation.Vertical)
+        self.media_page.addWidget(self.player)
+        self.media_page.addWidget(self.image_view)
+        self.media_page.setChildrenCollapsible(False)
+        self.player.hide()
+        self.text_view = TextView(self)
+        self.warning_view = WarningView(self)
+        self.addWidget(self.media_page)
+        self.addWidget(self.text_view)
+        self.addWidget(self.warning_view)
+        self.image_view.tile_clicked.connect(self._play_from)
+        self._video: Path | None = None
+
+    def show_text(self, text: str, warning_tags: tuple[str, ...] = ()) -> None:
+        """Switch to the text view with ``text`` (collapsed behind ``warning_tags``)."""
+        self._leave_media()
+        self.text_view.show_text(text, warning_tags)
         self.setCurrentWidget(self.text_view)
+
+    def show_warning(self, tags: tuple[str, ...]) -> None:
+        """Show the warning screen instead of the case's media."""
+        self._leave_media()
+        self.warning_view.show_warning(tags)
+        self.setCurrentWidget(self.warning_view)
 
     def show_visual(self, rendered: Rendered | None, message: str = "") -> None:
         """Switch to the image view with a render (or a message while it is prepared)."""
         self.image_view.show_rendered(rendered, message)
-        self.setCurrentWidget(self.image_view)
+        self.setCurrentWidget(self.media_page)
+
+    def show_video(self, path: Path, rendered: Rendered | None, message: str = "") -> None:
+        """The player (paused, blurred, muted) above the video's blurred storyboard."""
+        if self.player.isHidden() or self._video != path:
+            self._video = path
+            self.player.show()
+            self.player.load(path)
+            self.media_page.setSizes([600, 300])
+        self.image_view.storyboard_mode = True
+        self.show_visual(rendered, message)
+
+    def _leave_media(self) -> None:
+        self.image_view.reset_view()
+        self.image_view.show_rendered(None)
+        self.leave_video()
+
+    def leave_video(self) -> None:
+        """Stop and hide the player (an image, text or another case is next)."""
+        self.image_view.storyboard_mode = False
+        if not self.player.isHidden():
+            self.player.close_media()
+            self.player.hide()
+        self._video = None
+
+    def video_active(self) -> bool:
+        """True while the player shows a case's video."""
+        return not self.player.isHidden() and self.currentWidget() is self.media_page
+
+    def _play_from(self, time_s: float) -> None:
+        if not self.player.isHidden():
+            self.player.seek(time_s)
