@@ -293,7 +293,9 @@ def save_preferences_for(ws: Workspace, preferences: Preferences) -> None:
     )
 
 
-IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"GIF89a", b"ftypisom")
+IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"GIF89a", b"ftypisom"
+)
 
 
 def test_no_unblurred_pixels_are_ever_written_to_disk(
