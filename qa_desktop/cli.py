@@ -348,6 +348,226 @@ def _echo_section(guideline: guidelines.Guideline, section_id: str) -> None:
         click.echo(f"- {example}")
 
 
+# -- keys, bundles and sync (issue 5) ---------------------------------------------------------
+
+
+def _passphrase(confirm: bool = False) -> str:
+    """The key passphrase: $QA_DESKTOP_PASSPHRASE, else asked for (hidden)."""
+    import os
+
+    from .core.keys import PASSPHRASE_ENV
+
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    return click.prompt(
+        "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+    )
+
+
+def _identity(ws: Workspace):  # -> keys.Identity
+    from .core import keys
+
+    try:
+        return ws.identity(_passphrase())
+    except keys.KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Reviewer keys: make yours, export it, trust or revoke other signers' keys."""
+
+
+@keys_group.command("create")
+@click.option("--name", help="Display name of the local profile, if none exists yet.")
+@click.pass_context
+def keys_create_command(ctx: click.Context, name: str | None) -> None:
+    """Make the local reviewer's Ed25519 key, encrypted with a passphrase."""
+    from .core import keys
+
+    ws = _open(ctx)
+    try:
+        if ws.reviewer is None:
+            if not name:
+                raise click.ClickException("no local profile yet: pass --name")
+            ws.ensure_reviewer(name)
+        try:
+            identity = ws.create_identity(_passphrase(confirm=True))
+        except (keys.KeyError_, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+    click.echo(f"key {identity.key_id} made for {identity.display_name} ({identity.reviewer_id})")
+
+
+@keys_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the public key to this file instead of printing it.")
+@click.pass_context
+def keys_export_command(ctx: click.Context, out: Path | None) -> None:
+    """Print the local reviewer's public key (minisign format)."""
+    from .core import keys
+
+    ws = _open(ctx)
+    try:
+        text = ws.public_key().to_minisign()
+    except keys.KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"public key written to {out}")
+
+
+@keys_group.command("trust")
+@click.argument("public_key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", "signer_name", required=True, help="Who the key belongs to.")
+@click.option("--role", type=click.Choice(["reviewer", "lead", "issuer"]), default="reviewer",
+              show_default=True)
+@click.option("--reviewer-id", help="Reviewer id the key is bound to (default: from the file).")
+@click.pass_context
+def keys_trust_command(
+    ctx: click.Context, public_key_file: Path, signer_name: str, role: str,
+    reviewer_id: str | None,
+) -> None:
+    """Trust a signer's public key. Compare its key id with the signer out of band."""
+    from .core import keys
+
+    try:
+        public_key = keys.PublicKey.from_minisign(public_key_file.read_text(encoding="utf-8"))
+    except (keys.KeyFormatError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{public_key_file}: {exc}") from exc
+    if reviewer_id is None and public_key.comment.startswith("reviewer="):
+        reviewer_id = public_key.comment.split()[0].removeprefix("reviewer=")
+    ws = _open(ctx)
+    try:
+        trusted = ws.trust_key(public_key, signer_name, role, reviewer_id)
+    except keys.TrustError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+    click.echo(f"trusted key {trusted.key_id}: {trusted.signer_name} ({trusted.role},"
+               f" reviewer {trusted.reviewer_id or '-'})")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key: its new bundles are refused; what it signed before stays."""
+    from .core import keys
+
+    ws = _open(ctx)
+    try:
+        revoked = ws.revoke_key(key_id)
+    except keys.TrustError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+    click.echo(f"revoked key {revoked.key_id} ({revoked.signer_name}) at {revoked.revoked_at}")
+
+
+@keys_group.command("list")
+@click.pass_context
+def keys_list_command(ctx: click.Context) -> None:
+    """List the trust store: key id, signer, role, reviewer id, added, revoked."""
+    ws = _open(ctx)
+    try:
+        rows = ws.trusted_keys()
+    finally:
+        ws.close()
+    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    out.writerow(["key_id", "signer", "role", "reviewer_id", "added_at", "revoked_at"])
+    for k in rows:
+        out.writerow([k.key_id, k.signer_name, k.role, k.reviewer_id or "", k.added_at,
+                      k.revoked_at or ""])
+
+
+@cli.group("bundle")
+def bundle_group() -> None:
+    """Signed verdict bundles (BagIt + minisign): export, verify, import."""
+
+
+@bundle_group.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--since", help="Leave out events created before this ISO time.")
+@click.pass_context
+def bundle_export_command(ctx: click.Context, out_dir: Path, since: str | None) -> None:
+    """Write your verdict events not yet exported as a signed bundle in OUT_DIR."""
+    ws = _open(ctx)
+    try:
+        result = ws.export_bundle(_identity(ws), out_dir, since)
+    finally:
+        ws.close()
+    if result is None:
+        click.echo("nothing new to export")
+    else:
+        click.echo(f"{result.path}: {result.event_count} events, sequence {result.seq}")
+
+
+@bundle_group.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def bundle_verify_command(ctx: click.Context, path: Path) -> None:
+    """Check a bundle completely (signature, hashes, events) without importing it."""
+    from .core.bundles import BundleRejected
+
+    ws = _open(ctx)
+    try:
+        verified = ws.verify_bundle(path)
+    except BundleRejected as exc:
+        raise click.ClickException(f"{path.name}: refused ({exc.reason}): {exc.message}") from exc
+    finally:
+        ws.close()
+    click.echo(f"{path.name}: OK, {verified.kind} bundle {verified.bundle_id} by"
+               f" {verified.signer.signer_name} (key {verified.signer.key_id}),"
+               f" sequence {verified.seq}, {len(verified.events)} events")
+
+
+@bundle_group.command("import")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Verify and merge bundles; refused ones are quarantined with their reason."""
+    ws = _open(ctx)
+    try:
+        reports = ws.import_bundles(list(paths))
+    finally:
+        ws.close()
+    for r in reports:
+        if r.refused:
+            click.echo(f"{r.name}: refused ({r.refused_reason}): {r.refused_message}")
+        else:
+            click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
+    if any(r.refused for r in reports):
+        sys.exit(1)
+
+
+@cli.command("sync")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def sync_command(ctx: click.Context, folder: Path) -> None:
+    """Export your new events into a shared FOLDER and import everyone else's bundles."""
+    ws = _open(ctx)
+    try:
+        report = ws.sync_folder(_identity(ws), folder)
+    except KeyboardInterrupt as exc:
+        raise click.ClickException("sync cancelled; nothing was half-written") from exc
+    finally:
+        ws.close()
+    if report.exported is not None:
+        click.echo(f"exported {report.exported.event_count} events to {report.exported.path}")
+    click.echo(f"imported {len(report.imported)} bundles ({report.new_events} new events),"
+               f" {report.skipped_seen} already seen, {len(report.refused)} refused")
+    for r in report.refused:
+        click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}")
+
+
 def main() -> None:
     """Console entry point."""
     cli(obj={})

@@ -235,7 +235,73 @@ def _migration_4(db: sqlite_utils.Database) -> None:
 
 
 def _migration_5(db: sqlite_utils.Database) -> None:
-    """Signed bundles: keys, trust store, audit chain, seen bundles (issue 5)."""
+    """Signed bundles: keys, trust store, audit chain, seen bundles (issue 5).
+
+    ``trusted_keys`` is the trust store (the local reviewer's own key is in it too);
+    ``bundle_log`` every bundle exported or imported, one sequence number per signer;
+    ``exported_events`` which local events left in which bundle; ``chain_points`` the
+    heads of each signer's event chain at known positions (see docs/bundle-format.md);
+    ``audit_log`` the local hash chain over every verdict event; ``seen_bundles`` the
+    files a sync folder already delivered, by SHA-256.
+    """
+    _execute_script(
+        db,
+        """
+        CREATE TABLE trusted_keys (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL,
+            signer_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'lead', 'issuer')),
+            reviewer_id TEXT,
+            added_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+
+        CREATE TABLE bundle_log (
+            bundle_id TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            event_count INTEGER NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('export', 'import')),
+            logged_at TEXT NOT NULL,
+            UNIQUE (key_id, seq)
+        );
+
+        CREATE TABLE exported_events (
+            event_id TEXT PRIMARY KEY,
+            bundle_id TEXT NOT NULL REFERENCES bundle_log(bundle_id)
+        );
+
+        CREATE TABLE chain_points (
+            key_id TEXT NOT NULL,
+            position INTEGER NOT NULL CHECK (position >= 0),
+            head TEXT NOT NULL,
+            bundle_id TEXT NOT NULL,
+            PRIMARY KEY (key_id, position)
+        );
+
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            event_sha256 TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+        CREATE TABLE seen_bundles (
+            sha256 TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        """,
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

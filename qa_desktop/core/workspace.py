@@ -16,7 +16,18 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import batches, cases, findings, guidelines, verdicts, wellbeing
+from . import (
+    audit,
+    batches,
+    bundles,
+    cases,
+    findings,
+    guidelines,
+    keys,
+    sync,
+    verdicts,
+    wellbeing,
+)
 from .paths import private_dir
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database, transaction
@@ -265,6 +276,80 @@ class Workspace:
     def exposure_for_case(self, case_id: str) -> wellbeing.ExposureTotals:
         """All stored unblurred time on one case, across sessions."""
         return wellbeing.exposure_for_case(self.db, case_id)
+
+    # -- identity, bundles and sync (issue 5) --
+    def create_identity(self, passphrase: str) -> keys.Identity:
+        """Make the local reviewer's signing key (encrypted with ``passphrase``) and trust it."""
+        return keys.create_identity(self.db, self.data_dir, self._require_reviewer(), passphrase)
+
+    def identity(self, passphrase: str) -> keys.Identity:
+        """Open the local reviewer's signing key; ``keys.WrongPassphrase`` if it does not open."""
+        return keys.load_private_key(self.data_dir, passphrase)
+
+    def public_key(self) -> keys.PublicKey:
+        """The local reviewer's public key (``keys.NoIdentity`` before one is made)."""
+        return keys.local_public_key(self.data_dir)
+
+    def trust_key(
+        self, public_key: keys.PublicKey, signer_name: str, role: str,
+        reviewer_id: str | None = None,
+    ) -> keys.TrustedKey:
+        """Add a signer's public key to the trust store, bound to a reviewer id."""
+        return keys.trust_key(
+            self.db, public_key, signer_name=signer_name, role=role, reviewer_id=reviewer_id
+        )
+
+    def revoke_key(self, key_id: str) -> keys.TrustedKey:
+        """Revoke a trusted key: its new bundles are refused, its old events stay."""
+        return keys.revoke_key(self.db, key_id)
+
+    def trusted_keys(self) -> list[keys.TrustedKey]:
+        """The trust store, oldest first (revoked keys included)."""
+        return keys.list_keys(self.db)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where refused bundles are copied, each with a ``.reason.txt``."""
+        return self.data_dir / "quarantine"
+
+    def export_bundle(
+        self, identity: keys.Identity, out_dir: Path, since: str | None = None
+    ) -> bundles.ExportResult | None:
+        """Write the local reviewer's events not yet exported as a signed bundle."""
+        return bundles.export_bundle(self.db, identity, out_dir, since)
+
+    def verify_bundle(self, path: Path) -> bundles.VerifiedBundle:
+        """Check a bundle file fully (and against the database) without writing anything."""
+        verified = bundles.verify_bundle(self.db, bundles.read_bundle_file(path))
+        bundles.check_merge(self.db, verified)
+        return verified
+
+    def import_bundles(self, paths: list[Path]) -> list[bundles.ImportReport]:
+        """Import bundle files; refusals are reported and quarantined, never half-applied."""
+        return bundles.import_bundles(self.db, paths, quarantine_dir=self.quarantine_dir)
+
+    def sync_folder(
+        self,
+        identity: keys.Identity,
+        folder: Path,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> sync.SyncReport:
+        """Export new events into a shared folder and import everyone else's bundles."""
+        return sync.sync_folder(
+            self.db, identity, folder, quarantine_dir=self.quarantine_dir,
+            progress=progress, cancelled=cancelled,
+        )
+
+    def audit_problems(self) -> list[str]:
+        """Chain any unchained verdict events, then list problems with the audit log."""
+        audit.sync_chain(self.db)
+        return audit.verify_chain(self.db)
+
+    def _require_reviewer(self) -> Reviewer:
+        if self._reviewer is None:
+            raise RuntimeError("no local reviewer profile yet: call ensure_reviewer first")
+        return self._reviewer
 
     # -- where the reviewer left off ----------------------------------------------------
     def last_case_id(self) -> str | None:

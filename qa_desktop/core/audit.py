@@ -1,0 +1,116 @@
+"""Hash chains over verdict events: the local audit log and each signer's exported chain.
+
+Every verdict event in the database is appended to ``audit_log``, a hash chain, so rewriting
+history (which the append-only triggers already forbid) would also break the chain::
+
+    sync_chain(db)          # append any verdict rows not yet chained, oldest first
+    verify_chain(db)        # [] when every link and every event hash still holds
+
+A link is ``hash = sha256(prev_hash bytes + event_sha256 bytes)``, starting from
+:data:`GENESIS`; ``event_sha256`` is the SHA-256 of the event's RFC 8785 canonical JSON
+(:func:`event_sha256`). The same link rule builds each signer's chain of exported events,
+whose heads travel in signed bundle checkpoints (see docs/bundle-format.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import sqlite_utils
+
+from .canonical import dumps_canonical
+from .store import transaction
+from .verdicts import VerdictEvent
+
+GENESIS = "0" * 64
+"""The head of an empty chain."""
+
+
+class AuditChainBroken(Exception):
+    """The audit log no longer matches the verdict events (see ``problems``)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems[:5]))
+        self.problems = problems
+
+
+def event_bytes(event: VerdictEvent) -> bytes:
+    """The event as RFC 8785 canonical JSON bytes (every field)."""
+    return dumps_canonical(event.to_json())
+
+
+def event_sha256(event: VerdictEvent) -> str:
+    """SHA-256 (hex) of the event's canonical JSON."""
+    return hashlib.sha256(event_bytes(event)).hexdigest()
+
+
+def link(prev_hash: str, event_hash: str) -> str:
+    """The next chain head after appending an event with hash ``event_hash``."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + bytes.fromhex(event_hash)).hexdigest()
+
+
+def chain_head(prev_hash: str, event_hashes: Iterable[str]) -> str:
+    """The head reached from ``prev_hash`` by appending ``event_hashes`` in order."""
+    head = prev_hash
+    for event_hash in event_hashes:
+        head = link(head, event_hash)
+    return head
+
+
+def head(db: sqlite_utils.Database) -> tuple[int, str]:
+    """The audit log's length and head hash (``(0, GENESIS)`` when empty)."""
+    row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), row[1]) if row else (0, GENESIS)
+
+
+def sync_chain(db: sqlite_utils.Database) -> int:
+    """Append every verdict event not yet in the audit log, in (created_at, id) order.
+
+    Returns how many were appended.
+    """
+    with transaction(db):
+        seq, prev = head(db)
+        rows = db.query(
+            "SELECT v.* FROM verdicts v WHERE NOT EXISTS"
+            " (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
+            " ORDER BY v.created_at, v.id"
+        )
+        added = 0
+        for row in list(rows):
+            event_hash = event_sha256(VerdictEvent.from_row(row))
+            new = link(prev, event_hash)
+            seq += 1
+            db.execute(
+                "INSERT INTO audit_log (seq, event_id, event_sha256, prev_hash, hash)"
+                " VALUES (?,?,?,?,?)",
+                [seq, row["id"], event_hash, prev, new],
+            )
+            prev = new
+            added += 1
+    return added
+
+
+def verify_chain(db: sqlite_utils.Database) -> list[str]:
+    """Every problem with the audit log: broken links, changed or missing events.
+
+    An empty list means the chain holds. Events not yet chained are not problems
+    (:func:`sync_chain` appends them).
+    """
+    problems: list[str] = []
+    prev, expected_seq = GENESIS, 1
+    for row in db.query("SELECT * FROM audit_log ORDER BY seq"):
+        where = f"audit log entry {row['seq']}"
+        if row["seq"] != expected_seq:
+            problems.append(f"{where}: expected entry {expected_seq} (entries missing)")
+        if row["prev_hash"] != prev:
+            problems.append(f"{where}: does not link to the entry before it")
+        if link(row["prev_hash"], row["event_sha256"]) != row["hash"]:
+            problems.append(f"{where}: its hash is wrong")
+        found = list(db.query("SELECT * FROM verdicts WHERE id = ?", [row["event_id"]]))
+        if not found:
+            problems.append(f"{where}: event {row['event_id']} is missing")
+        elif event_sha256(VerdictEvent.from_row(found[0])) != row["event_sha256"]:
+            problems.append(f"{where}: event {row['event_id']} was changed")
+        prev, expected_seq = row["hash"], row["seq"] + 1
+    return problems

@@ -1,0 +1,66 @@
+"""Canonical JSON: strict parsing (no duplicate keys, no NaN) and RFC 8785 serialization.
+
+Signed bundles carry JSON that must mean one thing to every reader::
+
+    data = loads_strict(b'{"a": 1}')     # DuplicateKeyError for '{"a": 1, "a": 2}'
+    dumps_canonical(data) == b'{"a":1}'  # RFC 8785 (JCS) bytes, the same on every machine
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+
+class StrictJSONError(ValueError):
+    """Text that is not strict JSON (bad syntax, NaN/Infinity, not UTF-8)."""
+
+
+class DuplicateKeyError(StrictJSONError):
+    """A JSON object names the same key twice (readers would disagree on its value)."""
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(f"duplicate key {key!r} in a JSON object")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise StrictJSONError(f"{name} is not JSON")
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """Parse JSON, refusing duplicate object keys, NaN/Infinity and invalid UTF-8.
+
+    Raises :class:`DuplicateKeyError` or :class:`StrictJSONError`.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StrictJSONError(f"not UTF-8 ({exc.reason})") from None
+    try:
+        return json.loads(
+            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+        )
+    except DuplicateKeyError:
+        raise
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise StrictJSONError(f"not JSON ({exc})") from None
+
+
+def dumps_canonical(data: Any) -> bytes:
+    """``data`` as RFC 8785 canonical JSON bytes (UTF-8, sorted keys, no whitespace).
+
+    Raises :class:`StrictJSONError` for values JSON cannot hold exactly.
+    """
+    try:
+        return rfc8785.dumps(data)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise StrictJSONError(f"cannot be canonical JSON ({exc})") from None

@@ -1,0 +1,130 @@
+"""Sync through a shared folder: each reviewer writes bundles to their own subfolder and
+imports everyone else's.
+
+Layout: ``FOLDER/<key id>/<bundle id>.zip``, one subfolder per signing key, so two machines
+never write the same file. Bundles appear atomically (temporary dot-name, fsync, rename)::
+
+    report = sync_folder(db, identity, Path("~/Shared/qa-sync"), quarantine_dir=...)
+    report.exported, report.imported, report.new_events, report.refused
+
+Files whose names start with ``.`` or end with ``.tmp``/``.partial`` are never read; a
+file is read once into memory, hashed, verified from those bytes, and remembered in
+``seen_bundles`` by SHA-256 once it was imported (or was our own), so a rerun skips it.
+Refused bundles are quarantined and retried next time (the signer may be trusted later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from . import bundles, keys
+from .store import transaction
+
+SKIPPED_SUFFIXES = (".tmp", ".partial")
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    exported: bundles.ExportResult | None = None
+    imported: list[bundles.ImportReport] = field(default_factory=list)
+    refused: list[bundles.ImportReport] = field(default_factory=list)
+    skipped_seen: int = 0
+    cancelled: bool = False
+
+    @property
+    def new_events(self) -> int:
+        """Events added to the database by this sync."""
+        return sum(r.new_events for r in self.imported)
+
+
+def outbox(folder: Path, key_id: str) -> Path:
+    """The subfolder of ``folder`` where the key ``key_id`` writes its bundles."""
+    return folder / key_id
+
+
+def candidate_files(folder: Path) -> list[Path]:
+    """Every complete ``*.zip`` under ``folder`` (recursive), in a stable order.
+
+    Hidden names and temporary or partial files are left alone; links are not followed.
+    """
+    found = []
+    for path in folder.rglob("*.zip"):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.name.lower().endswith(SKIPPED_SUFFIXES) or path.is_symlink():
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found)
+
+
+def sync_folder(
+    db: sqlite_utils.Database,
+    identity: keys.Identity,
+    folder: Path,
+    *,
+    quarantine_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> SyncReport:
+    """Export the reviewer's new events into the folder, then import every new bundle.
+
+    ``progress(done, total)`` counts files; ``cancelled()`` is polled between files and
+    stops the sync with ``report.cancelled`` set: every bundle is imported whole or not at
+    all and every file is written whole or not at all, so stopping leaves nothing half done.
+    """
+    report = SyncReport()
+    if cancelled is not None and cancelled():
+        report.cancelled = True
+        return report
+    report.exported = bundles.export_bundle(db, identity, outbox(folder, identity.key_id))
+    files = candidate_files(folder)
+    for done, path in enumerate(files):
+        if progress is not None:
+            progress(done, len(files))
+        if cancelled is not None and cancelled():
+            report.cancelled = True
+            return report
+        _sync_one(db, path, quarantine_dir, report)
+    if progress is not None:
+        progress(len(files), len(files))
+    return report
+
+
+def _sync_one(
+    db: sqlite_utils.Database, path: Path, quarantine_dir: Path | None, report: SyncReport
+) -> None:
+    try:
+        data = bundles.read_bundle_file(path)
+    except bundles.BundleRejected as exc:
+        report.refused.append(_refusal(path, exc.reason, exc.message))
+        return
+    except OSError as exc:  # vanished or unreadable mid-sync: try again next time
+        report.refused.append(_refusal(path, "unreadable", str(exc)))
+        return
+    sha = hashlib.sha256(data).hexdigest()
+    if db.execute("SELECT 1 FROM seen_bundles WHERE sha256 = ?", [sha]).fetchone():
+        report.skipped_seen += 1
+        return
+    try:
+        imported = bundles.import_bundle(
+            db, data, name=path.name, quarantine_dir=quarantine_dir
+        )
+    except bundles.BundleRejected as exc:
+        report.refused.append(_refusal(path, exc.reason, exc.message))
+        return
+    with transaction(db):
+        bundles.remember_seen(db, sha, path.name, "imported")
+    report.imported.append(imported)
+
+
+def _refusal(path: Path, reason: str, message: str) -> bundles.ImportReport:
+    return bundles.ImportReport(path.name, refused_reason=reason, refused_message=message)

@@ -1,0 +1,258 @@
+"""Signed bundles: export, import, lossless merge, and acceptance by outside tools."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import bagit
+import pytest
+
+from qa_desktop.core import audit, bundles, keys
+from qa_desktop.core.bundles import BundleRejected
+from qa_desktop.core.workspace import Workspace
+
+from .factory import case_record, write_batch
+
+PASSPHRASE = "correct horse battery staple"
+MINISIGN = Path("/usr/bin/minisign")
+
+
+@pytest.fixture(autouse=True)
+def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny scrypt cost so key files are made and opened in microseconds."""
+    monkeypatch.setattr(keys, "SCRYPT_N", 2**4)
+
+
+def make_workspace(root: Path, name: str, cases: int = 3) -> Workspace:
+    """A workspace with a reviewer ``name``, the shared test batch, and a signing key."""
+    ws = Workspace.open(root / name)
+    ws.ensure_reviewer(name)
+    records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(cases)]
+    ws.import_batch(write_batch(root / f"batch-{name}", records))
+    ws.create_identity(PASSPHRASE)
+    return ws
+
+
+def introduce(importer: Workspace, signer: Workspace, role: str = "reviewer") -> None:
+    """``importer`` trusts ``signer``'s key, bound to its reviewer."""
+    assert signer.reviewer is not None
+    importer.trust_key(
+        keys.PublicKey.from_minisign(signer.public_key().to_minisign()),
+        signer.reviewer.display_name,
+        role,
+        signer.reviewer.id,
+    )
+
+
+def export(ws: Workspace, out: Path) -> bundles.ExportResult:
+    """Export ``ws``'s new events; there must be some."""
+    result = ws.export_bundle(ws.identity(PASSPHRASE), out)
+    assert result is not None
+    return result
+
+
+def import_bytes(ws: Workspace, data: bytes, name: str = "b.zip") -> bundles.ImportReport:
+    """Import a bundle given as bytes, quarantining it if refused."""
+    return bundles.import_bundle(ws.db, data, name=name, quarantine_dir=ws.quarantine_dir)
+
+
+def dump(ws: Workspace) -> list[str]:
+    """The whole database as SQL, to compare before and after."""
+    return list(ws.db.conn.iterdump())
+
+
+def verdict_rows(ws: Workspace) -> list[dict]:
+    """Every verdict row, by id."""
+    return list(ws.db.query("SELECT * FROM verdicts ORDER BY id"))
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
+    """A reviewer (with two verdicts) and a lead who trusts the reviewer's key."""
+    reviewer = make_workspace(tmp_path, "Rita")
+    lead = make_workspace(tmp_path, "Lena")
+    introduce(lead, reviewer)
+    reviewer.record_verdict("t-0", "vh_remove", notes="clear")
+    reviewer.record_verdict("t-1", "no_violation", confidence=2)
+    yield reviewer, lead
+    reviewer.close()
+    lead.close()
+
+
+def test_export_writes_one_zip_atomically_and_nothing_twice(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, _ = pair
+    result = export(reviewer, tmp_path / "out")
+    assert result.path == tmp_path / "out" / f"{result.bundle_id}.zip"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [result.path.name]
+    assert result.event_count == 2 and result.seq == 1
+    assert reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out") is None
+    reviewer.record_verdict("t-2", "vh_remove")
+    second = export(reviewer, tmp_path / "out")
+    assert second.seq == 2 and second.event_count == 1
+
+
+def test_import_merges_every_field_and_twice_is_once(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    data = export(reviewer, tmp_path / "out").path.read_bytes()
+    report = import_bytes(lead, data)
+    assert (report.new_events, report.already_known) == (2, 0)
+    assert verdict_rows(lead) == verdict_rows(reviewer)
+    before = dump(lead)
+    again = import_bytes(lead, data)
+    assert (again.new_events, again.already_known) == (0, 2)
+    assert dump(lead) == before
+    assert lead.audit_problems() == []
+
+
+def test_any_import_order_gives_the_same_verdicts(tmp_path: Path) -> None:
+    rita, omar = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Omar")
+    rita.record_verdict("t-0", "vh_remove")
+    a = export(rita, tmp_path / "out").path.read_bytes()
+    rita.record_verdict("t-0", "no_violation")
+    rita.record_verdict("t-1", "vh_remove")
+    b = export(rita, tmp_path / "out").path.read_bytes()
+    omar.record_verdict("t-0", "hs_remove")
+    c = export(omar, tmp_path / "out").path.read_bytes()
+    tables = []
+    for n, order in enumerate(itertools.permutations([a, b, c])):
+        lead = make_workspace(tmp_path, f"lead{n}")
+        introduce(lead, rita)
+        introduce(lead, omar)
+        for data in order:
+            import_bytes(lead, data)
+        tables.append(verdict_rows(lead))
+        assert lead.audit_problems() == []
+        lead.close()
+    assert all(t == tables[0] for t in tables)
+    assert len(tables[0]) == 4
+
+
+def test_two_reviewers_verdicts_on_one_case_are_both_kept(tmp_path: Path) -> None:
+    rita, omar = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Omar")
+    introduce(rita, omar)
+    rita.record_verdict("t-0", "vh_remove")
+    omar.record_verdict("t-0", "no_violation")
+    import_bytes(rita, export(omar, tmp_path / "out").path.read_bytes())
+    labels = {e.reviewer_id: e.label for e in rita.case_history("t-0")}
+    assert labels == {rita.reviewer.id: "vh_remove", omar.reviewer.id: "no_violation"}
+
+
+def test_revoking_a_key_refuses_new_bundles_and_keeps_old_events(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    import_bytes(lead, export(reviewer, tmp_path / "out").path.read_bytes())
+    reviewer.record_verdict("t-2", "vh_remove")
+    later = export(reviewer, tmp_path / "out").path.read_bytes()
+    lead.revoke_key(reviewer.public_key().key_id)
+    with pytest.raises(BundleRejected) as refused:
+        import_bytes(lead, later)
+    assert refused.value.reason == "revoked-signer"
+    assert len(verdict_rows(lead)) == 2
+
+
+def test_a_refused_bundle_is_quarantined_with_its_reason(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    _reviewer, lead = pair
+    with pytest.raises(BundleRejected):
+        import_bytes(lead, b"not a zip", name="odd.zip")
+    (copy,) = [p for p in lead.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")]
+    assert copy.read_bytes() == b"not a zip"
+    reason = copy.with_name(copy.name + ".reason.txt").read_text()
+    assert reason.startswith("not-a-zip\n")
+
+
+def test_the_audit_chain_covers_every_event_and_notices_a_rewrite(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    import_bytes(lead, export(reviewer, tmp_path / "out").path.read_bytes())
+    count, head = audit.head(lead.db)
+    assert count == 2 and head != audit.GENESIS
+    assert lead.audit_problems() == []
+    lead.db.execute("DROP TRIGGER verdicts_no_update")
+    lead.db.execute("UPDATE verdicts SET label = 'hs_remove' WHERE case_id = 't-0'")
+    assert any("was changed" in p for p in audit.verify_chain(lead.db))
+
+
+def test_verify_reports_without_writing(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    path = export(reviewer, tmp_path / "out").path
+    before = dump(lead)
+    verified = lead.verify_bundle(path)
+    assert verified.kind == "verdicts" and len(verified.events) == 2
+    assert verified.signer.reviewer_id == reviewer.reviewer.id
+    assert dump(lead) == before
+
+
+# -- acceptance by outside tools ------------------------------------------------------------
+
+
+def unzip(path: Path, into: Path) -> Path:
+    """Extract a (verified) bundle; returns the bag folder."""
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(into)
+        (top,) = {name.split("/")[0] for name in archive.namelist()}
+    return into / top
+
+
+def test_bagit_validates_the_unzipped_bundle(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, _ = pair
+    bag_dir = unzip(export(reviewer, tmp_path / "out").path, tmp_path / "x")
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()
+    assert bag.info["Bundle-Kind"] == "verdicts"
+    assert bag.info["Key-Id"] == reviewer.public_key().key_id
+
+
+@pytest.mark.skipif(not MINISIGN.exists(), reason="minisign is not installed at /usr/bin")
+def test_minisign_verifies_the_signature_with_the_exported_key(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, _ = pair
+    result = export(reviewer, tmp_path / "out")
+    bag_dir = unzip(result.path, tmp_path / "x")
+    pub = tmp_path / "rita.pub"
+    pub.write_text(reviewer.public_key().to_minisign())
+    done = subprocess.run(
+        [str(MINISIGN), "-Vm", "tagmanifest-sha256.txt", "-p", str(pub)],
+        cwd=bag_dir, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"kind=verdicts bundle_id={result.bundle_id}" in done.stdout
+    (bag_dir / "tagmanifest-sha256.txt").write_bytes(b"tampered\n")
+    tampered = subprocess.run(
+        [str(MINISIGN), "-Vm", "tagmanifest-sha256.txt", "-p", str(pub)],
+        cwd=bag_dir, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert tampered.returncode != 0
+
+
+def test_a_signed_case_batch_verifies_only_as_a_case_batch(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    _, lead = pair
+    issuer = keys.generate_identity("", "Issuer")
+    lead.trust_key(issuer.public_key, "Central QA", "issuer")
+    folder = write_batch(tmp_path / "cb", [case_record("c-1", "text", [], tags=[])], "cb-1")
+    path = bundles.sign_case_batch(issuer, folder, tmp_path / "signed")
+    verified = bundles.verify_case_batch(lead.db, path.read_bytes())
+    assert verified.payload["batch.json"] == (folder / "batch.json").read_bytes()
+    assert hashlib.sha256(verified.payload["cases.jsonl"]).hexdigest() == hashlib.sha256(
+        (folder / "cases.jsonl").read_bytes()
+    ).hexdigest()
+    shutil.rmtree(tmp_path / "signed")

@@ -1,0 +1,116 @@
+"""Sync through a shared folder: both ways, partial files ignored, reruns idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa_desktop.core import sync
+from qa_desktop.core.workspace import Workspace
+
+from .test_bundles import PASSPHRASE, fast_kdf, introduce, make_workspace, verdict_rows
+
+__all__ = ["fast_kdf"]
+
+
+def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
+    """Two reviewers on two machines who trust each other's keys."""
+    a, b = make_workspace(tmp_path, "Ana"), make_workspace(tmp_path, "Ben")
+    introduce(a, b)
+    introduce(b, a)
+    return a, b
+
+
+def run(ws: Workspace, folder: Path, **kwargs: object) -> sync.SyncReport:
+    return ws.sync_folder(ws.identity(PASSPHRASE), folder, **kwargs)
+
+
+def test_two_machines_end_with_the_same_events(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    folder = tmp_path / "shared"
+    a.record_verdict("t-0", "vh_remove")
+    b.record_verdict("t-0", "no_violation")
+    b.record_verdict("t-1", "vh_remove")
+    first = run(a, folder)
+    assert first.exported is not None and first.new_events == 0
+    second = run(b, folder)
+    assert second.new_events == 1 and not second.refused
+    third = run(a, folder)
+    assert third.new_events == 2 and not third.refused
+    assert verdict_rows(a) == verdict_rows(b)
+    assert (folder / a.public_key().key_id).is_dir()
+    rerun = run(b, folder)
+    assert rerun.exported is None and rerun.new_events == 0 and rerun.skipped_seen == 2
+
+
+def test_partial_hidden_and_temporary_files_are_never_read(tmp_path: Path) -> None:
+    a, _b = pair(tmp_path)
+    folder = tmp_path / "shared"
+    (folder / "x").mkdir(parents=True)
+    for name in ("b.zip.partial", ".hidden.zip", "c.zip.tmp", ".d.zip.1234.tmp"):
+        (folder / "x" / name).write_bytes(b"half a bundle")
+    (folder / ".trash").mkdir()
+    (folder / ".trash" / "e.zip").write_bytes(b"junk")
+    report = run(a, folder)
+    assert report.refused == [] and report.imported == []
+
+
+def test_a_bad_file_in_the_folder_is_quarantined_and_the_rest_imported(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    folder = tmp_path / "shared"
+    b.record_verdict("t-2", "vh_remove")
+    run(b, folder)
+    (folder / "junk.zip").write_bytes(b"not a zip")
+    report = run(a, folder)
+    assert [r.refused_reason for r in report.refused] == ["not-a-zip"]
+    assert report.new_events == 1
+    assert any(p.name.endswith("junk.zip.reason.txt") for p in a.quarantine_dir.iterdir())
+
+
+def test_a_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
+    a, _ = pair(tmp_path)
+    a.record_verdict("t-0", "vh_remove")
+    report = run(a, tmp_path / "shared", cancelled=lambda: True)
+    assert report.cancelled and report.exported is None
+    assert not (tmp_path / "shared").exists()
+    assert a.db["bundle_log"].count == 0
+
+
+def test_progress_counts_files(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    b.record_verdict("t-0", "vh_remove")
+    run(b, tmp_path / "shared")
+    seen: list[tuple[int, int]] = []
+    run(a, tmp_path / "shared", progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (1, 1)
+
+
+def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from qa_desktop.cli import cli
+
+    monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
+    a, b = pair(tmp_path)
+    b.record_verdict("t-0", "vh_remove")
+    a_dir, b_dir = str(a.data_dir), str(b.data_dir)
+    a.close()
+    b.close()
+    runner = CliRunner()
+
+    def ok(*args: str) -> str:
+        result = runner.invoke(cli, list(args), obj={}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    exported = ok("--data-dir", b_dir, "bundle", "export", str(tmp_path / "out"))
+    path = exported.split(":")[0]
+    assert "OK, verdicts bundle" in ok("--data-dir", a_dir, "bundle", "verify", path)
+    assert "1 new events" in ok("--data-dir", a_dir, "bundle", "import", path)
+    assert "Ben" in ok("--data-dir", a_dir, "keys", "list")
+    pub = tmp_path / "carl.pub"
+    ok("--data-dir", str(tmp_path / "carl"), "keys", "create", "--name", "Carl")
+    ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
+    assert "trusted key" in ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
+    assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
+    key_id = pub.read_text().split()[5]
+    assert "revoked key" in ok("--data-dir", a_dir, "keys", "revoke", key_id)
