@@ -337,3 +337,33 @@ def test_no_unblurred_pixels_are_ever_written_to_disk(
         p for p in tmp.glob("*") if p.is_file() and p.stat().st_mtime_ns > started
         and p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".mp4", ".ppm"}
     ]
+
+
+@pytest.mark.parametrize("suffix", ["gif", "webp"])
+def test_animated_images_play_like_video_and_stay_blurred(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path, suffix: str
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "anim"
+    (folder / "media").mkdir(parents=True)
+    frames = [Image.fromarray(detailed_image(320, 240, seed=i)) for i in range(6)]
+    frames[0].save(
+        folder / "media" / f"a.{suffix}", save_all=True, append_images=frames[1:],
+        duration=80, loop=0,
+    )
+    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.import_batch(
+        write_batch(folder, [case_record("anim-0", "image", [f"media/a.{suffix}"], tags=[])])
+    )
+    window = open_window(qtbot, workspace)
+    player = window.viewer.player
+    assert window.viewer.video_active() and not window.viewer.image_view.storyboard_mode
+    qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
+    assert 0.3 < player.duration_s < 0.8  # 6 frames of 80 ms (WebP may round to 100)
+    key(qtbot, window, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: player.frame_index >= 3, timeout=5000)
+    painted = player.current_frame()
+    assert painted is not None
+    sharp = np.asarray(frames[player.frame_index].convert("RGB"))
+    assert media.high_frequency_energy(painted) < 0.15 * media.high_frequency_energy(sharp)

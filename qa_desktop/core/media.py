@@ -546,3 +546,77 @@ def blur_frame(frame_bgr: np.ndarray, level: int, max_w: int, max_h: int) -> np.
     sigma = 1.0 + level * 0.25
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
     return np.ascontiguousarray(cv2.resize(small, (out_w, out_h), interpolation=cv2.INTER_LINEAR))
+
+
+def is_animated_image(path: Path) -> bool:
+    """True for an image file with more than one frame (animated GIF, WebP or PNG)."""
+    try:
+        with _open_image(path, MAX_IMAGE_PIXELS) as image:
+            return bool(getattr(image, "is_animated", False))
+    except MediaError:
+        return False
+
+
+class AnimatedImage:
+    """An animated GIF/WebP/PNG read frame by frame like a ``cv2.VideoCapture``.
+
+    Only what the player uses: ``read``, ``grab``, ``set``/``get`` of the frame position,
+    ``isOpened`` and ``release``. Frames are decoded with Pillow, in memory.
+    """
+
+    def __init__(self, path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+        self._image = _open_image(path, max_pixels)
+        if not getattr(self._image, "is_animated", False):
+            self._image.close()
+            raise MediaError(f"{path.name}: not an animated image")
+        self.path = path
+        self.frame_count = int(self._image.n_frames)
+        duration = float(self._image.info.get("duration") or 100)
+        self.fps = 1000.0 / duration if duration > 0 else 10.0
+        self._position = 0
+
+    def isOpened(self) -> bool:
+        """Always True once constructed."""
+        return True
+
+    def grab(self) -> bool:
+        """Skip one frame; False at the end."""
+        if self._position >= self.frame_count:
+            return False
+        self._position += 1
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        """The next frame as BGR (like OpenCV), or ``(False, None)`` at the end."""
+        if self._position >= self.frame_count:
+            return False, None
+        try:
+            self._image.seek(self._position)
+            rgb = np.asarray(self._image.convert("RGB"), dtype=np.uint8)
+        except (OSError, EOFError, ValueError) as exc:
+            problem = f"{self.path.name}: frame {self._position} is corrupt ({exc})"
+            raise MediaError(problem) from exc
+        self._position += 1
+        return True, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+    def set(self, prop: int, value: float) -> bool:
+        """Move to a frame (only ``CAP_PROP_POS_FRAMES`` is supported)."""
+        if prop != cv2.CAP_PROP_POS_FRAMES:
+            return False
+        self._position = max(0, min(int(value), self.frame_count))
+        return True
+
+    def get(self, prop: int) -> float:
+        """Frame position, count, rate or size, as OpenCV would report them."""
+        values = {
+            cv2.CAP_PROP_POS_FRAMES: self._position,
+            cv2.CAP_PROP_FRAME_COUNT: self.frame_count,
+            cv2.CAP_PROP_FPS: self.fps,
+            cv2.CAP_PROP_FRAME_WIDTH: self._image.size[0],
+            cv2.CAP_PROP_FRAME_HEIGHT: self._image.size[1],
+        }
+        return float(values.get(prop, 0.0))
+
+    def release(self) -> None:
+        """Close the file."""
+        self._image.close()

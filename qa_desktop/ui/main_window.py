@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self.case_revealed = False
         self.warning_accepted = False
         self._held = False
+        self._animation_cache: dict[Path, bool] = {}
         self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
         self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
         self.session_id = workspace.start_session() if workspace.reviewer else None
@@ -490,13 +491,17 @@ class MainWindow(QMainWindow):
         if self.protection.warning_screen and not self.warning_accepted:
             self.viewer.show_warning(case.tags)
             return
-        if case.content_type == "video":
-            self.viewer.player.set_protect(self._video_protect())
+        self.viewer.player.set_protect(self._video_protect())
         rendered = self.renderer.request(case, self.case_filters)
         if rendered is not None:
             self._display(rendered)
         else:
             self._display(None, "Preparing the blurred view…")
+
+    def _animated(self, path: Path) -> bool:
+        if path not in self._animation_cache:
+            self._animation_cache[path] = media.is_animated_image(path)
+        return self._animation_cache[path]
 
     def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
         filters = self.case_filters
@@ -509,8 +514,11 @@ class MainWindow(QMainWindow):
                 "You can still decide the case and note the problem."
             )
         case = self.case
-        if case is not None and case.content_type == "video" and case.media:
-            self.viewer.show_video(self.ws.media_path(case.media[0]), rendered, message)
+        path = self.ws.media_path(case.media[0]) if case is not None and case.media else None
+        if case is not None and path is not None and case.content_type == "video":
+            self.viewer.show_video(path, rendered, message)
+        elif path is not None and self._animated(path):
+            self.viewer.show_video(path, rendered, message, storyboard=False)
         else:
             self.viewer.show_visual(rendered, message)
         self._apply_reveal()
@@ -550,8 +558,7 @@ class MainWindow(QMainWindow):
     def _change_filters(self, **changes: object) -> None:
         """Change the filters of the case on screen (the next case starts from its defaults)."""
         self.case_filters = replace(self.case_filters, **changes)  # type: ignore[arg-type]
-        if self.case is not None and self.case.content_type == "video":
-            self.viewer.player.set_protect(self._video_protect())
+        self.viewer.player.set_protect(self._video_protect())
         self._show_content()
         self._update_status()
 

@@ -185,14 +185,19 @@ class _Decoder:
             self._stopping.set()
 
     def _open(self) -> None:
-        info = media.video_info(self.path)  # MediaError with a readable reason
-        capture = cv2.VideoCapture(str(self.path))
-        if not capture.isOpened():
-            capture.release()
-            raise media.MediaError(f"{self.path.name}: not a video format this app can play")
-        self._capture = capture
-        self._fps = info.fps if 0 < info.fps < 1000 else 25.0
-        self._frame_count = info.frame_count
+        if media.is_animated_image(self.path):  # animated GIF/WebP play like a video
+            animation = media.AnimatedImage(self.path)
+            self._capture = animation  # type: ignore[assignment]
+            self._fps, self._frame_count = animation.fps, animation.frame_count
+        else:
+            info = media.video_info(self.path)  # MediaError with a readable reason
+            capture = cv2.VideoCapture(str(self.path))
+            if not capture.isOpened():
+                capture.release()
+                raise media.MediaError(f"{self.path.name}: not a video format this app can play")
+            self._capture = capture
+            self._fps = info.fps if 0 < info.fps < 1000 else 25.0
+            self._frame_count = info.frame_count
         if not self._read_next():
             raise media.MediaError(
                 f"{self.path.name}: no frame could be decoded (corrupt or truncated video)"

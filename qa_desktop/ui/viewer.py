@@ -366,14 +366,17 @@ class CaseViewer(QStackedWidget):
         self.image_view.show_rendered(rendered, message)
         self.setCurrentWidget(self.media_page)
 
-    def show_video(self, path: Path, rendered: Rendered | None, message: str = "") -> None:
-        """The player (paused, blurred, muted) above the video's blurred storyboard."""
+    def show_video(
+        self, path: Path, rendered: Rendered | None, message: str = "", storyboard: bool = True
+    ) -> None:
+        """The player (paused, blurred, muted) above the video's blurred storyboard (or, for
+        an animated image, its first frame)."""
         if self.player.isHidden() or self._video != path:
             self._video = path
             self.player.show()
             self.player.load(path)
             self.media_page.setSizes([600, 300])
-        self.image_view.storyboard_mode = True
+        self.image_view.storyboard_mode = storyboard
         self.show_visual(rendered, message)
 
     def _leave_media(self) -> None:
