@@ -52,7 +52,7 @@ def run_gui(data_dir: Path) -> int:
         if name is None:
             return 1
         ws.ensure_reviewer(name)
-    window = MainWindow(ws)
+    window = MainWindow(ws, summary_on_close=True)
     window.show()
     try:
         return app.exec()
