@@ -498,7 +498,7 @@ class VideoPlayer(QWidget):
     # -- construction ----------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.screen_view = _Screen(self)
-        self.play_button = self._button("▶", "Play / pause", self.toggle_play)
+        self.play_button = self._button("Play (L)", "Play / pause", self.toggle_play)
         self.back_button = self._button("", "Jump back", lambda: self.jump(-self.jump_seconds))
         self.forward_button = self._button("", "Jump forward", lambda: self.jump(self.jump_seconds))
         self.time_label = QLabel("0:00 / 0:00", self)
@@ -947,12 +947,14 @@ class VideoPlayer(QWidget):
 
     def _update_controls(self) -> None:
         ready = self._decoder is not None and not self._error
-        self.play_button.setText("⏸" if self._playing else "▶")
-        jump = f"{self.jump_seconds:g}s"
-        self.back_button.setText(f"⏪ {jump}")
-        self.forward_button.setText(f"{jump} ⏩")
+        # Plain words and the fonts' own arrows: emoji media symbols are missing from the
+        # fonts of many Linux desktops and would show as empty boxes.
+        self.play_button.setText("Pause (L)" if self._playing else "Play (L)")
+        jump = f"{self.jump_seconds:g} s"
+        self.back_button.setText(f"← {jump}")
+        self.forward_button.setText(f"{jump} →")
         self.speed_label.setText(f"{self._speed:g}×")
-        text = "🔇 muted" if self._muted else "🔊"
+        text = "Muted (M)" if self._muted else "Sound on (M)"
         if ready and self._audio is None and not self._has_audio:
             text += " (no audio)"  # probed (or no QtMultimedia): nothing to hear
         self.mute_button.setText(text)
