@@ -441,8 +441,7 @@ def keys_trust_command(
         public_key = keys.PublicKey.from_minisign(public_key_file.read_text(encoding="utf-8"))
     except (keys.KeyFormatError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{public_key_file}: {exc}") from exc
-    if reviewer_id is None and public_key.comment.startswith("reviewer="):
-        reviewer_id = public_key.comment.split()[0].removeprefix("reviewer=")
+    reviewer_id = reviewer_id or public_key.bound_reviewer_id
     ws = _open(ctx)
     try:
         trusted = ws.trust_key(public_key, signer_name, role, reviewer_id)

@@ -110,6 +110,12 @@ class PublicKey:
         return f"untrusted comment: {comment}\n{blob}\n"
 
     @property
+    def bound_reviewer_id(self) -> str | None:
+        """The reviewer id the key's (untrusted) comment names, as QA Desktop writes it."""
+        first = self.comment.split()[0] if self.comment else ""
+        return first.removeprefix("reviewer=") or None if first.startswith("reviewer=") else None
+
+    @property
     def key_b64(self) -> str:
         """The 32 key bytes in base64 (how the trust store keeps them)."""
         return base64.b64encode(self.key).decode()

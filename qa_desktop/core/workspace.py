@@ -28,6 +28,7 @@ from . import (
     verdicts,
     wellbeing,
 )
+from .clock import utc_now_iso
 from .paths import private_dir
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database, transaction
@@ -294,10 +295,17 @@ class Workspace:
         self, public_key: keys.PublicKey, signer_name: str, role: str,
         reviewer_id: str | None = None,
     ) -> keys.TrustedKey:
-        """Add a signer's public key to the trust store, bound to a reviewer id."""
-        return keys.trust_key(
-            self.db, public_key, signer_name=signer_name, role=role, reviewer_id=reviewer_id
-        )
+        """Add a signer's public key to the trust store, bound to a reviewer id (who then
+        shows by ``signer_name`` wherever reviewers are listed)."""
+        with transaction(self.db):
+            trusted = keys.trust_key(
+                self.db, public_key, signer_name=signer_name, role=role, reviewer_id=reviewer_id
+            )
+            if reviewer_id and not self.db["reviewers"].count_where("id = ?", [reviewer_id]):
+                self.db["reviewers"].insert(
+                    {"id": reviewer_id, "display_name": signer_name, "created_at": utc_now_iso()}
+                )
+        return trusted
 
     def revoke_key(self, key_id: str) -> keys.TrustedKey:
         """Revoke a trusted key: its new bundles are refused, its old events stay."""

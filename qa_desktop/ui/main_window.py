@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
 from ..core import media
 from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
+from ..core.keys import Identity, WrongPassphrase, has_identity
+from ..core.sync import SyncReport
 from ..core.verdicts import CitationError, check_citations
 from ..core.wellbeing import (
     BreakAdvisor,
@@ -53,6 +55,7 @@ from ..core.wellbeing import (
     tag_key,
 )
 from ..core.workspace import Workspace
+from .background_task import run_with_progress
 from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
@@ -62,6 +65,7 @@ from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
 from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
+from .signing import TrustDialog, ask_passphrase, report_lines, sync_summary
 from .verdict_panel import VerdictPanel
 from .viewer import CaseViewer
 from .wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
@@ -192,6 +196,7 @@ class MainWindow(QMainWindow):
         self.warning_accepted = False
         self._held = False
         self._animation_cache: dict[Path, bool] = {}
+        self._passphrase: str | None = None
         self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
         self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
         self.session_id = workspace.start_session() if workspace.reviewer else None
@@ -287,7 +292,15 @@ class MainWindow(QMainWindow):
             file_menu, "Import &guideline pack…", QKeySequence("Ctrl+Shift+O"),
             self.import_guideline_pack,
         )
+        self._add_action(
+            file_menu, "&Sync now…", QKeySequence("Ctrl+Shift+S"), lambda: self.sync_now()
+        )
+        self._add_action(file_menu, "&Export verdict bundle…", None, lambda: self.export_bundle())
+        self._add_action(file_menu, "Import &bundles…", None, lambda: self.import_bundles())
         self._add_action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
+        keys_menu = self.menuBar().addMenu("&Keys")
+        self._add_action(keys_menu, "&Create my signing key…", None, lambda: self.create_key())
+        self._add_action(keys_menu, "&Trusted signers…", None, self.show_trust_store)
         review = self.menuBar().addMenu("&Review")
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             self._add_action(
@@ -955,6 +968,118 @@ class MainWindow(QMainWindow):
         if self.case is not None:
             self.open_case(self.case.id)
         return True
+
+    # -- signing and sync -------------------------------------------------------------------------
+    def _open_identity(self, passphrase: str | None = None) -> Identity | None:
+        """The signing key, opened with the passphrase (asked once per session)."""
+        if not has_identity(self.ws.data_dir):
+            QMessageBox.information(
+                self, "No signing key",
+                "Create your signing key first (Keys ▸ Create my signing key…): every bundle "
+                "you send is signed with it.",
+            )
+            return None
+        passphrase = passphrase or self._passphrase or ask_passphrase(
+            self, "Passphrase of your signing key:"
+        )
+        if passphrase is None:
+            return None
+        try:
+            identity = self.ws.identity(passphrase)
+        except WrongPassphrase:
+            self._passphrase = None
+            QMessageBox.warning(self, "Signing key", "Wrong passphrase: the key did not open.")
+            return None
+        self._passphrase = passphrase
+        return identity
+
+    def create_key(self, passphrase: str | None = None) -> bool:
+        """Make your Ed25519 signing key, encrypted with a passphrase."""
+        if has_identity(self.ws.data_dir):
+            QMessageBox.information(self, "Signing key", "You already have a signing key.")
+            return False
+        passphrase = passphrase or ask_passphrase(
+            self, "Choose a passphrase for your new signing key:", confirm=True
+        )
+        if passphrase is None:
+            return False
+        identity = self.ws.create_identity(passphrase)
+        self._passphrase = passphrase
+        self.statusBar().showMessage(f"Signing key {identity.key_id} created", 5000)
+        return True
+
+    def show_trust_store(self) -> None:
+        """Trusted signers: add, revoke, export your public key."""
+        TrustDialog(self.ws, self).exec()
+
+    def sync_now(self, folder: Path | None = None, passphrase: str | None = None) -> bool:
+        """Send your new verdicts to the sync folder and take everyone else's."""
+        identity = self._open_identity(passphrase)
+        if identity is None:
+            return False
+        if folder is None:
+            remembered = str(self.preferences_file.value("sync/folder", "") or "")
+            chosen = QFileDialog.getExistingDirectory(
+                self, "Sync folder (shared or cloud-synced)", remembered or str(Path.home())
+            )
+            if not chosen:
+                return False
+            folder = Path(chosen)
+        self.preferences_file.setValue("sync/folder", str(folder))
+        result, error = run_with_progress(
+            self, "Sync", f"Syncing with {folder}…", self.ws.data_dir,
+            lambda ws, progress, cancelled: ws.sync_folder(identity, folder, progress, cancelled),
+        )
+        if error:
+            QMessageBox.warning(self, "Sync failed", f"{error}\n\nNothing was half-written.")
+            return False
+        assert isinstance(result, SyncReport)
+        self._after_new_events()
+        QMessageBox.information(self, "Sync", sync_summary(result))
+        return True
+
+    def export_bundle(self, folder: Path | None = None, passphrase: str | None = None) -> bool:
+        """Write your new verdicts as one signed bundle into a folder."""
+        identity = self._open_identity(passphrase)
+        if identity is None:
+            return False
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(
+                self, "Write the bundle into", str(Path.home())
+            )
+            if not chosen:
+                return False
+            folder = Path(chosen)
+        exported = self.ws.export_bundle(identity, folder)
+        QMessageBox.information(
+            self, "Export",
+            f"Wrote {exported.event_count} events to {exported.path}" if exported
+            else "Nothing new to export: every verdict of yours is in an earlier bundle.",
+        )
+        return exported is not None
+
+    def import_bundles(self, paths: list[Path] | None = None) -> bool:
+        """Verify and merge bundles from other reviewers (refused ones are quarantined)."""
+        if paths is None:
+            chosen, _ = QFileDialog.getOpenFileNames(
+                self, "Import bundles", str(Path.home()), "Bundles (*.zip)"
+            )
+            if not chosen:
+                return False
+            paths = [Path(p) for p in chosen]
+        reports = self.ws.import_bundles(paths)
+        self._after_new_events()
+        QMessageBox.information(self, "Import bundles", "\n".join(report_lines(reports)))
+        return all(not r.refused for r in reports)
+
+    def _after_new_events(self) -> None:
+        self.model.reload()
+        self._refresh_filter_choices()
+        if self.case is not None:
+            row = self.model.row_of(self.case.id)
+            if row is not None:
+                self.go_to_row(row)
+        self._update_status()
 
     # -- status ----------------------------------------------------------------------------
     def _update_status(self) -> None:

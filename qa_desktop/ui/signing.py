@@ -1,0 +1,200 @@
+"""Signing key, trusted signers, and syncing signed bundles, from the GUI.
+
+The passphrase is asked when the key is needed and kept in memory for the session only.
+Sync, export and import run off the GUI thread with progress and cancel; every refusal is
+reported with its reason (and the refused file is in the quarantine folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import keys
+from ..core.bundles import ImportReport
+from ..core.sync import SyncReport
+from ..core.workspace import Workspace
+
+ROLES = ("reviewer", "lead", "issuer")
+
+
+def ask_passphrase(parent: QWidget, prompt: str, confirm: bool = False) -> str | None:
+    """A passphrase typed twice when ``confirm`` (a new key); None if cancelled or empty."""
+    first, ok = QInputDialog.getText(
+        parent, "Signing key", prompt, QLineEdit.EchoMode.Password
+    )
+    if not ok or not first:
+        return None
+    if confirm:
+        again, ok = QInputDialog.getText(
+            parent, "Signing key", "Type the passphrase again:", QLineEdit.EchoMode.Password
+        )
+        if not ok:
+            return None
+        if again != first:
+            QMessageBox.warning(parent, "Signing key", "The two passphrases differ. Try again.")
+            return None
+    return first
+
+
+def report_lines(reports: list[ImportReport]) -> list[str]:
+    """One line per bundle: what it added, or why it was refused."""
+    lines = []
+    for r in reports:
+        if r.refused:
+            lines.append(f"REFUSED {r.name}: {r.refused_reason} — {r.refused_message}")
+        else:
+            lines.append(
+                f"{r.name}: {r.new_events} new events, {r.already_known} already known"
+                + (f" (signed by {r.signer})" if r.signer else "")
+            )
+    return lines
+
+
+def sync_summary(report: SyncReport) -> str:
+    """The sync report as a message for the reviewer."""
+    exported = (
+        f"Sent {report.exported.event_count} of your events as {report.exported.path.name}."
+        if report.exported
+        else "Nothing new of yours to send."
+    )
+    lines = [exported, f"Received {report.new_events} new events."]
+    if report.skipped_seen:
+        lines.append(f"{report.skipped_seen} bundles were already imported before.")
+    lines += report_lines(report.imported + report.refused)
+    if report.refused:
+        lines.append("Refused bundles are in the quarantine folder, each with its reason.")
+    if report.cancelled:
+        lines.append("Cancelled: every bundle was imported whole or not at all.")
+    return "\n".join(lines)
+
+
+class TrustDialog(QDialog):
+    """The trust store: who may sign what, with add, revoke and export of your own key."""
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.setWindowTitle("Trusted signers")
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["Signer", "Role", "Key id", "Added", "Revoked"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.mine = QLabel()
+        add = QPushButton("Trust a public key…")
+        add.clicked.connect(lambda: self.add_key())
+        revoke = QPushButton("Revoke selected")
+        revoke.clicked.connect(lambda: self.revoke_selected())
+        export = QPushButton("Export my public key…")
+        export.clicked.connect(lambda: self.export_mine())
+        row = QHBoxLayout()
+        for button in (add, revoke, export):
+            row.addWidget(button)
+        row.addStretch(1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.mine)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(buttons)
+        self.resize(820, 380)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the trust store."""
+        try:
+            mine = self.ws.public_key()
+            self.mine.setText(f"Your signing key: <b>{mine.key_id}</b>")
+        except keys.NoIdentity:
+            self.mine.setText("You have no signing key yet: <i>Keys ▸ Create my signing key…</i>")
+        rows = self.ws.trusted_keys()
+        self.table.setRowCount(len(rows))
+        for r, k in enumerate(rows):
+            cells = (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+
+    def add_key(self, path: Path | None = None, name: str = "", role: str = "") -> bool:
+        """Trust the minisign public key in a file (asking for the file, name and role)."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Trust a public key", str(Path.home()), "Public keys (*.pub);;All (*)"
+            )
+            if not chosen:
+                return False
+            path = Path(chosen)
+        try:
+            public_key = keys.PublicKey.from_minisign(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, keys.KeyFormatError) as exc:
+            QMessageBox.warning(self, "Not trusted", f"{path.name}: {exc}")
+            return False
+        if not name:
+            name, ok = QInputDialog.getText(
+                self,
+                "Trust a public key",
+                f"Key id {public_key.key_id}: compare it with the signer (phone, in person).\n"
+                "Signer's name:",
+            )
+            if not ok or not name.strip():
+                return False
+        if not role:
+            role, ok = QInputDialog.getItem(self, "Trust a public key", "Role:", ROLES, 0, False)
+            if not ok:
+                return False
+        try:
+            self.ws.trust_key(public_key, name.strip(), role, public_key.bound_reviewer_id)
+        except keys.TrustError as exc:
+            QMessageBox.warning(self, "Not trusted", str(exc))
+            return False
+        self.refresh()
+        return True
+
+    def revoke_selected(self, confirm: bool = True) -> bool:
+        """Revoke the selected key: its new bundles are refused, what it sent stays."""
+        row = self.table.currentRow()
+        if row < 0:
+            return False
+        key_id = self.table.item(row, 2).text()
+        if confirm and QMessageBox.question(
+            self, "Revoke", f"Revoke key {key_id}? Its new bundles will be refused."
+        ) != QMessageBox.StandardButton.Yes:
+            return False
+        self.ws.revoke_key(key_id)
+        self.refresh()
+        return True
+
+    def export_mine(self, path: Path | None = None) -> Path | None:
+        """Write your public key in minisign's format, for others to trust."""
+        try:
+            text = self.ws.public_key().to_minisign()
+        except keys.NoIdentity:
+            QMessageBox.information(self, "No key", "Create your signing key first.")
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export my public key", str(Path.home() / "qa-desktop.pub"), "*.pub"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        path.write_text(text, encoding="utf-8")
+        return path

@@ -1,0 +1,162 @@
+"""Signing keys, trusted signers and sync through real widgets: two reviewers, one folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from qa_desktop.core import keys
+from qa_desktop.core.demo import DEMO_PACK
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.ui.main_window import MainWindow
+from qa_desktop.ui.signing import TrustDialog
+
+from .factory import case_record, write_batch
+
+PASS_A, PASS_B = "correct horse", "battery staple"
+
+
+@pytest.fixture(autouse=True)
+def quick_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keys, "SCRYPT_N", 2**10)
+
+
+def reviewer_workspace(root: Path, name: str, batch: Path) -> Workspace:
+    ws = Workspace.open(root / name)
+    ws.ensure_reviewer(name)
+    ws.import_guideline_pack(DEMO_PACK)
+    ws.import_batch(batch)
+    return ws
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
+    records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(3)]
+    batch = write_batch(tmp_path / "batch", records)
+    a = reviewer_workspace(tmp_path, "Ana", batch)
+    b = reviewer_workspace(tmp_path, "Bo", batch)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
+    window = MainWindow(ws)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def answer_boxes(texts: list[str]) -> None:
+    """Record and close the next message box that comes up (within a few seconds)."""
+
+    def poll(remaining: int) -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            texts.append(box.text())
+            box.done(0)
+        elif remaining:
+            QTimer.singleShot(25, lambda: poll(remaining - 1))
+
+    QTimer.singleShot(25, lambda: poll(200))
+
+
+def test_two_reviewers_sync_through_one_folder(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = pair
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
+    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
+
+    # Each trusts the other through the trust dialog, from the exported public key file.
+    for mine, theirs, their_name in ((window_a, b, "Bo"), (window_b, a, "Ana")):
+        pub = tmp_path / f"{their_name}.pub"
+        TrustDialog(theirs).export_mine(pub)
+        dialog = TrustDialog(mine.ws, mine)
+        qtbot.addWidget(dialog)
+        assert dialog.add_key(pub, their_name, "reviewer")
+        signers = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+        assert their_name in signers
+
+    a.record_verdict("t-0", "no_violation")
+    b.record_verdict("t-0", "sp_reduce", notes="looks like spam")
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert window_a.sync_now(folder, PASS_A)
+    assert "Sent 1 of your events" in messages[-1]
+    answer_boxes(messages)
+    assert window_b.sync_now(folder)  # the passphrase is remembered for the session
+    assert "Sent 1 of your events" in messages[-1] and "Received 1 new events" in messages[-1]
+    answer_boxes(messages)
+    assert window_a.sync_now(folder)
+    assert "Received 1 new events" in messages[-1]
+
+    # Both verdicts on t-0 are kept on both machines; each shows under its reviewer's name.
+    for ws in (a, b):
+        labels = sorted(e.label for e in ws.verdict_events())
+        assert labels == ["no_violation", "sp_reduce"]
+    bar = window_a.filter_bar
+    bar.reviewer.setCurrentIndex(bar.reviewer.findText("Bo's verdicts"))
+    bar.status.setCurrentIndex(bar.status.findData("done"))
+    assert window_a.model.rowCount() == 1 and window_a.model.case_id_at(0) == "t-0"
+
+    answer_boxes(messages)
+    assert window_a.sync_now(folder)
+    assert "Received 0 new events" in messages[-1]  # nothing twice
+
+
+def test_wrong_passphrase_and_missing_key_say_what_to_do(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, _ = pair
+    window = open_window(qtbot, a)
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert not window.sync_now(tmp_path, "anything")
+    assert "Create your signing key first" in messages[-1]
+    assert window.create_key(PASS_A)
+    window._passphrase = None
+    answer_boxes(messages)
+    assert not window.sync_now(tmp_path, "not the passphrase")
+    assert "Wrong passphrase" in messages[-1]
+
+
+def test_a_tampered_bundle_is_refused_with_its_reason(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = pair
+    window_a = open_window(qtbot, a)
+    window_b = open_window(qtbot, b)
+    window_a.create_key(PASS_A)
+    window_b.create_key(PASS_B)
+    pub = tmp_path / "ana.pub"
+    pub.write_text(a.public_key().to_minisign(), encoding="utf-8")
+    b.trust_key(keys.PublicKey.from_minisign(pub.read_text()), "Ana", "reviewer",
+                keys.PublicKey.from_minisign(pub.read_text()).bound_reviewer_id)
+    a.record_verdict("t-1", "no_violation")
+    out = tmp_path / "out"
+    out.mkdir()
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert window_a.export_bundle(out)
+    bundle = next(out.glob("*.zip"))
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "tampered.zip"
+    bad.write_bytes(bytes(data))
+    before = b.verdict_events()
+    answer_boxes(messages)
+    assert not window_b.import_bundles([bad])
+    assert "REFUSED tampered.zip" in messages[-1]
+    assert b.verdict_events() == before
+    answer_boxes(messages)
+    assert window_b.import_bundles([bundle])
+    assert "1 new events" in messages[-1]
