@@ -47,13 +47,21 @@ def run_gui(data_dir: Path) -> int:
     except DatabaseError as exc:
         QMessageBox.critical(None, "Cannot open the data", f"{exc}\n\nChoose another --data-dir.")
         return 2
-    if ws.reviewer is None:
+    first_run = ws.reviewer is None
+    if first_run:
         name = ask_display_name()
         if name is None:
             return 1
         ws.ensure_reviewer(name)
     window = MainWindow(ws, summary_on_close=True)
     window.show()
+    if first_run and QMessageBox.question(
+        window,
+        "Signing key",
+        "Create your signing key now? Every verdict bundle you send is signed with it, so a "
+        "lead can prove it came from you. (Later: Keys ▸ Create my signing key…)",
+    ) == QMessageBox.StandardButton.Yes:
+        window.create_key()
     try:
         return app.exec()
     finally:
