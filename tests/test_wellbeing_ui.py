@@ -367,3 +367,34 @@ def test_animated_images_play_like_video_and_stay_blurred(
     assert painted is not None
     sharp = np.asarray(frames[player.frame_index].convert("RGB"))
     assert media.high_frequency_energy(painted) < 0.15 * media.high_frequency_energy(sharp)
+
+
+def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
+    qtbot: QtBot, batch: Workspace
+) -> None:
+    clock = FakeClock()
+    window = open_window(qtbot, batch, clock)
+    go_to(qtbot, window, "vid-0")
+    player = window.viewer.player
+    qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
+    screen = player.screen_view
+    qtbot.waitUntil(lambda: not screen.image_rect().isEmpty(), timeout=5000)
+    qtbot.mousePress(screen, Qt.MouseButton.LeftButton)
+    assert player.revealed and window.meter.revealing
+    clock.advance(1)
+    qtbot.mouseRelease(screen, Qt.MouseButton.LeftButton)
+    assert not player.revealed and not window.meter.revealing
+
+    target = screen.image_rect()
+    a = QPoint(int(target.x() + 2), int(target.y() + 2))
+    b = QPoint(int(target.x() + target.width() / 2), int(target.y() + target.height() / 2))
+    qtbot.mousePress(screen, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, a)
+    qtbot.mouseRelease(screen, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, b)
+    assert len(player.reveal_regions) == 1 and not player.revealed
+    assert window.meter.revealing  # a quarter of the picture is unblurred
+    clock.advance(4)
+    key(qtbot, window, Qt.Key.Key_Escape)
+    assert player.reveal_regions == [] and not window.meter.revealing
+    totals = batch.exposure_for_case("vid-0")
+    assert totals.unblurred_ms == pytest.approx(5000)
+    assert totals.weighted_ms == pytest.approx(1000 + 1000, rel=0.1)

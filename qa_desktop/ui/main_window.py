@@ -220,7 +220,10 @@ class MainWindow(QMainWindow):
         header_font.setPointSizeF(header_font.pointSizeF() * 1.15)
         self.header.setFont(header_font)
         self.viewer = CaseViewer()
-        self.viewer.image_view.regions_changed.connect(self._reveal_changed)
+        self.viewer.regions_changed.connect(self._reveal_changed)
+        self.viewer.image_view.reveal_changed.connect(lambda _revealed: self._reveal_changed())
+        self.viewer.hold_requested.connect(self.hold_reveal)
+        self.viewer.player.set_speed(self.prefs.playback_speed)
         self.viewer.player.set_jump_seconds(self.prefs.jump_seconds)
         self.protection_bar = ProtectionBar()
         self.protection_bar.action.connect(lambda name: getattr(self, name)())
@@ -633,7 +636,7 @@ class MainWindow(QMainWindow):
 
     def clear_regions(self) -> None:
         """Blur the regions revealed on this case again."""
-        self.viewer.image_view.set_regions([])
+        self.viewer.clear_regions()
 
     def accept_warning(self) -> None:
         """Opt in to this case's media behind a warning screen (or expand collapsed text)."""
@@ -653,9 +656,9 @@ class MainWindow(QMainWindow):
     def _revealed_fraction(self) -> float:
         if self.viewer.currentWidget() is not self.viewer.media_page:
             return 0.0
-        if self.viewer.player.revealed:
+        if self.viewer.player.revealed or self.viewer.image_view.revealed:
             return 1.0
-        return self.viewer.image_view.revealed_fraction()
+        return self.viewer.revealed_region_fraction()
 
     def _reveal_changed(self) -> None:
         fraction = self._revealed_fraction() if self.case is not None else 0.0

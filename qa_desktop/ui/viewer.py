@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -330,7 +330,14 @@ class WarningView(QLabel):
 
 
 class CaseViewer(QStackedWidget):
-    """The case's content: image, video (player above its storyboard), text, or a warning."""
+    """The case's content: image, video (player above its storyboard), text, or a warning.
+
+    On the playing video, as on images, holding the mouse reveals (``hold_requested``) and
+    Shift+drag reveals a region (``regions_changed``).
+    """
+
+    hold_requested = Signal(bool)
+    regions_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -347,7 +354,58 @@ class CaseViewer(QStackedWidget):
         self.addWidget(self.text_view)
         self.addWidget(self.warning_view)
         self.image_view.tile_clicked.connect(self._play_from)
+        self.image_view.regions_changed.connect(self.regions_changed)
         self._video: Path | None = None
+        self._player_drag: QPointF | None = None
+        self.player.screen_view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self.player.screen_view or not isinstance(event, QMouseEvent):
+            return False
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        if event.type() == QEvent.Type.MouseButtonPress:
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self._player_drag = event.position()
+            else:
+                self.hold_requested.emit(True)
+            return True
+        if event.type() == QEvent.Type.MouseButtonRelease:
+            if self._player_drag is not None:
+                start, self._player_drag = self._player_drag, None
+                self._add_player_region(start, event.position())
+            else:
+                self.hold_requested.emit(False)
+            return True
+        return False
+
+    def _add_player_region(self, a: QPointF, b: QPointF) -> None:
+        target = self.player.screen_view.image_rect()
+        box = QRectF(a, b).normalized().intersected(target)
+        if box.width() < 4 or box.height() < 4 or target.width() <= 0:
+            return
+        region = (
+            (box.x() - target.x()) / target.width(),
+            (box.y() - target.y()) / target.height(),
+            box.width() / target.width(),
+            box.height() / target.height(),
+        )
+        self.player.set_reveal_regions([*self.player.reveal_regions, region])
+        self.regions_changed.emit()
+
+    def clear_regions(self) -> None:
+        """Blur every revealed region again (image, storyboard and video)."""
+        self.image_view.set_regions([])
+        if self.player.reveal_regions:
+            self.player.set_reveal_regions([])
+            self.regions_changed.emit()
+
+    def revealed_region_fraction(self) -> float:
+        """The largest share of a picture on screen that regions reveal."""
+        fractions = [self.image_view.revealed_fraction()]
+        if self.video_active() and self.player.reveal_regions:
+            fractions.append(media.revealed_fraction(self.player.reveal_regions, 1000, 1000))
+        return max(fractions)
 
     def show_text(self, text: str, warning_tags: tuple[str, ...] = ()) -> None:
         """Switch to the text view with ``text`` (collapsed behind ``warning_tags``)."""
@@ -388,6 +446,8 @@ class CaseViewer(QStackedWidget):
         """Stop and hide the player (an image, text or another case is next)."""
         self.image_view.storyboard_mode = False
         if not self.player.isHidden():
+            if self.player.reveal_regions:
+                self.player.set_reveal_regions([])
             self.player.close_media()
             self.player.hide()
         self._video = None
