@@ -398,3 +398,28 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     totals = batch.exposure_for_case("vid-0")
     assert totals.unblurred_ms == pytest.approx(5000)
     assert totals.weighted_ms == pytest.approx(1000 + 1000, rel=0.1)
+
+
+def test_preferences_dialog_sets_defaults_and_break_rules(
+    qtbot: QtBot, batch: Workspace
+) -> None:
+    from qa_desktop.ui.preferences_dialog import PreferencesDialog
+
+    clock = FakeClock()
+    window = open_window(qtbot, batch, clock)
+    dialog = PreferencesDialog(window.prefs, window)
+    dialog.blur_level.setValue(8)
+    dialog.grayscale.setChecked(True)
+    dialog.session_minutes.setValue(2)
+    dialog.severe_seconds.setValue(0)  # never
+    dialog.streak.setValue(0)
+    dialog.warning_tags.setText("graphic, severe, gore")
+    QTimer.singleShot(0, dialog.accept)
+    assert window.edit_preferences(dialog)
+    assert window.settings.blur_level == 8 and window.settings.grayscale
+    assert [r.kind for r in window.advisor.rules] == ["session_time"]
+    key(qtbot, window, Qt.Key.Key_J)
+    assert window.case_filters.blur_level >= 8  # the next case starts from the new defaults
+    window.close()
+    again = open_window(qtbot, batch)
+    assert "gore" in again.prefs.warning_screen_tags and again.settings.blur_level == 8

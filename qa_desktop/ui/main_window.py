@@ -60,6 +60,7 @@ from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
 from .import_dialog import run_import
+from .preferences_dialog import PreferencesDialog
 from .protection_bar import TRANSPARENCY_STEPS, ProtectionBar
 from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
@@ -329,6 +330,7 @@ class MainWindow(QMainWindow):
             view, "&Find in queue", QKeySequence("Ctrl+F"), self.filter_bar.text.setFocus
         )
         self._add_action(view, "&Clear queue filter", None, self.filter_bar.clear)
+        self._add_action(view, "&Wellbeing preferences…", None, lambda: self.edit_preferences())
         self._add_action(
             view,
             "&Keep this case's filters as my defaults",
@@ -620,6 +622,23 @@ class MainWindow(QMainWindow):
         self.prefs = replace(self.prefs, filters=self.case_filters)
         save_preferences(self.preferences_file, self.prefs)
         self.statusBar().showMessage("These filters are now your defaults", 4000)
+
+    def edit_preferences(self, dialog: PreferencesDialog | None = None) -> bool:
+        """Default protection, playback and break rules, kept in settings.ini."""
+        dialog = dialog or PreferencesDialog(self.prefs, self)
+        if not dialog.exec():
+            return False
+        self.set_preferences(dialog.preferences())
+        return True
+
+    def set_preferences(self, preferences: Preferences) -> None:
+        """Use and keep new preferences (the case on screen keeps its own filters)."""
+        self.prefs = preferences
+        save_preferences(self.preferences_file, preferences)
+        self.advisor.rules = preferences.break_rules
+        self.viewer.player.set_speed(preferences.playback_speed)
+        self.viewer.player.set_jump_seconds(preferences.jump_seconds)
+        self.statusBar().showMessage("Preferences saved", 3000)
 
     # -- reveal and exposure ---------------------------------------------------------------------
     def hold_reveal(self, held: bool) -> None:
