@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .core import guidelines, paths
-from .core.batches import BatchError, ImportCancelled
+from .core.batches import BatchError, ImportCancelled, UnsignedBatch
 from .core.guidelines import PackError
 from .core.store import DatabaseError
 from .core.workspace import Workspace
@@ -51,11 +51,18 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 @cli.command("import")
 @click.argument("path", type=click.Path(exists=False, path_type=Path))
+@click.option(
+    "--trust-unsigned",
+    is_flag=True,
+    help="Import a batch not signed by a trusted issuer (it shows as unsigned).",
+)
 @click.pass_context
-def import_command(ctx: click.Context, path: Path) -> None:
+def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None:
     """Import a case batch: a folder or .zip (batch.json, cases.jsonl, media/) or a .csv.
 
-    Everything is checked before anything is written; a bad batch changes nothing.
+    A batch signed by an issuer (`batch sign`) is verified against the trusted keys first.
+    An unsigned batch is refused unless --trust-unsigned is given. Everything is checked
+    before anything is written; a bad batch changes nothing.
     """
     ws = _open(ctx)
     bar = None
@@ -70,7 +77,11 @@ def import_command(ctx: click.Context, path: Path) -> None:
                 bar.__enter__()
             bar.update(done - bar.pos)
 
-        report = ws.import_batch(path, progress=progress)
+        report = ws.import_batch(path, progress=progress, trust_unsigned=trust_unsigned)
+    except UnsignedBatch as exc:
+        raise click.ClickException(
+            f"{exc} Nothing was imported. To import it anyway, run again with --trust-unsigned."
+        ) from exc
     except BatchError as exc:
         raise click.ClickException(str(exc)) from exc
     except (ImportCancelled, KeyboardInterrupt) as exc:
@@ -83,6 +94,11 @@ def import_command(ctx: click.Context, path: Path) -> None:
         f"batch {report.batch_id}: {report.cases_added} cases added, "
         f"{report.cases_already_present} already present, {report.media_added} media files added"
     )
+    if report.signed:
+        key_id = report.signature_status.split(":", 1)[1]
+        click.echo(f"signed by {report.signer_name} (issuer key {key_id})")
+    else:
+        click.echo("unsigned: imported because --trust-unsigned was given")
 
 
 @cli.command("cases")
@@ -565,6 +581,42 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
                f" {report.skipped_seen} already seen, {len(report.refused)} refused")
     for r in report.refused:
         click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}")
+
+
+@cli.group("batch")
+def batch_group() -> None:
+    """Case batches signed by their issuer."""
+
+
+@batch_group.command("sign")
+@click.argument("batch", type=click.Path(exists=True, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seq", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Sequence number of this signed batch for your key.")
+@click.pass_context
+def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int) -> None:
+    """Sign a case batch FOLDER or .zip with your key (as its issuer) into OUT_DIR.
+
+    Importers must trust your public key with the role `issuer` (`keys trust --role
+    issuer`). The batch is not validated here: try `import` on a scratch data directory.
+    """
+    from .core import batches, bundles
+
+    try:
+        files = batches.batch_files(batch)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{batch}: cannot be read ({exc})") from exc
+    ws = _open(ctx)
+    try:
+        identity = _identity(ws)
+        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq)
+    except ValueError as exc:
+        raise click.ClickException(f"{batch}: {exc}") from exc
+    finally:
+        ws.close()
+    click.echo(f"{path}: signed case batch, {len(files)} files, key {identity.key_id}")
 
 
 def main() -> None:

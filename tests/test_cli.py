@@ -24,14 +24,14 @@ def run(data: Path, *args: str) -> tuple[int, str, str]:
 
 def test_import_then_list_cases(tmp_path: Path) -> None:
     batch = mixed_batch(tmp_path / "batch", images=2, videos=1, texts=1)
-    code, out, err = run(tmp_path / "data", "import", str(batch))
+    code, out, err = run(tmp_path / "data", "import", "--trust-unsigned", str(batch))
     assert code == 0, err
-    assert "4 cases added" in out
+    assert "4 cases added" in out and "unsigned" in out
     code, out, _ = run(tmp_path / "data", "cases")
     rows = list(csv.reader(io.StringIO(out), delimiter="\t"))
     assert rows[0] == ["case_id", "type", "market", "policy", "original", "my_verdict"]
     assert [r[0] for r in rows[1:]] == ["img-0", "img-1", "vid-0", "txt-0"]
-    code, out, _ = run(tmp_path / "data", "import", str(batch))
+    code, out, _ = run(tmp_path / "data", "import", "--trust-unsigned", str(batch))
     assert code == 0 and "0 cases added, 4 already present" in out
     _, out, _ = run(tmp_path / "data", "cases", "--limit", "1")
     assert len(out.strip().splitlines()) == 2
@@ -40,7 +40,7 @@ def test_import_then_list_cases(tmp_path: Path) -> None:
 def test_bad_batch_exits_non_zero_naming_the_problem_and_writes_nothing(tmp_path: Path) -> None:
     batch = mixed_batch(tmp_path / "batch", images=2, videos=0, texts=0)
     (batch / "media" / "img1.png").unlink()
-    code, _, err = run(tmp_path / "data", "import", str(batch))
+    code, _, err = run(tmp_path / "data", "import", "--trust-unsigned", str(batch))
     assert code != 0
     assert "img1.png" in err
     _, out, _ = run(tmp_path / "data", "cases")
@@ -92,5 +92,14 @@ def test_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_help_lists_every_command(tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "--help")
     assert code == 0
-    for command in ("import", "cases", "verdicts", "demo"):
+    for command in ("import", "cases", "verdicts", "demo", "batch"):
         assert command in out
+
+
+def test_import_refuses_an_unsigned_batch_without_trust_unsigned(tmp_path: Path) -> None:
+    batch = mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1)
+    code, _, err = run(tmp_path / "data", "import", str(batch))
+    assert code != 0
+    assert "not signed by a trusted issuer" in err and "--trust-unsigned" in err
+    _, out, _ = run(tmp_path / "data", "cases")
+    assert out.strip().splitlines() == ["case_id\ttype\tmarket\tpolicy\toriginal\tmy_verdict"]

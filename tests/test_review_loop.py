@@ -299,7 +299,7 @@ def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
 
     QTimer.singleShot(50, answer)
     before = loaded.case_count()
-    window.import_batch(bad)
+    window.import_batch(bad, trust_unsigned=True)
     assert messages and "missing.png" in messages[0] and "Nothing was imported" in messages[0]
     assert loaded.case_count() == before
 
@@ -322,8 +322,10 @@ def test_good_batch_from_the_gui_fills_the_queue(
 
     messages: list[str] = []
     QTimer.singleShot(50, answer)
-    window.import_batch(mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1))
-    assert messages and "3 cases added" in messages[0]
+    window.import_batch(
+        mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1), trust_unsigned=True
+    )
+    assert messages and "3 cases added" in messages[0] and "unsigned" in messages[0]
     assert window.model.rowCount() == 3
     assert window.case is not None and window.case.id == "img-0"
 
@@ -360,7 +362,7 @@ def test_cancelling_the_import_dialog_writes_nothing(
         QTimer.singleShot(20, cancel_then_answer)
 
     QTimer.singleShot(20, cancel_then_answer)
-    window.import_batch(batch)
+    window.import_batch(batch, trust_unsigned=True)
     assert messages and "cancelled" in messages[0] and "Nothing was imported" in messages[0]
     assert workspace.case_count() == 0
     assert list(workspace.db.query("select * from batches")) == []
@@ -388,3 +390,37 @@ def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
     assert np.array_equal(rgb[..., 0], rgb[..., 1])  # grayscale
     assert window.settings_for(window.case).blur_level >= 8  # type: ignore[arg-type]
     assert "severe" in window.status.text()
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path, answer: str
+) -> None:
+    workspace.import_guideline_pack(DEMO_PACK)
+    window = open_window(qtbot, workspace)
+    seen: list[str] = []
+
+    def respond() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            if len(seen) == 1:  # the question
+                button = (
+                    QMessageBox.StandardButton.Yes if answer == "yes"
+                    else QMessageBox.StandardButton.No
+                )
+                box.button(button).click()
+            else:
+                box.done(0)
+                return
+        QTimer.singleShot(30, respond)
+
+    QTimer.singleShot(30, respond)
+    window.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1))
+    assert "not signed by an issuer you trust" in seen[0]
+    if answer == "yes":
+        assert "Marked as unsigned" in seen[1] and workspace.case_count() == 2
+        status = workspace.db.execute("select signature_status from batches").fetchone()[0]
+        assert status == "unsigned"
+    else:
+        assert "Nothing was imported" in seen[1] and workspace.case_count() == 0

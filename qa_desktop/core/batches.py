@@ -10,6 +10,12 @@ An import runs in four phases, each advancing ``progress(done, total)`` by one u
 the content-addressed store (``media_dir/sha[:2]/sha``), write the rows in one transaction.
 Nothing reaches the database unless every case and every media file passed; a
 :class:`BatchError` lists the problems found, each naming the file, the line and the field.
+
+A batch signed by an issuer (``bundles.sign_case_batch``: a ``case-batch`` bundle) is
+verified against the trust store first, entirely in memory, and then imported from the
+verified bytes (its ``data/`` folder); the batch row records ``signed:<key id>``. An unsigned
+batch is imported only with ``trust_unsigned=True`` (the library default; the CLI asks for
+``--trust-unsigned``) and is recorded as ``unsigned``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import time
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +46,7 @@ from typing import IO, Any
 import sqlite_utils
 from PIL import Image
 
+from . import bundles
 from .clock import utc_now_iso
 from .store import transaction
 
@@ -152,6 +159,16 @@ class BatchError(ValueError):
         self.problems = problems or (message,)
 
 
+class UnsignedBatch(BatchError):
+    """An unsigned batch offered without ``trust_unsigned``: the user must choose to trust it."""
+
+
+UNSIGNED = "unsigned"
+"""``batches.signature_status`` of a batch imported unsigned (trusted on request)."""
+SIGNED_PREFIX = "signed:"
+"""``batches.signature_status`` of a signed batch: ``signed:<issuer key id>``."""
+
+
 class ImportCancelled(Exception):
     """The user cancelled the import; nothing was written."""
 
@@ -164,6 +181,15 @@ class ImportReport:
     cases_added: int
     cases_already_present: int
     media_added: int
+    signature_status: str = UNSIGNED
+    """``unsigned`` or ``signed:<key id>`` (how this file came in)."""
+    signer_name: str = ""
+    """The trusted issuer's name, for a signed batch."""
+
+    @property
+    def signed(self) -> bool:
+        """True when the batch was signed by a trusted issuer."""
+        return self.signature_status.startswith(SIGNED_PREFIX)
 
 
 def import_batch(
@@ -173,6 +199,7 @@ def import_batch(
     *,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    trust_unsigned: bool = True,
 ) -> ImportReport:
     """Validate everything in ``path``, then write it in one transaction.
 
@@ -182,16 +209,39 @@ def import_batch(
     returns True, the import stops with :class:`ImportCancelled`. On any error the database
     is left exactly as it was (media files already copied into the content-addressed store
     stay there, unreferenced and harmless).
+
+    A signed batch (a ``case-batch`` bundle .zip) is verified against the trust store
+    before anything else; a refusal is a :class:`BatchError` naming the file and the bundle
+    reason code. An unsigned batch raises :class:`UnsignedBatch` unless ``trust_unsigned``
+    (default True for library callers; the CLI and GUI ask the user first).
     """
     with _gc_paused():
-        return _import(db, media_dir, Path(path), _Progress(progress, cancelled))
+        return _import(
+            db, media_dir, Path(path), _Progress(progress, cancelled), trust_unsigned
+        )
 
 
 def _import(
-    db: sqlite_utils.Database, media_dir: Path, path: Path, tracker: _Progress
+    db: sqlite_utils.Database,
+    media_dir: Path,
+    path: Path,
+    tracker: _Progress,
+    trust_unsigned: bool,
 ) -> ImportReport:
-    with _open_source(path) as source:
+    with _open_source(path, db) as source:
+        if source.signature_status == UNSIGNED and not trust_unsigned:
+            raise UnsignedBatch(
+                f"{path.name}: this batch is not signed by a trusted issuer. Import it only if"
+                " you trust where it came from: on the command line with"
+                " `qa-desktop import --trust-unsigned`, in the app by confirming when asked."
+                " It will show as unsigned."
+            )
         header, header_bytes = _read_header(source)
+        if source.batch_id is not None and header.id != source.batch_id:
+            raise BatchError(
+                f"{source.label(HEADER_FILE)}, field 'id': batch {header.id!r} is not the batch"
+                f" the signed bag-info.txt names ({source.batch_id!r})"
+            )
         cases_name, cases_bytes = _read_cases_file(source)
         # hashlib lets go of the GIL on large buffers: hash while the cases are parsed.
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -203,9 +253,43 @@ def _import(
         _check_media(source, cases, tracker)
         new_rows, present = _select_new_cases(cases)
         media_added = _store_media(source, media_dir, cases, tracker)
-    _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker)
+    _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker,
+           source.signature_status)
     tracker.finish()
-    return ImportReport(header.id, len(new_rows), present, media_added)
+    return ImportReport(header.id, len(new_rows), present, media_added,
+                        source.signature_status, source.signer_name)
+
+
+def batch_files(path: Path) -> dict[str, bytes]:
+    """Every file of an unsigned batch folder or .zip, by name relative to its batch.json.
+
+    For signing a batch (``bundles.sign_case_batch_files``); links are left out, .zip
+    members are read with the usual safety checks. Contents are not validated here.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / HEADER_FILE).is_file():
+            raise BatchError(f"{path}: no {HEADER_FILE} in this folder; it is not a case batch")
+        files: dict[str, bytes] = {}
+        for item in sorted(path.rglob("*")):
+            if item.is_file() and not item.is_symlink():
+                files[item.relative_to(path).as_posix()] = item.read_bytes()
+        return files
+    if not path.is_file():
+        raise BatchError(f"{path}: no such batch folder or .zip")
+    source = _open_zip(path)
+    try:
+        if not isinstance(source, _ZipSource):
+            raise BatchError(f"{path.name}: already a signed batch")
+        return {
+            name[len(source.prefix) :]: _read_member(
+                source, name[len(source.prefix) :], MAX_MEMBER_BYTES
+            )
+            for name, info in source.members.items()
+            if name.startswith(source.prefix) and not info.is_dir()
+        }
+    finally:
+        source.close()
 
 
 # -- problems and progress -----------------------------------------------------------------
@@ -300,6 +384,11 @@ class _Progress:
 
 class _Source:
     """The files of a batch, by '/'-separated relative name, read with size limits."""
+
+    signature_status = UNSIGNED
+    signer_name = ""
+    batch_id: str | None = None
+    """The batch id the signature vouches for (None: unsigned)."""
 
     def __init__(self) -> None:
         self.bytes_read = 0
@@ -396,6 +485,56 @@ class _ZipSource(_Source):
         self.archive.close()
 
 
+class _SignedSource(_Source):
+    """A verified signed batch: the files of its ``data/`` folder, held in memory."""
+
+    def __init__(self, path: Path, verified: bundles.VerifiedBundle) -> None:
+        super().__init__()
+        self.path = path
+        self.files = verified.payload
+        self.prefix = _batch_prefix(path, self.files)
+        self.signature_status = SIGNED_PREFIX + verified.signer.key_id
+        self.signer_name = verified.signer.signer_name
+        self.batch_id = verified.info.get("Batch-Ids", "")
+
+    def label(self, name: str) -> str:
+        return f"{self.path.name}: data/{self.prefix}{name}"
+
+    def has(self, name: str) -> bool:
+        return self.prefix + name in self.files
+
+    def open(self, name: str) -> tuple[IO[bytes], int, str]:
+        data = self.files.get(self.prefix + name)
+        if data is None:
+            raise _Unusable("not found in the signed batch")
+        why = f"is larger than the {_size(MAX_MEMBER_BYTES)} limit"
+        return io.BytesIO(data), MAX_MEMBER_BYTES, why
+
+
+def _looks_signed(names: list[str]) -> bool:
+    """True for a .zip holding a bag (``<folder>/bagit.txt`` or its signature)."""
+    return any(
+        name.count("/") == 1 and name.split("/", 1)[1] in (bundles.BAGIT_TXT, bundles.SIGNATURE)
+        for name in names
+    )
+
+
+def _open_signed(path: Path, db: sqlite_utils.Database | None) -> _SignedSource:
+    """Read a signed batch once and verify it in memory; nothing unverified is used."""
+    if db is None:
+        raise BatchError(f"{path.name}: a signed batch needs the trust store to be verified")
+    try:
+        data = bundles.read_bundle_file(path)
+        verified = bundles.verify_case_batch(db, data)
+    except bundles.BundleRejected as exc:
+        raise BatchError(
+            f"{path.name}: signed case batch refused ({exc.reason}): {exc.message}"
+        ) from None
+    except OSError as exc:
+        raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return _SignedSource(path, verified)
+
+
 def _ratio_problem() -> str:
     return f"expands more than {MAX_COMPRESSION_RATIO} times its compressed size (a zip bomb?)"
 
@@ -441,7 +580,7 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _batch_prefix(path: Path, members: dict[str, zipfile.ZipInfo]) -> str:
+def _batch_prefix(path: Path, members: Mapping[str, object]) -> str:
     """'' when batch.json is at the top of the archive, 'folder/' when it is in one folder."""
     if HEADER_FILE in members:
         return ""
@@ -452,8 +591,11 @@ def _batch_prefix(path: Path, members: dict[str, zipfile.ZipInfo]) -> str:
 
 
 @contextmanager
-def _open_source(path: Path) -> Iterator[_Source]:
-    """The batch at ``path``: a folder, its batch.json, a .zip, or a .csv of cases."""
+def _open_source(path: Path, db: sqlite_utils.Database | None = None) -> Iterator[_Source]:
+    """The batch at ``path``: a folder, its batch.json, a .zip (signed or not), or a .csv.
+
+    A signed .zip is verified against ``db``'s trust store before it is used.
+    """
     source: _Source
     try:
         if path.name in (HEADER_FILE, JSONL_FILE) and path.is_file():
@@ -462,6 +604,11 @@ def _open_source(path: Path) -> Iterator[_Source]:
     except OSError as exc:
         raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if is_dir:
+        if not (path / HEADER_FILE).exists() and (path / bundles.BAGIT_TXT).exists():
+            raise BatchError(
+                f"{path}: an unzipped signed batch; import the signed .zip itself so that its"
+                " signature can be checked"
+            )
         if not (path / HEADER_FILE).exists():
             raise BatchError(f"{path}: no {HEADER_FILE} in this folder; it is not a case batch")
         source = _FolderSource(path)
@@ -473,7 +620,7 @@ def _open_source(path: Path) -> Iterator[_Source]:
             )
         source = _FolderSource(path.parent, cases_name=path.name)
     elif is_file:
-        source = _open_zip(path)
+        source = _open_zip(path, db)
     elif not exists:
         raise BatchError(f"{path}: no such file or folder")
     else:
@@ -484,7 +631,7 @@ def _open_source(path: Path) -> Iterator[_Source]:
         source.close()
 
 
-def _open_zip(path: Path) -> _ZipSource:
+def _open_zip(path: Path, db: sqlite_utils.Database | None = None) -> _Source:
     try:
         is_zip = zipfile.is_zipfile(path)
         if not is_zip:
@@ -498,10 +645,14 @@ def _open_zip(path: Path) -> _ZipSource:
     except zipfile.BadZipFile as exc:
         raise BatchError(f"{path}: not a readable zip archive ({exc})") from exc
     try:
-        return _ZipSource(path, archive)
+        signed = _looks_signed(archive.namelist())
+        if not signed:
+            return _ZipSource(path, archive)
     except BaseException:
         archive.close()
         raise
+    archive.close()
+    return _open_signed(path, db)
 
 
 def _read_member(source: _Source, name: str, limit: int) -> bytes:
@@ -1458,6 +1609,7 @@ def _write(
     cases: _Cases,
     new_rows: list[Any],
     tracker: _Progress,
+    signature_status: str = UNSIGNED,
 ) -> None:
     """Insert the batch, its new cases and their media in one transaction."""
     tracker.check_cancelled()
@@ -1471,7 +1623,7 @@ def _write(
                 conn.execute(
                     "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version,"
                     " created_at, format_version, imported_at, source_sha256, signature_status)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,'unsigned')",
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         header.id,
                         header.name,
@@ -1483,6 +1635,7 @@ def _write(
                         header.format_version,
                         utc_now_iso(),
                         source_sha256,
+                        signature_status,
                     ],
                 )
             for start in range(0, len(new_rows), _CHUNK_CASES * 5):

@@ -339,16 +339,38 @@ def export_bundle(
 def sign_case_batch(
     identity: keys.Identity, batch_folder: Path, out_dir: Path, *, seq: int = 1
 ) -> Path:
-    """Sign a case batch folder as a ``case-batch`` bundle (issuer keys only verify).
+    """Sign a case batch folder as a ``case-batch`` bundle (only ``issuer`` keys verify).
 
     Every file under ``batch_folder`` becomes a payload file under ``data/``.
     """
-    payload: dict[str, bytes] = {}
+    files: dict[str, bytes] = {}
     for path in sorted(batch_folder.rglob("*")):
         if path.is_file() and not path.is_symlink():
-            payload["data/" + path.relative_to(batch_folder).as_posix()] = path.read_bytes()
+            files[path.relative_to(batch_folder).as_posix()] = path.read_bytes()
+    return sign_case_batch_files(identity, files, out_dir, seq=seq)
+
+
+def sign_case_batch_files(
+    identity: keys.Identity, files: dict[str, bytes], out_dir: Path, *, seq: int = 1
+) -> Path:
+    """Sign a case batch given as ``{name relative to batch.json: bytes}``; the .zip path.
+
+    Raises ValueError when the batch has no ``batch.json`` or is too big for a bundle.
+    """
+    if "batch.json" not in files:
+        raise ValueError("a case batch needs a batch.json at its top")
+    too_big = [name for name, data in files.items() if len(data) > MAX_MEMBER_BYTES]
+    if too_big or sum(len(d) for d in files.values()) > MAX_TOTAL_BYTES:
+        raise ValueError(
+            f"the batch is too big to sign as one bundle (at most {MAX_MEMBER_BYTES} bytes a"
+            f" file and {MAX_TOTAL_BYTES} in all)"
+        )
+    payload = {"data/" + name: data for name, data in sorted(files.items())}
     cases_file = payload.get("data/cases.jsonl", b"")
-    header = loads_strict(payload.get("data/batch.json", b"{}"))
+    try:
+        header = loads_strict(payload["data/batch.json"])
+    except StrictJSONError as exc:
+        raise ValueError(f"batch.json: {exc}") from None
     batch_id = str(header.get("id", "")) if isinstance(header, dict) else ""
     bundle_id = str(uuid.uuid4())
     bag = build_bag(
@@ -359,6 +381,8 @@ def sign_case_batch(
         payload=payload,
         info={"Event-Count": str(cases_file.count(b"\n")), "Batch-Ids": batch_id},
     )
+    if len(bag.data) > MAX_BUNDLE_BYTES:
+        raise ValueError(f"the signed batch is larger than {MAX_BUNDLE_BYTES} bytes")
     return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
 
 

@@ -78,10 +78,17 @@ class Workspace:
         path: Path,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        *,
+        trust_unsigned: bool = True,
     ) -> batches.ImportReport:
-        """Validate and import a case batch (folder, .zip or .csv); all or nothing."""
+        """Validate and import a case batch (folder, .zip, .csv, or a signed .zip).
+
+        All or nothing. A signed batch is verified against the trust store first; an
+        unsigned one raises :class:`batches.UnsignedBatch` unless ``trust_unsigned``.
+        """
         return batches.import_batch(
-            self.db, self.media_dir, path, progress=progress, cancelled=cancelled
+            self.db, self.media_dir, path, progress=progress, cancelled=cancelled,
+            trust_unsigned=trust_unsigned,
         )
 
     def import_guideline_pack(self, path: Path) -> guidelines.Pack:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..core.batches import BatchError, ImportCancelled, ImportReport
+from ..core.batches import BatchError, ImportCancelled, ImportReport, UnsignedBatch
 from .background_task import run_with_progress
 
 
@@ -19,25 +19,61 @@ def describe_import_error(exc: Exception) -> str:
     return f"Import failed: {exc!r}\n\nNothing was imported."
 
 
-def run_import(parent: QWidget, data_dir: Path, path: Path) -> ImportReport | None:
-    """Import ``path`` with a modal, cancellable progress dialog; tell the user how it went."""
-    result, error = run_with_progress(
-        parent,
-        "Import case batch",
-        f"Importing {path.name}…",
-        data_dir,
-        lambda ws, progress, cancelled: ws.import_batch(path, progress, cancelled),
-        describe_import_error,
-    )
+def describe_or_pass_unsigned(exc: Exception) -> str:
+    """Mark an unsigned batch for the confirmation; describe any other failure."""
+    return UNSIGNED_MARK if isinstance(exc, UnsignedBatch) else describe_import_error(exc)
+
+
+UNSIGNED_MARK = "\x00unsigned"
+
+
+def run_import(
+    parent: QWidget, data_dir: Path, path: Path, trust_unsigned: bool | None = None
+) -> ImportReport | None:
+    """Import ``path`` with a modal, cancellable progress dialog; tell the user how it went.
+
+    A batch not signed by a trusted issuer is imported only after the reviewer confirms
+    (or when ``trust_unsigned`` says so); it then shows as unsigned.
+    """
+
+    def attempt(trust: bool) -> tuple[object, str]:
+        return run_with_progress(
+            parent,
+            "Import case batch",
+            f"Importing {path.name}…",
+            data_dir,
+            lambda ws, progress, cancelled: ws.import_batch(
+                path, progress, cancelled, trust_unsigned=trust
+            ),
+            describe_or_pass_unsigned,
+        )
+
+    result, error = attempt(bool(trust_unsigned))
+    if error == UNSIGNED_MARK:
+        if trust_unsigned is None:
+            trust_unsigned = QMessageBox.question(
+                parent,
+                "Unsigned batch",
+                f"{path.name} is not signed by an issuer you trust, so nobody vouches that "
+                "its cases and original decisions are genuine.\n\n"
+                "Import it anyway, marked as unsigned?",
+            ) == QMessageBox.StandardButton.Yes
+        if not trust_unsigned:
+            QMessageBox.information(parent, "Batch not imported", "Nothing was imported.")
+            return None
+        result, error = attempt(True)
     if error:
         QMessageBox.warning(parent, "Batch not imported", error)
         return None
     if isinstance(result, ImportReport):
+        signed = (
+            f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."
+        )
         QMessageBox.information(
             parent,
             "Batch imported",
             f"Batch {result.batch_id}: {result.cases_added} cases added, "
-            f"{result.cases_already_present} already present.",
+            f"{result.cases_already_present} already present. {signed}",
         )
         return result
     return None

@@ -945,7 +945,7 @@ class MainWindow(QMainWindow):
         """Show the shortcut map."""
         ShortcutMapDialog(KEYMAP, self).exec()
 
-    def import_batch(self, path: Path | None = None) -> None:
+    def import_batch(self, path: Path | None = None, trust_unsigned: bool | None = None) -> None:
         """Choose a batch and import it with a cancellable progress dialog."""
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
@@ -959,7 +959,7 @@ class MainWindow(QMainWindow):
             path = Path(chosen)
             if path.name == "batch.json":
                 path = path.parent
-        if run_import(self, self.ws.data_dir, path) is not None:
+        if run_import(self, self.ws.data_dir, path, trust_unsigned) is not None:
             self.model.reload()
             self._refresh_filter_choices()
             if self.case is None:
