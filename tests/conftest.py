@@ -14,6 +14,18 @@ import pytest
 from qa_desktop.core.workspace import Workspace
 
 
+@pytest.fixture(autouse=True)
+def no_os_keyring() -> None:
+    """Tests never touch the developer's real OS keyring (tests that want one set a fake)."""
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh workspace in ``tmp_path/data`` with a local reviewer profile."""

@@ -90,3 +90,64 @@ def test_trust_refuses_bad_roles_unbound_reviewers_and_id_clashes(workspace: Wor
     clash = keys.PublicKey(other.key_id, keys.generate_identity("x", "x").public_key.key)
     with pytest.raises(keys.TrustError):
         workspace.trust_key(clash, "Mallory", "reviewer", "r-2")
+
+
+class MemoryKeyring:
+    """A stand-in OS keyring, in memory."""
+
+    priority = 10
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+@pytest.fixture
+def os_keyring() -> MemoryKeyring:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Backend(MemoryKeyring, KeyringBackend):
+        pass
+
+    backend = Backend()
+    keyring.set_keyring(backend)
+    return backend
+
+
+def test_with_a_real_os_keyring_the_sealed_key_lives_there(
+    workspace: Workspace, os_keyring: MemoryKeyring
+) -> None:
+    identity = workspace.create_identity(PASSPHRASE)
+    stub = keys.secret_key_path(workspace.data_dir).read_text(encoding="utf-8")
+    assert "ciphertext" not in stub and '"storage": "keyring"' in stub
+    [(service, entry)] = os_keyring.entries
+    assert service == keys.KEYRING_SERVICE and entry == identity.key_id
+    sealed = os_keyring.entries[(service, entry)]
+    seed = identity.private_key.private_bytes_raw()
+    assert "ciphertext" in sealed and base64.b64encode(seed).decode() not in sealed
+    assert workspace.identity(PASSPHRASE).key_id == identity.key_id
+    with pytest.raises(keys.WrongPassphrase):
+        workspace.identity("not it")
+    assert workspace.public_key().key_id == identity.key_id  # no keyring needed for this
+    os_keyring.entries.clear()
+    with pytest.raises(keys.KeyFormatError, match="OS keyring"):
+        workspace.identity(PASSPHRASE)
+
+
+def test_without_a_real_keyring_the_key_is_an_encrypted_file_never_plaintext(
+    workspace: Workspace,
+) -> None:
+    assert keys.os_keyring() is None  # the fail backend is no keyring
+    identity = workspace.create_identity(PASSPHRASE)
+    text = keys.secret_key_path(workspace.data_dir).read_text(encoding="utf-8")
+    assert "ciphertext" in text
+    assert base64.b64encode(identity.private_key.private_bytes_raw()).decode() not in text

@@ -24,6 +24,7 @@ import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 from cryptography.exceptions import InvalidTag
@@ -217,7 +218,17 @@ def create_identity(
         raise TrustError(f"{path} already exists: this data directory already has a key")
     identity = generate_identity(reviewer.id, reviewer.display_name)
     private_dir(path.parent)
-    _write_private_file(path, _encrypt(identity, passphrase))
+    record = _encrypt(identity, passphrase)
+    keyring = os_keyring()
+    if keyring is not None:
+        # Sealed in the OS keyring; the file keeps only the public half and where to look.
+        entry = f"{identity.key_id}"
+        keyring.set_password(KEYRING_SERVICE, entry, json.dumps(record))
+        record = {
+            k: v for k, v in record.items()
+            if k in ("format", "version", "key_id", "reviewer_id", "display_name", "public_key")
+        } | {"storage": "keyring", "keyring_entry": entry}
+    _write_private_file(path, record)
     trust_key(
         db,
         identity.public_key,
@@ -239,7 +250,59 @@ def load_private_key(data_dir: Path, passphrase: str) -> Identity:
         raise NoIdentity(f"no reviewer key in {path.parent}: create one first") from None
     except (OSError, ValueError) as exc:
         raise KeyFormatError(f"{path}: not a readable key file ({exc})") from None
+    if isinstance(record, dict) and record.get("storage") == "keyring":
+        record = _record_from_keyring(record, path)
     return _decrypt(record, passphrase, path)
+
+
+KEYRING_SERVICE = "qa-desktop"
+_NOT_REAL_KEYRINGS = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
+
+
+def os_keyring() -> Any | None:
+    """The OS keyring (macOS Keychain, Windows Credential Locker, Secret Service) when a
+    real one is there; None otherwise (then the key lives in a passphrase-encrypted file).
+
+    The fail, null and plaintext-file backends never count: there is no plaintext fallback.
+    """
+    try:
+        import keyring
+        from keyring.backends import chainer
+
+        backend = keyring.get_keyring()
+    except Exception:  # no package, or a broken backend configuration
+        return None
+    if isinstance(backend, chainer.ChainerBackend):
+        real = [b for b in backend.backends if not _is_stand_in(b)]
+        return backend if real else None
+    return None if _is_stand_in(backend) else backend
+
+
+def _is_stand_in(backend: Any) -> bool:
+    module = type(backend).__module__
+    try:
+        priority = float(backend.priority)
+    except Exception:
+        return True
+    return priority <= 0 or module.startswith(_NOT_REAL_KEYRINGS)
+
+
+def _record_from_keyring(stub: dict[str, Any], path: Path) -> dict[str, Any]:
+    keyring = os_keyring()
+    entry = str(stub.get("keyring_entry", ""))
+    sealed = keyring.get_password(KEYRING_SERVICE, entry) if keyring is not None else None
+    if sealed is None:
+        raise KeyFormatError(
+            f"{path}: the key is kept in the OS keyring (entry {entry!r} of "
+            f"{KEYRING_SERVICE!r}), which does not have it now"
+        )
+    try:
+        record = json.loads(sealed)
+    except ValueError as exc:
+        raise KeyFormatError(f"the OS keyring entry {entry!r} is not a key ({exc})") from None
+    if not isinstance(record, dict) or record.get("key_id") != stub.get("key_id"):
+        raise KeyFormatError(f"the OS keyring entry {entry!r} holds another key")
+    return record
 
 
 def local_public_key(data_dir: Path) -> PublicKey:
