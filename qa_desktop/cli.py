@@ -510,12 +510,23 @@ def bundle_group() -> None:
 @bundle_group.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--since", help="Leave out events created before this ISO time.")
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Attach this file as data/evidence/<name> (repeatable; names must be unique).",
+)
 @click.pass_context
-def bundle_export_command(ctx: click.Context, out_dir: Path, since: str | None) -> None:
+def bundle_export_command(
+    ctx: click.Context, out_dir: Path, since: str | None, evidence: tuple[Path, ...]
+) -> None:
     """Write your verdict events not yet exported as a signed bundle in OUT_DIR."""
     ws = _open(ctx)
     try:
-        result = ws.export_bundle(_identity(ws), out_dir, since)
+        result = ws.export_bundle(_identity(ws), out_dir, since, evidence=list(evidence))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
     if result is None:

@@ -256,3 +256,151 @@ def test_a_signed_case_batch_verifies_only_as_a_case_batch(
         (folder / "cases.jsonl").read_bytes()
     ).hexdigest()
     shutil.rmtree(tmp_path / "signed")
+
+
+# -- evidence files -------------------------------------------------------------------------
+
+
+def evidence_files(folder: Path) -> list[Path]:
+    """Two evidence files: a small text note and 300 KiB of incompressible bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    note = folder / "note.txt"
+    note.write_bytes(b"screenshot taken at 10:02\n")
+    blob = folder / "capture.bin"
+    blob.write_bytes(bytes(range(256)) * 1200)
+    return [note, blob]
+
+
+def test_evidence_travels_verified_stored_and_validates_as_a_bag(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    files = evidence_files(tmp_path / "ev")
+    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+                                    evidence=files)
+    assert result is not None
+    data = result.path.read_bytes()
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    with zipfile.ZipFile(result.path) as archive:
+        stored = {i.filename.split("/", 1)[1]: i.compress_type for i in archive.infolist()}
+    assert stored["data/evidence/capture.bin"] == zipfile.ZIP_STORED
+    assert stored["data/evidence/note.txt"] == zipfile.ZIP_STORED
+    verified = bundles.verify_bundle(lead.db, data)
+    assert verified.evidence == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+    }
+    assert verified.info["Payload-Oxum"].endswith(".4")
+    report = import_bytes(lead, data)
+    assert report.new_events == 2
+    assert verdict_rows(lead) == verdict_rows(reviewer)
+    bag_dir = unzip(result.path, tmp_path / "x")
+    bagit.Bag(str(bag_dir)).validate()
+    assert (bag_dir / "data" / "evidence" / "capture.bin").read_bytes() == files[1].read_bytes()
+    assert lead.audit_problems() == [] and reviewer.audit_problems() == []
+
+
+@pytest.mark.parametrize("names", [["a.txt", "a.txt"], ["a.txt", "A.TXT"], ["bad\x01name"]])
+def test_evidence_names_must_be_plain_and_unique(
+    pair: tuple[Workspace, Workspace], tmp_path: Path, names: list[str]
+) -> None:
+    reviewer, _ = pair
+    paths = []
+    for i, name in enumerate(names):
+        (tmp_path / f"d{i}").mkdir()
+        path = tmp_path / f"d{i}" / name
+        path.write_bytes(b"x")
+        paths.append(path)
+    before = dump(reviewer)
+    with pytest.raises(ValueError):
+        reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out", evidence=paths)
+    assert dump(reviewer) == before
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    with pytest.raises(ValueError):
+        reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+                               evidence=[tmp_path])
+    assert export(reviewer, tmp_path / "out").seq == 1
+
+
+def test_tampered_or_unlisted_evidence_is_refused(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+                                    evidence=evidence_files(tmp_path / "ev"))
+    assert result is not None
+    original = zipfile.ZipFile(result.path)
+
+    def rezip(change: dict[str, bytes | None]) -> bytes:
+        out = tmp_path / f"re-{len(list(tmp_path.glob('re-*')))}.zip"
+        with zipfile.ZipFile(out, "w") as archive:
+            for info in original.infolist():
+                relative = info.filename.split("/", 1)[1]
+                if relative in change:
+                    if change[relative] is not None:
+                        archive.writestr(info.filename, change[relative])
+                    continue
+                archive.writestr(info.filename, original.read(info))
+            for relative, content in change.items():
+                if content is not None and not any(
+                    i.filename.endswith("/" + relative) for i in original.infolist()
+                ):
+                    archive.writestr(f"{result.bundle_id}/{relative}", content)
+        return out.read_bytes()
+
+    before = dump(lead)
+    cases = {
+        "hash-mismatch": {"data/evidence/note.txt": b"edited\n"},
+        "missing-file": {"data/evidence/note.txt": None},
+        "unlisted-file": {"data/evidence/extra.txt": b"slipped in\n"},
+    }
+    for reason, change in cases.items():
+        with pytest.raises(BundleRejected) as refused:
+            import_bytes(lead, rezip(change))
+        assert refused.value.reason == reason
+    assert dump(lead) == before
+    assert import_bytes(lead, result.path.read_bytes()).new_events == 2
+
+
+def test_cli_export_attaches_evidence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from qa_desktop.cli import cli
+
+    ws = make_workspace(tmp_path, "Rita")
+    ws.record_verdict("t-0", "vh_remove")
+    data_dir = ws.data_dir
+    ws.close()
+    monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
+    files = evidence_files(tmp_path / "ev")
+    args = ["--data-dir", str(data_dir), "bundle", "export",
+            str(tmp_path / "out")]
+    for path in files:
+        args += ["--evidence", str(path)]
+    done = CliRunner().invoke(cli, args, obj={})
+    assert done.exit_code == 0, done.output
+    (zipped,) = (tmp_path / "out").glob("*.zip")
+    with zipfile.ZipFile(zipped) as archive:
+        names = {n.split("/", 1)[1] for n in archive.namelist()}
+    assert {"data/evidence/note.txt", "data/evidence/capture.bin"} <= names
+    again = CliRunner().invoke(
+        cli, [*args[:5], "--evidence", str(files[0]), "--evidence", str(files[0])], obj={}
+    )
+    assert again.exit_code != 0
+
+
+def test_a_flipped_byte_in_stored_evidence_is_refused(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    reviewer, lead = pair
+    files = evidence_files(tmp_path / "ev")
+    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+                                    evidence=files)
+    assert result is not None
+    data = bytearray(result.path.read_bytes())
+    at = bytes(data).index(files[1].read_bytes()[:4096]) + 1000
+    data[at] ^= 0xFF
+    before = dump(lead)
+    with pytest.raises(BundleRejected) as refused:
+        import_bytes(lead, bytes(data))
+    assert refused.value.reason in ("corrupt", "hash-mismatch")
+    assert dump(lead) == before

@@ -22,10 +22,14 @@ import os
 import re
 import secrets
 import stat
+import struct
 import unicodedata
 import uuid
 import zipfile
 import zlib
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +76,10 @@ TAGMANIFEST = "tagmanifest-sha256.txt"
 SIGNATURE = "tagmanifest-sha256.txt.minisig"
 EVENTS = "data/events.jsonl"
 CHECKPOINT = "data/checkpoint.json"
+EVIDENCE_DIR = "data/evidence/"
+"""Evidence files of a verdict bundle: ``data/evidence/<plain file name>``, stored uncompressed."""
+_CHUNK = 4 * MiB
+_PENDING_CHUNKS = 4
 REQUIRED_TAG_FILES = (BAGIT_TXT, BAG_INFO, MANIFEST, TAGMANIFEST, SIGNATURE)
 BAGIT_DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 CHAIN_FORMAT = "qa-desktop-signer-chain"
@@ -161,6 +169,8 @@ class VerifiedBundle:
     checkpoint: Checkpoint | None = None
     payload: dict[str, bytes] = field(default_factory=dict)
     """Payload files by name under ``data/`` (case batches)."""
+    evidence: dict[str, str] = field(default_factory=dict)
+    """Evidence files of a verdict bundle: plain file name -> SHA-256 (checked)."""
 
 
 @dataclass(frozen=True)
@@ -234,14 +244,44 @@ def build_bag(
     ``info`` adds bag-info.txt fields (``Event-Count`` and ``Batch-Ids`` at least); the
     signer, kind, ids, sequence number and Payload-Oxum fields are filled in here.
     """
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()}
+    sizes = {name: len(data) for name, data in payload.items()}
+    tags, digest = _signed_tags(
+        identity, kind=kind, bundle_id=bundle_id, seq=seq, hashes=hashes, sizes=sizes,
+        info=info, created=created,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {**tags, **payload}.items():
+            archive.writestr(_zip_info(bundle_id, name, zipfile.ZIP_DEFLATED), data)
+    return BuiltBag(buffer.getvalue(), digest)
+
+
+def _zip_info(bundle_id: str, name: str, compress_type: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(f"{bundle_id}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    info.compress_type = compress_type
+    return info
+
+
+def _signed_tags(
+    identity: keys.Identity,
+    *,
+    kind: str,
+    bundle_id: str,
+    seq: int,
+    hashes: dict[str, str],
+    sizes: dict[str, int],
+    info: dict[str, str],
+    created: str | None,
+) -> tuple[dict[str, bytes], str]:
+    """The tag files (signature included) for payload files with these hashes and sizes."""
     created = created or utc_now_iso()
-    manifest = "".join(
-        f"{hashlib.sha256(payload[name]).hexdigest()}  {name}\n" for name in sorted(payload)
-    ).encode("utf-8")
+    manifest = "".join(f"{hashes[name]}  {name}\n" for name in sorted(hashes)).encode("utf-8")
     fields = {
         "Bag-Software-Agent": f"QA Desktop {__version__}",
         "Bagging-Date": created[:10],
-        "Payload-Oxum": f"{sum(len(d) for d in payload.values())}.{len(payload)}",
+        "Payload-Oxum": f"{sum(sizes.values())}.{len(sizes)}",
         "Format-Version": str(FORMAT_VERSION),
         "Bundle-Kind": kind,
         "Bundle-Id": bundle_id,
@@ -263,16 +303,8 @@ def build_bag(
         **tags,
         TAGMANIFEST: tagmanifest,
         SIGNATURE: minisign_signature(identity, tagmanifest, comment),
-        **payload,
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            info_ = zipfile.ZipInfo(f"{bundle_id}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
-            info_.external_attr = (stat.S_IFREG | 0o644) << 16
-            info_.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info_, data)
-    return BuiltBag(buffer.getvalue(), hashlib.sha256(tagmanifest).hexdigest())
+    return members, hashlib.sha256(tagmanifest).hexdigest()
 
 
 def verdict_payload(lines: list[bytes], checkpoint: Checkpoint) -> dict[str, bytes]:
@@ -288,14 +320,18 @@ def export_bundle(
     identity: keys.Identity,
     out_dir: Path,
     since: str | None = None,
+    evidence: list[Path] | None = None,
 ) -> ExportResult | None:
     """Write the reviewer's events not yet exported as ``out_dir/<bundle_id>.zip``.
 
-    ``since`` (an ISO timestamp) leaves out events created before it. Returns None when
-    there is nothing to export. The file appears atomically (temporary name, fsync,
-    rename); the database records the export in the same transaction, committed only once
-    the file is in place.
+    ``since`` (an ISO timestamp) leaves out events created before it. ``evidence`` files
+    go into the bundle as ``data/evidence/<file name>`` (listed and hashed like every
+    payload file, stored uncompressed, streamed: never all in memory); their names must be
+    plain and unique, else ValueError. Returns None when there is nothing to export. The
+    file appears atomically (temporary name, fsync, rename); the database records the
+    export in the same transaction, committed only once the file is in place.
     """
+    attached = _evidence_members(evidence)
     with transaction(db):
         events = _unexported_events(db, identity.reviewer_id, since)
         if not events:
@@ -314,26 +350,185 @@ def export_bundle(
             head=audit.chain_head(prev_head, hashes),
             created=utc_now_iso(),
         )
-        bag = build_bag(
-            identity,
-            kind=KIND_VERDICTS,
-            bundle_id=bundle_id,
-            seq=seq,
-            payload=verdict_payload(lines, checkpoint),
-            info={"Event-Count": str(len(lines)), "Batch-Ids": _batch_ids(db, events)},
-            created=checkpoint.created,
+        info = {"Event-Count": str(len(lines)), "Batch-Ids": _batch_ids(db, events)}
+
+        def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
+            return _signed_tags(
+                identity, kind=KIND_VERDICTS, bundle_id=bundle_id, seq=seq, hashes=hashes,
+                sizes=sizes, info=info, created=checkpoint.created,
+            )
+
+        name = f"{bundle_id}.zip"
+        tmp, digest, sha = _write_bag_file(
+            out_dir, name, bundle_id, verdict_payload(lines, checkpoint), attached, tags
         )
-        _log_bundle(db, bundle_id, identity.key_id, seq, KIND_VERDICTS, bag.digest,
-                    len(lines), "export")
-        db["exported_events"].insert_all(
-            [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
-        )
-        _add_chain_points(db, checkpoint, bundle_id)
-        sha = hashlib.sha256(bag.data).hexdigest()
-        remember_seen(db, sha, f"{bundle_id}.zip", "exported")
-        audit.sync_chain(db)
-        path = write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
-    return ExportResult(path, bundle_id, seq, len(lines), sha)
+        try:
+            _log_bundle(db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest,
+                        len(lines), "export")
+            db["exported_events"].insert_all(
+                [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
+            )
+            _add_chain_points(db, checkpoint, bundle_id)
+            remember_seen(db, sha, name, "exported")
+            audit.sync_chain(db)
+            os.replace(tmp, out_dir / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(out_dir)
+    return ExportResult(out_dir / name, bundle_id, seq, len(lines), sha)
+
+
+def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]]:
+    """``(member name, path, size)`` of each evidence file; ValueError for bad names/files."""
+    members: list[tuple[str, Path, int]] = []
+    folded: set[str] = set()
+    for item in evidence or []:
+        path = Path(item)
+        name = path.name
+        if not name or name in (".", "..") or _path_problem(name) or len(name) > 255:
+            raise ValueError(f"evidence file name {name!r} is not a plain, portable file name")
+        if name.casefold() in folded:
+            raise ValueError(f"two evidence files are named {name!r} (names must be unique)")
+        folded.add(name.casefold())
+        if path.is_symlink() or not path.is_file():
+            raise ValueError(f"evidence {path} is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_MEMBER_BYTES:
+            raise ValueError(f"evidence {name!r} is larger than {MAX_MEMBER_BYTES} bytes")
+        members.append((EVIDENCE_DIR + name, path, size))
+    if sum(m[2] for m in members) > MAX_BUNDLE_BYTES - MiB:
+        raise ValueError(f"the evidence does not fit in one bundle ({MAX_BUNDLE_BYTES} bytes)")
+    return members
+
+
+class _HashingWriter:
+    """A write-only, non-seekable file: SHA-256 of what passes, hashed in a worker thread.
+
+    Non-seekable on purpose: zipfile then writes every member once, front to back (with a
+    data descriptor), so the hash is of the file's final bytes.
+    """
+
+    def __init__(self, raw: io.BufferedWriter, pool: ThreadPoolExecutor) -> None:
+        self._raw = raw
+        self._pool = pool
+        self._sha = hashlib.sha256()
+        self._pending: deque[Future[None]] = deque()
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        data = bytes(data)
+        _submit(self._pool, self._pending, self._sha.update, data)
+        self._raw.write(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, *_: object) -> int:
+        raise OSError("not seekable")
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def hexdigest(self) -> str:
+        _drain(self._pending, 0)
+        return self._sha.hexdigest()
+
+
+def _submit(
+    pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[bytes], None],
+    data: bytes,
+) -> None:
+    pending.append(pool.submit(fn, data))
+    _drain(pending, _PENDING_CHUNKS)
+
+
+def _drain(pending: deque[Future[None]], keep: int) -> None:
+    while len(pending) > keep:
+        pending.popleft().result()
+
+
+def _write_bag_file(
+    out_dir: Path,
+    name: str,
+    bundle_id: str,
+    payload: dict[str, bytes],
+    evidence: list[tuple[str, Path, int]],
+    tags: Callable[[dict[str, str], dict[str, int]], tuple[dict[str, bytes], str]],
+) -> tuple[Path, str, str]:
+    """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, digest, sha256).
+
+    Evidence is read in chunks, each chunk hashed for the manifest and for the file's own
+    SHA-256 in two worker threads while zipfile computes its CRC and writes it; the tag
+    files (which need those hashes) come last in the archive.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".{name}.{secrets.token_hex(4)}.tmp"
+    hashes = {n: hashlib.sha256(d).hexdigest() for n, d in payload.items()}
+    sizes = {n: len(d) for n, d in payload.items()}
+    if not evidence:  # small: zipped in memory, tag files first
+        signed, digest = tags(hashes, sizes)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member, data in {**signed, **payload}.items():
+                archive.writestr(_zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
+        with tmp.open("xb") as raw:
+            try:
+                raw.write(buffer.getbuffer())
+                raw.flush()
+                os.fsync(raw.fileno())
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return tmp, digest, hashlib.sha256(buffer.getbuffer()).hexdigest()
+    try:
+        with (
+            tmp.open("xb") as raw,
+            ThreadPoolExecutor(1) as file_pool,
+            ThreadPoolExecutor(1) as member_pool,
+        ):
+            out = _HashingWriter(raw, file_pool)
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+                for member, path, size in evidence:
+                    hashes[member] = _stream_member(
+                        archive, bundle_id, member, path, size, member_pool
+                    )
+                    sizes[member] = size
+                signed, digest = tags(hashes, sizes)
+                for member, data in {**payload, **signed}.items():
+                    archive.writestr(_zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
+            sha = out.hexdigest()
+            raw.flush()
+            os.fsync(raw.fileno())
+        if tmp.stat().st_size > MAX_BUNDLE_BYTES:
+            raise ValueError(f"the bundle would be larger than {MAX_BUNDLE_BYTES} bytes")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest, sha
+
+
+def _stream_member(
+    archive: zipfile.ZipFile, bundle_id: str, member: str, path: Path, size: int,
+    pool: ThreadPoolExecutor,
+) -> str:
+    """Copy one file into the archive uncompressed (ZIP_STORED); its SHA-256."""
+    sha = hashlib.sha256()
+    pending: deque[Future[None]] = deque()
+    info = _zip_info(bundle_id, member, zipfile.ZIP_STORED)
+    info.file_size = size
+    copied = 0
+    with path.open("rb") as source, archive.open(info, "w") as dest:
+        while chunk := source.read(_CHUNK):
+            _submit(pool, pending, sha.update, chunk)
+            dest.write(chunk)
+            copied += len(chunk)
+    _drain(pending, 0)
+    if copied != size:
+        raise ValueError(f"evidence {path} changed while it was being exported")
+    return sha.hexdigest()
 
 
 def sign_case_batch(
@@ -595,13 +790,25 @@ def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
 
 
 def _read_members(
-    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], root: str
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], root: str, data: bytes
 ) -> dict[str, bytes]:
-    """Every file's bytes by bag-relative name, counting bytes as they come out."""
+    """Every file's bytes by bag-relative name, counting bytes as they come out.
+
+    Evidence stored uncompressed is not copied: it is a view into ``data`` (its CRC-32
+    checked in worker threads, like its hash later).
+    """
     files: dict[str, bytes] = {}
+    views: list[tuple[str, zipfile.ZipInfo]] = []
     total = 0
     for name, info in members.items():
         relative = name[len(root) + 1 :]
+        if relative.startswith(EVIDENCE_DIR) and info.compress_type == zipfile.ZIP_STORED:
+            files[relative] = _stored_view(data, info, relative)  # type: ignore[assignment]
+            views.append((relative, info))
+            total += info.file_size
+            if total > MAX_TOTAL_BYTES:
+                raise _reject("zip-bomb", f"uncompressed, more than {MAX_TOTAL_BYTES} bytes")
+            continue
         limit = min(info.file_size, MAX_MEMBER_BYTES)
         if "/" not in relative or not relative.startswith("data/"):
             limit = min(limit, MAX_TAG_FILE_BYTES)
@@ -609,16 +816,50 @@ def _read_members(
                 raise _reject("zip-bomb", f"tag file {relative!r} is too large")
         try:
             with archive.open(info) as stream:
-                data = stream.read(limit + 1)
+                content = stream.read(limit + 1)
         except _ZIP_ERRORS as exc:
             raise _reject("corrupt", f"{relative!r} cannot be read ({exc})") from None
-        if len(data) > limit:
+        if len(content) > limit:
             raise _reject("zip-bomb", f"{relative!r} holds more than it declares")
-        total += len(data)
+        total += len(content)
         if total > MAX_TOTAL_BYTES:
             raise _reject("zip-bomb", f"uncompressed, more than {MAX_TOTAL_BYTES} bytes")
-        files[relative] = data
+        files[relative] = content
+    crcs = _parallel(zlib.crc32, [files[relative] for relative, _ in views])
+    for (relative, info), crc in zip(views, crcs, strict=True):
+        if crc != info.CRC:
+            raise _reject("corrupt", f"{relative!r} cannot be read (bad CRC-32)")
     return files
+
+
+def _stored_view(data: bytes, info: zipfile.ZipInfo, relative: str) -> memoryview:
+    """The bytes of an uncompressed member, as a view into the archive (no copy)."""
+    offset = info.header_offset
+    header = data[offset : offset + 30]
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise _reject("corrupt", f"{relative!r} has no local file header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = offset + 30 + name_length + extra_length
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    try:
+        expected = info.orig_filename.encode(encoding)
+    except UnicodeEncodeError:
+        expected = b""
+    if data[offset + 30 : offset + 30 + name_length] != expected:
+        raise _reject("corrupt", f"{relative!r}: the local header names another file")
+    end = start + info.compress_size
+    if info.compress_size != info.file_size or end > len(data):
+        raise _reject("corrupt", f"{relative!r} is truncated or mis-sized")
+    return memoryview(data)[start:end]
+
+
+def _parallel(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """``[fn(x) for x in items]``, in threads when there are several big items (hashlib
+    and zlib release the GIL)."""
+    if len(items) < 2 or sum(len(x) for x in items) < 4 * MiB:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(fn, items))
 
 
 # -- reading: the signature -----------------------------------------------------------------
@@ -750,8 +991,10 @@ def _check_hashes(
     for name in sorted(listed):
         if name not in files:
             raise _reject("missing-file", f"{label} lists {name!r}, which is missing")
-    for name in sorted(listed):
-        if hashlib.sha256(files[name]).hexdigest() != listed[name]:
+    names = sorted(listed)
+    digests = _parallel(lambda d: hashlib.sha256(d).hexdigest(), [files[n] for n in names])
+    for name, digest in zip(names, digests, strict=True):
+        if digest != listed[name]:
             raise _reject("hash-mismatch", f"{name!r} does not match its hash in {label}")
 
 
@@ -962,7 +1205,7 @@ def verify_bundle(
         if not members:
             raise _reject("empty", "the archive holds no files")
         root = _bag_root(members)
-        files = _read_members(archive, members, root)
+        files = _read_members(archive, members, root, data)
     for name in REQUIRED_TAG_FILES:
         if name not in files:
             raise _reject("missing-file", f"the bundle has no {name}")
@@ -983,17 +1226,31 @@ def verify_bundle(
         "info": info,
     }
     if kind == KIND_CASE_BATCH:
-        payload = {n[5:]: d for n, d in files.items() if n.startswith("data/")}
+        payload = {n[5:]: bytes(d) for n, d in files.items() if n.startswith("data/")}
         return VerifiedBundle(**common, payload=payload)
-    extra = sorted(n for n in files if n.startswith("data/") and n not in (EVENTS, CHECKPOINT))
+    listed = _parse_manifest(files[MANIFEST], MANIFEST)  # checked above
+    evidence = {
+        n.removeprefix(EVIDENCE_DIR): listed[n]
+        for n in files
+        if n.startswith(EVIDENCE_DIR) and "/" not in n.removeprefix(EVIDENCE_DIR)
+    }
+    extra = sorted(
+        n for n in files
+        if n.startswith("data/") and n not in (EVENTS, CHECKPOINT)
+        and n.removeprefix(EVIDENCE_DIR) not in evidence
+    )
     if extra:
-        raise _reject("schema", f"a verdict bundle holds only events and a checkpoint: {extra}")
+        raise _reject(
+            "schema",
+            f"a verdict bundle holds only events, a checkpoint and evidence files: {extra}",
+        )
     for name in (EVENTS, CHECKPOINT):
         if name not in files:
             raise _reject("missing-file", f"the bundle has no {name}")
     events, lines = _parse_events(files[EVENTS], info, signer)
     checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines)
-    return VerifiedBundle(**common, events=events, event_lines=lines, checkpoint=checkpoint)
+    return VerifiedBundle(**common, events=events, event_lines=lines, checkpoint=checkpoint,
+                          evidence=evidence)
 
 
 def verify_case_batch(db: sqlite_utils.Database, data: bytes) -> VerifiedBundle:

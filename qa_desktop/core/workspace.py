@@ -328,10 +328,18 @@ class Workspace:
         return self.data_dir / "quarantine"
 
     def export_bundle(
-        self, identity: keys.Identity, out_dir: Path, since: str | None = None
+        self,
+        identity: keys.Identity,
+        out_dir: Path,
+        since: str | None = None,
+        evidence: list[Path] | None = None,
     ) -> bundles.ExportResult | None:
-        """Write the local reviewer's events not yet exported as a signed bundle."""
-        return bundles.export_bundle(self.db, identity, out_dir, since)
+        """Write the local reviewer's events not yet exported as a signed bundle.
+
+        ``evidence`` files travel in it as ``data/evidence/<name>`` (ValueError for
+        names that are not plain and unique).
+        """
+        return bundles.export_bundle(self.db, identity, out_dir, since, evidence=evidence)
 
     def verify_bundle(self, path: Path) -> bundles.VerifiedBundle:
         """Check a bundle file fully (and against the database) without writing anything."""

@@ -1,0 +1,105 @@
+"""Signed bundles with 200 MiB of evidence, each figure a ratio against raw SHA-256.
+
+- export: :func:`bundles.export_bundle` (hash, zip, sign, fsync, record) of a few verdicts
+  plus four 50 MiB evidence files of random bytes, in MiB/s of evidence.
+- verify: :func:`bundles.verify_bundle` on the bundle file's bytes, in MiB/s of evidence.
+
+Each is divided by plain ``hashlib.sha256`` over the same evidence bytes in the same run
+(the least any export or verification must do is hash every byte once). Export must also
+write the file durably (fsync), so a raw write + fsync of the same bytes is printed beside
+it for context: where the disk is slower than SHA-256, that bounds the export ratio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from qa_desktop.core import bundles, keys
+from qa_desktop.core.workspace import Workspace
+
+from .bench_import import write_text_batch
+
+EVIDENCE_FILES = 4
+EVIDENCE_MIB = 50
+TARGET = 0.7
+PASSPHRASE = "benchmark passphrase"
+
+
+def sha256_mib_per_s(paths: list[Path]) -> float:
+    """Raw hashlib.sha256 over each file's bytes, already in memory (best of two)."""
+    blobs = [p.read_bytes() for p in paths]
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        for blob in blobs:
+            hashlib.sha256(blob).hexdigest()
+        best = min(best, time.perf_counter() - started)
+    return sum(len(b) for b in blobs) / 2**20 / best
+
+
+def write_fsync_mib_per_s(paths: list[Path], folder: Path) -> float:
+    """Context, not a target: writing the same bytes to one file in 4 MiB chunks + fsync."""
+    blobs = [p.read_bytes() for p in paths]
+    started = time.perf_counter()
+    with (folder / "raw-copy.bin").open("wb") as out:
+        for blob in blobs:
+            for i in range(0, len(blob), 4 * 2**20):
+                out.write(blob[i : i + 4 * 2**20])
+        out.flush()
+        os.fsync(out.fileno())
+    elapsed = time.perf_counter() - started
+    (folder / "raw-copy.bin").unlink()
+    return sum(len(b) for b in blobs) / 2**20 / elapsed
+
+
+def verdict(ratio: float) -> str:
+    """'meets' or 'MISSES' the target."""
+    return "meets" if ratio >= TARGET else "MISSES"
+
+
+def run(tmp: Path) -> list[str]:
+    """Measure and describe the export and verify ratios."""
+    keys.SCRYPT_N = 2**10
+    write_text_batch(tmp / "batch", 20)
+    ws = Workspace.open(tmp / "data")
+    ws.ensure_reviewer("Bench")
+    ws.import_batch(tmp / "batch")
+    ws.create_identity(PASSPHRASE)
+    identity = ws.identity(PASSPHRASE)
+    for i in range(5):
+        ws.record_verdict(f"bench-{i:06d}", "no_violation", notes=f"verdict {i}")
+    (tmp / "evidence").mkdir()
+    evidence = []
+    for i in range(EVIDENCE_FILES):
+        path = tmp / "evidence" / f"capture-{i}.bin"
+        path.write_bytes(os.urandom(EVIDENCE_MIB * 2**20))
+        evidence.append(path)
+    mib = EVIDENCE_FILES * EVIDENCE_MIB
+    baseline = sha256_mib_per_s(evidence)
+    disk = write_fsync_mib_per_s(evidence, tmp)
+
+    started = time.perf_counter()
+    result = ws.export_bundle(identity, tmp / "out", evidence=evidence)
+    export_rate = mib / (time.perf_counter() - started)
+    assert result is not None
+    data = bundles.read_bundle_file(result.path)
+    started = time.perf_counter()
+    verified = bundles.verify_bundle(ws.db, data)
+    verify_rate = mib / (time.perf_counter() - started)
+    assert len(verified.evidence) == EVIDENCE_FILES
+    ws.close()
+    export_ratio, verify_ratio = export_rate / baseline, verify_rate / baseline
+    return [
+        f"signed bundle, 5 verdicts + {EVIDENCE_FILES} x {EVIDENCE_MIB} MiB random evidence"
+        f" ({len(data) / 2**20:.1f} MiB file)",
+        f"  raw hashlib.sha256: {baseline:,.0f} MiB/s",
+        f"  export + sign: {export_rate:,.0f} MiB/s   ratio = {export_ratio:.2f}"
+        f"  (target >= {TARGET}: {verdict(export_ratio)})",
+        f"  (context: raw write + fsync of the same bytes {disk:,.0f} MiB/s, ratio to sha256"
+        f" {disk / baseline:.2f}; export / that = {export_rate / disk:.2f})",
+        f"  verify:        {verify_rate:,.0f} MiB/s   ratio = {verify_ratio:.2f}"
+        f"  (target >= {TARGET}: {verdict(verify_ratio)})",
+    ]

@@ -1,0 +1,78 @@
+"""Property: however events are split into bundles and in whatever order (with repeats)
+those bundles are imported, every importer ends with the same verdict table."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa_desktop.core import bundles, keys
+from qa_desktop.core.workspace import Workspace
+
+from .test_bundles import PASSPHRASE, introduce, make_workspace
+
+LABELS = ("vh_remove", "no_violation", "sp_reduce")
+CASES = 3
+
+verdict = st.tuples(st.integers(0, CASES - 1), st.sampled_from(LABELS))
+groups = st.lists(st.lists(verdict, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+def table(ws: Workspace) -> list[tuple]:
+    """Every verdict row, full, sorted."""
+    return sorted(tuple(sorted(r.items())) for r in ws.db.query("SELECT * FROM verdicts"))
+
+
+def export_groups(ws: Workspace, plan: list[list[tuple[int, str]]], out: Path) -> list[bytes]:
+    """Record each group of verdicts then export it: one bundle per group."""
+    identity = ws.identity(PASSPHRASE)
+    found = []
+    for group in plan:
+        for case, label in group:
+            ws.record_verdict(f"t-{case}", label)
+        result = ws.export_bundle(identity, out)
+        assert result is not None
+        found.append(result.path.read_bytes())
+    return found
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    plans=st.lists(groups, min_size=1, max_size=2),
+    data=st.data(),
+)
+def test_any_split_any_order_any_repeats_gives_one_verdict_table(
+    plans: list[list[list[tuple[int, str]]]], data: st.DataObject
+) -> None:
+    with mock.patch.object(keys, "SCRYPT_N", 2**4), tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        signers = [make_workspace(root, name, CASES) for name in ("Rita", "Omar")[: len(plans)]]
+        importers = [make_workspace(root, name, CASES) for name in ("Lena", "Lars")]
+        try:
+            for importer in importers:
+                for signer in signers:
+                    introduce(importer, signer)
+            made = [
+                b
+                for signer, plan in zip(signers, plans, strict=True)
+                for b in export_groups(signer, plan, root / "out")
+            ]
+            expected = sorted(row for signer in signers for row in table(signer))
+            for importer in importers:
+                order = data.draw(st.permutations(range(len(made))))
+                repeats = data.draw(st.lists(st.integers(0, len(made) - 1), max_size=3))
+                sequence = list(order)
+                for r in repeats:
+                    at = data.draw(st.integers(0, len(sequence)))
+                    sequence.insert(at, r)
+                for i in sequence:
+                    bundles.import_bundle(importer.db, made[i], name=f"{i}.zip")
+                assert table(importer) == expected
+                assert importer.audit_problems() == []
+        finally:
+            for ws in signers + importers:
+                ws.close()
