@@ -27,14 +27,6 @@ GENESIS = "0" * 64
 """The head of an empty chain."""
 
 
-class AuditChainBroken(Exception):
-    """The audit log no longer matches the verdict events (see ``problems``)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems[:5]))
-        self.problems = problems
-
-
 def event_bytes(event: VerdictEvent) -> bytes:
     """The event as RFC 8785 canonical JSON bytes (every field)."""
     return dumps_canonical(event.to_json())

@@ -64,7 +64,7 @@ from .preferences_dialog import PreferencesDialog
 from .protection_bar import TRANSPARENCY_STEPS, ProtectionBar
 from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
-from .render import MAX_BLUR_LEVEL, RenderCache, Rendered, ViewSettings
+from .render import RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
 from .signing import TrustDialog, ask_passphrase, report_lines, sync_summary
 from .verdict_panel import VerdictPanel
@@ -605,7 +605,7 @@ class MainWindow(QMainWindow):
 
     def stronger_blur(self) -> None:
         """One blur level stronger."""
-        level = min(MAX_BLUR_LEVEL, self.case_filters.blur_level + 1)
+        level = min(media.MAX_BLUR_LEVEL, self.case_filters.blur_level + 1)
         self._change_filters(blur_level=level, blur_kind=self._blurring_kind())
 
     def weaker_blur(self) -> None:

@@ -24,7 +24,6 @@ DISPLAY_MAX_SIDE = 1600
 """Images are decoded no larger than this: enough for a laptop or a shared screen."""
 
 STORYBOARD_TILES = 9
-MAX_BLUR_LEVEL = 10
 
 
 ViewSettings = media.FilterSettings
