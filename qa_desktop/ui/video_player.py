@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -38,6 +38,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import media
+from .overlay import (
+    PROTECTED_BADGE,
+    REVEALED_BADGE,
+    paint_badge,
+    paint_message,
+    paint_reveal_frame,
+)
 from .render import to_qimage
 
 try:  # QtMultimedia is optional: a build or platform without it plays silently.
@@ -401,34 +408,18 @@ class _Screen(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(18, 18, 20))
         if self.message or self.image is None:
-            painter.setPen(QColor(230, 230, 230))
-            font = QFont(painter.font())
-            font.setPointSizeF(font.pointSizeF() * 1.3)
-            painter.setFont(font)
-            painter.drawText(
-                self.rect().adjusted(24, 24, -24, -24),
-                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                self.message,
-            )
+            paint_message(painter, self.rect(), self.message, QColor(230, 230, 230))
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(self.image_rect(), self.image)
         if self.revealed:
-            painter.setPen(QPen(QColor(230, 70, 60), 6))
-            painter.drawRect(self.rect().adjusted(3, 3, -3, -3))
-            text, bg = "REVEALED — release to blur", QColor(200, 50, 40, 230)
+            paint_reveal_frame(painter, self.rect())
+            text, bg = "REVEALED — release to blur", REVEALED_BADGE
         elif self.regions:
             text, bg = "Blurred — regions revealed", QColor(160, 90, 20, 220)
         else:
-            text, bg = "Blurred — hold to reveal", QColor(20, 20, 20, 200)
-        font = QFont(painter.font())
-        font.setBold(True)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        box = QRectF(12, 12, metrics.horizontalAdvance(text) + 24, metrics.height() + 12)
-        painter.fillRect(box, bg)
-        painter.setPen(QColor(255, 255, 255))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            text, bg = "Blurred — hold to reveal", PROTECTED_BADGE
+        paint_badge(painter, text, bg)
 
 
 class VideoPlayer(QWidget):

@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QImage,
     QMouseEvent,
     QPainter,
@@ -18,6 +17,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTextBrowser, QWidget
 
 from ..core import media
+from .overlay import (
+    PROTECTED_BADGE,
+    REVEALED_BADGE,
+    paint_badge,
+    paint_message,
+    paint_reveal_frame,
+)
 from .render import Rendered, tile_at
 from .video_player import VideoPlayer
 
@@ -152,15 +158,7 @@ class ImageView(QWidget):
         painter.fillRect(self.rect(), QColor(30, 30, 34))
         image = self.current_image()
         if image is None:
-            painter.setPen(QColor(220, 220, 220))
-            font = painter.font()
-            font.setPointSizeF(font.pointSizeF() * 1.3)
-            painter.setFont(font)
-            painter.drawText(
-                self.rect().adjusted(24, 24, -24, -24),
-                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                self._message,
-            )
+            paint_message(painter, self.rect(), self._message, QColor(220, 220, 220))
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         target = self.image_rect()
@@ -182,31 +180,23 @@ class ImageView(QWidget):
 
     def _paint_badge(self, painter: QPainter) -> None:
         if self._revealed:
-            painter.setPen(QPen(QColor(230, 70, 60), 6))
-            painter.drawRect(self.rect().adjusted(3, 3, -3, -3))
+            paint_reveal_frame(painter, self.rect())
             text = (
                 "REVEALED FOR THIS CASE — T to blur again"
                 if self._pinned
                 else "REVEALED — release to blur"
             )
-            bg = QColor(200, 50, 40, 230)
+            bg = REVEALED_BADGE
         elif self.regions:
             text = f"{len(self.regions)} region(s) revealed — Esc to blur them"
             bg = QColor(170, 110, 20, 230)
         elif self.storyboard_mode:
             text = "Storyboard, blurred — click a tile to play from there"
-            bg = QColor(20, 20, 20, 200)
+            bg = PROTECTED_BADGE
         else:
             text = "Blurred — hold Space or the mouse to reveal, Shift+drag a region"
-            bg = QColor(20, 20, 20, 200)
-        font = QFont(painter.font())
-        font.setBold(True)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        box = QRectF(12, 12, metrics.horizontalAdvance(text) + 24, metrics.height() + 12)
-        painter.fillRect(box, bg)
-        painter.setPen(QColor(255, 255, 255))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            bg = PROTECTED_BADGE
+        paint_badge(painter, text, bg)
 
     # -- mouse: hold to reveal, wheel to pan, ctrl+wheel to zoom -----------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -1,0 +1,41 @@
+"""What the content views paint over the picture: a message in place of it, the badge in
+the corner that says whether the content is protected, and the red frame of a reveal."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+REVEALED_BADGE = QColor(200, 50, 40, 230)
+PROTECTED_BADGE = QColor(20, 20, 20, 200)
+
+
+def paint_message(painter: QPainter, rect: QRect, text: str, colour: QColor) -> None:
+    """``text`` centred and wrapped in ``rect``, a little larger than the base font."""
+    painter.setPen(colour)
+    font = QFont(painter.font())
+    font.setPointSizeF(font.pointSizeF() * 1.3)
+    painter.setFont(font)
+    painter.drawText(
+        rect.adjusted(24, 24, -24, -24),
+        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+        text,
+    )
+
+
+def paint_reveal_frame(painter: QPainter, rect: QRect) -> None:
+    """The red frame around content that is shown unblurred."""
+    painter.setPen(QPen(QColor(230, 70, 60), 6))
+    painter.drawRect(rect.adjusted(3, 3, -3, -3))
+
+
+def paint_badge(painter: QPainter, text: str, background: QColor) -> None:
+    """``text`` in bold white on ``background``, in the top-left corner."""
+    font = QFont(painter.font())
+    font.setBold(True)
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    box = QRectF(12, 12, metrics.horizontalAdvance(text) + 24, metrics.height() + 12)
+    painter.fillRect(box, background)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
