@@ -175,11 +175,14 @@ def test_warning_screen_and_collapsed_text_need_an_explicit_opt_in(
 
     go_to(qtbot, window, "img-2")
     assert window.viewer.currentWidget() is window.viewer.warning_view
+    key(qtbot, window, Qt.Key.Key_T)
+    assert not window.case_revealed  # nothing to reveal behind the warning
     qtbot.keyPress(window.queue, Qt.Key.Key_Space)
     assert window.meter.revealing is False  # nothing to reveal behind the warning
     qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
     key(qtbot, window, Qt.Key.Key_W)
     qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
+    assert not window.viewer.image_view.revealed  # opting in shows the media protected
     assert window.case_filters.grayscale and window.case_filters.blur_level >= 9
     go_to(qtbot, window, "img-0")
     go_to(qtbot, window, "img-2")

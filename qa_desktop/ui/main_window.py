@@ -647,8 +647,14 @@ class MainWindow(QMainWindow):
         self._apply_reveal()
 
     def toggle_case_reveal(self) -> None:
-        """Reveal this case until you leave it, or protect it again."""
-        if self.case is None:
+        """Reveal this case until you leave it, or protect it again.
+
+        Only media on screen can be revealed: behind a warning screen (or on a text case)
+        the key does nothing, so opting in with W still shows the media protected first.
+        """
+        if self.case is None or (
+            not self.case_revealed and self.viewer.currentWidget() is not self.viewer.media_page
+        ):
             return
         self.case_revealed = not self.case_revealed
         self._apply_reveal()
