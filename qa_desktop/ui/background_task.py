@@ -5,8 +5,8 @@ The job gets its own Workspace (its own SQLite connection) in the worker thread:
     result, error = run_with_progress(
         parent, "Import case batch", "Importing batch.zip…", data_dir,
         lambda ws, progress, cancelled: ws.import_batch(path, progress, cancelled),
-        describe_error=lambda exc: str(exc),
     )
+    # error: None, or the exception the job raised (cancelling included), to describe
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ Job = Callable[[Workspace, Progress, Cancelled], object]
 class _Worker(QObject):
     progressed = Signal(int, int)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)  # the exception
 
-    def __init__(self, data_dir: Path, job: Job, describe_error: Callable[[Exception], str]):
+    def __init__(self, data_dir: Path, job: Job):
         super().__init__()
-        self.data_dir, self.job, self.describe_error = data_dir, job, describe_error
+        self.data_dir, self.job = data_dir, job
         self.cancel_requested = threading.Event()
 
     def run(self) -> None:
@@ -40,7 +40,7 @@ class _Worker(QObject):
         try:
             ws = Workspace.open(self.data_dir)
         except Exception as exc:
-            self.failed.emit(self.describe_error(exc))
+            self.failed.emit(exc)
             return
         try:
             result = self.job(
@@ -49,7 +49,7 @@ class _Worker(QObject):
                 self.cancel_requested.is_set,
             )
         except Exception as exc:  # every failure must reach the user, not vanish in a thread
-            self.failed.emit(self.describe_error(exc))
+            self.failed.emit(exc)
         else:
             self.finished.emit(result)
         finally:
@@ -71,7 +71,7 @@ class _Driver(QObject):
         self.thread = QThread(self)
         worker.moveToThread(self.thread)
         self.result: object = None
-        self.error = ""
+        self.error: Exception | None = None
         worker.progressed.connect(self.on_progress)
         worker.finished.connect(self.on_finished)
         worker.failed.connect(self.on_failed)
@@ -99,9 +99,9 @@ class _Driver(QObject):
         self.dialog.reset()
         self.dialog.hide()
 
-    @Slot(str)
-    def on_failed(self, message: str) -> None:
-        self.error = message
+    @Slot(object)
+    def on_failed(self, error: Exception) -> None:
+        self.error = error
         self.dialog.reset()
         self.dialog.hide()
 
@@ -112,10 +112,9 @@ def run_with_progress(
     label: str,
     data_dir: Path,
     job: Job,
-    describe_error: Callable[[Exception], str] = lambda exc: f"{exc}",
-) -> tuple[object, str]:
-    """Run ``job`` in a worker thread behind a progress dialog; (result, error message)."""
-    driver = _Driver(parent, title, label, _Worker(data_dir, job, describe_error))
+) -> tuple[object, Exception | None]:
+    """Run ``job`` in a worker thread behind a progress dialog; (result, what it raised)."""
+    driver = _Driver(parent, title, label, _Worker(data_dir, job))
     driver.run()
     driver.deleteLater()
     return driver.result, driver.error

@@ -19,14 +19,6 @@ def describe_import_error(exc: Exception) -> str:
     return f"Import failed: {exc!r}\n\nNothing was imported."
 
 
-def describe_or_pass_unsigned(exc: Exception) -> str:
-    """Mark an unsigned batch for the confirmation; describe any other failure."""
-    return UNSIGNED_MARK if isinstance(exc, UnsignedBatch) else describe_import_error(exc)
-
-
-UNSIGNED_MARK = "\x00unsigned"
-
-
 def run_import(
     parent: QWidget, data_dir: Path, path: Path, trust_unsigned: bool | None = None
 ) -> ImportReport | None:
@@ -36,7 +28,7 @@ def run_import(
     (or when ``trust_unsigned`` says so); it then shows as unsigned.
     """
 
-    def attempt(trust: bool) -> tuple[object, str]:
+    def attempt(trust: bool) -> tuple[object, Exception | None]:
         return run_with_progress(
             parent,
             "Import case batch",
@@ -45,11 +37,10 @@ def run_import(
             lambda ws, progress, cancelled: ws.import_batch(
                 path, progress, cancelled, trust_unsigned=trust
             ),
-            describe_or_pass_unsigned,
         )
 
     result, error = attempt(bool(trust_unsigned))
-    if error == UNSIGNED_MARK:
+    if isinstance(error, UnsignedBatch):
         if trust_unsigned is None:
             trust_unsigned = QMessageBox.question(
                 parent,
@@ -62,8 +53,8 @@ def run_import(
             QMessageBox.information(parent, "Batch not imported", "Nothing was imported.")
             return None
         result, error = attempt(True)
-    if error:
-        QMessageBox.warning(parent, "Batch not imported", error)
+    if error is not None:
+        QMessageBox.warning(parent, "Batch not imported", describe_import_error(error))
         return None
     if isinstance(result, ImportReport):
         signed = (

@@ -1058,7 +1058,7 @@ class MainWindow(QMainWindow):
             self, "Sync", f"Syncing with {folder}…", self.ws.data_dir,
             lambda ws, progress, cancelled: ws.sync_folder(identity, folder, progress, cancelled),
         )
-        if error:
+        if error is not None:
             QMessageBox.warning(self, "Sync failed", f"{error}\n\nNothing was half-written.")
             return False
         assert isinstance(result, SyncReport)
