@@ -1126,7 +1126,7 @@ class MainWindow(QMainWindow):
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
         if self.model.filter is not None:
-            position += f" (filtered from {self.ws.case_count()})"
+            position += f" (filtered from {self.model.total_count})"
         exposure = self.meter.session_total_ms / 1000
         self.status.setText(
             f"{position}  ·  content {shown}{severe}  ·  unblurred this session "

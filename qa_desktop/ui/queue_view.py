@@ -32,6 +32,7 @@ class QueueModel(QAbstractTableModel):
         self.ws = workspace
         self.filter: QueueFilter | None = None
         self._count = workspace.case_count(filter=None)
+        self.total_count = self._count  # every case, whatever the filter
         self._pages: dict[int, list[QueueRow]] = {}
         self.pages_loaded = 0  # how many pages were read from the database (for tests)
 
@@ -120,7 +121,10 @@ class QueueModel(QAbstractTableModel):
         """Forget every page and re-count (after an import)."""
         self.beginResetModel()
         self._pages.clear()
-        self._count = self.ws.case_count(filter=self.filter)
+        self.total_count = self.ws.case_count()
+        self._count = (
+            self.ws.case_count(filter=self.filter) if self.filter else self.total_count
+        )
         self.endResetModel()
 
     def set_filter(self, queue_filter: QueueFilter | None) -> None:
