@@ -602,14 +602,17 @@ def batch_group() -> None:
 @batch_group.command("sign")
 @click.argument("batch", type=click.Path(exists=True, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seq", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Sequence number of this signed batch for your key.")
+@click.option("--seq", type=click.IntRange(min=1), default=None,
+              help="Sequence number of this signed batch for your key (default: the next"
+                   " one this data directory has not used).")
 @click.pass_context
-def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int) -> None:
+def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int | None) -> None:
     """Sign a case batch FOLDER or .zip with your key (as its issuer) into OUT_DIR.
 
     Importers must trust your public key with the role `issuer` (`keys trust --role
-    issuer`). The batch is not validated here: try `import` on a scratch data directory.
+    issuer`). Each signed batch takes your key's next sequence number; importers refuse a
+    number used twice as a replay. The batch is not validated here: try `import` on a
+    scratch data directory.
     """
     from .core import batches, bundles
 
@@ -622,7 +625,7 @@ def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int)
     ws = _open(ctx)
     try:
         identity = _identity(ws)
-        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq)
+        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq, db=ws.db)
     except ValueError as exc:
         raise click.ClickException(f"{batch}: {exc}") from exc
     finally:

@@ -238,3 +238,106 @@ def test_cli_refuses_unsigned_without_the_flag_and_accepts_it_with(tmp_path: Pat
         assert status(ws, "sb-1") == "unsigned"
     finally:
         ws.close()
+
+
+def quarantined(ws: Workspace) -> list[str]:
+    folder = ws.quarantine_dir
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_refused_signed_batch_is_quarantined_with_its_reason(
+    importer: Workspace, tmp_path: Path
+) -> None:
+    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"),
+                                     tmp_path / "out")
+    with pytest.raises(batches.SignedBatchRefused):
+        importer.import_batch(signed)
+    names = quarantined(importer)
+    assert len(names) == 2
+    reason = next(n for n in names if n.endswith(".reason.txt"))
+    assert (importer.quarantine_dir / reason).read_text().startswith("unknown-signer\n")
+    copy = next(n for n in names if not n.endswith(".reason.txt"))
+    assert (importer.quarantine_dir / copy).read_bytes() == signed.read_bytes()
+
+
+def test_an_issuers_sequence_number_cannot_be_replayed_by_another_batch(
+    importer: Workspace, tmp_path: Path
+) -> None:
+    issuer = issuer_key(importer)
+    first = bundles.sign_case_batch(issuer, text_batch(tmp_path / "a", "sb-1"),
+                                    tmp_path / "out", seq=1)
+    second = bundles.sign_case_batch(issuer, text_batch(tmp_path / "b", "sb-2"),
+                                     tmp_path / "out", seq=1)
+    importer.import_batch(first, trust_unsigned=False)
+    logged = importer.db.execute(
+        "SELECT kind, seq, direction, event_count FROM bundle_log"
+    ).fetchall()
+    assert logged == [("case-batch", 1, "import", 3)]
+    before = dump(importer)
+    with pytest.raises(batches.SignedBatchRefused) as caught:
+        importer.import_batch(second, trust_unsigned=False)
+    assert caught.value.rejected.reason == "replay" and second.name in str(caught.value)
+    assert dump(importer) == before
+    assert any(n.endswith(".reason.txt") for n in quarantined(importer))
+    # the same signed batch again is not a replay: it is the same bundle
+    assert importer.import_batch(first, trust_unsigned=False).cases_already_present == 3
+    assert importer.db["bundle_log"].count == 1
+
+
+def test_the_signed_copy_of_a_batch_imported_unsigned_marks_it_signed(
+    importer: Workspace, tmp_path: Path
+) -> None:
+    issuer = issuer_key(importer)
+    folder = text_batch(tmp_path / "batch")
+    importer.import_batch(folder, trust_unsigned=True)
+    assert status(importer, "sb-1") == "unsigned"
+    signed = bundles.sign_case_batch(issuer, folder, tmp_path / "out")
+    report = importer.import_batch(signed, trust_unsigned=False)
+    assert report.cases_added == 0 and report.cases_already_present == 3
+    assert status(importer, "sb-1") == f"signed:{issuer.key_id}"
+
+
+def test_signing_with_the_issuers_database_takes_the_next_sequence_number(
+    importer: Workspace, tmp_path: Path
+) -> None:
+    issuer_ws = Workspace.open(tmp_path / "issuer")
+    try:
+        issuer = issuer_key(importer)
+        paths = [
+            bundles.sign_case_batch(issuer, text_batch(tmp_path / n, n), tmp_path / "out",
+                                    db=issuer_ws.db)
+            for n in ("sb-1", "sb-2")
+        ]
+        assert issuer_ws.db.execute(
+            "SELECT seq, kind, direction FROM bundle_log ORDER BY seq"
+        ).fetchall() == [(1, "case-batch", "export"), (2, "case-batch", "export")]
+        with pytest.raises(ValueError, match="already used"):
+            bundles.sign_case_batch(issuer, text_batch(tmp_path / "c", "sb-3"),
+                                    tmp_path / "out", seq=2, db=issuer_ws.db)
+    finally:
+        issuer_ws.close()
+    for path in paths:
+        importer.import_batch(path, trust_unsigned=False)
+    assert importer.db["cases"].count == 6
+
+
+def test_cli_numbers_an_issuers_signed_batches_and_refuses_a_reused_number(
+    tmp_path: Path,
+) -> None:
+    env = {keys.PASSPHRASE_ENV: PASSPHRASE}
+    issuer_dir = tmp_path / "issuer"
+    assert run(issuer_dir, "keys", "create", "--name", ISSUER, env=env)[0] == 0
+    for name in ("sb-1", "sb-2"):
+        code, _, err = run(issuer_dir, "batch", "sign", str(text_batch(tmp_path / name, name)),
+                           str(tmp_path / "out"), env=env)
+        assert code == 0, err
+    code, _, err = run(issuer_dir, "batch", "sign", str(text_batch(tmp_path / "c", "sb-3")),
+                       str(tmp_path / "out"), "--seq", "1", env=env)
+    assert code != 0 and "already used" in err and "replay" in err
+    seqs = []
+    for path in (tmp_path / "out").glob("*.zip"):
+        with zipfile.ZipFile(path) as archive:
+            info = archive.read(f"{path.stem}/bag-info.txt").decode()
+        seqs += [line.split(": ")[1] for line in info.splitlines()
+                 if line.startswith("Sequence-Number")]
+    assert sorted(seqs) == ["1", "2"]

@@ -163,6 +163,18 @@ class UnsignedBatch(BatchError):
     """An unsigned batch offered without ``trust_unsigned``: the user must choose to trust it."""
 
 
+class SignedBatchRefused(BatchError):
+    """A signed batch whose bundle was refused (bad signature, replay, expired...)."""
+
+    def __init__(self, path: Path, data: bytes, rejected: bundles.BundleRejected) -> None:
+        super().__init__(
+            f"{path.name}: signed case batch refused ({rejected.reason}): {rejected.message}"
+        )
+        self.path = path
+        self.data = data
+        self.rejected = rejected
+
+
 UNSIGNED = "unsigned"
 """``batches.signature_status`` of a batch imported unsigned (trusted on request)."""
 SIGNED_PREFIX = "signed:"
@@ -200,6 +212,7 @@ def import_batch(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     trust_unsigned: bool = True,
+    quarantine_dir: Path | None = None,
 ) -> ImportReport:
     """Validate everything in ``path``, then write it in one transaction.
 
@@ -213,12 +226,20 @@ def import_batch(
     A signed batch (a ``case-batch`` bundle .zip) is verified against the trust store
     before anything else; a refusal is a :class:`BatchError` naming the file and the bundle
     reason code. An unsigned batch raises :class:`UnsignedBatch` unless ``trust_unsigned``
-    (default True for library callers; the CLI and GUI ask the user first).
+    (default True for library callers; the CLI and GUI ask the user first). A refused signed
+    batch is copied into ``quarantine_dir`` (if given) with a reason file, like a bundle.
+    A signed batch is logged in ``bundle_log`` like a bundle, so an issuer's sequence number
+    cannot be replayed; its signed copy upgrades a batch first imported unsigned.
     """
-    with _gc_paused():
-        return _import(
-            db, media_dir, Path(path), _Progress(progress, cancelled), trust_unsigned
-        )
+    try:
+        with _gc_paused():
+            return _import(
+                db, media_dir, Path(path), _Progress(progress, cancelled), trust_unsigned
+            )
+    except SignedBatchRefused as exc:
+        if quarantine_dir is not None and exc.data:  # an oversize file is not copied
+            bundles.quarantine(quarantine_dir, exc.path.name, exc.data, exc.rejected)
+        raise
 
 
 def _import(
@@ -253,8 +274,7 @@ def _import(
         _check_media(source, cases, tracker)
         new_rows, present = _select_new_cases(cases)
         media_added = _store_media(source, media_dir, cases, tracker)
-    _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker,
-           source.signature_status)
+    _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
     tracker.finish()
     return ImportReport(header.id, len(new_rows), present, media_added,
                         source.signature_status, source.signer_name)
@@ -389,6 +409,8 @@ class _Source:
     signer_name = ""
     batch_id: str | None = None
     """The batch id the signature vouches for (None: unsigned)."""
+    bundle: bundles.VerifiedBundle | None = None
+    """The verified bundle of a signed batch."""
 
     def __init__(self) -> None:
         self.bytes_read = 0
@@ -493,6 +515,7 @@ class _SignedSource(_Source):
         self.path = path
         self.files = verified.payload
         self.prefix = _batch_prefix(path, self.files)
+        self.bundle = verified
         self.signature_status = SIGNED_PREFIX + verified.signer.key_id
         self.signer_name = verified.signer.signer_name
         self.batch_id = verified.info.get("Batch-Ids", "")
@@ -523,13 +546,13 @@ def _open_signed(path: Path, db: sqlite_utils.Database | None) -> _SignedSource:
     """Read a signed batch once and verify it in memory; nothing unverified is used."""
     if db is None:
         raise BatchError(f"{path.name}: a signed batch needs the trust store to be verified")
+    data = b""
     try:
         data = bundles.read_bundle_file(path)
         verified = bundles.verify_case_batch(db, data)
+        bundles.check_bundle_log(db, verified)
     except bundles.BundleRejected as exc:
-        raise BatchError(
-            f"{path.name}: signed case batch refused ({exc.reason}): {exc.message}"
-        ) from None
+        raise SignedBatchRefused(path, data, exc) from None
     except OSError as exc:
         raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return _SignedSource(path, verified)
@@ -1609,16 +1632,27 @@ def _write(
     cases: _Cases,
     new_rows: list[Any],
     tracker: _Progress,
-    signature_status: str = UNSIGNED,
+    source: _Source,
 ) -> None:
-    """Insert the batch, its new cases and their media in one transaction."""
+    """Insert the batch, its new cases and their media in one transaction.
+
+    A signed source is logged in ``bundle_log`` and marks a batch known as unsigned signed.
+    """
     tracker.check_cancelled()
     tracker.advance(cases.count - len(new_rows))
-    if not new_rows and not batch_is_new:
+    if not new_rows and not batch_is_new and source.bundle is None:
         return
+    signature_status = source.signature_status
     conn = db.conn
     try:
         with transaction(db):
+            if source.bundle is not None:
+                bundles.log_imported_bundle(db, source.bundle, cases.count)
+                conn.execute(
+                    "UPDATE batches SET signature_status = ? WHERE id = ? AND"
+                    " signature_status = ?",
+                    [signature_status, header.id, UNSIGNED],
+                )
             if batch_is_new:
                 conn.execute(
                     "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version,"

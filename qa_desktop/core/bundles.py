@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import io
+import itertools
 import os
 import re
 import secrets
@@ -199,7 +200,6 @@ class ExportResult:
     bundle_id: str
     seq: int
     event_count: int
-    sha256: str
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def export_bundle(
             )
 
         name = f"{bundle_id}.zip"
-        tmp, digest, sha = _write_bag_file(
+        tmp, digest = _write_bag_file(
             out_dir, name, bundle_id, verdict_payload(lines, checkpoint), attached, tags
         )
         try:
@@ -369,14 +369,13 @@ def export_bundle(
                 [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
             )
             _add_chain_points(db, checkpoint, bundle_id)
-            remember_seen(db, sha, name, "exported")
             audit.sync_chain(db)
             os.replace(tmp, out_dir / name)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(out_dir)
-    return ExportResult(out_dir / name, bundle_id, seq, len(lines), sha)
+    return ExportResult(out_dir / name, bundle_id, seq, len(lines))
 
 
 def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]]:
@@ -402,41 +401,6 @@ def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]
     return members
 
 
-class _HashingWriter:
-    """A write-only, non-seekable file: SHA-256 of what passes, hashed in a worker thread.
-
-    Non-seekable on purpose: zipfile then writes every member once, front to back (with a
-    data descriptor), so the hash is of the file's final bytes.
-    """
-
-    def __init__(self, raw: io.BufferedWriter, pool: ThreadPoolExecutor) -> None:
-        self._raw = raw
-        self._pool = pool
-        self._sha = hashlib.sha256()
-        self._pending: deque[Future[None]] = deque()
-        self._position = 0
-
-    def write(self, data: bytes) -> int:
-        data = bytes(data)
-        _submit(self._pool, self._pending, self._sha.update, data)
-        self._raw.write(data)
-        self._position += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, *_: object) -> int:
-        raise OSError("not seekable")
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-    def hexdigest(self) -> str:
-        _drain(self._pending, 0)
-        return self._sha.hexdigest()
-
-
 def _submit(
     pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[bytes], None],
     data: bytes,
@@ -457,12 +421,12 @@ def _write_bag_file(
     payload: dict[str, bytes],
     evidence: list[tuple[str, Path, int]],
     tags: Callable[[dict[str, str], dict[str, int]], tuple[dict[str, bytes], str]],
-) -> tuple[Path, str, str]:
-    """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, digest, sha256).
+) -> tuple[Path, str]:
+    """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, tag manifest digest).
 
-    Evidence is read in chunks, each chunk hashed for the manifest and for the file's own
-    SHA-256 in two worker threads while zipfile computes its CRC and writes it; the tag
-    files (which need those hashes) come last in the archive.
+    Evidence is mapped into memory and copied in chunks; a worker thread hashes each chunk
+    for the manifest while zipfile computes its CRC and writes it, so every byte is read
+    once. The tag files (which need those hashes) come last in the archive.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{name}.{secrets.token_hex(4)}.tmp"
@@ -482,24 +446,16 @@ def _write_bag_file(
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-        return tmp, digest, hashlib.sha256(buffer.getbuffer()).hexdigest()
+        return tmp, digest
     try:
-        with (
-            tmp.open("xb") as raw,
-            ThreadPoolExecutor(1) as file_pool,
-            ThreadPoolExecutor(1) as member_pool,
-        ):
-            out = _HashingWriter(raw, file_pool)
-            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        with tmp.open("xb") as raw, ThreadPoolExecutor(1) as pool:
+            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
                 for member, path, size in evidence:
-                    hashes[member] = _stream_member(
-                        archive, bundle_id, member, path, size, member_pool
-                    )
+                    hashes[member] = _stream_member(archive, bundle_id, member, path, size, pool)
                     sizes[member] = size
                 signed, digest = tags(hashes, sizes)
                 for member, data in {**payload, **signed}.items():
                     archive.writestr(_zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
-            sha = out.hexdigest()
             raw.flush()
             os.fsync(raw.fileno())
         if tmp.stat().st_size > MAX_BUNDLE_BYTES:
@@ -507,7 +463,7 @@ def _write_bag_file(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return tmp, digest, sha
+    return tmp, digest
 
 
 def _stream_member(
@@ -519,12 +475,20 @@ def _stream_member(
     pending: deque[Future[None]] = deque()
     info = _zip_info(bundle_id, member, zipfile.ZIP_STORED)
     info.file_size = size
+    # Reused buffers: fresh 4 MiB objects would cost a page fault per 4 KiB every time.
+    # A buffer comes round again only after the hash of what it held was drained.
+    buffers = [bytearray(_CHUNK) for _ in range(_PENDING_CHUNKS + 2)]
     copied = 0
-    with path.open("rb") as source, archive.open(info, "w") as dest:
-        while chunk := source.read(_CHUNK):
+    with path.open("rb", buffering=0) as source, archive.open(info, "w") as dest:
+        for turn in itertools.count():
+            buffer = buffers[turn % len(buffers)]
+            read = source.readinto(buffer)
+            if not read:
+                break
+            chunk = memoryview(buffer)[:read]
             _submit(pool, pending, sha.update, chunk)
             dest.write(chunk)
-            copied += len(chunk)
+            copied += read
     _drain(pending, 0)
     if copied != size:
         raise ValueError(f"evidence {path} changed while it was being exported")
@@ -532,25 +496,39 @@ def _stream_member(
 
 
 def sign_case_batch(
-    identity: keys.Identity, batch_folder: Path, out_dir: Path, *, seq: int = 1
+    identity: keys.Identity,
+    batch_folder: Path,
+    out_dir: Path,
+    *,
+    seq: int | None = None,
+    db: sqlite_utils.Database | None = None,
 ) -> Path:
     """Sign a case batch folder as a ``case-batch`` bundle (only ``issuer`` keys verify).
 
-    Every file under ``batch_folder`` becomes a payload file under ``data/``.
+    Every file under ``batch_folder`` becomes a payload file under ``data/``. See
+    :func:`sign_case_batch_files` for ``seq`` and ``db``.
     """
     files: dict[str, bytes] = {}
     for path in sorted(batch_folder.rglob("*")):
         if path.is_file() and not path.is_symlink():
             files[path.relative_to(batch_folder).as_posix()] = path.read_bytes()
-    return sign_case_batch_files(identity, files, out_dir, seq=seq)
+    return sign_case_batch_files(identity, files, out_dir, seq=seq, db=db)
 
 
 def sign_case_batch_files(
-    identity: keys.Identity, files: dict[str, bytes], out_dir: Path, *, seq: int = 1
+    identity: keys.Identity,
+    files: dict[str, bytes],
+    out_dir: Path,
+    *,
+    seq: int | None = None,
+    db: sqlite_utils.Database | None = None,
 ) -> Path:
     """Sign a case batch given as ``{name relative to batch.json: bytes}``; the .zip path.
 
-    Raises ValueError when the batch has no ``batch.json`` or is too big for a bundle.
+    With ``db`` (the issuer's own database) the signed batch is logged as an export and
+    ``seq`` defaults to the key's next sequence number; importers refuse a reused one as a
+    replay. Without it ``seq`` defaults to 1. Raises ValueError when the batch has no
+    ``batch.json``, is too big for a bundle, or ``seq`` was already used with ``db``.
     """
     if "batch.json" not in files:
         raise ValueError("a case batch needs a batch.json at its top")
@@ -568,17 +546,35 @@ def sign_case_batch_files(
         raise ValueError(f"batch.json: {exc}") from None
     batch_id = str(header.get("id", "")) if isinstance(header, dict) else ""
     bundle_id = str(uuid.uuid4())
-    bag = build_bag(
-        identity,
-        kind=KIND_CASE_BATCH,
-        bundle_id=bundle_id,
-        seq=seq,
-        payload=payload,
-        info={"Event-Count": str(cases_file.count(b"\n")), "Batch-Ids": batch_id},
-    )
-    if len(bag.data) > MAX_BUNDLE_BYTES:
-        raise ValueError(f"the signed batch is larger than {MAX_BUNDLE_BYTES} bytes")
-    return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
+    case_count = cases_file.count(b"\n")
+
+    def sign(seq: int) -> BuiltBag:
+        bag = build_bag(
+            identity, kind=KIND_CASE_BATCH, bundle_id=bundle_id, seq=seq, payload=payload,
+            info={"Event-Count": str(case_count), "Batch-Ids": batch_id},
+        )
+        if len(bag.data) > MAX_BUNDLE_BYTES:
+            raise ValueError(f"the signed batch is larger than {MAX_BUNDLE_BYTES} bytes")
+        return bag
+
+    if db is None:
+        return write_atomically(out_dir, f"{bundle_id}.zip", sign(seq or 1).data)
+    with transaction(db):
+        if seq is None:
+            seq = _next_seq(db, identity.key_id)
+        used = db.execute(
+            "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND seq = ?",
+            [identity.key_id, seq],
+        ).fetchone()
+        if used is not None:
+            raise ValueError(
+                f"sequence number {seq} of your key was already used by bundle {used[0]};"
+                " importers would refuse it as a replay (leave the number out to use the next)"
+            )
+        bag = sign(seq)
+        _log_bundle(db, bundle_id, identity.key_id, seq, KIND_CASE_BATCH, bag.digest,
+                    case_count, "export")
+        return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
 
 
 def write_atomically(folder: Path, name: str, data: bytes) -> Path:
@@ -689,6 +685,17 @@ def _add_chain_points(db: sqlite_utils.Database, cp: Checkpoint, bundle_id: str)
             " VALUES (?,?,?,?)",
             [cp.key_id, position, head, bundle_id],
         )
+
+
+def exported_bundle_ids(db: sqlite_utils.Database, key_id: str) -> set[str]:
+    """The ids of the bundles this database exported, signed by ``key_id``."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND direction = 'export'",
+            [key_id],
+        )
+    }
 
 
 def remember_seen(db: sqlite_utils.Database, sha256: str, name: str, outcome: str) -> None:
@@ -1258,6 +1265,40 @@ def verify_case_batch(db: sqlite_utils.Database, data: bytes) -> VerifiedBundle:
     return verify_bundle(db, data, kind=KIND_CASE_BATCH)
 
 
+def check_bundle_log(db: sqlite_utils.Database, bundle: VerifiedBundle) -> bool:
+    """True if this very bundle was logged before; refuses ``equivocation`` and ``replay``.
+
+    The same bundle id with other signed content is equivocation; a signer's sequence
+    number already used by another bundle id is a replay.
+    """
+    logged = db.execute(
+        "SELECT digest FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]
+    ).fetchone()
+    if logged is not None:
+        if logged[0] != bundle.digest:
+            raise _reject("equivocation", f"bundle {bundle.bundle_id} was seen with other content")
+        return True
+    other = db.execute(
+        "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND seq = ?",
+        [bundle.signer.key_id, bundle.seq],
+    ).fetchone()
+    if other is not None:
+        raise _reject(
+            "replay",
+            f"sequence number {bundle.seq} of key {bundle.signer.key_id} was already"
+            f" used by bundle {other[0]}",
+        )
+    return False
+
+
+def log_imported_bundle(db: sqlite_utils.Database, bundle: VerifiedBundle, count: int) -> None:
+    """Record an imported bundle in ``bundle_log`` (no-op if it is there already)."""
+    if db.execute("SELECT 1 FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]).fetchone():
+        return
+    _log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
+                bundle.digest, count, "import")
+
+
 @dataclass(frozen=True)
 class MergePlan:
     """What importing a verified bundle would add."""
@@ -1275,22 +1316,7 @@ def check_merge(db: sqlite_utils.Database, bundle: VerifiedBundle) -> MergePlan:
     earlier ones (``history-rewritten``), an event id with other content
     (``event-conflict``) and events on cases not in the database (``unknown-case``).
     """
-    logged = db.execute(
-        "SELECT digest FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]
-    ).fetchone()
-    if logged is not None and logged[0] != bundle.digest:
-        raise _reject("equivocation", f"bundle {bundle.bundle_id} was seen with other content")
-    if logged is None:
-        other = db.execute(
-            "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND seq = ?",
-            [bundle.signer.key_id, bundle.seq],
-        ).fetchone()
-        if other is not None:
-            raise _reject(
-                "replay",
-                f"sequence number {bundle.seq} of key {bundle.signer.key_id} was already"
-                f" used by bundle {other[0]}",
-            )
+    logged = check_bundle_log(db, bundle)
     if bundle.checkpoint is not None:
         _check_chain_points(db, bundle.checkpoint)
     new: list[VerdictEvent] = []
@@ -1306,7 +1332,7 @@ def check_merge(db: sqlite_utils.Database, bundle: VerifiedBundle) -> MergePlan:
             raise _reject("unknown-case", f"event {event.id} is on case {event.case_id},"
                           " which is not in this database (import its batch first)")
         new.append(event)
-    return MergePlan(logged is not None, tuple(new), known)
+    return MergePlan(logged, tuple(new), known)
 
 
 def _check_chain_points(db: sqlite_utils.Database, cp: Checkpoint) -> None:

@@ -9,7 +9,8 @@ never write the same file. Bundles appear atomically (temporary dot-name, fsync,
 
 Files whose names start with ``.`` or end with ``.tmp``/``.partial`` are never read; a
 file is read once into memory, hashed, verified from those bytes, and remembered in
-``seen_bundles`` by SHA-256 once it was imported (or was our own), so a rerun skips it.
+``seen_bundles`` by SHA-256 once it was imported, so a rerun skips it. Our own bundles
+(``<bundle id>.zip`` in our outbox, logged as exported) are skipped without being read.
 Refused bundles are quarantined and retried next time (the signer may be trusted later).
 """
 
@@ -86,6 +87,8 @@ def sync_folder(
         report.cancelled = True
         return report
     report.exported = bundles.export_bundle(db, identity, outbox(folder, identity.key_id))
+    own = outbox(folder, identity.key_id)
+    mine = bundles.exported_bundle_ids(db, identity.key_id)
     files = candidate_files(folder)
     for done, path in enumerate(files):
         if progress is not None:
@@ -93,6 +96,9 @@ def sync_folder(
         if cancelled is not None and cancelled():
             report.cancelled = True
             return report
+        if path.parent == own and path.stem in mine:
+            report.skipped_seen += 1
+            continue
         _sync_one(db, path, quarantine_dir, report)
     if progress is not None:
         progress(len(files), len(files))

@@ -83,12 +83,13 @@ class Workspace:
     ) -> batches.ImportReport:
         """Validate and import a case batch (folder, .zip, .csv, or a signed .zip).
 
-        All or nothing. A signed batch is verified against the trust store first; an
-        unsigned one raises :class:`batches.UnsignedBatch` unless ``trust_unsigned``.
+        All or nothing. A signed batch is verified against the trust store first (a refused
+        one is quarantined); an unsigned one raises :class:`batches.UnsignedBatch` unless
+        ``trust_unsigned``.
         """
         return batches.import_batch(
             self.db, self.media_dir, path, progress=progress, cancelled=cancelled,
-            trust_unsigned=trust_unsigned,
+            trust_unsigned=trust_unsigned, quarantine_dir=self.quarantine_dir,
         )
 
     def import_guideline_pack(self, path: Path) -> guidelines.Pack:
