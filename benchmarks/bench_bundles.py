@@ -7,11 +7,11 @@
 Each is divided by plain ``hashlib.sha256`` over the same evidence bytes in the same run
 (the least any export or verification must do is hash every byte once).
 
-Export also waits for the disk (fsync) before it renames the file into place. That wait is
-timed apart and the export ratio is given both ways: without the wait (what the code does:
-read, hash, zip, sign, write), which is the figure held to the target, and with it (when
-the bundle is on disk). A raw write + fsync of the same bytes is printed beside them: where
-the disk is slower than SHA-256, it bounds the second figure whatever the code does.
+The export figure is the whole export as a user gets it (read, hash, zip, sign, write,
+fsync, rename, record). Beside it, for context: the same without the time spent waiting
+in fsync, and the disk's own floors measured on the same bytes: writing them into a new
+file (no hashing, no zip, no fsync), and that plus fsync. Where those floors are below the
+target, no export that writes its file to this disk can meet it.
 """
 
 from __future__ import annotations
@@ -46,18 +46,21 @@ def sha256_mib_per_s(paths: list[Path]) -> float:
     return sum(len(b) for b in blobs) / 2**20 / best
 
 
-def write_fsync_mib_per_s(paths: list[Path], folder: Path) -> float:
-    """Context, not a target: writing the same bytes to one file in 4 MiB chunks + fsync."""
+def raw_write_mib_per_s(paths: list[Path], folder: Path, *, fsync: bool) -> float:
+    """Context, not a target: the same bytes written into a new file in 4 MiB chunks."""
     blobs = [p.read_bytes() for p in paths]
+    target = folder / f"raw-copy-{fsync}.bin"
     started = time.perf_counter()
-    with (folder / "raw-copy.bin").open("wb") as out:
-        for blob in blobs:
+    with target.open("wb") as out:
+        for blob in map(memoryview, blobs):
             for i in range(0, len(blob), 4 * 2**20):
                 out.write(blob[i : i + 4 * 2**20])
         out.flush()
-        os.fsync(out.fileno())
+        if fsync:
+            os.fsync(out.fileno())
     elapsed = time.perf_counter() - started
-    (folder / "raw-copy.bin").unlink()
+    target.unlink()
+    os.sync()  # leave no writeback behind for the next measurement
     return sum(len(b) for b in blobs) / 2**20 / elapsed
 
 
@@ -105,15 +108,16 @@ def run(tmp: Path) -> list[str]:
         evidence.append(path)
     mib = EVIDENCE_FILES * EVIDENCE_MIB
     baseline = sha256_mib_per_s(evidence)
-    disk = write_fsync_mib_per_s(evidence, tmp)
     os.sync()  # the evidence was written just now: let its writeback finish before timing
+    write_only = raw_write_mib_per_s(evidence, tmp, fsync=False)
+    write_fsync = raw_write_mib_per_s(evidence, tmp, fsync=True)
 
     with fsync_timer() as fsync_seconds:
         started = time.perf_counter()
         result = ws.export_bundle(identity, tmp / "out", evidence=evidence)
         elapsed = time.perf_counter() - started
-    export_rate = mib / (elapsed - fsync_seconds())
-    durable_rate = mib / elapsed
+    export_rate = mib / elapsed
+    without_wait = mib / (elapsed - fsync_seconds())
     assert result is not None
     data = bundles.read_bundle_file(result.path)
     started = time.perf_counter()
@@ -122,15 +126,20 @@ def run(tmp: Path) -> list[str]:
     assert len(verified.evidence) == EVIDENCE_FILES
     ws.close()
     export_ratio, verify_ratio = export_rate / baseline, verify_rate / baseline
+
+    def rate(label: str, value: float) -> str:
+        return f"    {label:<40} {value:>6,.0f} MiB/s   ratio {value / baseline:.2f}"
+
     return [
         f"signed bundle, 5 verdicts + {EVIDENCE_FILES} x {EVIDENCE_MIB} MiB random evidence"
         f" ({len(data) / 2**20:.1f} MiB file)",
         f"  raw hashlib.sha256: {baseline:,.0f} MiB/s",
         f"  export + sign: {export_rate:,.0f} MiB/s   ratio = {export_ratio:.2f}"
-        f"  (target >= {TARGET}: {verdict(export_ratio)}; waiting for the disk excluded)",
-        f"  export + sign + fsync: {durable_rate:,.0f} MiB/s   ratio = {durable_rate / baseline:.2f}"
-        f"  (the disk's own raw write + fsync: {disk:,.0f} MiB/s, ratio {disk / baseline:.2f};"
-        f" export / that = {durable_rate / disk:.2f})",
+        f"  (target >= {TARGET}: {verdict(export_ratio)})",
+        "  context for export, same bytes, same run:",
+        rate("export + sign, fsync wait left out", without_wait),
+        rate("the disk: raw write into a new file", write_only),
+        rate("the disk: raw write + fsync", write_fsync),
         f"  verify:        {verify_rate:,.0f} MiB/s   ratio = {verify_ratio:.2f}"
         f"  (target >= {TARGET}: {verdict(verify_ratio)})",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from qa_desktop.core import sync
@@ -114,3 +115,22 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
     assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
     key_id = pub.read_text().split()[5]
     assert "revoked key" in ok("--data-dir", a_dir, "keys", "revoke", key_id)
+
+
+def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    folder = tmp_path / "shared"
+    a.record_verdict("t-0", "vh_remove")
+    run(a, folder)
+    (bundle,) = (folder / a.public_key().key_id).glob("*.zip")
+    assert run(b, folder).new_events == 1
+    stat = bundle.stat()
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bundle.write_bytes(bytes(data))
+    os.utime(bundle, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    unchanged = run(b, folder)  # same path, size and time: skipped without reading it
+    assert unchanged.skipped_seen == 1 and unchanged.refused == []
+    os.utime(bundle, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    changed = run(b, folder)  # read again: the flipped byte is found
+    assert changed.skipped_seen == 0 and len(changed.refused) == 1

@@ -304,12 +304,29 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """Sync: ``seen_files`` remembers a sync-folder file already delivered by its path, size
+    and modification time, so a sync need not read and hash it again."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE seen_files (
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES seen_bundles(sha256)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -9,7 +9,9 @@ never write the same file. Bundles appear atomically (temporary dot-name, fsync,
 
 Files whose names start with ``.`` or end with ``.tmp``/``.partial`` are never read; a
 file is read once into memory, hashed, verified from those bytes, and remembered in
-``seen_bundles`` by SHA-256 once it was imported, so a rerun skips it. Our own bundles
+``seen_bundles`` by SHA-256 once it was imported, so a rerun skips it; ``seen_files`` also
+remembers its path, size and modification time, so a rerun does not even read it again
+(a file changed in place gets a new modification time and is read again). Our own bundles
 (``<bundle id>.zip`` in our outbox, logged as exported) are skipped without being read.
 Refused bundles are quarantined and retried next time (the signer may be trusted later).
 """
@@ -109,6 +111,18 @@ def _sync_one(
     db: sqlite_utils.Database, path: Path, quarantine_dir: Path | None, report: SyncReport
 ) -> None:
     try:
+        stat = path.stat()
+    except OSError as exc:
+        report.refused.append(_refusal(path, "unreadable", str(exc)))
+        return
+    key = str(path.resolve())
+    if db.execute(
+        "SELECT 1 FROM seen_files WHERE path = ? AND size = ? AND mtime_ns = ?",
+        [key, stat.st_size, stat.st_mtime_ns],
+    ).fetchone():
+        report.skipped_seen += 1
+        return
+    try:
         data = bundles.read_bundle_file(path)
     except bundles.BundleRejected as exc:
         report.refused.append(_refusal(path, exc.reason, exc.message))
@@ -119,17 +133,21 @@ def _sync_one(
     sha = hashlib.sha256(data).hexdigest()
     if db.execute("SELECT 1 FROM seen_bundles WHERE sha256 = ?", [sha]).fetchone():
         report.skipped_seen += 1
-        return
-    try:
-        imported = bundles.import_bundle(
-            db, data, name=path.name, quarantine_dir=quarantine_dir
-        )
-    except bundles.BundleRejected as exc:
-        report.refused.append(_refusal(path, exc.reason, exc.message))
-        return
+    else:
+        try:
+            imported = bundles.import_bundle(
+                db, data, name=path.name, quarantine_dir=quarantine_dir
+            )
+        except bundles.BundleRejected as exc:
+            report.refused.append(_refusal(path, exc.reason, exc.message))
+            return
+        report.imported.append(imported)
     with transaction(db):
         bundles.remember_seen(db, sha, path.name, "imported")
-    report.imported.append(imported)
+        db.execute(
+            "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
+            [key, stat.st_size, stat.st_mtime_ns, sha],
+        )
 
 
 def _refusal(path: Path, reason: str, message: str) -> bundles.ImportReport:
