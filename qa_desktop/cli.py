@@ -9,6 +9,7 @@ import csv
 import json
 import sys
 import tempfile
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import click
@@ -540,13 +541,15 @@ def bundle_export_command(
 @click.pass_context
 def bundle_verify_command(ctx: click.Context, path: Path) -> None:
     """Check a bundle completely (signature, hashes, events) without importing it."""
-    from .core.bundles import BundleRejected
+    from .core.bundles import BundleRejected, what_to_do
 
     ws = _open(ctx)
     try:
         verified = ws.verify_bundle(path)
     except BundleRejected as exc:
-        raise click.ClickException(f"{path.name}: refused ({exc.reason}): {exc.message}") from exc
+        raise click.ClickException(
+            f"{path.name}: refused ({exc.reason}): {exc.message}\n{what_to_do(exc.reason)}"
+        ) from exc
     finally:
         ws.close()
     click.echo(f"{path.name}: OK, {verified.kind} bundle {verified.bundle_id} by"
@@ -560,6 +563,8 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
 @click.pass_context
 def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Verify and merge bundles; refused ones are quarantined with their reason."""
+    from .core.bundles import what_to_do
+
     ws = _open(ctx)
     try:
         reports = ws.import_bundles(list(paths))
@@ -567,7 +572,8 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         ws.close()
     for r in reports:
         if r.refused:
-            click.echo(f"{r.name}: refused ({r.refused_reason}): {r.refused_message}")
+            click.echo(f"{r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
+                       f"  {what_to_do(r.refused_reason)}")
         else:
             click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
     if any(r.refused for r in reports):
@@ -579,6 +585,8 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def sync_command(ctx: click.Context, folder: Path) -> None:
     """Export your new events into a shared FOLDER and import everyone else's bundles."""
+    from .core.bundles import what_to_do
+
     ws = _open(ctx)
     try:
         report = ws.sync_folder(_identity(ws), folder)
@@ -591,7 +599,8 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
     click.echo(f"imported {len(report.imported)} bundles ({report.new_events} new events),"
                f" {report.skipped_seen} already seen, {len(report.refused)} refused")
     for r in report.refused:
-        click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}")
+        click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
+                   f"    {what_to_do(r.refused_reason)}")
 
 
 @cli.group("batch")
@@ -605,17 +614,23 @@ def batch_group() -> None:
 @click.option("--seq", type=click.IntRange(min=1), default=None,
               help="Sequence number of this signed batch for your key (default: the next"
                    " one this data directory has not used).")
+@click.option("--expires", "expires_text", metavar="DATE",
+              help="When importers start refusing the batch: YYYY-MM-DD (the end of that day,"
+                   " UTC) or an ISO 8601 time with a zone. Default: 30 days from now.")
 @click.pass_context
-def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int | None) -> None:
+def batch_sign_command(
+    ctx: click.Context, batch: Path, out_dir: Path, seq: int | None, expires_text: str | None
+) -> None:
     """Sign a case batch FOLDER or .zip with your key (as its issuer) into OUT_DIR.
 
     Importers must trust your public key with the role `issuer` (`keys trust --role
     issuer`). Each signed batch takes your key's next sequence number; importers refuse a
-    number used twice as a replay. The batch is not validated here: try `import` on a
-    scratch data directory.
+    number used twice as a replay, and the batch after it expires. The batch is not
+    validated here: try `import` on a scratch data directory.
     """
     from .core import batches, bundles
 
+    expires = _parse_expiry(expires_text) if expires_text else None
     try:
         files = batches.batch_files(batch)
     except BatchError as exc:
@@ -625,12 +640,33 @@ def batch_sign_command(ctx: click.Context, batch: Path, out_dir: Path, seq: int 
     ws = _open(ctx)
     try:
         identity = _identity(ws)
-        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq, db=ws.db)
+        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq, db=ws.db,
+                                             expires=expires)
     except ValueError as exc:
         raise click.ClickException(f"{batch}: {exc}") from exc
     finally:
         ws.close()
     click.echo(f"{path}: signed case batch, {len(files)} files, key {identity.key_id}")
+
+
+def _parse_expiry(text: str) -> datetime:
+    """``--expires``: a date (the end of that day, UTC) or an ISO 8601 time with a zone."""
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not YYYY-MM-DD or an ISO 8601 time", param_hint="--expires"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(
+            f"{text!r} has no time zone (add Z for UTC)", param_hint="--expires"
+        )
+    if moment <= datetime.now(UTC):
+        raise click.BadParameter(f"{text!r} is in the past", param_hint="--expires")
+    return moment
 
 
 def main() -> None:

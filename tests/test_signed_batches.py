@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,8 @@ def test_a_signed_bag_naming_another_batch_id_is_refused(
     bag = bundles.build_bag(
         issuer, kind=bundles.KIND_CASE_BATCH, bundle_id="00000000-0000-4000-8000-000000000001",
         seq=1, payload={"data/" + n: d for n, d in files.items()},
-        info={"Event-Count": "3", "Batch-Ids": "other-batch"},
+        info={"Event-Count": "3", "Batch-Ids": "other-batch",
+              bundles.EXPIRES: "2099-01-01T00:00:00Z"},
     )
     path = tmp_path / "b.zip"
     path.write_bytes(bag.data)
@@ -255,7 +257,8 @@ def test_a_refused_signed_batch_is_quarantined_with_its_reason(
     names = quarantined(importer)
     assert len(names) == 2
     reason = next(n for n in names if n.endswith(".reason.txt"))
-    assert (importer.quarantine_dir / reason).read_text().startswith("unknown-signer\n")
+    text = (importer.quarantine_dir / reason).read_text()
+    assert text.startswith("unknown-signer\n") and "add their public key" in text
     copy = next(n for n in names if not n.endswith(".reason.txt"))
     assert (importer.quarantine_dir / copy).read_bytes() == signed.read_bytes()
 
@@ -341,3 +344,74 @@ def test_cli_numbers_an_issuers_signed_batches_and_refuses_a_reused_number(
         seqs += [line.split(": ")[1] for line in info.splitlines()
                  if line.startswith("Sequence-Number")]
     assert sorted(seqs) == ["1", "2"]
+
+
+def test_a_batch_past_its_expiry_is_refused_and_quarantined(
+    importer: Workspace, tmp_path: Path
+) -> None:
+    issuer = issuer_key(importer)
+    folder = text_batch(tmp_path / "batch")
+    expired = bundles.sign_case_batch(issuer, folder, tmp_path / "old",
+                                      expires=datetime.now(UTC) - timedelta(seconds=1))
+    before = dump(importer)
+    with pytest.raises(batches.SignedBatchRefused) as caught:
+        importer.import_batch(expired, trust_unsigned=False)
+    assert caught.value.rejected.reason == "expired"
+    assert "freshly signed copy" in str(caught.value) and expired.name in str(caught.value)
+    assert dump(importer) == before
+    assert any(n.endswith(".reason.txt") for n in quarantined(importer))
+    fresh = bundles.sign_case_batch(issuer, folder, tmp_path / "new",
+                                    expires=datetime.now(UTC) + timedelta(days=1))
+    assert importer.import_batch(fresh, trust_unsigned=False).cases_added == 3
+
+
+def test_a_signed_batch_says_when_it_expires_by_default(tmp_path: Path) -> None:
+    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"),
+                                     tmp_path / "out")
+    with zipfile.ZipFile(signed) as archive:
+        info = archive.read(f"{signed.stem}/bag-info.txt").decode()
+    fields = dict(line.split(": ", 1) for line in info.splitlines())
+    created = datetime.fromisoformat(fields["Created"].replace("Z", "+00:00"))
+    until = datetime.fromisoformat(fields["Expires"].replace("Z", "+00:00"))
+    assert until - created == bundles.DEFAULT_BATCH_VALIDITY
+
+
+@pytest.mark.parametrize("expires", [None, "next week", "2030-01-01T00:00:00"])
+def test_a_batch_without_a_readable_utc_expiry_is_refused(
+    importer: Workspace, tmp_path: Path, expires: str | None
+) -> None:
+    issuer = issuer_key(importer)
+    files = batches.batch_files(text_batch(tmp_path / "batch"))
+    info = {"Event-Count": "3", "Batch-Ids": "sb-1"}
+    if expires is not None:
+        info[bundles.EXPIRES] = expires
+    bag = bundles.build_bag(
+        issuer, kind=bundles.KIND_CASE_BATCH, bundle_id="00000000-0000-4000-8000-000000000002",
+        seq=1, payload={"data/" + n: d for n, d in files.items()}, info=info,
+    )
+    path = tmp_path / "b.zip"
+    path.write_bytes(bag.data)
+    with pytest.raises(batches.SignedBatchRefused) as caught:
+        importer.import_batch(path)
+    assert caught.value.rejected.reason == "schema" and "Expires" in str(caught.value)
+    assert importer.db["batches"].count == 0
+
+
+def test_cli_sets_the_expiry_and_refuses_a_past_or_unreadable_one(tmp_path: Path) -> None:
+    env = {keys.PASSPHRASE_ENV: PASSPHRASE}
+    issuer_dir = tmp_path / "issuer"
+    assert run(issuer_dir, "keys", "create", "--name", ISSUER, env=env)[0] == 0
+    folder = str(text_batch(tmp_path / "batch"))
+    for bad, why in (("2001-01-01", "in the past"), ("soon", "not YYYY-MM-DD"),
+                     ("2099-01-01T00:00:00", "no time zone")):
+        code, _, err = run(issuer_dir, "batch", "sign", folder, str(tmp_path / "out"),
+                           "--expires", bad, env=env)
+        assert code != 0 and why in err
+    assert not (tmp_path / "out").exists()
+    code, _, err = run(issuer_dir, "batch", "sign", folder, str(tmp_path / "out"),
+                       "--expires", "2099-12-31", env=env)
+    assert code == 0, err
+    (signed,) = (tmp_path / "out").glob("*.zip")
+    with zipfile.ZipFile(signed) as archive:
+        assert "Expires: 2099-12-31T23:59:59Z" in archive.read(
+            f"{signed.stem}/bag-info.txt").decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from qa_desktop.core import keys
+from qa_desktop.core import bundles, keys
 from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.ui.main_window import MainWindow
@@ -156,7 +157,28 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     answer_boxes(messages)
     assert not window_b.import_bundles([bad])
     assert "REFUSED tampered.zip" in messages[-1]
+    assert "What to do: The file was changed after it was signed" in messages[-1]
     assert b.verdict_events() == before
     answer_boxes(messages)
     assert window_b.import_bundles([bundle])
     assert "1 new events" in messages[-1]
+
+
+def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, _ = pair
+    issuer = keys.generate_identity("", "Issuer")
+    a.trust_key(issuer.public_key, "Central QA", "issuer", None)
+    batch = write_batch(tmp_path / "late", [case_record("late-1", "text", [], tags=[])],
+                        "late")
+    signed = bundles.sign_case_batch(issuer, batch, tmp_path / "signed",
+                                     expires=datetime.now(UTC) - timedelta(minutes=1))
+    window = open_window(qtbot, a)
+    messages: list[str] = []
+    answer_boxes(messages)
+    window.import_batch(signed)
+    assert "refused (expired)" in messages[-1]
+    assert "Ask the issuer for a freshly signed copy" in messages[-1]
+    assert str(a.quarantine_dir) in messages[-1]
+    assert a.db["batches"].count == 1  # only the batch the fixture imported

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,10 @@ REQUIRED_INFO = (
     "Payload-Oxum",
 )
 """bag-info.txt fields every bundle must have (each exactly once)."""
+EXPIRES = "Expires"
+"""bag-info.txt field every case batch must have: the time (UTC) after which it is refused."""
+DEFAULT_BATCH_VALIDITY = timedelta(days=30)
+"""How long a signed case batch is valid when its issuer does not say."""
 
 _CHECKPOINT_FIELDS = frozenset(
     ("format", "version", "key_id", "reviewer_id", "start", "prev_head", "count", "head",
@@ -502,17 +506,18 @@ def sign_case_batch(
     *,
     seq: int | None = None,
     db: sqlite_utils.Database | None = None,
+    expires: datetime | None = None,
 ) -> Path:
     """Sign a case batch folder as a ``case-batch`` bundle (only ``issuer`` keys verify).
 
     Every file under ``batch_folder`` becomes a payload file under ``data/``. See
-    :func:`sign_case_batch_files` for ``seq`` and ``db``.
+    :func:`sign_case_batch_files` for ``seq``, ``db`` and ``expires``.
     """
     files: dict[str, bytes] = {}
     for path in sorted(batch_folder.rglob("*")):
         if path.is_file() and not path.is_symlink():
             files[path.relative_to(batch_folder).as_posix()] = path.read_bytes()
-    return sign_case_batch_files(identity, files, out_dir, seq=seq, db=db)
+    return sign_case_batch_files(identity, files, out_dir, seq=seq, db=db, expires=expires)
 
 
 def sign_case_batch_files(
@@ -522,14 +527,19 @@ def sign_case_batch_files(
     *,
     seq: int | None = None,
     db: sqlite_utils.Database | None = None,
+    expires: datetime | None = None,
 ) -> Path:
     """Sign a case batch given as ``{name relative to batch.json: bytes}``; the .zip path.
 
     With ``db`` (the issuer's own database) the signed batch is logged as an export and
     ``seq`` defaults to the key's next sequence number; importers refuse a reused one as a
-    replay. Without it ``seq`` defaults to 1. Raises ValueError when the batch has no
-    ``batch.json``, is too big for a bundle, or ``seq`` was already used with ``db``.
+    replay. Without it ``seq`` defaults to 1. ``expires`` (an aware datetime; default
+    :data:`DEFAULT_BATCH_VALIDITY` from now) goes into the signed bag-info.txt; importers
+    refuse the batch after it. Raises ValueError when the batch has no ``batch.json``, is
+    too big for a bundle, or ``seq`` was already used with ``db``.
     """
+    created = datetime.now(UTC)
+    until = (expires or created + DEFAULT_BATCH_VALIDITY).astimezone(UTC)
     if "batch.json" not in files:
         raise ValueError("a case batch needs a batch.json at its top")
     too_big = [name for name, data in files.items() if len(data) > MAX_MEMBER_BYTES]
@@ -551,7 +561,9 @@ def sign_case_batch_files(
     def sign(seq: int) -> BuiltBag:
         bag = build_bag(
             identity, kind=KIND_CASE_BATCH, bundle_id=bundle_id, seq=seq, payload=payload,
-            info={"Event-Count": str(case_count), "Batch-Ids": batch_id},
+            info={"Event-Count": str(case_count), "Batch-Ids": batch_id,
+                  EXPIRES: iso_utc(until)},
+            created=iso_utc(created),
         )
         if len(bag.data) > MAX_BUNDLE_BYTES:
             raise ValueError(f"the signed batch is larger than {MAX_BUNDLE_BYTES} bytes")
@@ -707,6 +719,42 @@ def remember_seen(db: sqlite_utils.Database, sha256: str, name: str, outcome: st
 
 
 # -- reading: the archive -------------------------------------------------------------------
+
+
+_DAMAGED = ("The file was changed after it was signed, or damaged on the way. Ask the sender"
+            " for a new copy; do not repair it by hand.")
+_NOT_OURS = "This is not a QA Desktop bundle. Check that you picked the right file."
+_WHAT_TO_DO = {
+    "unknown-signer": "Nobody you trust signed it. If you know the signer, add their public key"
+                      " (Keys ▸ Trusted signers, or `qa-desktop keys trust`) and import it again.",
+    "revoked-signer": "The signer's key was revoked here. Ask them to sign it again with their"
+                      " current key.",
+    "role-not-allowed": "The signer's key is trusted, but not for this kind of bundle (only an"
+                        " issuer signs case batches; reviewers and leads sign verdicts). Change"
+                        " the key's role only if that is really their job.",
+    "wrong-kind": "A case batch and a verdict bundle are imported in different places: use"
+                  " File ▸ Import batch for case batches and Import bundles for verdicts.",
+    "expired": "Ask the issuer for a freshly signed copy of the batch.",
+    "replay": "The signer used this sequence number for another bundle already. Ask them to"
+              " export again: a new export takes a new number.",
+    "equivocation": "Two different bundles carry the same id. Keep both files and tell the"
+                    " signer and your lead: one of them was not made by QA Desktop.",
+    "history-rewritten": "The signer's earlier history differs from what they sent before (a"
+                         " restored backup or an edited database). Tell your lead.",
+    "impersonation": "The bundle holds verdicts in someone else's name. Tell your lead.",
+    "unknown-case": "Import the case batch these verdicts are about first, then this bundle.",
+    "event-conflict": "An event id was reused with other content. Tell the signer and your lead.",
+    "zip-bomb": "The file is larger than a bundle may be (or expands too much). Ask the sender"
+                " to split it.",
+    "unreadable": "The file could not be read. Check that it is fully copied, then try again.",
+}
+
+
+def what_to_do(reason: str) -> str:
+    """Advice for a person about a bundle refused with ``reason`` (a reason code)."""
+    if reason in ("not-a-zip", "not-a-bag", "empty"):
+        return _NOT_OURS
+    return _WHAT_TO_DO.get(reason, _DAMAGED)
 
 
 def _reject(reason: str, message: str) -> BundleRejected:
@@ -1077,7 +1125,32 @@ def _check_info(
         raise _reject(
             "role-not-allowed", f"a {signer.role} key may not sign {kind!r} bundles"
         )
+    if kind == KIND_CASE_BATCH:
+        _check_not_expired(info)
     return int(comment["seq"])
+
+
+def _check_not_expired(info: dict[str, str]) -> None:
+    """Refuse a case batch without a readable ``Expires``, or past it (``expired``)."""
+    if EXPIRES not in info:
+        raise _reject("schema", f"a case batch needs an {EXPIRES} field in {BAG_INFO}")
+    try:
+        until = datetime.fromisoformat(info[EXPIRES].replace("Z", "+00:00"))
+    except ValueError:
+        until = None
+    if until is None or until.tzinfo is None:
+        raise _reject("schema", f"{EXPIRES} {info[EXPIRES]!r} is not an ISO 8601 UTC time")
+    if datetime.now(UTC) >= until:
+        raise _reject(
+            "expired",
+            f"the issuer's signature on this batch expired at {info[EXPIRES]}; ask the issuer"
+            " for a freshly signed copy",
+        )
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` (aware) as ISO 8601 UTC with seconds and a ``Z``, as bag-info.txt holds it."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # -- reading: events ------------------------------------------------------------------------
@@ -1433,6 +1506,6 @@ def quarantine(folder: Path, name: str, data: bytes, reason: BundleRejected) -> 
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-100:] or "bundle"
     target = f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    write_atomically(folder, f"{target}.reason.txt",
-                     f"{reason.reason}\n{reason.message}\nrefused at {stamp}\n".encode())
+    text = f"{reason.reason}\n{reason.message}\nrefused at {stamp}\n{what_to_do(reason.reason)}\n"
+    write_atomically(folder, f"{target}.reason.txt", text.encode())
     return write_atomically(folder, target, data)

@@ -30,6 +30,11 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "resources"
 
 
+def quarantine_dir(data_dir: Path) -> Path:
+    """Where refused bundles and signed batches are copied, each with a ``.reason.txt``."""
+    return data_dir / "quarantine"
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by the user alone (0700) and return it."""
     path.mkdir(parents=True, exist_ok=True)

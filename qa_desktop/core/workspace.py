@@ -29,7 +29,7 @@ from . import (
     wellbeing,
 )
 from .clock import utc_now_iso
-from .paths import private_dir
+from .paths import private_dir, quarantine_dir
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database, transaction
 
@@ -326,7 +326,7 @@ class Workspace:
     @property
     def quarantine_dir(self) -> Path:
         """Where refused bundles are copied, each with a ``.reason.txt``."""
-        return self.data_dir / "quarantine"
+        return quarantine_dir(self.data_dir)
 
     def export_bundle(
         self,

@@ -6,14 +6,28 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..core.batches import BatchError, ImportCancelled, ImportReport, UnsignedBatch
+from ..core.batches import (
+    BatchError,
+    ImportCancelled,
+    ImportReport,
+    SignedBatchRefused,
+    UnsignedBatch,
+)
+from ..core.bundles import what_to_do
+from ..core.paths import quarantine_dir
 from .background_task import run_with_progress
 
 
-def describe_import_error(exc: Exception) -> str:
-    """What to tell the reviewer when an import did not happen."""
+def describe_import_error(exc: Exception, data_dir: Path | None = None) -> str:
+    """What to tell the reviewer when an import did not happen (and where the copy went)."""
     if isinstance(exc, ImportCancelled):
         return "Import cancelled. Nothing was imported."
+    if isinstance(exc, SignedBatchRefused):
+        return (
+            f"{exc}\n\nNothing was imported. {what_to_do(exc.rejected.reason)}"
+            + (f"\n\nA copy of the file and the reason are in {quarantine_dir(data_dir)}."
+               if data_dir is not None else "")
+        )
     if isinstance(exc, BatchError):
         return f"{exc}\n\nNothing was imported. Fix the batch and import it again."
     return f"Import failed: {exc!r}\n\nNothing was imported."
@@ -54,7 +68,7 @@ def run_import(
             return None
         result, error = attempt(True)
     if error is not None:
-        QMessageBox.warning(parent, "Batch not imported", describe_import_error(error))
+        QMessageBox.warning(parent, "Batch not imported", describe_import_error(error, data_dir))
         return None
     if isinstance(result, ImportReport):
         signed = (

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import keys
-from ..core.bundles import ImportReport
+from ..core.bundles import ImportReport, what_to_do
 from ..core.sync import SyncReport
 from ..core.workspace import Workspace
 
@@ -59,6 +59,7 @@ def report_lines(reports: list[ImportReport]) -> list[str]:
     for r in reports:
         if r.refused:
             lines.append(f"REFUSED {r.name}: {r.refused_reason} — {r.refused_message}")
+            lines.append(f"    What to do: {what_to_do(r.refused_reason)}")
         else:
             lines.append(
                 f"{r.name}: {r.new_events} new events, {r.already_known} already known"
