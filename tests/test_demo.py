@@ -189,7 +189,7 @@ def test_decisions_use_pack_labels_and_a_quarter_are_deliberately_wrong(
         assert decision["moderator_id"] in {f"m-{i:03d}" for i in range(1, 9)}
         assert decision["queue"]
         decided = datetime.strptime(decision["decided_at"], "%Y-%m-%dT%H:%M:%SZ")
-        assert datetime(2026, 10, 1) <= decided < datetime(2026, 12, 1)
+        assert datetime(2026, 9, 1) <= decided < datetime(2026, 11, 1)
         truth = record["metadata"]["demo_truth"]
         assert truth in policy_of
         if truth != decision["label"]:

@@ -357,7 +357,7 @@ def test_a_batch_past_its_expiry_is_refused_and_quarantined(
     with pytest.raises(batches.SignedBatchRefused) as caught:
         importer.import_batch(expired, trust_unsigned=False)
     assert caught.value.rejected.reason == "expired"
-    assert "freshly signed copy" in str(caught.value) and expired.name in str(caught.value)
+    assert "expired at" in str(caught.value) and expired.name in str(caught.value)
     assert dump(importer) == before
     assert any(n.endswith(".reason.txt") for n in quarantined(importer))
     fresh = bundles.sign_case_batch(issuer, folder, tmp_path / "new",

@@ -1143,8 +1143,7 @@ def _check_not_expired(info: dict[str, str]) -> None:
     if datetime.now(UTC) >= until:
         raise _reject(
             "expired",
-            f"the issuer's signature on this batch expired at {info[EXPIRES]}; ask the issuer"
-            " for a freshly signed copy",
+            f"the issuer's signature on this batch expired at {info[EXPIRES]}",
         )
 
 

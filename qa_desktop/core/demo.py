@@ -75,9 +75,9 @@ LABEL_POLICY = {
 
 SEVERE_TRUTHS = ("vh_remove", "hs_remove", "an_remove", "sh_remove")
 WRONG_KINDS = ("over-enforcement", "under-enforcement", "wrong policy")
-DECISIONS_FROM = datetime(2026, 10, 1, tzinfo=UTC)
-DECISIONS_SPAN_S = 61 * 24 * 3600  # October and November 2026
-CREATED_AT = "2026-12-01T09:00:00Z"
+DECISIONS_FROM = datetime(2026, 9, 1, tzinfo=UTC)
+DECISIONS_SPAN_S = 61 * 24 * 3600  # September and October 2026: before the demo was written
+CREATED_AT = "2026-11-02T09:00:00Z"
 
 # Image sizes: (width, height, extension). Two full-size camera JPEGs, then a mix.
 LARGE_IMAGES = ((4000, 3000, "jpg"), (4000, 3000, "jpg"))
