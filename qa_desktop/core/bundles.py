@@ -803,8 +803,11 @@ def _checked_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     total = 0
     for info in infos:
         name = info.filename
+        kind = stat.S_IFMT(info.external_attr >> 16)
         if stat.S_ISLNK(info.external_attr >> 16):
             raise _reject("unsafe-path", f"{name!r} is a link")
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise _reject("unsafe-path", f"{name!r} is not a plain file or folder")
         bare = name.rstrip("/") if info.is_dir() else name
         problem = _path_problem(bare)
         if problem:
@@ -864,6 +867,7 @@ def _read_members(
             if total > MAX_TOTAL_BYTES:
                 raise _reject("zip-bomb", f"uncompressed, more than {MAX_TOTAL_BYTES} bytes")
             continue
+        _data_start(data, info, relative)
         limit = min(info.file_size, MAX_MEMBER_BYTES)
         if "/" not in relative or not relative.startswith("data/"):
             limit = min(limit, MAX_TAG_FILE_BYTES)
@@ -887,14 +891,21 @@ def _read_members(
     return files
 
 
-def _stored_view(data: bytes, info: zipfile.ZipInfo, relative: str) -> memoryview:
-    """The bytes of an uncompressed member, as a view into the archive (no copy)."""
+def _data_start(data: bytes, info: zipfile.ZipInfo, relative: str) -> int:
+    """Where a member's data starts, after checking its local header against the central
+    directory.
+
+    zipfile reads sizes, CRC and method from the central directory only, while a streaming
+    extractor (``unzip -`` and the like) reads the local headers: where the two disagree,
+    other tools could see other files than the ones verified here.
+    """
     offset = info.header_offset
     header = data[offset : offset + 30]
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
         raise _reject("corrupt", f"{relative!r} has no local file header")
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    start = offset + 30 + name_length + extra_length
+    flags, method, _time, _date, crc, compressed, size, name_length, extra_length = (
+        struct.unpack("<HHHHLLLHH", header[6:30])
+    )
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
     try:
         expected = info.orig_filename.encode(encoding)
@@ -902,6 +913,22 @@ def _stored_view(data: bytes, info: zipfile.ZipInfo, relative: str) -> memoryvie
         expected = b""
     if data[offset + 30 : offset + 30 + name_length] != expected:
         raise _reject("corrupt", f"{relative!r}: the local header names another file")
+    described = (crc, compressed, size)
+    deferred = flags & 0x08 and described == (0, 0, 0)  # sizes in a data descriptor
+    if (
+        flags != info.flag_bits
+        or method != info.compress_type
+        or (not deferred and described != (info.CRC, info.compress_size, info.file_size))
+    ):
+        raise _reject(
+            "corrupt", f"{relative!r}: the local header disagrees with the central directory"
+        )
+    return offset + 30 + name_length + extra_length
+
+
+def _stored_view(data: bytes, info: zipfile.ZipInfo, relative: str) -> memoryview:
+    """The bytes of an uncompressed member, as a view into the archive (no copy)."""
+    start = _data_start(data, info, relative)
     end = start + info.compress_size
     if info.compress_size != info.file_size or end > len(data):
         raise _reject("corrupt", f"{relative!r} is truncated or mis-sized")
