@@ -61,6 +61,16 @@ def import_bytes(ws: Workspace, data: bytes, name: str = "b.zip") -> bundles.Imp
     return bundles.import_bundle(ws.db, data, name=name, quarantine_dir=ws.quarantine_dir)
 
 
+def flip_a_content_byte(path: Path) -> bytes:
+    """The bundle at ``path`` with one byte of its events' stored data flipped."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(bundles.EVENTS))
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    return bytes(data)
+
+
 def dump(ws: Workspace) -> list[str]:
     """The whole database as SQL, to compare before and after."""
     return list(ws.db.conn.iterdump())

@@ -14,9 +14,10 @@ from qa_desktop.core import bundles, keys
 from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.ui.main_window import MainWindow
-from qa_desktop.ui.signing import TrustDialog
+from qa_desktop.ui.signing import TrustDialog, sync_summary
 
 from .factory import case_record, write_batch
+from .test_bundles import flip_a_content_byte
 
 PASS_A, PASS_B = "correct horse", "battery staple"
 
@@ -92,13 +93,14 @@ def test_two_reviewers_sync_through_one_folder(
     messages: list[str] = []
     answer_boxes(messages)
     assert window_a.sync_now(folder, PASS_A)
-    assert "Sent 1 of your events" in messages[-1]
+    assert "Sent 1 event of yours" in messages[-1]
     answer_boxes(messages)
     assert window_b.sync_now(folder)  # the passphrase is remembered for the session
-    assert "Sent 1 of your events" in messages[-1] and "Received 1 new events" in messages[-1]
+    assert "Sent 1 event of yours" in messages[-1]
+    assert "Received 1 new event from 1 bundle" in messages[-1]
     answer_boxes(messages)
     assert window_a.sync_now(folder)
-    assert "Received 1 new events" in messages[-1]
+    assert "Received 1 new event from 1 bundle" in messages[-1]
 
     # Both verdicts on t-0 are kept on both machines; each shows under its reviewer's name.
     for ws in (a, b):
@@ -149,19 +151,17 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     answer_boxes(messages)
     assert window_a.export_bundle(out)
     bundle = next(out.glob("*.zip"))
-    data = bytearray(bundle.read_bytes())
-    data[len(data) // 2] ^= 0xFF
     bad = tmp_path / "tampered.zip"
-    bad.write_bytes(bytes(data))
+    bad.write_bytes(flip_a_content_byte(bundle))
     before = b.verdict_events()
     answer_boxes(messages)
     assert not window_b.import_bundles([bad])
-    assert "REFUSED tampered.zip" in messages[-1]
+    assert "REFUSED (corrupt): tampered.zip" in messages[-1]
     assert "What to do: The file was changed after it was signed" in messages[-1]
     assert b.verdict_events() == before
     answer_boxes(messages)
     assert window_b.import_bundles([bundle])
-    assert "1 new events" in messages[-1]
+    assert "Imported 1 bundle: 1 new event, 0 already known" in messages[-1]
 
 
 def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
@@ -182,3 +182,22 @@ def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
     assert "Ask the issuer for a freshly signed copy" in messages[-1]
     assert str(a.quarantine_dir) in messages[-1]
     assert a.db["batches"].count == 1  # only the batch the fixture imported
+
+
+def test_a_sync_report_from_many_reviewers_stays_short_with_every_bundle_in_the_details() -> None:
+    from qa_desktop.core.bundles import ImportReport
+    from qa_desktop.core.sync import SyncReport
+
+    report = SyncReport(
+        imported=[ImportReport(f"r{i}.zip", new_events=3, signer=f"R{i}") for i in range(10)],
+        refused=[ImportReport(f"bad{i}.zip", refused_reason="unknown-signer",
+                              refused_message="not trusted") for i in range(12)]
+        + [ImportReport("late.zip", refused_reason="replay", refused_message="seq 1 again")],
+    )
+    text, details = sync_summary(report)
+    assert "Received 30 new events from 10 bundles." in text
+    assert ("REFUSED (unknown-signer): bad0.zip, bad1.zip, bad2.zip, bad3.zip, bad4.zip"
+            " and 7 more") in text
+    assert text.count("What to do:") == 2 and "REFUSED (replay): late.zip" in text
+    assert len(text.splitlines()) < 12
+    assert len(details.splitlines()) == 23 and "REFUSED bad11.zip" in details

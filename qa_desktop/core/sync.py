@@ -39,6 +39,7 @@ class SyncReport:
     imported: list[bundles.ImportReport] = field(default_factory=list)
     refused: list[bundles.ImportReport] = field(default_factory=list)
     skipped_seen: int = 0
+    """Others' bundles already imported by an earlier sync (our own are not counted)."""
     cancelled: bool = False
 
     @property
@@ -99,7 +100,6 @@ def sync_folder(
             report.cancelled = True
             return report
         if path.parent == own and path.stem in mine:
-            report.skipped_seen += 1
             continue
         _sync_one(db, path, quarantine_dir, report)
     if progress is not None:

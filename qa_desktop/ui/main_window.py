@@ -66,7 +66,7 @@ from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
 from .render import RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
-from .signing import TrustDialog, ask_passphrase, report_lines, sync_summary
+from .signing import TrustDialog, ask_passphrase, import_summary, show_report, sync_summary
 from .verdict_panel import VerdictPanel
 from .viewer import CaseViewer
 from .wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
@@ -1063,7 +1063,7 @@ class MainWindow(QMainWindow):
             return False
         assert isinstance(result, SyncReport)
         self._after_new_events()
-        QMessageBox.information(self, "Sync", sync_summary(result))
+        show_report(self, "Sync", *sync_summary(result))
         return True
 
     def export_bundle(self, folder: Path | None = None, passphrase: str | None = None) -> bool:
@@ -1097,7 +1097,7 @@ class MainWindow(QMainWindow):
             paths = [Path(p) for p in chosen]
         reports = self.ws.import_bundles(paths)
         self._after_new_events()
-        QMessageBox.information(self, "Import bundles", "\n".join(report_lines(reports)))
+        show_report(self, "Import bundles", *import_summary(reports))
         return all(not r.refused for r in reports)
 
     def _after_new_events(self) -> None:

@@ -53,37 +53,84 @@ def ask_passphrase(parent: QWidget, prompt: str, confirm: bool = False) -> str |
     return first
 
 
+MAX_NAMES = 5
+"""Refused file names listed per reason in a report's main text (all are in the details)."""
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def report_lines(reports: list[ImportReport]) -> list[str]:
     """One line per bundle: what it added, or why it was refused."""
     lines = []
     for r in reports:
         if r.refused:
             lines.append(f"REFUSED {r.name}: {r.refused_reason} — {r.refused_message}")
-            lines.append(f"    What to do: {what_to_do(r.refused_reason)}")
         else:
             lines.append(
-                f"{r.name}: {r.new_events} new events, {r.already_known} already known"
+                f"{r.name}: {_count(r.new_events, 'new event')}, {r.already_known} already known"
                 + (f" (signed by {r.signer})" if r.signer else "")
             )
     return lines
 
 
-def sync_summary(report: SyncReport) -> str:
-    """The sync report as a message for the reviewer."""
+def refusal_lines(reports: list[ImportReport]) -> list[str]:
+    """The refused bundles grouped by reason: the reason, what to do, and (some) file names."""
+    by_reason: dict[str, list[str]] = {}
+    for r in reports:
+        if r.refused:
+            by_reason.setdefault(r.refused_reason, []).append(r.name)
+    lines = []
+    for reason, names in sorted(by_reason.items()):
+        shown = ", ".join(names[:MAX_NAMES])
+        more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
+        lines.append(f"REFUSED ({reason}): {shown}{more}")
+        lines.append(f"    What to do: {what_to_do(reason)}")
+    if lines:
+        lines.append("Refused files are in the quarantine folder, each with its reason.")
+    return lines
+
+
+def import_summary(reports: list[ImportReport]) -> tuple[str, str]:
+    """(main text, details) for an import of bundle files."""
+    accepted = [r for r in reports if not r.refused]
+    text = [
+        f"Imported {_count(len(accepted), 'bundle')}:"
+        f" {_count(sum(r.new_events for r in accepted), 'new event')},"
+        f" {sum(r.already_known for r in accepted)} already known."
+    ]
+    return "\n".join(text + refusal_lines(reports)), "\n".join(report_lines(reports))
+
+
+def sync_summary(report: SyncReport) -> tuple[str, str]:
+    """(main text, details) of a sync for the reviewer."""
     exported = (
-        f"Sent {report.exported.event_count} of your events as {report.exported.path.name}."
+        f"Sent {_count(report.exported.event_count, 'event')} of yours as"
+        f" {report.exported.path.name}."
         if report.exported
         else "Nothing new of yours to send."
     )
-    lines = [exported, f"Received {report.new_events} new events."]
+    lines = [
+        exported,
+        f"Received {_count(report.new_events, 'new event')} from"
+        f" {_count(len(report.imported), 'bundle')}.",
+    ]
     if report.skipped_seen:
-        lines.append(f"{report.skipped_seen} bundles were already imported before.")
-    lines += report_lines(report.imported + report.refused)
-    if report.refused:
-        lines.append("Refused bundles are in the quarantine folder, each with its reason.")
+        lines.append(f"{_count(report.skipped_seen, 'bundle')} had been delivered before.")
+    lines += refusal_lines(report.refused)
     if report.cancelled:
         lines.append("Cancelled: every bundle was imported whole or not at all.")
-    return "\n".join(lines)
+    return "\n".join(lines), "\n".join(report_lines(report.imported + report.refused))
+
+
+def show_report(parent: QWidget, title: str, text: str, details: str) -> None:
+    """A message box with the summary; every bundle's line under *Show Details…*."""
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok,
+                      parent)
+    if details:
+        box.setDetailedText(details)
+    box.exec()
 
 
 class TrustDialog(QDialog):
