@@ -132,7 +132,7 @@ def run(tmp: Path) -> list[str]:
 
     return [
         f"signed bundle, 5 verdicts + {EVIDENCE_FILES} x {EVIDENCE_MIB} MiB random evidence"
-        f" ({len(data) / 2**20:.1f} MiB file)",
+        f" ({len(data) / 2**20:.1f} MiB file; {os.cpu_count()} CPUs)",
         f"  raw hashlib.sha256: {baseline:,.0f} MiB/s",
         f"  export + sign: {export_rate:,.0f} MiB/s   ratio = {export_ratio:.2f}"
         f"  (target >= {TARGET}: {verdict(export_ratio)})",
