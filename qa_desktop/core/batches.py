@@ -48,6 +48,7 @@ from PIL import Image
 
 from . import bundles
 from .clock import utc_now_iso
+from .safe_paths import relative_path_problem
 from .store import transaction
 
 FORMAT_VERSION = 1
@@ -126,7 +127,6 @@ _PACK_FIELDS = frozenset(("id", "version"))
 
 # A token: 1..MAX_TOKEN_LENGTH characters, no control characters, no surrounding whitespace.
 _LIST_CELL_SEPARATORS = re.compile(r"[;|]")
-_DRIVE = re.compile(r"[A-Za-z]:")
 
 _CANONICAL = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
@@ -589,7 +589,7 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
     name = info.filename
     if stat.S_ISLNK(info.external_attr >> 16):
         return "is a link; links are not allowed in a batch"
-    path_problem = _relative_path_problem(name.rstrip("/") if info.is_dir() else name)
+    path_problem = relative_path_problem(name.rstrip("/") if info.is_dir() else name)
     if path_problem:
         return path_problem
     if info.flag_bits & 0x1:
@@ -1250,31 +1250,9 @@ def _check_media_paths(media: Any, content_type: str) -> None:
     for path in media:
         if type(path) is not str:
             raise _Bad("media", f"expected paths (strings), got {_json_type(path)}")
-        problem = _relative_path_problem(path)
+        problem = relative_path_problem(path)
         if problem:
             raise _Bad("media", f"{path!r} {problem}")
-
-
-def _relative_path_problem(path: str) -> str | None:
-    """Why ``path`` is not a plain '/'-separated path inside the batch, or None."""
-    if not path:
-        return "is empty"
-    if "\\" in path:
-        return "contains a backslash; use '/' between folders"
-    if path.startswith("/") or _DRIVE.match(path):
-        return "is an absolute path; paths are relative to the batch"
-    parts = path.split("/")
-    if ".." in parts:
-        return "contains '..'; paths must stay inside the batch"
-    if "" in parts or "." in parts:
-        return "is not a plain relative path like media/cat.png"
-    if re.search(r"[\x00-\x1f\x7f]", path):
-        return "contains control characters"
-    try:
-        path.encode()
-    except UnicodeEncodeError:
-        return "is not valid Unicode"
-    return None
 
 
 # -- the database as it is -------------------------------------------------------------------

@@ -24,7 +24,6 @@ import re
 import secrets
 import stat
 import struct
-import unicodedata
 import uuid
 import zipfile
 import zlib
@@ -43,6 +42,7 @@ from .. import __version__
 from . import audit, keys
 from .canonical import DuplicateKeyError, StrictJSONError, dumps_canonical, loads_strict
 from .clock import utc_now_iso
+from .safe_paths import relative_path_problem
 from .store import transaction
 from .verdicts import Citation, VerdictEvent, check_details
 
@@ -116,7 +116,6 @@ _OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_re
                         "gap_kind")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _NUMBER = re.compile(r"[0-9]{1,15}")
-_DRIVE = re.compile(r"[A-Za-z]:")
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
                OSError, EOFError, zlib.error, ValueError, KeyError, IndexError)
 
@@ -389,7 +388,7 @@ def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]
     for item in evidence or []:
         path = Path(item)
         name = path.name
-        if not name or name in (".", "..") or _path_problem(name) or len(name) > 255:
+        if relative_path_problem(name, strict=True) or len(name) > 255:
             raise ValueError(f"evidence file name {name!r} is not a plain, portable file name")
         if name.casefold() in folded:
             raise ValueError(f"two evidence files are named {name!r} (names must be unique)")
@@ -761,26 +760,6 @@ def _reject(reason: str, message: str) -> BundleRejected:
     return BundleRejected(reason, message)
 
 
-def _path_problem(name: str) -> str | None:
-    """Why ``name`` is not a plain, portable, '/'-separated relative path, or None."""
-    if not name:
-        return "is empty"
-    if "\\" in name:
-        return "contains a backslash"
-    if name.startswith("/") or _DRIVE.match(name):
-        return "is an absolute path"
-    parts = name.split("/")
-    if ".." in parts:
-        return "contains '..'"
-    if "" in parts or "." in parts:
-        return "is not a plain relative path"
-    if re.search(r"[\x00-\x1f\x7f:]", name):
-        return "contains control characters or ':'"
-    if not unicodedata.is_normalized("NFC", name):
-        return "is not in Unicode NFC form"
-    return None
-
-
 def _open_archive(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise _reject("empty", "the file is empty")
@@ -809,7 +788,7 @@ def _checked_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise _reject("unsafe-path", f"{name!r} is not a plain file or folder")
         bare = name.rstrip("/") if info.is_dir() else name
-        problem = _path_problem(bare)
+        problem = relative_path_problem(bare, strict=True)
         if problem:
             raise _reject("unsafe-path", f"{name!r} {problem}")
         if bare in seen:
@@ -1055,7 +1034,7 @@ def _parse_manifest(data: bytes, label: str) -> dict[str, str]:
     for line in text.splitlines():
         digest, sep, name = line.partition(" ")
         name = name.lstrip(" ")
-        if not sep or not _HEX64.fullmatch(digest) or _path_problem(name):
+        if not sep or not _HEX64.fullmatch(digest) or relative_path_problem(name, strict=True):
             raise _reject("schema", f"{label}: unreadable line {line!r}")
         if name in entries:
             raise _reject("schema", f"{label} lists {name!r} twice")
