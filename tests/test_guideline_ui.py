@@ -19,6 +19,7 @@ from qa_desktop.ui.history_dialog import HistoryDialog
 from qa_desktop.ui.main_window import MainWindow
 
 from .factory import case_record, write_batch
+from .windows import open_window
 
 
 @pytest.fixture
@@ -33,15 +34,6 @@ def markets(workspace: Workspace, tmp_path: Path) -> Workspace:
     ]
     workspace.import_batch(write_batch(tmp_path / "b", records, batch_id="markets"))
     return workspace
-
-
-def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
-    window = MainWindow(ws)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
 
 
 def key(

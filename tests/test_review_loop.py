@@ -19,6 +19,7 @@ from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.shortcut_map import ShortcutMapDialog
 
 from .factory import case_record, mixed_batch, write_batch
+from .windows import open_window
 
 
 @pytest.fixture
@@ -27,15 +28,6 @@ def loaded(workspace: Workspace, tmp_path: Path) -> Workspace:
     workspace.import_guideline_pack(DEMO_PACK)
     workspace.import_batch(mixed_batch(tmp_path / "batch"))
     return workspace
-
-
-def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
-    window = MainWindow(ws)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
 
 
 def wait_for_image(qtbot: QtBot, window: MainWindow) -> None:

@@ -13,11 +13,11 @@ from pytestqt.qtbot import QtBot
 from qa_desktop.core import bundles, keys
 from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
-from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.signing import TrustDialog, sync_summary
 
 from .factory import case_record, write_batch
 from .test_bundles import flip_a_content_byte
+from .windows import open_window
 
 PASS_A, PASS_B = "correct horse", "battery staple"
 
@@ -44,15 +44,6 @@ def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
     yield a, b
     a.close()
     b.close()
-
-
-def open_window(qtbot: QtBot, ws: Workspace) -> MainWindow:
-    window = MainWindow(ws)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
 
 
 def answer_boxes(texts: list[str]) -> None:

@@ -21,6 +21,7 @@ from qa_desktop.ui.main_window import MainWindow, save_preferences
 from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.wellbeing_dialogs import BreakDialog
 
+from . import windows
 from .factory import case_record, detailed_image, write_batch, write_video
 
 
@@ -62,11 +63,7 @@ def batch(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def open_window(qtbot: QtBot, ws: Workspace, clock: FakeClock | None = None) -> MainWindow:
-    window = MainWindow(ws, clock=clock) if clock else MainWindow(ws)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    window = windows.open_window(qtbot, ws, **({"clock": clock} if clock else {}))
     qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
     return window
 

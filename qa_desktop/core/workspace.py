@@ -44,6 +44,7 @@ class Workspace:
         self.db = db
         self.media_dir = private_dir(data_dir / "media")
         self._reviewer = local_reviewer(db)
+        self._closed = False
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:
@@ -54,6 +55,12 @@ class Workspace:
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()
+        self._closed = True
+
+    @property
+    def is_open(self) -> bool:
+        """False once :meth:`close` was called."""
+        return not self._closed
 
     # -- reviewer -----------------------------------------------------------------------
     @property

@@ -7,7 +7,6 @@ filter so that typing in the citation or notes field never triggers them.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -1145,12 +1144,10 @@ class MainWindow(QMainWindow):
         self.break_timer.stop()
         self.viewer.leave_video()
         self.renderer.shutdown()
-        try:
+        if self.ws.is_open:  # else its owner closed it first: nothing left to record into
             self._stop_reveals()
             if self.session_id is not None:
                 if self.summary_on_close:
                     self.show_session_summary()
                 self.ws.end_session(self.session_id)
-        except sqlite3.ProgrammingError:
-            pass  # the workspace was closed first (tests): nothing left to record into
         super().closeEvent(event)
