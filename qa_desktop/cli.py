@@ -487,6 +487,24 @@ def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
     click.echo(f"revoked key {revoked.key_id} ({revoked.signer_name}) at {revoked.revoked_at}")
 
 
+@keys_group.command("remove")
+@click.argument("key_id")
+@click.pass_context
+def keys_remove_command(ctx: click.Context, key_id: str) -> None:
+    """Forget a key trusted by mistake: its bundles are refused as from an unknown signer
+    until you trust it again; what it signed before stays. To refuse it for good, revoke."""
+    from .core import keys
+
+    ws = _open(ctx)
+    try:
+        removed = ws.remove_key(key_id)
+    except keys.TrustError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+    click.echo(f"removed key {removed.key_id} ({removed.signer_name}) from the trust store")
+
+
 @keys_group.command("list")
 @click.pass_context
 def keys_list_command(ctx: click.Context) -> None:

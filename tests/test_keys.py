@@ -75,9 +75,21 @@ def test_trust_revoke_remove_list(workspace: Workspace) -> None:
     assert trusted.role == "lead" and not trusted.revoked
     assert workspace.reviewer_names()["r-2"] == "Omar"
     assert workspace.trust_key(other.public_key, "Omar", "lead", "r-2") == trusted
-    assert workspace.revoke_key(other.key_id).revoked
-    keys.remove_key(workspace.db, other.key_id)
+    assert workspace.remove_key(other.key_id).signer_name == "Omar"
     assert keys.trusted_key(workspace.db, other.key_id) is None
+    workspace.trust_key(other.public_key, "Omar", "lead", "r-2")
+    assert workspace.revoke_key(other.key_id).revoked
+    with pytest.raises(keys.TrustError, match="revoked"):
+        workspace.remove_key(other.key_id)  # a revocation stays on record
+    assert keys.trusted_key(workspace.db, other.key_id).revoked
+
+
+def test_the_own_key_cannot_be_removed(workspace: Workspace) -> None:
+    identity = workspace.create_identity(PASSPHRASE)
+    with pytest.raises(keys.TrustError, match="your own"):
+        workspace.remove_key(identity.key_id)
+    with pytest.raises(keys.TrustError, match="no trusted key"):
+        workspace.remove_key("0123456789ABCDEF")
 
 
 def test_trust_refuses_bad_roles_unbound_reviewers_and_id_clashes(workspace: Workspace) -> None:

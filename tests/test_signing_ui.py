@@ -192,3 +192,30 @@ def test_a_sync_report_from_many_reviewers_stays_short_with_every_bundle_in_the_
     assert text.count("What to do:") == 2 and "REFUSED (replay): late.zip" in text
     assert len(text.splitlines()) < 12
     assert len(details.splitlines()) == 23 and "REFUSED bad11.zip" in details
+
+
+def test_the_trust_dialog_removes_a_key_added_by_mistake_but_not_your_own(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = pair
+    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
+    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
+    pub = tmp_path / "bo.pub"
+    TrustDialog(b).export_mine(pub)
+    dialog = TrustDialog(a, window_a)
+    qtbot.addWidget(dialog)
+    assert dialog.add_key(pub, "Bo", "lead")
+
+    def select(signer: str) -> None:
+        rows = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+        dialog.table.selectRow(rows.index(signer))
+
+    select("Bo")
+    assert dialog.remove_selected(confirm=False)
+    assert [k.signer_name for k in a.trusted_keys()] == ["Ana"]
+    select("Ana")
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert not dialog.remove_selected(confirm=False)
+    assert "your own signing key" in messages[-1]
+    assert [k.signer_name for k in a.trusted_keys()] == ["Ana"]

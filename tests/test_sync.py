@@ -121,7 +121,12 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
     assert "trusted key" in ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
     assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
     key_id = pub.read_text().split()[5]
+    assert "removed key" in ok("--data-dir", a_dir, "keys", "remove", key_id)
+    assert "Carl" not in ok("--data-dir", a_dir, "keys", "list")
+    ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
     assert "revoked key" in ok("--data-dir", a_dir, "keys", "revoke", key_id)
+    refused = runner.invoke(cli, ["--data-dir", a_dir, "keys", "remove", key_id], obj={})
+    assert refused.exit_code != 0 and "stays on record" in refused.output
 
 
 def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> None:

@@ -476,11 +476,23 @@ def revoke_key(db: sqlite_utils.Database, key_id: str) -> TrustedKey:
     return _require(db, key_id)
 
 
-def remove_key(db: sqlite_utils.Database, key_id: str) -> None:
-    """Forget a key: its bundles become 'unknown-signer' (revoking keeps a record)."""
+def remove_key(db: sqlite_utils.Database, key_id: str) -> TrustedKey:
+    """Forget a key added by mistake: its bundles become 'unknown-signer' until it is
+    trusted again; what it signed before stays imported. The removed key is returned.
+
+    Raises TrustError for your own key and for a revoked key (a revocation stays on record,
+    so the key cannot come back by being removed and trusted again).
+    """
     with transaction(db):
-        _require(db, key_id)
-        db.execute("DELETE FROM trusted_keys WHERE key_id = ?", [key_id.upper()])
+        key = _require(db, key_id)
+        if key.key_id == local_key_id(db):
+            raise TrustError(f"{key.key_id} is your own signing key; it cannot be removed")
+        if key.revoked:
+            raise TrustError(
+                f"{key.key_id} ({key.signer_name}) is revoked; a revoked key stays on record"
+            )
+        db.execute("DELETE FROM trusted_keys WHERE key_id = ?", [key.key_id])
+    return key
 
 
 def local_key_id(db: sqlite_utils.Database) -> str | None:

@@ -326,6 +326,10 @@ class Workspace:
         """Revoke a trusted key: its new bundles are refused, its old events stay."""
         return keys.revoke_key(self.db, key_id)
 
+    def remove_key(self, key_id: str) -> keys.TrustedKey:
+        """Forget a trusted key added by mistake (not your own, not a revoked one)."""
+        return keys.remove_key(self.db, key_id)
+
     def trusted_keys(self) -> list[keys.TrustedKey]:
         """The trust store, oldest first (revoked keys included)."""
         return keys.list_keys(self.db)

@@ -151,10 +151,12 @@ class TrustDialog(QDialog):
         add.clicked.connect(lambda: self.add_key())
         revoke = QPushButton("Revoke selected")
         revoke.clicked.connect(lambda: self.revoke_selected())
+        remove = QPushButton("Remove selected")
+        remove.clicked.connect(lambda: self.remove_selected())
         export = QPushButton("Export my public key…")
         export.clicked.connect(lambda: self.export_mine())
         row = QHBoxLayout()
-        for button in (add, revoke, export):
+        for button in (add, revoke, remove, export):
             row.addWidget(button)
         row.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -227,6 +229,26 @@ class TrustDialog(QDialog):
         ) != QMessageBox.StandardButton.Yes:
             return False
         self.ws.revoke_key(key_id)
+        self.refresh()
+        return True
+
+    def remove_selected(self, confirm: bool = True) -> bool:
+        """Forget the selected key (trusted by mistake); what it sent stays."""
+        row = self.table.currentRow()
+        if row < 0:
+            return False
+        key_id = self.table.item(row, 2).text()
+        if confirm and QMessageBox.question(
+            self, "Remove",
+            f"Forget key {key_id}? Its bundles will be refused as from an unknown signer until"
+            " you trust it again; what it sent stays. To refuse it for good, revoke it instead.",
+        ) != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            self.ws.remove_key(key_id)
+        except keys.TrustError as exc:
+            QMessageBox.warning(self, "Not removed", str(exc))
+            return False
         self.refresh()
         return True
 
