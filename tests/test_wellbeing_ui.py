@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -389,8 +389,13 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     a = QPoint(int(target.x() + 2), int(target.y() + 2))
     b = QPoint(int(target.x() + target.width() / 2), int(target.y() + target.height() / 2))
     qtbot.mousePress(screen, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, a)
+    qtbot.mouseMove(screen, b)
+    assert screen.dragging is not None  # the dashed outline follows the mouse
+    assert screen.dragging.contains(QPointF(a)) and screen.dragging.width() > 10
+    assert player.reveal_regions == []
     qtbot.mouseRelease(screen, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, b)
     assert len(player.reveal_regions) == 1 and not player.revealed
+    assert screen.dragging is None and screen.regions == player.reveal_regions
     assert window.meter.revealing  # a quarter of the picture is unblurred
     clock.advance(4)
     key(qtbot, window, Qt.Key.Key_Escape)

@@ -8,6 +8,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 REVEALED_BADGE = QColor(200, 50, 40, 230)
 PROTECTED_BADGE = QColor(20, 20, 20, 200)
+REGION_COLOUR = QColor(230, 160, 40)
+"""The outline of a revealed region, and (dashed) of one being drawn."""
 
 
 def paint_message(painter: QPainter, rect: QRect, text: str, colour: QColor) -> None:

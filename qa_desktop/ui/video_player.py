@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from ..core import media
 from .overlay import (
     PROTECTED_BADGE,
+    REGION_COLOUR,
     REVEALED_BADGE,
     paint_badge,
     paint_message,
@@ -394,7 +395,10 @@ class _Screen(QWidget):
         self.image: QImage | None = None
         self.message = ""
         self.revealed = False
-        self.regions = False
+        self.regions: list[media.Region] = []
+        """Revealed regions (fractions of the frame), outlined like on images."""
+        self.dragging: QRectF | None = None
+        """The region being drawn with Shift+drag, in widget coordinates."""
 
     def image_rect(self) -> QRectF:
         """Where the frame is painted, in widget coordinates."""
@@ -411,7 +415,17 @@ class _Screen(QWidget):
             paint_message(painter, self.rect(), self.message, QColor(230, 230, 230))
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(self.image_rect(), self.image)
+        target = self.image_rect()
+        painter.drawImage(target, self.image)
+        if not self.revealed:
+            painter.setPen(QPen(REGION_COLOUR, 2))
+            for x, y, w, h in self.regions:
+                painter.drawRect(QRectF(target.x() + x * target.width(),
+                                        target.y() + y * target.height(),
+                                        w * target.width(), h * target.height()))
+        if self.dragging is not None:
+            painter.setPen(QPen(REGION_COLOUR, 2, Qt.PenStyle.DashLine))
+            painter.drawRect(self.dragging)
         if self.revealed:
             paint_reveal_frame(painter, self.rect())
             text, bg = "REVEALED — release to blur", REVEALED_BADGE
@@ -921,7 +935,7 @@ class VideoPlayer(QWidget):
             self._shown = shown
             self.screen_view.image = to_qimage(shown)
         self.screen_view.revealed = self._revealed
-        self.screen_view.regions = bool(self._regions)
+        self.screen_view.regions = list(self._regions)
         self.screen_view.update()
 
     def _set_message(self, message: str) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTextBrowser, Q
 from ..core import media
 from .overlay import (
     PROTECTED_BADGE,
+    REGION_COLOUR,
     REVEALED_BADGE,
     paint_badge,
     paint_message,
@@ -165,7 +166,7 @@ class ImageView(QWidget):
         painter.drawImage(target, image)
         sharp = self._rendered.sharp if self._rendered else None
         if not self._revealed and sharp is not None:
-            painter.setPen(QPen(QColor(230, 160, 40), 2))
+            painter.setPen(QPen(REGION_COLOUR, 2))
             for x, y, w, h in self.regions:
                 source = QRectF(x * sharp.width(), y * sharp.height(),
                                 w * sharp.width(), h * sharp.height())
@@ -174,7 +175,7 @@ class ImageView(QWidget):
                 painter.drawImage(box, sharp, source)
                 painter.drawRect(box)
         if self._drag_start is not None and self._drag_now is not None:
-            painter.setPen(QPen(QColor(230, 160, 40), 2, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(REGION_COLOUR, 2, Qt.PenStyle.DashLine))
             painter.drawRect(QRectF(self._drag_start, self._drag_now).normalized())
         self._paint_badge(painter)
 
@@ -352,6 +353,11 @@ class CaseViewer(QStackedWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is not self.player.screen_view or not isinstance(event, QMouseEvent):
             return False
+        screen = self.player.screen_view
+        if event.type() == QEvent.Type.MouseMove and self._player_drag is not None:
+            screen.dragging = QRectF(self._player_drag, event.position()).normalized()
+            screen.update()
+            return True
         if event.button() != Qt.MouseButton.LeftButton:
             return False
         if event.type() == QEvent.Type.MouseButtonPress:
@@ -363,7 +369,9 @@ class CaseViewer(QStackedWidget):
         if event.type() == QEvent.Type.MouseButtonRelease:
             if self._player_drag is not None:
                 start, self._player_drag = self._player_drag, None
+                screen.dragging = None
                 self._add_player_region(start, event.position())
+                screen.update()
             else:
                 self.hold_requested.emit(False)
             return True
