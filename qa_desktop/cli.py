@@ -598,16 +598,41 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@bundle_group.command("status")
+@click.pass_context
+def bundle_status_command(ctx: click.Context) -> None:
+    """Per signing key: bundles received (sent, for yours), events, and missing sequence
+    numbers, i.e. bundles that never arrived. Exits 1 when some are missing."""
+    from .core.deliveries import format_numbers
+
+    ws = _open(ctx)
+    try:
+        rows = ws.deliveries()
+    finally:
+        ws.close()
+    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    out.writerow(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing",
+                  "last_at"])
+    for d in rows:
+        role = "own" if d.own else d.role + (" (revoked)" if d.revoked else "")
+        out.writerow([d.key_id, d.signer_name, role, d.bundles, d.items, d.last_seq,
+                      format_numbers(d.missing), d.last_at or ""])
+    if any(d.missing for d in rows):
+        sys.exit(1)
+
+
 @cli.command("sync")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def sync_command(ctx: click.Context, folder: Path) -> None:
     """Export your new events into a shared FOLDER and import everyone else's bundles."""
     from .core.bundles import what_to_do
+    from .core.deliveries import missing_summary
 
     ws = _open(ctx)
     try:
         report = ws.sync_folder(_identity(ws), folder)
+        gaps = missing_summary(ws.deliveries())
     except KeyboardInterrupt as exc:
         raise click.ClickException("sync cancelled; nothing was half-written") from exc
     finally:
@@ -619,6 +644,8 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
     for r in report.refused:
         click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
                    f"    {what_to_do(r.refused_reason)}")
+    if gaps:
+        click.echo(gaps)
 
 
 @cli.group("batch")

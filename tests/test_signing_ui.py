@@ -219,3 +219,26 @@ def test_the_trust_dialog_removes_a_key_added_by_mistake_but_not_your_own(
     assert not dialog.remove_selected(confirm=False)
     assert "your own signing key" in messages[-1]
     assert [k.signer_name for k in a.trusted_keys()] == ["Ana"]
+
+
+def test_a_sync_says_which_bundles_never_arrived(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = pair
+    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
+    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
+    pub = tmp_path / "ana.pub"
+    TrustDialog(a).export_mine(pub)
+    assert TrustDialog(b, window_b).add_key(pub, "Ana", "reviewer")
+    folder = tmp_path / "shared"
+    messages: list[str] = []
+    for case in ("t-0", "t-1"):
+        a.record_verdict(case, "no_violation")
+        answer_boxes(messages)
+        assert window_a.sync_now(folder, PASS_A)
+    (first,) = a.db.execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
+    (folder / a.public_key().key_id / f"{first}.zip").rename(tmp_path / "lost.zip")
+    answer_boxes(messages)
+    assert window_b.sync_now(folder, PASS_B)
+    assert "Received 1 new event from 1 bundle" in messages[-1]
+    assert "Missing from Ana" in messages[-1] and "bundle(s) 1 " in messages[-1]

@@ -21,6 +21,7 @@ from . import (
     batches,
     bundles,
     cases,
+    deliveries,
     findings,
     guidelines,
     keys,
@@ -329,6 +330,10 @@ class Workspace:
     def remove_key(self, key_id: str) -> keys.TrustedKey:
         """Forget a trusted key added by mistake (not your own, not a revoked one)."""
         return keys.remove_key(self.db, key_id)
+
+    def deliveries(self) -> list[deliveries.SignerDeliveries]:
+        """Per signing key: bundles received (sent, for your own) and sequence gaps."""
+        return deliveries.signer_deliveries(self.db)
 
     def trusted_keys(self) -> list[keys.TrustedKey]:
         """The trust store, oldest first (revoked keys included)."""

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import media
+from ..core import deliveries, media
 from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
 from ..core.keys import Identity, WrongPassphrase, has_identity
@@ -55,6 +55,7 @@ from ..core.wellbeing import (
 )
 from ..core.workspace import Workspace
 from .background_task import run_with_progress
+from .deliveries_dialog import DeliveriesDialog
 from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
@@ -340,6 +341,7 @@ class MainWindow(QMainWindow):
         reports = self.menuBar().addMenu("Re&ports")
         self._add_action(reports, "&RCA escalations…", None, self.show_rca_escalations)
         self._add_action(reports, "&Policy gaps…", None, self.show_policy_gaps)
+        self._add_action(reports, "&Bundles received…", None, self.show_deliveries)
         help_menu = self.menuBar().addMenu("&Help")
         self._add_action(help_menu, "&Shortcut map  (?)", None, self.show_shortcuts)
         self._add_action(help_menu, "Session s&ummary", None, self.show_session_summary)
@@ -898,6 +900,10 @@ class MainWindow(QMainWindow):
         FindingsDialog("RCA escalations", self.ws.rca_escalations(), self.open_case_by_id,
                        self).exec()
 
+    def show_deliveries(self) -> None:
+        """Per signer: the bundles received and the ones that never arrived."""
+        DeliveriesDialog(self.ws.deliveries(), self).exec()
+
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
         FindingsDialog("Policy gaps", self.ws.policy_gaps(), self.open_case_by_id, self).exec()
@@ -1062,7 +1068,9 @@ class MainWindow(QMainWindow):
             return False
         assert isinstance(result, SyncReport)
         self._after_new_events()
-        show_report(self, "Sync", *sync_summary(result))
+        text, details = sync_summary(result)
+        gaps = deliveries.missing_summary(self.ws.deliveries())
+        show_report(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
         return True
 
     def export_bundle(self, folder: Path | None = None, passphrase: str | None = None) -> bool:

@@ -1,0 +1,64 @@
+"""Reports ▸ Bundles received: per signer, what arrived and which bundles are missing."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.deliveries import SignerDeliveries, format_numbers, missing_summary
+
+COLUMNS = ("Signer", "Role", "Key id", "Bundles", "Events", "Last seq", "Missing", "Last (UTC)")
+MISSING_COLOUR = QColor(190, 90, 0)
+
+
+class DeliveriesDialog(QDialog):
+    """A read-only table of :class:`SignerDeliveries`, signers with gaps first."""
+
+    def __init__(self, rows: list[SignerDeliveries], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Bundles received")
+        self.table = QTableWidget(len(rows), len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        for r, d in enumerate(rows):
+            role = "you (sent)" if d.own else d.role + (", revoked" if d.revoked else "")
+            cells = (d.signer_name, role, d.key_id, str(d.bundles), str(d.items),
+                     str(d.last_seq or ""), format_numbers(d.missing), (d.last_at or "")[:16])
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if d.missing:
+                    item.setForeground(MISSING_COLOUR)
+                self.table.setItem(r, c, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        gaps = missing_summary(rows)
+        self.summary = QLabel(
+            gaps
+            or "Nothing is missing: every signer's bundles arrived up to the last one seen."
+        )
+        self.summary.setWordWrap(True)
+        explanation = QLabel(
+            "Each export takes its signer's next sequence number, so a number below the last "
+            "one seen that never arrived is a bundle that did not reach you."
+        )
+        explanation.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(explanation)
+        layout.addWidget(buttons)
+        self.resize(900, 420)
