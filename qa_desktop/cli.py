@@ -635,6 +635,8 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
         gaps = missing_summary(ws.deliveries())
     except KeyboardInterrupt as exc:
         raise click.ClickException("sync cancelled; nothing was half-written") from exc
+    except OSError as exc:
+        raise click.ClickException(f"sync failed: {exc}. Nothing was half-written.") from exc
     finally:
         ws.close()
     if report.exported is not None:

@@ -231,6 +231,7 @@ def test_a_sync_says_which_bundles_never_arrived(
     TrustDialog(a).export_mine(pub)
     assert TrustDialog(b, window_b).add_key(pub, "Ana", "reviewer")
     folder = tmp_path / "shared"
+    folder.mkdir()
     messages: list[str] = []
     for case in ("t-0", "t-1"):
         a.record_verdict(case, "no_violation")
@@ -242,3 +243,18 @@ def test_a_sync_says_which_bundles_never_arrived(
     assert window_b.sync_now(folder, PASS_B)
     assert "Received 1 new event from 1 bundle" in messages[-1]
     assert "Missing from Ana" in messages[-1] and "bundle(s) 1 " in messages[-1]
+
+
+def test_syncing_to_a_folder_that_is_not_there_says_so(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, _ = pair
+    window = open_window(qtbot, a)
+    assert window.create_key(PASS_A)
+    a.record_verdict("t-0", "no_violation")
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert not window.sync_now(tmp_path / "unmounted-share", PASS_A)
+    assert "does not exist or cannot be reached" in messages[-1]
+    assert "Nothing was half-written" in messages[-1]
+    assert not (tmp_path / "unmounted-share").exists()

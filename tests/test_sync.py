@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from qa_desktop.core import sync
 from qa_desktop.core.workspace import Workspace
 
@@ -29,6 +31,7 @@ def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
 
 
 def run(ws: Workspace, folder: Path, **kwargs: object) -> sync.SyncReport:
+    folder.mkdir(parents=True, exist_ok=True)
     return ws.sync_folder(ws.identity(PASSPHRASE), folder, **kwargs)
 
 
@@ -79,7 +82,7 @@ def test_a_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
     a.record_verdict("t-0", "vh_remove")
     report = run(a, tmp_path / "shared", cancelled=lambda: True)
     assert report.cancelled and report.exported is None
-    assert not (tmp_path / "shared").exists()
+    assert list((tmp_path / "shared").iterdir()) == []
     assert a.db["bundle_log"].count == 0
 
 
@@ -119,6 +122,10 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
     ok("--data-dir", str(tmp_path / "carl"), "keys", "create", "--name", "Carl")
     ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
     assert "trusted key" in ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
+    missing = runner.invoke(cli, ["--data-dir", a_dir, "sync", str(tmp_path / "shared")],
+                            obj={})
+    assert missing.exit_code != 0 and "does not exist or cannot be reached" in missing.output
+    (tmp_path / "shared").mkdir()
     assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
     key_id = pub.read_text().split()[5]
     assert "removed key" in ok("--data-dir", a_dir, "keys", "remove", key_id)
@@ -144,3 +151,13 @@ def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> 
     os.utime(bundle, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     changed = run(b, folder)  # read again: the flipped byte is found
     assert changed.skipped_seen == 0 and len(changed.refused) == 1
+
+
+def test_a_missing_sync_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    a, _ = pair(tmp_path)
+    a.record_verdict("t-0", "vh_remove")
+    unmounted = tmp_path / "mnt" / "share"
+    with pytest.raises(sync.SyncFolderMissing, match="does not exist or cannot be reached"):
+        a.sync_folder(a.identity(PASSPHRASE), unmounted)
+    assert not unmounted.exists()
+    assert a.db["bundle_log"].count == 0  # nothing counted as sent

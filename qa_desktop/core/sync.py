@@ -31,6 +31,10 @@ from .store import transaction
 SKIPPED_SUFFIXES = (".tmp", ".partial")
 
 
+class SyncFolderMissing(OSError):
+    """The sync folder is not there: a share that is not mounted must not look synced."""
+
+
 @dataclass
 class SyncReport:
     """What one sync did."""
@@ -81,10 +85,18 @@ def sync_folder(
 ) -> SyncReport:
     """Export the reviewer's new events into the folder, then import every new bundle.
 
+    The folder must exist (:class:`SyncFolderMissing` otherwise): creating it would turn an
+    unmounted network share into a local folder that nobody else sees.
+
     ``progress(done, total)`` counts files; ``cancelled()`` is polled between files and
     stops the sync with ``report.cancelled`` set: every bundle is imported whole or not at
     all and every file is written whole or not at all, so stopping leaves nothing half done.
     """
+    if not folder.is_dir():
+        raise SyncFolderMissing(
+            f"the sync folder {folder} does not exist or cannot be reached (is the share or"
+            " drive connected?). To start a new sync folder, create it first."
+        )
     report = SyncReport()
     if cancelled is not None and cancelled():
         report.cancelled = True
