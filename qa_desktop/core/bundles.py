@@ -427,9 +427,9 @@ def _write_bag_file(
 ) -> tuple[Path, str]:
     """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, tag manifest digest).
 
-    Evidence is mapped into memory and copied in chunks; a worker thread hashes each chunk
-    for the manifest while zipfile computes its CRC and writes it, so every byte is read
-    once. The tag files (which need those hashes) come last in the archive.
+    Evidence is read in chunks into reused buffers; a worker thread hashes each chunk for
+    the manifest while zipfile computes its CRC and writes it, so every byte is read once.
+    The tag files (which need those hashes) come last in the archive.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{name}.{secrets.token_hex(4)}.tmp"

@@ -101,8 +101,8 @@ def sync_folder(
     if cancelled is not None and cancelled():
         report.cancelled = True
         return report
-    report.exported = bundles.export_bundle(db, identity, outbox(folder, identity.key_id))
     own = outbox(folder, identity.key_id)
+    report.exported = bundles.export_bundle(db, identity, own)
     mine = bundles.exported_bundle_ids(db, identity.key_id)
     files = candidate_files(folder)
     for done, path in enumerate(files):
