@@ -413,3 +413,24 @@ def test_a_flipped_byte_in_stored_evidence_is_refused(
         import_bytes(lead, bytes(data))
     assert refused.value.reason in ("corrupt", "hash-mismatch")
     assert dump(lead) == before
+
+
+def test_importing_many_files_reports_progress_and_stops_between_files(
+    tmp_path: Path,
+) -> None:
+    rita, lena = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Lena")
+    introduce(lena, rita)
+    paths = []
+    for i in range(3):
+        rita.record_verdict(f"t-{i}", "vh_remove")
+        paths.append(export(rita, tmp_path / "out").path)
+    seen: list[tuple[int, int]] = []
+    reports = lena.import_bundles(paths, progress=lambda d, t: seen.append((d, t)),
+                                  cancelled=lambda: len(seen) > 2)
+    assert [r.new_events for r in reports] == [1, 1]  # the third was never started
+    assert seen == [(0, 3), (1, 3), (2, 3)]
+    assert len(lena.verdict_events()) == 2
+    everything = lena.import_bundles(paths, progress=lambda d, t: seen.append((d, t)))
+    assert [r.new_events for r in everything] == [0, 0, 1] and seen[-1] == (3, 3)
+    rita.close()
+    lena.close()

@@ -1480,11 +1480,25 @@ def read_bundle_file(path: Path) -> bytes:
 
 
 def import_bundles(
-    db: sqlite_utils.Database, paths: list[Path], *, quarantine_dir: Path | None = None
+    db: sqlite_utils.Database,
+    paths: list[Path],
+    *,
+    quarantine_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[ImportReport]:
-    """Import each bundle file; a refusal is reported (and quarantined), not raised."""
+    """Import each bundle file; a refusal is reported (and quarantined), not raised.
+
+    ``progress(done, total)`` counts files; once ``cancelled()`` returns True no further
+    file is started (each bundle is imported whole or not at all), and the reports cover
+    the files done so far.
+    """
     reports = []
-    for path in paths:
+    for done, path in enumerate(paths):
+        if progress is not None:
+            progress(done, len(paths))
+        if cancelled is not None and cancelled():
+            break
         try:
             reports.append(import_bundle_file(db, path, quarantine_dir=quarantine_dir))
         except BundleRejected as exc:
@@ -1493,6 +1507,8 @@ def import_bundles(
         except OSError as exc:
             reports.append(ImportReport(path.name, refused_reason="unreadable",
                                         refused_message=str(exc)))
+    if progress is not None and len(reports) == len(paths):
+        progress(len(paths), len(paths))
     return reports
 
 

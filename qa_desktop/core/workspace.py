@@ -364,9 +364,18 @@ class Workspace:
         bundles.check_merge(self.db, verified)
         return verified
 
-    def import_bundles(self, paths: list[Path]) -> list[bundles.ImportReport]:
-        """Import bundle files; refusals are reported and quarantined, never half-applied."""
-        return bundles.import_bundles(self.db, paths, quarantine_dir=self.quarantine_dir)
+    def import_bundles(
+        self,
+        paths: list[Path],
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[bundles.ImportReport]:
+        """Import bundle files; refusals are reported and quarantined, never half-applied.
+
+        Cancelling stops before the next file; the reports cover the files done.
+        """
+        return bundles.import_bundles(self.db, paths, quarantine_dir=self.quarantine_dir,
+                                      progress=progress, cancelled=cancelled)
 
     def sync_folder(
         self,

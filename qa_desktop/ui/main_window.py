@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import deliveries, media
+from ..core.bundles import ImportReport
 from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
 from ..core.keys import Identity, WrongPassphrase, has_identity
@@ -1102,10 +1103,24 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return False
             paths = [Path(p) for p in chosen]
-        reports = self.ws.import_bundles(paths)
+        chosen_paths = paths
+        result, error = run_with_progress(
+            self, "Import bundles", f"Verifying and merging {len(paths)} bundle file(s)…",
+            self.ws.data_dir,
+            lambda ws, progress, cancelled: ws.import_bundles(chosen_paths, progress, cancelled),
+        )
+        if error is not None:
+            QMessageBox.warning(self, "Import failed", f"{error}\n\nNothing was half-written.")
+            return False
+        assert isinstance(result, list)
+        reports: list[ImportReport] = result
         self._after_new_events()
-        show_report(self, "Import bundles", *import_summary(reports))
-        return all(not r.refused for r in reports)
+        text, details = import_summary(reports)
+        if len(reports) < len(paths):
+            text += (f"\nCancelled after {len(reports)} of {len(paths)} files: each was"
+                     " imported whole; import the rest again.")
+        show_report(self, "Import bundles", text, details)
+        return len(reports) == len(paths) and all(not r.refused for r in reports)
 
     def _after_new_events(self) -> None:
         self.model.reload()
