@@ -258,3 +258,38 @@ def test_syncing_to_a_folder_that_is_not_there_says_so(
     assert "does not exist or cannot be reached" in messages[-1]
     assert "Nothing was half-written" in messages[-1]
     assert not (tmp_path / "unmounted-share").exists()
+
+
+def test_export_with_evidence_from_the_window_and_its_errors(
+    qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    a, b = pair
+    window = open_window(qtbot, a)
+    assert window.create_key(PASS_A)
+    evidence = tmp_path / "note.txt"
+    evidence.write_text("the account posted the same clip 40 times\n", encoding="utf-8")
+    messages: list[str] = []
+    answer_boxes(messages)
+    assert not window.export_bundle(tmp_path / "out", evidence=[evidence])
+    assert "Nothing new to export" in messages[-1] and "evidence files travel" in messages[-1]
+
+    a.record_verdict("t-0", "no_violation")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    answer_boxes(messages)
+    assert not window.export_bundle(blocker / "out", evidence=[evidence])
+    assert "Nothing was written" in messages[-1]
+    answer_boxes(messages)
+    assert not window.export_bundle(tmp_path / "out", evidence=[tmp_path / "missing.bin"])
+    assert "not a regular file" in messages[-1]
+    assert a.db["bundle_log"].count == 0
+
+    answer_boxes(messages)
+    assert window.export_bundle(tmp_path / "out", evidence=[evidence])
+    assert "Wrote 1 event and 1 evidence file to" in messages[-1]
+    (bundle,) = (tmp_path / "out").glob("*.zip")
+    pub = tmp_path / "ana.pub"
+    TrustDialog(a).export_mine(pub)
+    assert TrustDialog(b).add_key(pub, "Ana", "reviewer")
+    verified = b.verify_bundle(bundle)
+    assert list(verified.evidence) == ["note.txt"]

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import deliveries, media
-from ..core.bundles import ImportReport
+from ..core.bundles import ExportResult, ImportReport
 from ..core.cases import Case, QueueFilter
 from ..core.guidelines import EffectiveSection, Guideline, PackError
 from ..core.keys import Identity, WrongPassphrase, has_identity
@@ -67,7 +67,14 @@ from .queue_filter_bar import QueueFilterBar
 from .queue_view import QueueModel, QueueView
 from .render import RenderCache, Rendered, ViewSettings
 from .shortcut_map import ShortcutMapDialog
-from .signing import TrustDialog, ask_passphrase, import_summary, show_report, sync_summary
+from .signing import (
+    TrustDialog,
+    ask_passphrase,
+    import_summary,
+    plural,
+    show_report,
+    sync_summary,
+)
 from .verdict_panel import VerdictPanel
 from .viewer import CaseViewer
 from .wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
@@ -301,6 +308,8 @@ class MainWindow(QMainWindow):
             file_menu, "&Sync now…", QKeySequence("Ctrl+Shift+S"), lambda: self.sync_now()
         )
         self._add_action(file_menu, "&Export verdict bundle…", None, lambda: self.export_bundle())
+        self._add_action(file_menu, "Export verdict bundle with e&vidence…", None,
+                         lambda: self.export_bundle(ask_evidence=True))
         self._add_action(file_menu, "Import &bundles…", None, lambda: self.import_bundles())
         self._add_action(file_menu, "&Quit", QKeySequence("Ctrl+Q"), self.close)
         keys_menu = self.menuBar().addMenu("&Keys")
@@ -1074,11 +1083,25 @@ class MainWindow(QMainWindow):
         show_report(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
         return True
 
-    def export_bundle(self, folder: Path | None = None, passphrase: str | None = None) -> bool:
-        """Write your new verdicts as one signed bundle into a folder."""
+    def export_bundle(
+        self,
+        folder: Path | None = None,
+        passphrase: str | None = None,
+        evidence: list[Path] | None = None,
+        ask_evidence: bool = False,
+    ) -> bool:
+        """Write your new verdicts (and any ``evidence`` files) as one signed bundle."""
         identity = self._open_identity(passphrase)
         if identity is None:
             return False
+        if ask_evidence and evidence is None:
+            chosen_files, _ = QFileDialog.getOpenFileNames(
+                self, "Evidence files to attach (stored in the bundle as they are)",
+                str(Path.home()),
+            )
+            if not chosen_files:
+                return False
+            evidence = [Path(f) for f in chosen_files]
         if folder is None:
             chosen = QFileDialog.getExistingDirectory(
                 self, "Write the bundle into", str(Path.home())
@@ -1086,11 +1109,21 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return False
             folder = Path(chosen)
-        exported = self.ws.export_bundle(identity, folder)
+        target, attached = folder, evidence
+        result, error = run_with_progress(
+            self, "Export", f"Signing and writing the bundle into {folder}…", self.ws.data_dir,
+            lambda ws, progress, cancelled: ws.export_bundle(identity, target, evidence=attached),
+        )
+        if error is not None:
+            QMessageBox.warning(self, "Not exported", f"{error}\n\nNothing was written.")
+            return False
+        exported = result if isinstance(result, ExportResult) else None
+        files = f" and {plural(len(evidence), 'evidence file')}" if exported and evidence else ""
         QMessageBox.information(
             self, "Export",
-            f"Wrote {exported.event_count} events to {exported.path}" if exported
-            else "Nothing new to export: every verdict of yours is in an earlier bundle.",
+            f"Wrote {plural(exported.event_count, 'event')}{files} to {exported.path}" if exported
+            else "Nothing new to export: every verdict of yours is in an earlier bundle"
+            + (" (evidence files travel with new verdicts)." if evidence else "."),
         )
         return exported is not None
 

@@ -57,7 +57,8 @@ MAX_NAMES = 5
 """Refused file names listed per reason in a report's main text (all are in the details)."""
 
 
-def _count(n: int, thing: str) -> str:
+def plural(n: int, thing: str) -> str:
+    """``1 event``, ``2 events``."""
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
@@ -69,7 +70,7 @@ def report_lines(reports: list[ImportReport]) -> list[str]:
             lines.append(f"REFUSED {r.name}: {r.refused_reason} — {r.refused_message}")
         else:
             lines.append(
-                f"{r.name}: {_count(r.new_events, 'new event')}, {r.already_known} already known"
+                f"{r.name}: {plural(r.new_events, 'new event')}, {r.already_known} already known"
                 + (f" (signed by {r.signer})" if r.signer else "")
             )
     return lines
@@ -96,8 +97,8 @@ def import_summary(reports: list[ImportReport]) -> tuple[str, str]:
     """(main text, details) for an import of bundle files."""
     accepted = [r for r in reports if not r.refused]
     text = [
-        f"Imported {_count(len(accepted), 'bundle')}:"
-        f" {_count(sum(r.new_events for r in accepted), 'new event')},"
+        f"Imported {plural(len(accepted), 'bundle')}:"
+        f" {plural(sum(r.new_events for r in accepted), 'new event')},"
         f" {sum(r.already_known for r in accepted)} already known."
     ]
     return "\n".join(text + refusal_lines(reports)), "\n".join(report_lines(reports))
@@ -106,18 +107,18 @@ def import_summary(reports: list[ImportReport]) -> tuple[str, str]:
 def sync_summary(report: SyncReport) -> tuple[str, str]:
     """(main text, details) of a sync for the reviewer."""
     exported = (
-        f"Sent {_count(report.exported.event_count, 'event')} of yours as"
+        f"Sent {plural(report.exported.event_count, 'event')} of yours as"
         f" {report.exported.path.name}."
         if report.exported
         else "Nothing new of yours to send."
     )
     lines = [
         exported,
-        f"Received {_count(report.new_events, 'new event')} from"
-        f" {_count(len(report.imported), 'bundle')}.",
+        f"Received {plural(report.new_events, 'new event')} from"
+        f" {plural(len(report.imported), 'bundle')}.",
     ]
     if report.skipped_seen:
-        lines.append(f"{_count(report.skipped_seen, 'bundle')} had been delivered before.")
+        lines.append(f"{plural(report.skipped_seen, 'bundle')} had been delivered before.")
     lines += refusal_lines(report.refused)
     if report.cancelled:
         lines.append("Cancelled: every bundle was imported whole or not at all.")
