@@ -161,3 +161,46 @@ def test_a_missing_sync_folder_is_an_error_and_is_not_created(tmp_path: Path) ->
         a.sync_folder(a.identity(PASSPHRASE), unmounted)
     assert not unmounted.exists()
     assert a.db["bundle_log"].count == 0  # nothing counted as sent
+
+
+def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
+    tmp_path: Path,
+) -> None:
+    """Real processes, started together, three rounds: every file any of them reads is whole."""
+    import subprocess
+    import sys
+
+    machines = [make_workspace(tmp_path, name) for name in ("Ana", "Ben", "Cy")]
+    for a in machines:
+        for b in machines:
+            if a is not b:
+                introduce(a, b)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    env = {**os.environ, "QA_DESKTOP_PASSPHRASE": PASSPHRASE}
+    for round_ in range(3):
+        for i, ws in enumerate(machines):
+            ws.record_verdict(f"t-{(i + round_) % 3}", "vh_remove", notes=f"round {round_}")
+        dirs = [str(ws.data_dir) for ws in machines]
+        for ws in machines:
+            ws.close()
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", "from qa_desktop.cli import main; main()",
+                 "--data-dir", d, "sync", str(folder)],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for d in dirs
+        ]
+        for run_ in runs:
+            out, err = run_.communicate(timeout=120)
+            assert run_.returncode == 0, err
+            assert ", 0 refused" in out, out
+        machines = [Workspace.open(Path(d)) for d in dirs]
+    for ws in machines:  # one more quiet round picks up what was written meanwhile
+        run(ws, folder)
+    rows = [verdict_rows(ws) for ws in machines]
+    assert len(rows[0]) == 9 and rows[0] == rows[1] == rows[2]
+    for ws in machines:
+        assert not [d for d in ws.deliveries() if d.missing]
+        ws.close()
