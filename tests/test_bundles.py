@@ -56,6 +56,18 @@ def export(ws: Workspace, out: Path) -> bundles.ExportResult:
     return result
 
 
+def three_bundles(tmp_path: Path) -> tuple[Workspace, Workspace, list[Path]]:
+    """Rita, who exported three bundles (sequence 1, 2, 3, a verdict each), and Lena, a lead
+    who trusts her."""
+    rita, lena = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Lena")
+    introduce(lena, rita)
+    paths = []
+    for i in range(3):
+        rita.record_verdict(f"t-{i}", "vh_remove")
+        paths.append(export(rita, tmp_path / "out").path)
+    return rita, lena, paths
+
+
 def import_bytes(ws: Workspace, data: bytes, name: str = "b.zip") -> bundles.ImportReport:
     """Import a bundle given as bytes, quarantining it if refused."""
     return bundles.import_bundle(ws.db, data, name=name, quarantine_dir=ws.quarantine_dir)
@@ -418,12 +430,7 @@ def test_a_flipped_byte_in_stored_evidence_is_refused(
 def test_importing_many_files_reports_progress_and_stops_between_files(
     tmp_path: Path,
 ) -> None:
-    rita, lena = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Lena")
-    introduce(lena, rita)
-    paths = []
-    for i in range(3):
-        rita.record_verdict(f"t-{i}", "vh_remove")
-        paths.append(export(rita, tmp_path / "out").path)
+    rita, lena, paths = three_bundles(tmp_path)
     seen: list[tuple[int, int]] = []
     reports = lena.import_bundles(paths, progress=lambda d, t: seen.append((d, t)),
                                   cancelled=lambda: len(seen) > 2)

@@ -14,20 +14,9 @@ from qa_desktop.cli import cli
 from qa_desktop.core.deliveries import format_numbers
 from qa_desktop.ui.deliveries_dialog import MISSING_COLOUR, DeliveriesDialog
 
-from .test_bundles import PASSPHRASE, export, fast_kdf, introduce, make_workspace
+from .test_bundles import PASSPHRASE, fast_kdf, three_bundles
 
 __all__ = ["fast_kdf"]
-
-
-def three_bundles(tmp_path: Path):
-    """A reviewer who exported three bundles (sequence 1, 2, 3) and a lead who trusts them."""
-    rita, lena = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Lena")
-    introduce(lena, rita)
-    paths = []
-    for i in range(3):
-        rita.record_verdict(f"t-{i}", "vh_remove")
-        paths.append(export(rita, tmp_path / "out").path)
-    return rita, lena, paths
 
 
 def row_for(rows, name: str):

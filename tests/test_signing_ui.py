@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from qa_desktop.core import bundles, keys
 from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.signing import TrustDialog, sync_summary
 
 from .factory import case_record, write_batch
@@ -44,6 +45,19 @@ def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
     yield a, b
     a.close()
     b.close()
+
+
+def keyed_windows(
+    qtbot: QtBot, a: Workspace, b: Workspace, tmp_path: Path, b_trusts_a_as: str | None = None
+) -> tuple[MainWindow, MainWindow]:
+    """Windows on ``a`` and ``b``, each with a signing key; ``b`` trusts ``a`` if asked."""
+    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
+    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
+    if b_trusts_a_as is not None:
+        pub = tmp_path / "a.pub"
+        TrustDialog(a).export_mine(pub)
+        assert TrustDialog(b, window_b).add_key(pub, a.reviewer.display_name, b_trusts_a_as)
+    return window_a, window_b
 
 
 def answer_boxes(texts: list[str]) -> None:
@@ -198,13 +212,9 @@ def test_the_trust_dialog_removes_a_key_added_by_mistake_but_not_your_own(
     qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
 ) -> None:
     a, b = pair
-    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
-    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
-    pub = tmp_path / "bo.pub"
-    TrustDialog(b).export_mine(pub)
+    _, window_a = keyed_windows(qtbot, b, a, tmp_path, b_trusts_a_as="lead")  # a trusts b
     dialog = TrustDialog(a, window_a)
     qtbot.addWidget(dialog)
-    assert dialog.add_key(pub, "Bo", "lead")
 
     def select(signer: str) -> None:
         rows = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
@@ -225,11 +235,7 @@ def test_a_sync_says_which_bundles_never_arrived(
     qtbot: QtBot, pair: tuple[Workspace, Workspace], tmp_path: Path
 ) -> None:
     a, b = pair
-    window_a, window_b = open_window(qtbot, a), open_window(qtbot, b)
-    assert window_a.create_key(PASS_A) and window_b.create_key(PASS_B)
-    pub = tmp_path / "ana.pub"
-    TrustDialog(a).export_mine(pub)
-    assert TrustDialog(b, window_b).add_key(pub, "Ana", "reviewer")
+    window_a, window_b = keyed_windows(qtbot, a, b, tmp_path, b_trusts_a_as="reviewer")
     folder = tmp_path / "shared"
     folder.mkdir()
     messages: list[str] = []
