@@ -64,6 +64,8 @@ class Case:
     media: tuple[MediaFile, ...]
     pack_id: str
     pack_version: str
+    batch_signer: str | None = None
+    """Who signed the case's batch (the trust store's name), or None: imported unsigned."""
 
     @property
     def severe(self) -> bool:
@@ -297,12 +299,21 @@ def delete_view(db: sqlite_utils.Database, name: str) -> bool:
     return cursor.rowcount > 0
 
 
+def _signer_of(status: str, name: str | None) -> str | None:
+    """The signer to show for a batch's ``signature_status`` (None when unsigned)."""
+    if not status.startswith("signed:"):
+        return None
+    return name or f"key {status.removeprefix('signed:')} (no longer trusted)"
+
+
 def load_case(db: sqlite_utils.Database, case_id: str) -> Case | None:
     """One case with its media and the guideline pack its batch names."""
     rows = list(
         db.query(
-            "SELECT c.*, b.pack_id, b.pack_version FROM cases c"
-            " JOIN batches b ON b.id = c.batch_id WHERE c.id = ?",
+            "SELECT c.*, b.pack_id, b.pack_version, b.signature_status, k.signer_name"
+            " FROM cases c JOIN batches b ON b.id = c.batch_id"
+            " LEFT JOIN trusted_keys k ON b.signature_status = 'signed:' || k.key_id"
+            " WHERE c.id = ?",
             [case_id],
         )
     )
@@ -333,4 +344,5 @@ def load_case(db: sqlite_utils.Database, case_id: str) -> Case | None:
         media=media,
         pack_id=r["pack_id"],
         pack_version=r["pack_version"],
+        batch_signer=_signer_of(r["signature_status"], r["signer_name"]),
     )

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from ..core.store import DatabaseError
 from ..core.workspace import Workspace
 from .main_window import MainWindow
+from .plain_text import ask, fail
 
 BASE_POINT_SIZE = 11.0
 """Readable on a laptop and on a shared screen."""
@@ -45,7 +46,7 @@ def run_gui(data_dir: Path) -> int:
     try:
         ws = Workspace.open(data_dir)
     except DatabaseError as exc:
-        QMessageBox.critical(None, "Cannot open the data", f"{exc}\n\nChoose another --data-dir.")
+        fail(None, "Cannot open the data", f"{exc}\n\nChoose another --data-dir.")
         return 2
     first_run = ws.reviewer is None
     if first_run:
@@ -55,12 +56,12 @@ def run_gui(data_dir: Path) -> int:
         ws.ensure_reviewer(name)
     window = MainWindow(ws, summary_on_close=True)
     window.show()
-    if first_run and QMessageBox.question(
+    if first_run and ask(
         window,
         "Signing key",
         "Create your signing key now? Every verdict bundle you send is signed with it, so a "
         "lead can prove it came from you. (Later: Keys ▸ Create my signing key…)",
-    ) == QMessageBox.StandardButton.Yes:
+    ):
         window.create_key()
     try:
         return app.exec()

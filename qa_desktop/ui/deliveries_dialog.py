@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
@@ -48,6 +49,7 @@ class DeliveriesDialog(QDialog):
             gaps
             or "Nothing is missing: every signer's bundles arrived up to the last one seen."
         )
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # signer names are outside text
         self.summary.setWordWrap(True)
         explanation = QLabel(
             "Each export takes its signer's next sequence number, so a number below the last "

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.findings import FindingGroup, write_csv
+from .plain_text import warn
 
 COLUMNS = ("Section", "Title", "Count", "Kinds", "Example cases")
 
@@ -85,7 +85,7 @@ class FindingsDialog(QDialog):
         try:
             write_csv(self.groups, path)
         except OSError as exc:
-            QMessageBox.warning(self, "Not exported", f"Cannot write {path}: {exc.strerror}")
+            warn(self, "Not exported", f"Cannot write {path}: {exc.strerror}")
             return None
         return path
 

@@ -6,6 +6,8 @@ market (overlay sections marked), retired sections greyed, the section text besi
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
@@ -13,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.guidelines import EffectiveSection, Guideline
+from .plain_text import SafeTextBrowser
 
 _SECTION_ROLE = Qt.ItemDataRole.UserRole
 
@@ -52,8 +54,7 @@ class GuidelineBrowser(QWidget):
         self.tree.currentItemChanged.connect(lambda item, _prev: self._show(item))
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._cite(item))
         self.tree.installEventFilter(self)
-        self.text = QTextBrowser()
-        self.text.setOpenExternalLinks(False)
+        self.text = SafeTextBrowser()
         self.cite_button = QPushButton("Cite this section (Enter) — select words to quote them")
         self.cite_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cite_button.clicked.connect(lambda: self._cite(self.tree.currentItem()))
@@ -78,10 +79,11 @@ class GuidelineBrowser(QWidget):
         if guideline is None:
             self.title.setText("No guideline pack loaded for this case")
             return
+        e = html.escape
         overlay = f" + {guideline.overlay[0]} {guideline.overlay[1]}" if guideline.overlay else ""
         self.title.setText(
-            f"<b>{guideline.pack_id} {guideline.pack_version}</b>{overlay} · "
-            f"market {guideline.market} · {guideline.language}"
+            f"<b>{e(guideline.pack_id)} {e(guideline.pack_version)}</b>{e(overlay)} · "
+            f"market {e(guideline.market)} · {e(guideline.language)}"
         )
         self._add_children(self.tree.invisibleRootItem(), None)
         self.tree.expandAll()
@@ -141,7 +143,7 @@ class GuidelineBrowser(QWidget):
             item.setHidden(matches is not None and self._section(item).id not in matches)
         if ranked is not None and not ranked:
             self.tree.setCurrentItem(None)
-            self.text.setMarkdown(f"No section of this guideline matches *{text.strip()}*.")
+            self.text.set_markdown(f"No section of this guideline matches *{text.strip()}*.")
             return
         if ranked is None:
             return
@@ -163,7 +165,7 @@ class GuidelineBrowser(QWidget):
         source = f"{s.pack_id} {s.pack_version}" + (" (localized)" if s.localized else "")
         examples = "".join(f"\n- {e}" for e in s.examples)
         supports = ", ".join(s.labels) or "—"
-        self.text.setMarkdown(
+        self.text.set_markdown(
             f"### {s.id} {s.title}{status}\n\n{s.body}\n\n"
             + (f"**Examples**\n{examples}\n\n" if examples else "")
             + f"*Supports:* {supports}  \n*From:* {source}"

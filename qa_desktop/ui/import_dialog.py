@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from ..core.batches import (
     BatchError,
@@ -16,6 +16,7 @@ from ..core.batches import (
 from ..core.bundles import what_to_do
 from ..core.paths import quarantine_dir
 from .background_task import run_with_progress
+from .plain_text import ask, inform, warn
 
 
 def describe_import_error(exc: Exception, data_dir: Path | None = None) -> str:
@@ -56,25 +57,25 @@ def run_import(
     result, error = attempt(bool(trust_unsigned))
     if isinstance(error, UnsignedBatch):
         if trust_unsigned is None:
-            trust_unsigned = QMessageBox.question(
+            trust_unsigned = ask(
                 parent,
                 "Unsigned batch",
                 f"{path.name} is not signed by an issuer you trust, so nobody vouches that "
                 "its cases and original decisions are genuine.\n\n"
                 "Import it anyway, marked as unsigned?",
-            ) == QMessageBox.StandardButton.Yes
+            )
         if not trust_unsigned:
-            QMessageBox.information(parent, "Batch not imported", "Nothing was imported.")
+            inform(parent, "Batch not imported", "Nothing was imported.")
             return None
         result, error = attempt(True)
     if error is not None:
-        QMessageBox.warning(parent, "Batch not imported", describe_import_error(error, data_dir))
+        warn(parent, "Batch not imported", describe_import_error(error, data_dir))
         return None
     if isinstance(result, ImportReport):
         signed = (
             f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."
         )
-        QMessageBox.information(
+        inform(
             parent,
             "Batch imported",
             f"Batch {result.batch_id}: {result.cases_added} cases added, "

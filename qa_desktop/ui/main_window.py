@@ -6,6 +6,7 @@ filter so that typing in the citation or notes field never triggers them.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QPlainTextEdit,
     QSplitter,
     QTextEdit,
@@ -61,6 +61,7 @@ from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .history_dialog import HistoryDialog
 from .import_dialog import run_import
+from .plain_text import inform, warn
 from .preferences_dialog import PreferencesDialog
 from .protection_bar import TRANSPARENCY_STEPS, ProtectionBar
 from .queue_filter_bar import QueueFilterBar
@@ -72,7 +73,6 @@ from .signing import (
     ask_passphrase,
     import_summary,
     plural,
-    show_report,
     sync_summary,
 )
 from .verdict_panel import VerdictPanel
@@ -497,15 +497,22 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _header_html(self, case: Case) -> str:
+        # Every value comes from a batch file: escaped, so none can add markup (an <img>
+        # of a file on disk, say) to the header.
+        e = html.escape
         o = case.original
         tags = ", ".join(case.tags) or "none"
         row = self.ws.queue_row(case.id)
         outcome = row.outcome.replace("_", " ") if row and row.outcome else "not decided"
+        provenance = (
+            f"batch signed by {e(case.batch_signer)}" if case.batch_signer
+            else "<span style='color:#b45f06'><b>unsigned batch</b></span>"
+        )
         return (
-            f"<span style='font-size:large'><b>{case.id}</b></span> · {case.content_type} · "
-            f"{case.market} / {case.language} · warnings: <b>{tags}</b><br>"
-            f"Original decision: <b>{o.label}</b> ({o.policy}) by {o.moderator_id} "
-            f"in {o.queue} at {o.decided_at} · QA outcome: <b>{outcome}</b>"
+            f"<span style='font-size:large'><b>{e(case.id)}</b></span> · {case.content_type} · "
+            f"{e(case.market)} / {e(case.language)} · warnings: <b>{e(tags)}</b> · {provenance}"
+            f"<br>Original decision: <b>{e(o.label)}</b> ({e(o.policy)}) by {e(o.moderator_id)}"
+            f" in {e(o.queue)} at {e(o.decided_at)} · QA outcome: <b>{outcome}</b>"
         )
 
     # -- content --------------------------------------------------------------------------------
@@ -999,7 +1006,7 @@ class MainWindow(QMainWindow):
         try:
             added = self.ws.import_guideline_packs([path])
         except PackError as exc:
-            QMessageBox.warning(
+            warn(
                 self,
                 "Guideline pack not imported",
                 f"{exc}\n\nNothing was imported. Fix the pack (see docs/guideline-pack.md) "
@@ -1007,7 +1014,7 @@ class MainWindow(QMainWindow):
             )
             return False
         message = "imported" if any(added) else "already imported: nothing changed"
-        QMessageBox.information(self, "Guideline pack", f"{path.name}: {message}.")
+        inform(self, "Guideline pack", f"{path.name}: {message}.")
         if self.case is not None:
             self.open_case(self.case.id)
         return True
@@ -1016,7 +1023,7 @@ class MainWindow(QMainWindow):
     def _open_identity(self, passphrase: str | None = None) -> Identity | None:
         """The signing key, opened with the passphrase (asked once per session)."""
         if not has_identity(self.ws.data_dir):
-            QMessageBox.information(
+            inform(
                 self, "No signing key",
                 "Create your signing key first (Keys ▸ Create my signing key…): every bundle "
                 "you send is signed with it.",
@@ -1031,7 +1038,7 @@ class MainWindow(QMainWindow):
             identity = self.ws.identity(passphrase)
         except WrongPassphrase:
             self._passphrase = None
-            QMessageBox.warning(self, "Signing key", "Wrong passphrase: the key did not open.")
+            warn(self, "Signing key", "Wrong passphrase: the key did not open.")
             return None
         self._passphrase = passphrase
         return identity
@@ -1039,7 +1046,7 @@ class MainWindow(QMainWindow):
     def create_key(self, passphrase: str | None = None) -> bool:
         """Make your Ed25519 signing key, encrypted with a passphrase."""
         if has_identity(self.ws.data_dir):
-            QMessageBox.information(self, "Signing key", "You already have a signing key.")
+            inform(self, "Signing key", "You already have a signing key.")
             return False
         passphrase = passphrase or ask_passphrase(
             self, "Choose a passphrase for your new signing key:", confirm=True
@@ -1074,13 +1081,13 @@ class MainWindow(QMainWindow):
             lambda ws, progress, cancelled: ws.sync_folder(identity, folder, progress, cancelled),
         )
         if error is not None:
-            QMessageBox.warning(self, "Sync failed", f"{error}\n\nNothing was half-written.")
+            warn(self, "Sync failed", f"{error}\n\nNothing was half-written.")
             return False
         assert isinstance(result, SyncReport)
         self._after_new_events()
         text, details = sync_summary(result)
         gaps = deliveries.missing_summary(self.ws.deliveries())
-        show_report(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
+        inform(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
         return True
 
     def export_bundle(
@@ -1115,11 +1122,11 @@ class MainWindow(QMainWindow):
             lambda ws, progress, cancelled: ws.export_bundle(identity, target, evidence=attached),
         )
         if error is not None:
-            QMessageBox.warning(self, "Not exported", f"{error}\n\nNothing was written.")
+            warn(self, "Not exported", f"{error}\n\nNothing was written.")
             return False
         exported = result if isinstance(result, ExportResult) else None
         files = f" and {plural(len(evidence), 'evidence file')}" if exported and evidence else ""
-        QMessageBox.information(
+        inform(
             self, "Export",
             f"Wrote {plural(exported.event_count, 'event')}{files} to {exported.path}" if exported
             else "Nothing new to export: every verdict of yours is in an earlier bundle"
@@ -1143,7 +1150,7 @@ class MainWindow(QMainWindow):
             lambda ws, progress, cancelled: ws.import_bundles(chosen_paths, progress, cancelled),
         )
         if error is not None:
-            QMessageBox.warning(self, "Import failed", f"{error}\n\nNothing was half-written.")
+            warn(self, "Import failed", f"{error}\n\nNothing was half-written.")
             return False
         assert isinstance(result, list)
         reports: list[ImportReport] = result
@@ -1152,7 +1159,7 @@ class MainWindow(QMainWindow):
         if len(reports) < len(paths):
             text += (f"\nCancelled after {len(reports)} of {len(paths)} files: each was"
                      " imported whole; import the rest again.")
-        show_report(self, "Import bundles", text, details)
+        inform(self, "Import bundles", text, details)
         return len(reports) == len(paths) and all(not r.refused for r in reports)
 
     def _after_new_events(self) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from ..core.cases import QueueFilter, QueueRow
 from ..core.workspace import Workspace
+from .plain_text import escaped
 
 COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict", "Outcome")
 OUTCOME_COLUMN = 6
@@ -79,7 +80,7 @@ class QueueModel(QAbstractTableModel):
             flags = ", ".join(
                 name for name, on in (("RCA escalation", row.rca), ("policy gap", row.gap)) if on
             )
-            return (
+            return escaped(
                 f"{row.id} · {row.content_type} · original: {row.original_label}"
                 + (f" · flagged: {flags}" if flags else "")
             )

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,6 +29,7 @@ from ..core import keys
 from ..core.bundles import ImportReport, what_to_do
 from ..core.sync import SyncReport
 from ..core.workspace import Workspace
+from .plain_text import ask, inform, warn
 
 ROLES = ("reviewer", "lead", "issuer")
 
@@ -48,7 +48,7 @@ def ask_passphrase(parent: QWidget, prompt: str, confirm: bool = False) -> str |
         if not ok:
             return None
         if again != first:
-            QMessageBox.warning(parent, "Signing key", "The two passphrases differ. Try again.")
+            warn(parent, "Signing key", "The two passphrases differ. Try again.")
             return None
     return first
 
@@ -125,15 +125,6 @@ def sync_summary(report: SyncReport) -> tuple[str, str]:
     return "\n".join(lines), "\n".join(report_lines(report.imported + report.refused))
 
 
-def show_report(parent: QWidget, title: str, text: str, details: str) -> None:
-    """A message box with the summary; every bundle's line under *Show Details…*."""
-    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok,
-                      parent)
-    if details:
-        box.setDetailedText(details)
-    box.exec()
-
-
 class TrustDialog(QDialog):
     """The trust store: who may sign what, with add, revoke and export of your own key."""
 
@@ -196,7 +187,7 @@ class TrustDialog(QDialog):
         try:
             public_key = keys.PublicKey.from_minisign(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, keys.KeyFormatError) as exc:
-            QMessageBox.warning(self, "Not trusted", f"{path.name}: {exc}")
+            warn(self, "Not trusted", f"{path.name}: {exc}")
             return False
         if not name:
             name, ok = QInputDialog.getText(
@@ -214,7 +205,7 @@ class TrustDialog(QDialog):
         try:
             self.ws.trust_key(public_key, name.strip(), role, public_key.bound_reviewer_id)
         except keys.TrustError as exc:
-            QMessageBox.warning(self, "Not trusted", str(exc))
+            warn(self, "Not trusted", str(exc))
             return False
         self.refresh()
         return True
@@ -225,9 +216,9 @@ class TrustDialog(QDialog):
         if row < 0:
             return False
         key_id = self.table.item(row, 2).text()
-        if confirm and QMessageBox.question(
+        if confirm and not ask(
             self, "Revoke", f"Revoke key {key_id}? Its new bundles will be refused."
-        ) != QMessageBox.StandardButton.Yes:
+        ):
             return False
         self.ws.revoke_key(key_id)
         self.refresh()
@@ -239,16 +230,16 @@ class TrustDialog(QDialog):
         if row < 0:
             return False
         key_id = self.table.item(row, 2).text()
-        if confirm and QMessageBox.question(
+        if confirm and not ask(
             self, "Remove",
             f"Forget key {key_id}? Its bundles will be refused as from an unknown signer until"
             " you trust it again; what it sent stays. To refuse it for good, revoke it instead.",
-        ) != QMessageBox.StandardButton.Yes:
+        ):
             return False
         try:
             self.ws.remove_key(key_id)
         except keys.TrustError as exc:
-            QMessageBox.warning(self, "Not removed", str(exc))
+            warn(self, "Not removed", str(exc))
             return False
         self.refresh()
         return True
@@ -258,7 +249,7 @@ class TrustDialog(QDialog):
         try:
             text = self.ws.public_key().to_minisign()
         except keys.NoIdentity:
-            QMessageBox.information(self, "No key", "Create your signing key first.")
+            inform(self, "No key", "Create your signing key first.")
             return None
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(

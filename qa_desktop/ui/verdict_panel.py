@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..core.guidelines import EffectiveSection, Label
 from ..core.verdicts import Citation, VerdictDraft, VerdictEvent
+from .plain_text import escaped
 from .verdict_details import VerdictDetails
 
 SectionSearch = Callable[[str], list[EffectiveSection]]
@@ -141,7 +143,7 @@ class VerdictPanel(QWidget):
             if action.split()[0] not in label.name.lower():
                 text += f"  ({action})"
             item = QListWidgetItem(text)
-            item.setToolTip(f"{label.id}: {action}, severity {label.severity}")
+            item.setToolTip(escaped(f"{label.id}: {action}, severity {label.severity}"))
             self.label_list.addItem(item)
         if not labels:
             self.label_list.addItem(
@@ -174,7 +176,9 @@ class VerdictPanel(QWidget):
         cites = ", ".join(c.section_id for c in event.citations) or "no citation"
         name = self._label_name(event.label)
         when = event.created_at[11:19]
-        self.current.setText(f"Recorded: <b>{name}</b> · {cites} · {when} UTC")
+        self.current.setText(
+            f"Recorded: <b>{html.escape(name)}</b> · {html.escape(cites)} · {when} UTC"
+        )
 
     # -- editing -------------------------------------------------------------------------
     def select_label(self, number: int) -> bool:
@@ -240,7 +244,7 @@ class VerdictPanel(QWidget):
         for section in self._search(text)[:12]:
             item = QListWidgetItem(f"{section.id}  {section.title}")
             item.setData(Qt.ItemDataRole.UserRole, section)
-            item.setToolTip(section.body)
+            item.setToolTip(escaped(section.body))
             self.suggestions.addItem(item)
         if self.suggestions.count():
             self.suggestions.setCurrentRow(0)

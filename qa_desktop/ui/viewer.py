@@ -14,7 +14,7 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTextBrowser, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QWidget
 
 from ..core import media
 from .overlay import (
@@ -25,6 +25,7 @@ from .overlay import (
     paint_message,
     paint_reveal_frame,
 )
+from .plain_text import SafeTextBrowser
 from .render import Rendered, tile_at
 from .video_player import VideoPlayer
 
@@ -267,12 +268,11 @@ class ImageView(QWidget):
             self.set_revealed(False)
 
 
-class TextView(QTextBrowser):
+class TextView(SafeTextBrowser):
     """Shows a text case: large, readable, selectable; collapsed behind its warnings if asked."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
@@ -307,6 +307,7 @@ class WarningView(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
         self.setStyleSheet("background: #1e1e22; color: #f0f0f0; padding: 40px;")
+        self.setTextFormat(Qt.TextFormat.PlainText)  # the tags come from the batch file
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         self.setFont(font)
