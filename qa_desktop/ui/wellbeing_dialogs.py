@@ -85,6 +85,7 @@ class SummaryDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Session summary")
         self.text = QLabel(summary_text(summary))
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # categories are case tags
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
