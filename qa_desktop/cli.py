@@ -173,6 +173,8 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
         "gap_kind",
         "gap_note",
     ]
+    from .core.spreadsheet import safe_row
+
     out = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     out.writeheader()
     for event in events:
@@ -180,7 +182,7 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
         row["citations"] = ";".join(
             f"{c['pack_id']}@{c['pack_version']}#{c['section_id']}" for c in row["citations"]
         )
-        out.writerow({k: row[k] for k in fields})
+        out.writerow(safe_row({k: row[k] for k in fields}))
 
 
 @cli.command("demo")

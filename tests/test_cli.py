@@ -64,7 +64,7 @@ def test_verdicts_export_as_jsonl_and_csv(tmp_path: Path) -> None:
     ws.import_batch(batch)
     cite = Citation("demo-global", "1.0.0", "VH-2.3")
     ws.record_verdict("img-0", "vh_remove", [cite], notes="clear case")
-    ws.record_verdict("txt-0", "no_violation")
+    ws.record_verdict("txt-0", "no_violation", notes='=HYPERLINK("http://x","click")')
     ws.close()
 
     code, out, _ = run(tmp_path / "data", "verdicts", "--format", "jsonl")
@@ -76,6 +76,8 @@ def test_verdicts_export_as_jsonl_and_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and rows[0]["citations"] == "demo-global@1.0.0#VH-2.3"
     assert rows[0]["notes"] == "clear case"
+    assert rows[1]["notes"] == """'=HYPERLINK("http://x","click")"""  # text, not a formula
+    assert rows[0]["time_on_case_ms"].lstrip("-").isdigit()  # numbers stay numbers
 
     code, _, err = run(tmp_path / "data", "verdicts", "--format", "xml")
     assert code != 0 and "xml" in err

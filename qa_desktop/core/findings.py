@@ -19,6 +19,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .spreadsheet import safe_row
+
 NO_SECTION = "(no section)"
 """The group of flagged verdicts that cite no section."""
 
@@ -68,7 +70,7 @@ def write_csv(rows: list[FindingGroup], path: Path) -> Path:
         writer = csv.DictWriter(out, fieldnames=list(CSV_FIELDS))
         writer.writeheader()
         for group in rows:
-            writer.writerow(group.to_csv_row())
+            writer.writerow(safe_row(group.to_csv_row()))
     return path
 
 
