@@ -719,5 +719,9 @@ def _parse_expiry(text: str) -> datetime:
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point (a terminal gets no control characters from outside text)."""
+    from .terminal import guard_terminal_streams
+
+    guarded = guard_terminal_streams({"stdout": sys.stdout, "stderr": sys.stderr})
+    sys.stdout, sys.stderr = guarded["stdout"], guarded["stderr"]
     cli(obj={})
