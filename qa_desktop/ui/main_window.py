@@ -262,11 +262,9 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.queue_pane)
         self.splitter.addWidget(center)
         self.splitter.addWidget(self.panel)
-        self.splitter.setSizes([620, 640, 400])
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
         self.setCentralWidget(self.splitter)
-        self._queue_width = 620
 
         self.browser = GuidelineBrowser()
         self.browser.cite_requested.connect(self._cite_from_browser)
@@ -291,7 +289,13 @@ class MainWindow(QMainWindow):
         self._build_menu()
         QApplication.instance().installEventFilter(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.resize(1600, 950)
+        # As big as the screen allows, up to 1600x950; the case gets the largest share.
+        available = self.screen().availableGeometry()
+        width = min(1600, available.width())
+        self.resize(width, min(950, available.height()))
+        queue, panel = round(width * 0.30), round(width * 0.23)
+        self.splitter.setSizes([queue, width - queue - panel, panel])
+        self._queue_width = queue
         self.open_start_case()
         # Start with keys going to the review loop, not into the citation field.
         self.queue.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -37,6 +37,8 @@ def paint_badge(painter: QPainter, text: str, background: QColor) -> None:
     font.setBold(True)
     painter.setFont(font)
     metrics = painter.fontMetrics()
+    room = painter.device().width() - 48  # a narrow view shortens the text, never clips it
+    text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 40))
     box = QRectF(12, 12, metrics.horizontalAdvance(text) + 24, metrics.height() + 12)
     painter.fillRect(box, background)
     painter.setPen(QColor(255, 255, 255))

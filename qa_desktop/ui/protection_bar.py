@@ -7,9 +7,10 @@ case on screen only; *View ▸ Keep these filters as my defaults* makes them the
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
 from ..core.media import FilterSettings
+from .flow_layout import FlowLayout
 
 TRANSPARENCY_STEPS = (0.0, 0.3, 0.6)
 
@@ -21,9 +22,7 @@ class ProtectionBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        layout = FlowLayout(self)  # wraps onto a second row in a narrow window
         self.buttons: dict[str, QToolButton] = {}
         for name, text, tip in (
             ("weaker_blur", "−", "Weaker blur ( [ )"),
@@ -47,7 +46,8 @@ class ProtectionBar(QWidget):
                 self.blur_label = QLabel()
                 layout.addWidget(self.blur_label)
             layout.addWidget(button)
-        layout.addStretch(1)
+        self.blur_label.setAlignment(Qt.AlignmentFlag.AlignVCenter)
+        self.blur_label.setMinimumHeight(self.buttons["toggle_pixelate"].sizeHint().height())
 
     def show_state(
         self, filters: FilterSettings, case_revealed: bool, muted: bool, video: bool

@@ -84,7 +84,7 @@ class QueueFilterBar(QWidget):
         combo = QComboBox()
         combo.setToolTip(tip)
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(6)
+        combo.setMinimumContentsLength(4)
         combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         for value, text in items:
             combo.addItem(text, value)

@@ -49,7 +49,10 @@ class ShortcutMapDialog(QDialog):
         row_height = table.fontMetrics().height() + 12
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         table.verticalHeader().setDefaultSectionSize(row_height)
-        table.setMinimumHeight(row_height * (len(bindings) + 1) + 8)
+        # Every row at once where the screen is tall enough; on a laptop the table scrolls
+        # and the dialog (with its Close button) still fits the screen.
+        available = (parent or self).screen().availableGeometry().height()
+        table.setMinimumHeight(min(row_height * (len(bindings) + 1) + 8, int(available * 0.8)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
