@@ -418,3 +418,12 @@ def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
         assert status == "unsigned"
     else:
         assert "Nothing was imported" in seen[1] and workspace.case_count() == 0
+
+
+def test_the_window_fits_a_1366_by_768_laptop(qtbot: QtBot, loaded: Workspace) -> None:
+    window = open_window(qtbot, loaded)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768
+    available = window.screen().availableGeometry()  # (800x800 offscreen)
+    assert window.width() <= max(available.width(), hint.width())
+    assert window.height() <= max(available.height(), hint.height())
