@@ -427,3 +427,15 @@ def test_the_window_fits_a_1366_by_768_laptop(qtbot: QtBot, loaded: Workspace) -
     available = window.screen().availableGeometry()  # (800x800 offscreen)
     assert window.width() <= max(available.width(), hint.width())
     assert window.height() <= max(available.height(), hint.height())
+
+
+def test_with_the_guidelines_open_it_still_fits_a_laptop(
+    qtbot: QtBot, loaded: Workspace
+) -> None:
+    window = open_window(qtbot, loaded)
+    window.show_guidelines()
+    qtbot.waitUntil(window.guideline_dock.isVisible)
+    assert not window.queue_pane.isVisible()  # folded away to make room
+    assert window.minimumSizeHint().width() <= 1366
+    window.toggle_guidelines()
+    qtbot.waitUntil(window.queue_pane.isVisible)

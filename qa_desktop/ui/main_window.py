@@ -878,22 +878,39 @@ class MainWindow(QMainWindow):
 
     def toggle_guidelines(self) -> None:
         """Show or hide the guideline browser (the queue folds away while it is open)."""
-        self.guideline_dock.setVisible(not self.guideline_dock.isVisible())
+        self.show_guidelines(not self.guideline_dock.isVisible())
+
+    def show_guidelines(self, show: bool = True) -> None:
+        """Open (or close) the guideline browser.
+
+        A laptop screen cannot hold queue, case, verdict and guidelines side by side: the
+        queue is hidden before the browser opens (its minimum width would otherwise widen
+        the window past the screen) and comes back when it closes.
+        """
+        if show:
+            self._fold_queue(True)
+        self.guideline_dock.setVisible(show)
 
     def _guidelines_shown(self, visible: bool) -> None:
-        # A laptop screen cannot hold queue, case, verdict and guidelines side by side: the
-        # queue makes room while the reviewer reads the guidelines.
+        # Also when the dock's own close button (or anything else) hides or shows it.
+        self._fold_queue(visible)
+
+    def _fold_queue(self, fold: bool) -> None:
         sizes = self.splitter.sizes()
-        if visible and sizes[0] > 0:
+        if fold and self.queue_pane.isVisible():
             self._queue_width = sizes[0]
-            self.splitter.setSizes([0, sizes[1] + sizes[0], sizes[2]])
-        elif not visible and sizes[0] == 0:
+            self.queue_pane.hide()
+            # Recompute the window's minimum width now, without the queue: else the dock
+            # about to open is added to the old one and pushes the window past the screen.
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        elif not fold and not self.queue_pane.isVisible():
+            self.queue_pane.show()
             self.splitter.setSizes([self._queue_width, max(200, sizes[1] - self._queue_width),
                                     sizes[2]])
 
     def focus_guideline_search(self) -> None:
         """Open the guideline browser with the cursor in its search field."""
-        self.guideline_dock.show()
+        self.show_guidelines()
         self.browser.focus_search()
 
     def _cite_from_browser(self, section: EffectiveSection, quote: str) -> None:
