@@ -55,7 +55,10 @@ class GuidelineBrowser(QWidget):
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._cite(item))
         self.tree.installEventFilter(self)
         self.text = SafeTextBrowser()
-        self.cite_button = QPushButton("Cite this section (Enter) — select words to quote them")
+        self.cite_button = QPushButton("Cite (Enter) · select words to quote")
+        self.cite_button.setToolTip(
+            "Cite this section in your verdict; words selected in its text become the quote"
+        )
         self.cite_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cite_button.clicked.connect(lambda: self._cite(self.tree.currentItem()))
         splitter = QSplitter(Qt.Orientation.Vertical)
