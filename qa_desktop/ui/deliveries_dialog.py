@@ -7,15 +7,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.deliveries import SignerDeliveries, format_numbers, missing_summary
+from .tables import read_only_table
 
 COLUMNS = ("Signer", "Role", "Key id", "Bundles", "Events", "Last seq", "Missing", "Last (UTC)")
 MISSING_COLOUR = QColor(190, 90, 0)
@@ -27,23 +25,17 @@ class DeliveriesDialog(QDialog):
     def __init__(self, rows: list[SignerDeliveries], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Bundles received")
-        self.table = QTableWidget(len(rows), len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        cells = [
+            (d.signer_name,
+             "you (sent)" if d.own else d.role + (", revoked" if d.revoked else ""),
+             d.key_id, str(d.bundles), str(d.items), str(d.last_seq or ""),
+             format_numbers(d.missing), (d.last_at or "")[:16])
+            for d in rows
+        ]
+        self.table = read_only_table(COLUMNS, cells, self)
         for r, d in enumerate(rows):
-            role = "you (sent)" if d.own else d.role + (", revoked" if d.revoked else "")
-            cells = (d.signer_name, role, d.key_id, str(d.bundles), str(d.items),
-                     str(d.last_seq or ""), format_numbers(d.missing), (d.last_at or "")[:16])
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if d.missing:
-                    item.setForeground(MISSING_COLOUR)
-                self.table.setItem(r, c, item)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+            for c in range(len(COLUMNS) if d.missing else 0):
+                self.table.item(r, c).setForeground(MISSING_COLOUR)
         gaps = missing_summary(rows)
         self.summary = QLabel(
             gaps

@@ -12,17 +12,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.findings import FindingGroup, write_csv
 from .plain_text import warn
+from .tables import read_only_table
 
 COLUMNS = ("Section", "Title", "Count", "Kinds", "Example cases")
 
@@ -41,18 +39,13 @@ class FindingsDialog(QDialog):
         self.setWindowTitle(title)
         self.groups = groups
         self.open_case = open_case
-        self.table = QTableWidget(len(groups), len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        for r, g in enumerate(groups):
-            kinds = ", ".join(f"{kind.replace('_', ' ')} ×{n}" for kind, n in g.kinds)
-            cells = (g.section_id, g.title, str(g.count), kinds, ", ".join(g.example_case_ids))
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        rows = [
+            (g.section_id, g.title, str(g.count),
+             ", ".join(f"{kind.replace('_', ' ')} ×{n}" for kind, n in g.kinds),
+             ", ".join(g.example_case_ids))
+            for g in groups
+        ]
+        self.table = read_only_table(COLUMNS, rows, self)
         self.table.cellDoubleClicked.connect(self._open_example)
         total = sum(g.count for g in groups)
         summary = QLabel(

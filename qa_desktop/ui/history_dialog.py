@@ -5,15 +5,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.verdicts import VerdictEvent
+from .tables import read_only_table
 
 COLUMNS = ("When (UTC)", "Reviewer", "Event", "Label", "Citations", "Confidence", "RCA", "Gap",
            "Notes")
@@ -62,15 +60,7 @@ class HistoryDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"History of {case_id}")
         rows = history_rows(events, names)
-        self.table = QTableWidget(len(rows), len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = read_only_table(COLUMNS, rows, self)
         summary = QLabel(
             f"{len(events)} events on {case_id}. Events are never changed or deleted: an edit "
             "or an undo is a new event."

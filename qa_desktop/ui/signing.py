@@ -14,13 +14,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +27,7 @@ from ..core.bundles import ImportReport, what_to_do
 from ..core.sync import SyncReport
 from ..core.workspace import Workspace
 from .plain_text import ask, inform, warn
+from .tables import fill_table, read_only_table
 
 ROLES = ("reviewer", "lead", "issuer")
 
@@ -132,12 +130,7 @@ class TrustDialog(QDialog):
         super().__init__(parent)
         self.ws = ws
         self.setWindowTitle("Trusted signers")
-        self.table = QTableWidget(0, 5, self)
-        self.table.setHorizontalHeaderLabels(["Signer", "Role", "Key id", "Added", "Revoked"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table = read_only_table(["Signer", "Role", "Key id", "Added", "Revoked"], [], self)
         self.mine = QLabel()
         add = QPushButton("Trust a public key…")
         add.clicked.connect(lambda: self.add_key())
@@ -168,12 +161,10 @@ class TrustDialog(QDialog):
             self.mine.setText(f"Your signing key: <b>{mine.key_id}</b>")
         except keys.NoIdentity:
             self.mine.setText("You have no signing key yet: <i>Keys ▸ Create my signing key…</i>")
-        rows = self.ws.trusted_keys()
-        self.table.setRowCount(len(rows))
-        for r, k in enumerate(rows):
-            cells = (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+        fill_table(self.table, [
+            (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
+            for k in self.ws.trusted_keys()
+        ])
 
     def add_key(self, path: Path | None = None, name: str = "", role: str = "") -> bool:
         """Trust the minisign public key in a file (asking for the file, name and role)."""
