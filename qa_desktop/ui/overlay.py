@@ -3,8 +3,10 @@ the corner that says whether the content is protected, and the red frame of a re
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+from ..core.media import Region
 
 REVEALED_BADGE = QColor(200, 50, 40, 230)
 PROTECTED_BADGE = QColor(20, 20, 20, 200)
@@ -43,3 +45,30 @@ def paint_badge(painter: QPainter, text: str, background: QColor) -> None:
     painter.fillRect(box, background)
     painter.setPen(QColor(255, 255, 255))
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def region_box(target: QRectF, region: Region) -> QRectF:
+    """Where a region (fractions of the picture) lies in widget coordinates."""
+    x, y, w, h = region
+    return QRectF(target.x() + x * target.width(), target.y() + y * target.height(),
+                  w * target.width(), h * target.height())
+
+
+def region_between(a: QPointF, b: QPointF, target: QRectF) -> Region | None:
+    """The region (fractions of the picture at ``target``) a drag from a to b covers;
+    None when it is too small or misses the picture."""
+    box = QRectF(a, b).normalized().intersected(target)
+    if box.width() < 4 or box.height() < 4 or target.width() <= 0:
+        return None
+    return (
+        (box.x() - target.x()) / target.width(),
+        (box.y() - target.y()) / target.height(),
+        box.width() / target.width(),
+        box.height() / target.height(),
+    )
+
+
+def paint_drag_outline(painter: QPainter, rect: QRectF) -> None:
+    """The dashed outline of a region being drawn with Shift+drag."""
+    painter.setPen(QPen(REGION_COLOUR, 2, Qt.PenStyle.DashLine))
+    painter.drawRect(rect)

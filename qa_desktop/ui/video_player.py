@@ -43,8 +43,10 @@ from .overlay import (
     REGION_COLOUR,
     REVEALED_BADGE,
     paint_badge,
+    paint_drag_outline,
     paint_message,
     paint_reveal_frame,
+    region_box,
 )
 from .render import to_qimage
 
@@ -419,13 +421,10 @@ class _Screen(QWidget):
         painter.drawImage(target, self.image)
         if not self.revealed:
             painter.setPen(QPen(REGION_COLOUR, 2))
-            for x, y, w, h in self.regions:
-                painter.drawRect(QRectF(target.x() + x * target.width(),
-                                        target.y() + y * target.height(),
-                                        w * target.width(), h * target.height()))
+            for region in self.regions:
+                painter.drawRect(region_box(target, region))
         if self.dragging is not None:
-            painter.setPen(QPen(REGION_COLOUR, 2, Qt.PenStyle.DashLine))
-            painter.drawRect(self.dragging)
+            paint_drag_outline(painter, self.dragging)
         if self.revealed:
             paint_reveal_frame(painter, self.rect())
             text, bg = "REVEALED — release to blur", REVEALED_BADGE

@@ -22,8 +22,11 @@ from .overlay import (
     REGION_COLOUR,
     REVEALED_BADGE,
     paint_badge,
+    paint_drag_outline,
     paint_message,
     paint_reveal_frame,
+    region_between,
+    region_box,
 )
 from .plain_text import SafeTextBrowser
 from .render import Rendered, tile_at
@@ -168,16 +171,13 @@ class ImageView(QWidget):
         sharp = self._rendered.sharp if self._rendered else None
         if not self._revealed and sharp is not None:
             painter.setPen(QPen(REGION_COLOUR, 2))
-            for x, y, w, h in self.regions:
-                source = QRectF(x * sharp.width(), y * sharp.height(),
-                                w * sharp.width(), h * sharp.height())
-                box = QRectF(target.x() + x * target.width(), target.y() + y * target.height(),
-                             w * target.width(), h * target.height())
-                painter.drawImage(box, sharp, source)
+            sharp_rect = QRectF(0, 0, sharp.width(), sharp.height())
+            for region in self.regions:
+                box = region_box(target, region)
+                painter.drawImage(box, sharp, region_box(sharp_rect, region))
                 painter.drawRect(box)
         if self._drag_start is not None and self._drag_now is not None:
-            painter.setPen(QPen(REGION_COLOUR, 2, Qt.PenStyle.DashLine))
-            painter.drawRect(QRectF(self._drag_start, self._drag_now).normalized())
+            paint_drag_outline(painter, QRectF(self._drag_start, self._drag_now).normalized())
         self._paint_badge(painter)
 
     def _paint_badge(self, painter: QPainter) -> None:
@@ -227,17 +227,10 @@ class ImageView(QWidget):
 
     def add_region_between(self, a: QPointF, b: QPointF) -> bool:
         """Reveal the part of the image inside the widget rectangle a-b; False if empty."""
-        target = self.image_rect()
-        box = QRectF(a, b).normalized().intersected(target)
-        if box.width() < 4 or box.height() < 4 or target.width() <= 0:
+        region = region_between(a, b, self.image_rect())
+        if region is None:
             self.update()
             return False
-        region = (
-            (box.x() - target.x()) / target.width(),
-            (box.y() - target.y()) / target.height(),
-            box.width() / target.width(),
-            box.height() / target.height(),
-        )
         self.set_regions([*self.regions, region])
         return True
 
@@ -379,16 +372,9 @@ class CaseViewer(QStackedWidget):
         return False
 
     def _add_player_region(self, a: QPointF, b: QPointF) -> None:
-        target = self.player.screen_view.image_rect()
-        box = QRectF(a, b).normalized().intersected(target)
-        if box.width() < 4 or box.height() < 4 or target.width() <= 0:
+        region = region_between(a, b, self.player.screen_view.image_rect())
+        if region is None:
             return
-        region = (
-            (box.x() - target.x()) / target.width(),
-            (box.y() - target.y()) / target.height(),
-            box.width() / target.width(),
-            box.height() / target.height(),
-        )
         self.player.set_reveal_regions([*self.player.reveal_regions, region])
         self.regions_changed.emit()
 
