@@ -11,6 +11,7 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -112,8 +113,7 @@ def cases_command(ctx: click.Context, limit: int) -> None:
         reviewer_id = ws.reviewer.id if ws.reviewer else ""
         from .core.cases import queue_page
 
-        out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-        out.writerow(["case_id", "type", "market", "policy", "original", "my_verdict"])
+        out = _tsv(["case_id", "type", "market", "policy", "original", "my_verdict"])
         after, shown = None, 0
         while True:
             page = queue_page(ws.db, reviewer_id, after_seq=after, limit=500)
@@ -245,8 +245,7 @@ def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> Non
     if not groups:
         click.echo("no RCA escalations" if which == "rca" else "no policy gaps")
         return
-    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    out.writerow(findings.CSV_FIELDS)
+    out = _tsv(findings.CSV_FIELDS)
     for group in groups:
         out.writerow(group.to_csv_row().values())
 
@@ -308,8 +307,7 @@ def guidelines_list_command(ctx: click.Context) -> None:
         packs = ws.guideline_packs()
     finally:
         ws.close()
-    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    out.writerow(["id", "version", "market", "language", "effective_date", "base", "title"])
+    out = _tsv(["id", "version", "market", "language", "effective_date", "base", "title"])
     for p in packs:
         base = f"{p.base[0]} {p.base[1]}" if p.base else ""
         out.writerow([p.id, p.version, p.market, p.language, p.effective_date, base, p.title])
@@ -516,8 +514,7 @@ def keys_list_command(ctx: click.Context) -> None:
         rows = ws.trusted_keys()
     finally:
         ws.close()
-    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    out.writerow(["key_id", "signer", "role", "reviewer_id", "added_at", "revoked_at"])
+    out = _tsv(["key_id", "signer", "role", "reviewer_id", "added_at", "revoked_at"])
     for k in rows:
         out.writerow([k.key_id, k.signer_name, k.role, k.reviewer_id or "", k.added_at,
                       k.revoked_at or ""])
@@ -612,9 +609,8 @@ def bundle_status_command(ctx: click.Context) -> None:
         rows = ws.deliveries()
     finally:
         ws.close()
-    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    out.writerow(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing",
-                  "last_at"])
+    out = _tsv(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing",
+                "last_at"])
     for d in rows:
         role = "own" if d.own else d.role + (" (revoked)" if d.revoked else "")
         out.writerow([d.key_id, d.signer_name, role, d.bundles, d.items, d.last_seq,
@@ -716,6 +712,13 @@ def _parse_expiry(text: str) -> datetime:
     if moment <= datetime.now(UTC):
         raise click.BadParameter(f"{text!r} is in the past", param_hint="--expires")
     return moment
+
+
+def _tsv(header: list[str] | tuple[str, ...]) -> Any:
+    """A tab-separated writer on stdout (the CLI's tables), its header row written."""
+    out = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    out.writerow(header)
+    return out
 
 
 def main() -> None:
