@@ -427,7 +427,7 @@ def _write_bag_file(
 ) -> tuple[Path, str]:
     """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, tag manifest digest).
 
-    Evidence is read in chunks into reused buffers; a worker thread hashes each chunk for
+    Evidence (if any) is read in chunks into reused buffers; a worker thread hashes each chunk for
     the manifest while zipfile computes its CRC and writes it, so every byte is read once.
     The tag files (which need those hashes) come last in the archive.
     """
@@ -435,21 +435,6 @@ def _write_bag_file(
     tmp = out_dir / f".{name}.{secrets.token_hex(4)}.tmp"
     hashes = {n: hashlib.sha256(d).hexdigest() for n, d in payload.items()}
     sizes = {n: len(d) for n, d in payload.items()}
-    if not evidence:  # small: zipped in memory, tag files first
-        signed, digest = tags(hashes, sizes)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for member, data in {**signed, **payload}.items():
-                archive.writestr(_zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
-        with tmp.open("xb") as raw:
-            try:
-                raw.write(buffer.getbuffer())
-                raw.flush()
-                os.fsync(raw.fileno())
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        return tmp, digest
     try:
         with tmp.open("xb") as raw, ThreadPoolExecutor(1) as pool:
             with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
