@@ -41,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from .. import __version__
 from . import audit, keys
 from .canonical import DuplicateKeyError, StrictJSONError, dumps_canonical, loads_strict
-from .clock import utc_now_iso
+from .clock import iso_utc, utc_now_iso
 from .safe_paths import relative_path_problem
 from .store import transaction
 from .verdicts import Citation, VerdictEvent, check_details
@@ -1137,10 +1137,6 @@ def _check_not_expired(info: dict[str, str]) -> None:
             f"the issuer's signature on this batch expired at {info[EXPIRES]}",
         )
 
-
-def iso_utc(moment: datetime) -> str:
-    """``moment`` (aware) as ISO 8601 UTC with seconds and a ``Z``, as bag-info.txt holds it."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # -- reading: events ------------------------------------------------------------------------

@@ -8,3 +8,8 @@ from datetime import UTC, datetime
 def utc_now_iso() -> str:
     """The current UTC time as ISO 8601 with milliseconds and a ``Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` (aware) as ISO 8601 UTC with seconds and a ``Z`` (bag-info.txt times)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
