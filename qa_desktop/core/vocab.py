@@ -1,0 +1,84 @@
+"""The app's closed vocabularies, as ``StrEnum``s.
+
+Each value is the string stored in the database and written in files, so a member compares
+equal to its text (``Role.SME == "sme"``) and old data reads unchanged.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ContentType(StrEnum):
+    """What a case shows."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    TEXT = "text"
+
+
+class Role(StrEnum):
+    """In what capacity a verdict event was recorded."""
+
+    SME = "sme"
+    PARTICIPANT = "participant"
+    ARBITER = "arbiter"
+
+
+class KeyRole(StrEnum):
+    """What a trusted signing key may sign."""
+
+    REVIEWER = "reviewer"
+    LEAD = "lead"
+    ISSUER = "issuer"
+
+
+class Outcome(StrEnum):
+    """How a case's final verdict judges the frontline decision (derived, never typed)."""
+
+    AGREE = "agree"
+    OVER_ENFORCEMENT = "over_enforcement"
+    UNDER_ENFORCEMENT = "under_enforcement"
+    WRONG_POLICY = "wrong_policy"
+    WRONG_ACTION = "wrong_action"
+    UNKNOWN_LABEL = "unknown_label"
+
+
+class BlurKind(StrEnum):
+    """How protected media is obscured."""
+
+    NONE = "none"
+    GAUSSIAN = "gaussian"
+    PIXELATE = "pixelate"
+
+
+class RefusalReason(StrEnum):
+    """Why core refused something: a stable code scripts and tests can match."""
+
+    # recording a verdict
+    UNKNOWN_CASE = "unknown-case"
+    UNKNOWN_LABEL = "unknown-label"
+    CITATION_REQUIRED = "citation-required"
+    CITATION_UNSUPPORTED = "citation-unsupported"
+    UNKNOWN_SECTION = "unknown-section"
+    NO_REVIEWER = "no-reviewer"
+    # bundles and signed batches
+    BAD_SIGNATURE = "bad-signature"
+    CORRUPT = "corrupt"
+    DUPLICATE_KEY = "duplicate-key"
+    DUPLICATE_NAME = "duplicate-name"
+    EMPTY = "empty"
+    EQUIVOCATION = "equivocation"
+    EVENT_CONFLICT = "event-conflict"
+    HASH_MISMATCH = "hash-mismatch"
+    KEY_ID_MISMATCH = "key-id-mismatch"
+    MISSING_FILE = "missing-file"
+    NOT_A_BAG = "not-a-bag"
+    NOT_A_ZIP = "not-a-zip"
+    REVOKED_SIGNER = "revoked-signer"
+    SCHEMA = "schema"
+    UNKNOWN_SIGNER = "unknown-signer"
+    UNLISTED_FILE = "unlisted-file"
+    UNSAFE_PATH = "unsafe-path"
+    WRONG_KIND = "wrong-kind"
+    ZIP_BOMB = "zip-bomb"
