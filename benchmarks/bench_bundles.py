@@ -25,6 +25,7 @@ from pathlib import Path
 
 from qa_desktop.core import bundles, keys
 from qa_desktop.core.workspace import Workspace
+from tests.recording import record
 
 from .bench_import import write_text_batch
 
@@ -95,11 +96,11 @@ def run(tmp: Path) -> list[str]:
     write_text_batch(tmp / "batch", 20)
     ws = Workspace.open(tmp / "data")
     ws.ensure_reviewer("Bench")
-    ws.import_batch(tmp / "batch")
-    ws.create_identity(PASSPHRASE)
-    identity = ws.identity(PASSPHRASE)
+    ws.batches.import_batch(tmp / "batch")
+    ws.trust.create_identity(PASSPHRASE)
+    identity = ws.trust.identity(PASSPHRASE)
     for i in range(5):
-        ws.record_verdict(f"bench-{i:06d}", "no_violation", notes=f"verdict {i}")
+        record(ws, f"bench-{i:06d}", "no_violation", notes=f"verdict {i}")
     (tmp / "evidence").mkdir()
     evidence = []
     for i in range(EVIDENCE_FILES):
@@ -114,14 +115,14 @@ def run(tmp: Path) -> list[str]:
 
     with fsync_timer() as fsync_seconds:
         started = time.perf_counter()
-        result = ws.export_bundle(identity, tmp / "out", evidence=evidence)
+        result = ws.bundles.export(identity, tmp / "out", evidence=evidence)
         elapsed = time.perf_counter() - started
     export_rate = mib / elapsed
     without_wait = mib / (elapsed - fsync_seconds())
     assert result is not None
     data = bundles.read_bundle_file(result.path)
     started = time.perf_counter()
-    verified = bundles.verify_bundle(ws.db, data)
+    verified = bundles.verify_bundle(ws.database_for_tests(), data)
     verify_rate = mib / (time.perf_counter() - started)
     assert len(verified.evidence) == EVIDENCE_FILES
     ws.close()

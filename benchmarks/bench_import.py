@@ -73,8 +73,8 @@ def baseline_rows_per_s(tmp: Path, cases: list[dict[str, object]]) -> float:
     The schema (indexes, foreign key, checks) is the app's, so the ratio measures what our
     import adds (reading, parsing, validating, hashing) and not a cheaper table.
     """
-    open_database(tmp / "raw.db").close()
-    conn = sqlite3.connect(tmp / "raw.db")
+    open_database(tmp / "raw.database_for_tests()").close()
+    conn = sqlite3.connect(tmp / "raw.database_for_tests()")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(
         "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version, created_at,"
@@ -101,7 +101,7 @@ def run(tmp: Path) -> list[str]:
     baseline = baseline_rows_per_s(tmp, cases)
     ws = Workspace.open(tmp / "data")
     started = time.perf_counter()
-    report = ws.import_batch(tmp / "batch")
+    report = ws.batches.import_batch(tmp / "batch")
     ours = report.cases_added / (time.perf_counter() - started)
     ws.close()
     ratio = ours / baseline

@@ -13,8 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import cv2
 import numpy as np
 
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 FRAME_MS = 1000 / 60
 IMAGES = 12
@@ -58,8 +58,8 @@ def run(tmp: Path) -> list[str]:
     write_image_batch(tmp / "batch", IMAGES)
     ws = Workspace.open(tmp / "data")
     ws.ensure_reviewer("Bench")
-    ws.import_guideline_pack(DEMO_PACK)
-    ws.import_batch(tmp / "batch")
+    ws.guidelines.import_pack(DEMO_PACK)
+    ws.batches.import_batch(tmp / "batch")
     app = make_application()
     window = MainWindow(ws)
     window.show()

@@ -16,16 +16,35 @@ from typing import Any
 import click
 
 from . import __version__
-from .core import guidelines, paths
-from .core.batches import BatchError, ImportCancelled, UnsignedBatch
-from .core.guidelines import PackError
-from .core.store import DatabaseError
+from .core.api import (
+    DATA_DIR_ENV,
+    FINDING_CSV_FIELDS,
+    PASSPHRASE_ENV,
+    BatchError,
+    BundleRejected,
+    DatabaseError,
+    Guideline,
+    ImportCancelled,
+    KeyFormatError,
+    KeyProblem,
+    PackError,
+    Refused,
+    TrustError,
+    UnsignedBatch,
+    VerdictDraft,
+    format_numbers,
+    missing_summary,
+    safe_row,
+    what_to_do,
+    write_csv,
+)
+from .core.api import data_dir as resolve_data_dir
 from .core.workspace import Workspace
 
 
 def _open(ctx: click.Context) -> Workspace:
     try:
-        return Workspace.open(paths.data_dir(ctx.obj["data_dir"]))
+        return Workspace.open(resolve_data_dir(ctx.obj["data_dir"]))
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -34,7 +53,7 @@ def _open(ctx: click.Context) -> Workspace:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help=f"Data directory (default: ${paths.DATA_DIR_ENV}, else the platform's user data dir).",
+    help=f"Data directory (default: ${DATA_DIR_ENV}, else the platform's user data dir).",
 )
 @click.version_option(__version__, prog_name="qa-desktop")
 @click.pass_context
@@ -48,7 +67,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     if ctx.invoked_subcommand is None:
         from .ui.app import run_gui  # Qt is only loaded for the GUI
 
-        sys.exit(run_gui(paths.data_dir(data_dir)))
+        sys.exit(run_gui(resolve_data_dir(data_dir)))
 
 
 @cli.command("import")
@@ -79,7 +98,7 @@ def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None
                 bar.__enter__()
             bar.update(done - bar.pos)
 
-        report = ws.import_batch(path, progress=progress, trust_unsigned=trust_unsigned)
+        report = ws.batches.import_batch(path, progress=progress, trust_unsigned=trust_unsigned)
     except UnsignedBatch as exc:
         raise click.ClickException(
             f"{exc} Nothing was imported. To import it anyway, run again with --trust-unsigned."
@@ -110,13 +129,10 @@ def cases_command(ctx: click.Context, limit: int) -> None:
     """List the queue: case id, type, market, policy, original decision, my verdict."""
     ws = _open(ctx)
     try:
-        reviewer_id = ws.reviewer.id if ws.reviewer else ""
-        from .core.cases import queue_page
-
         out = _tsv(["case_id", "type", "market", "policy", "original", "my_verdict"])
         after, shown = None, 0
         while True:
-            page = queue_page(ws.db, reviewer_id, after_seq=after, limit=500)
+            page = ws.queue.page(after_seq=after, limit=500)
             for row in page:
                 if limit and shown >= limit:
                     return
@@ -147,7 +163,7 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
     """Print every verdict event (append-only, oldest first) as JSON lines or CSV."""
     ws = _open(ctx)
     try:
-        events = ws.verdict_events()
+        events = ws.verdicts.events()
     finally:
         ws.close()
     if fmt == "jsonl":
@@ -173,7 +189,6 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
         "gap_kind",
         "gap_note",
     ]
-    from .core.spreadsheet import safe_row
 
     out = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     out.writeheader()
@@ -183,6 +198,70 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
             f"{c['pack_id']}@{c['pack_version']}#{c['section_id']}" for c in row["citations"]
         )
         out.writerow(safe_row({k: row[k] for k in fields}))
+
+
+DISPLAY_NAME_ENV = "QA_DESKTOP_DISPLAY_NAME"
+"""The local reviewer's display name for a CLI command that records, on first use."""
+
+
+@cli.group("verdict")
+def verdict_group() -> None:
+    """Record verdicts from a script, under the same rules as the GUI.
+
+    \b
+    Example:
+      qa-desktop verdict record demo-007 vh_remove --cite VH-2.1 --note "clear case"
+    """
+
+
+@verdict_group.command("record")
+@click.argument("case_id")
+@click.argument("label")
+@click.option("--cite", "sections", multiple=True, metavar="SECTION",
+              help="A guideline section id the verdict cites (repeat for several).")
+@click.option("--note", default="", help="The verdict's notes.")
+@click.option("--reviewer", default=None,
+              help=f"Your display name, if this data directory has no profile yet"
+                   f" (default: ${DISPLAY_NAME_ENV}).")
+@click.pass_context
+def verdict_record_command(
+    ctx: click.Context, case_id: str, label: str, sections: tuple[str, ...], note: str,
+    reviewer: str | None,
+) -> None:
+    """Record your verdict LABEL on CASE_ID, citing sections of the case's guidelines.
+
+    The same rules as the GUI apply: the label must be one of the case's guideline pack,
+    and an enforcing label needs a citation of a section that supports it. A refused
+    verdict exits with status 1 and the reason; nothing is written.
+
+    \b
+    Example:
+      qa-desktop verdict record demo-007 vh_remove --cite VH-2.1
+      qa-desktop verdict record demo-009 no_violation --note "satire" --reviewer Ana
+    """
+    import os
+
+    ws = _open(ctx)
+    try:
+        if ws.reviewer is None:
+            name = reviewer or os.environ.get(DISPLAY_NAME_ENV, "")
+            if not name.strip():
+                raise click.ClickException(
+                    f"no local profile yet: pass --reviewer NAME or set ${DISPLAY_NAME_ENV}"
+                )
+            ws.ensure_reviewer(name.strip())
+        try:
+            citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
+            draft = VerdictDraft(label, citations, note)
+            warnings = ws.verdicts.check(case_id, draft)
+            event = ws.verdicts.record(case_id, draft)
+        except Refused as exc:
+            raise click.ClickException(f"not recorded ({exc.reason}): {exc}") from exc
+    finally:
+        ws.close()
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"recorded {event.label} on {event.case_id} (event {event.id})")
 
 
 @cli.command("demo")
@@ -196,15 +275,15 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
     """Generate the synthetic demo batch and guideline pack, and import both."""
-    from .core.demo import DEMO_BATCH_ID, DEMO_PACKS, generate_demo_batch
+    from .demo import DEMO_BATCH_ID, DEMO_PACKS, generate_demo_batch
 
     ws = _open(ctx)
     try:
-        if if_absent and ws.db["batches"].count_where("id = ?", [DEMO_BATCH_ID]):
+        if if_absent and ws.batches.has(DEMO_BATCH_ID):
             click.echo(f"demo data already in {ws.data_dir}")
             return
         try:
-            ws.import_guideline_packs(DEMO_PACKS)
+            ws.guidelines.import_packs(DEMO_PACKS)
         except PackError as exc:
             raise click.ClickException(str(exc)) from exc
         ws.ensure_reviewer(reviewer)
@@ -213,7 +292,7 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
             click.echo("generating the synthetic demo batch ...", err=True)
             batch = generate_demo_batch(Path(tmp) / "demo-batch")
             try:
-                report = ws.import_batch(batch)
+                report = ws.batches.import_batch(batch)
             except BatchError as exc:
                 raise click.ClickException(str(exc)) from exc
         click.echo(
@@ -231,21 +310,19 @@ def findings_group() -> None:
 
 def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> None:
     """Print the finding groups as a table, or write them to ``csv_path``."""
-    from .core import findings
-
     ws = _open(ctx)
     try:
-        groups = ws.rca_escalations() if which == "rca" else ws.policy_gaps()
+        groups = ws.reports.rca_escalations() if which == "rca" else ws.reports.policy_gaps()
     finally:
         ws.close()
     if csv_path is not None:
-        findings.write_csv(groups, csv_path)
+        write_csv(groups, csv_path)
         click.echo(f"{len(groups)} groups written to {csv_path}")
         return
     if not groups:
         click.echo("no RCA escalations" if which == "rca" else "no policy gaps")
         return
-    out = _tsv(findings.CSV_FIELDS)
+    out = _tsv(FINDING_CSV_FIELDS)
     for group in groups:
         out.writerow(group.to_csv_row().values())
 
@@ -281,18 +358,14 @@ def guidelines_import_command(ctx: click.Context, path: Path) -> None:
 
     Every file is checked before anything is stored; a bad pack changes nothing.
     """
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    if not files:
-        raise click.ClickException(f"{path}: no .json pack files")
     ws = _open(ctx)
     try:
-        packs = [guidelines.load_pack(file) for file in files]
-        added = guidelines.store_packs(ws.db, packs)
+        imported = ws.guidelines.import_packs([path])
     except PackError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
-    for pack, was_added in zip(packs, added, strict=True):
+    for pack, was_added in imported:
         what = f"{pack.market} overlay of {' '.join(pack.base)}" if pack.base else "global"
         state = "imported" if was_added else "already imported"
         click.echo(f"{pack.id} {pack.version} ({what}): {state}")
@@ -304,7 +377,7 @@ def guidelines_list_command(ctx: click.Context) -> None:
     """List every stored pack version: id, version, market, language, effective date, base."""
     ws = _open(ctx)
     try:
-        packs = ws.guideline_packs()
+        packs = ws.guidelines.packs()
     finally:
         ws.close()
     out = _tsv(["id", "version", "market", "language", "effective_date", "base", "title"])
@@ -327,7 +400,7 @@ def guidelines_show_command(
     """Print the effective guideline tree (id, title, status, source) or one section."""
     ws = _open(ctx)
     try:
-        guideline = ws.guideline(pack_id, version, market, on_date)
+        guideline = ws.guidelines.guideline(pack_id, version, market, on_date)
     except PackError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -343,14 +416,14 @@ def guidelines_show_command(
     _echo_tree(guideline, None, 0)
 
 
-def _echo_tree(guideline: guidelines.Guideline, parent: str | None, depth: int) -> None:
+def _echo_tree(guideline: Guideline, parent: str | None, depth: int) -> None:
     for s in guideline.children(parent):
         status = f"{s.status}, localized" if s.localized else s.status
         click.echo(f"{'  ' * depth}{s.id}\t{s.title}\t{status}\t{s.pack_id} {s.pack_version}")
         _echo_tree(guideline, s.id, depth + 1)
 
 
-def _echo_section(guideline: guidelines.Guideline, section_id: str) -> None:
+def _echo_section(guideline: Guideline, section_id: str) -> None:
     section = guideline.section(section_id)
     if section is None:
         raise click.ClickException(
@@ -372,7 +445,6 @@ def _passphrase(confirm: bool = False) -> str:
     """The key passphrase: $QA_DESKTOP_PASSPHRASE, else asked for (hidden)."""
     import os
 
-    from .core.keys import PASSPHRASE_ENV
 
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
@@ -382,12 +454,11 @@ def _passphrase(confirm: bool = False) -> str:
     )
 
 
-def _identity(ws: Workspace):  # -> keys.Identity
-    from .core import keys
+def _identity(ws: Workspace):  # -> Identity
 
     try:
-        return ws.identity(_passphrase())
-    except keys.KeyError_ as exc:
+        return ws.trust.identity(_passphrase())
+    except KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -401,7 +472,6 @@ def keys_group() -> None:
 @click.pass_context
 def keys_create_command(ctx: click.Context, name: str | None) -> None:
     """Make the local reviewer's Ed25519 key, encrypted with a passphrase."""
-    from .core import keys
 
     ws = _open(ctx)
     try:
@@ -410,8 +480,8 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
                 raise click.ClickException("no local profile yet: pass --name")
             ws.ensure_reviewer(name)
         try:
-            identity = ws.create_identity(_passphrase(confirm=True))
-        except (keys.KeyError_, ValueError) as exc:
+            identity = ws.trust.create_identity(_passphrase(confirm=True))
+        except (KeyProblem, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -424,12 +494,11 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
 @click.pass_context
 def keys_export_command(ctx: click.Context, out: Path | None) -> None:
     """Print the local reviewer's public key (minisign format)."""
-    from .core import keys
 
     ws = _open(ctx)
     try:
-        text = ws.public_key().to_minisign()
-    except keys.KeyError_ as exc:
+        text = ws.trust.public_key().to_minisign()
+    except KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -452,17 +521,16 @@ def keys_trust_command(
     reviewer_id: str | None,
 ) -> None:
     """Trust a signer's public key. Compare its key id with the signer out of band."""
-    from .core import keys
 
-    try:
-        public_key = keys.PublicKey.from_minisign(public_key_file.read_text(encoding="utf-8"))
-    except (keys.KeyFormatError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{public_key_file}: {exc}") from exc
-    reviewer_id = reviewer_id or public_key.bound_reviewer_id
     ws = _open(ctx)
     try:
-        trusted = ws.trust_key(public_key, signer_name, role, reviewer_id)
-    except keys.TrustError as exc:
+        try:
+            public_key = ws.trust.read_public_key(public_key_file)
+        except KeyFormatError as exc:
+            raise click.ClickException(str(exc)) from exc
+        reviewer_id = reviewer_id or public_key.bound_reviewer_id
+        trusted = ws.trust.trust(public_key, signer_name, role, reviewer_id)
+    except TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -475,12 +543,11 @@ def keys_trust_command(
 @click.pass_context
 def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
     """Revoke a key: its new bundles are refused; what it signed before stays."""
-    from .core import keys
 
     ws = _open(ctx)
     try:
-        revoked = ws.revoke_key(key_id)
-    except keys.TrustError as exc:
+        revoked = ws.trust.revoke(key_id)
+    except TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -493,12 +560,11 @@ def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
 def keys_remove_command(ctx: click.Context, key_id: str) -> None:
     """Forget a key trusted by mistake: its bundles are refused as from an unknown signer
     until you trust it again; what it signed before stays. To refuse it for good, revoke."""
-    from .core import keys
 
     ws = _open(ctx)
     try:
-        removed = ws.remove_key(key_id)
-    except keys.TrustError as exc:
+        removed = ws.trust.remove(key_id)
+    except TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -511,7 +577,7 @@ def keys_list_command(ctx: click.Context) -> None:
     """List the trust store: key id, signer, role, reviewer id, added, revoked."""
     ws = _open(ctx)
     try:
-        rows = ws.trusted_keys()
+        rows = ws.trust.trusted_keys()
     finally:
         ws.close()
     out = _tsv(["key_id", "signer", "role", "reviewer_id", "added_at", "revoked_at"])
@@ -542,7 +608,7 @@ def bundle_export_command(
     """Write your verdict events not yet exported as a signed bundle in OUT_DIR."""
     ws = _open(ctx)
     try:
-        result = ws.export_bundle(_identity(ws), out_dir, since, evidence=list(evidence))
+        result = ws.bundles.export(_identity(ws), out_dir, since, evidence=list(evidence))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -558,11 +624,10 @@ def bundle_export_command(
 @click.pass_context
 def bundle_verify_command(ctx: click.Context, path: Path) -> None:
     """Check a bundle completely (signature, hashes, events) without importing it."""
-    from .core.bundles import BundleRejected, what_to_do
 
     ws = _open(ctx)
     try:
-        verified = ws.verify_bundle(path)
+        verified = ws.bundles.verify(path)
     except BundleRejected as exc:
         raise click.ClickException(
             f"{path.name}: refused ({exc.reason}): {exc.message}\n{what_to_do(exc.reason)}"
@@ -580,11 +645,10 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
 @click.pass_context
 def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Verify and merge bundles; refused ones are quarantined with their reason."""
-    from .core.bundles import what_to_do
 
     ws = _open(ctx)
     try:
-        reports = ws.import_bundles(list(paths))
+        reports = ws.bundles.import_files(list(paths))
     finally:
         ws.close()
     for r in reports:
@@ -602,11 +666,10 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def bundle_status_command(ctx: click.Context) -> None:
     """Per signing key: bundles received (sent, for yours), events, and missing sequence
     numbers, i.e. bundles that never arrived. Exits 1 when some are missing."""
-    from .core.deliveries import format_numbers
 
     ws = _open(ctx)
     try:
-        rows = ws.deliveries()
+        rows = ws.bundles.deliveries()
     finally:
         ws.close()
     out = _tsv(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing",
@@ -624,13 +687,11 @@ def bundle_status_command(ctx: click.Context) -> None:
 @click.pass_context
 def sync_command(ctx: click.Context, folder: Path) -> None:
     """Export your new events into a shared FOLDER and import everyone else's bundles."""
-    from .core.bundles import what_to_do
-    from .core.deliveries import missing_summary
 
     ws = _open(ctx)
     try:
-        report = ws.sync_folder(_identity(ws), folder)
-        gaps = missing_summary(ws.deliveries())
+        report = ws.sync.folder(_identity(ws), folder)
+        gaps = missing_summary(ws.bundles.deliveries())
     except KeyboardInterrupt as exc:
         raise click.ClickException("sync cancelled; nothing was half-written") from exc
     except OSError as exc:
@@ -673,20 +734,15 @@ def batch_sign_command(
     number used twice as a replay, and the batch after it expires. The batch is not
     validated here: try `import` on a scratch data directory.
     """
-    from .core import batches, bundles
-
     expires = _parse_expiry(expires_text) if expires_text else None
-    try:
-        files = batches.batch_files(batch)
-    except BatchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except OSError as exc:
-        raise click.ClickException(f"{batch}: cannot be read ({exc})") from exc
     ws = _open(ctx)
     try:
+        try:
+            files = ws.batches.read_for_signing(batch)
+        except BatchError as exc:
+            raise click.ClickException(str(exc)) from exc
         identity = _identity(ws)
-        path = bundles.sign_case_batch_files(identity, files, out_dir, seq=seq, db=ws.db,
-                                             expires=expires)
+        path = ws.batches.sign(identity, files, out_dir, seq=seq, expires=expires)
     except ValueError as exc:
         raise click.ClickException(f"{batch}: {exc}") from exc
     finally:

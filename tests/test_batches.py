@@ -45,18 +45,18 @@ def snapshot(db: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def run(ws: Workspace, path: Path, **kwargs: Any) -> ImportReport:
-    return import_batch(ws.db, ws.media_dir, path, **kwargs)
+    return import_batch(ws.database_for_tests(), ws.media_dir, path, **kwargs)
 
 
 def refused(ws: Workspace, path: Path, *fragments: str, **kwargs: Any) -> str:
     """Import ``path``, expect a BatchError naming every fragment, and an unchanged database."""
-    before = snapshot(ws.db)
+    before = snapshot(ws.database_for_tests())
     with pytest.raises(BatchError) as info:
         run(ws, path, **kwargs)
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert snapshot(ws.db) == before
+    assert snapshot(ws.database_for_tests()) == before
     return message
 
 
@@ -102,7 +102,7 @@ def test_good_folder_imports_cases_media_and_the_batch(ws: Workspace, tmp_path: 
     report = run(ws, folder)
     assert report == ImportReport("test-batch", 5, 0, 3)
 
-    batch = next(ws.db.query("SELECT * FROM batches WHERE id = 'test-batch'"))
+    batch = next(ws.database_for_tests().query("SELECT * FROM batches WHERE id = 'test-batch'"))
     raw = (folder / "batch.json").read_bytes() + (folder / "cases.jsonl").read_bytes()
     assert batch["source_sha256"] == hashlib.sha256(raw).hexdigest()
     assert batch["signature_status"] == "unsigned"
@@ -113,14 +113,14 @@ def test_good_folder_imports_cases_media_and_the_batch(ws: Workspace, tmp_path: 
     )
     assert batch["imported_at"].endswith("Z")
 
-    case = load_case(ws.db, "img-ab")
+    case = load_case(ws.database_for_tests(), "img-ab")
     assert case is not None and case.batch_id == "test-batch"
     assert [m.name for m in case.media] == ["media/a.png", "media/b.png"]
     assert case.media[0].sha256 == hashlib.sha256((folder / "media/a.png").read_bytes()).hexdigest()
     assert {m.mime for m in case.media} == {"image/png"}
-    video = load_case(ws.db, "vid-0")
+    video = load_case(ws.database_for_tests(), "vid-0")
     assert video is not None and video.media[0].mime == "video/mp4"
-    assert load_case(ws.db, "img-a").metadata == {"source": "report", "n": 2}  # type: ignore[union-attr]
+    assert load_case(ws.database_for_tests(), "img-a").metadata == {"source": "report", "n": 2}  # type: ignore[union-attr]
     for media in (*case.media, *video.media):
         stored = media.path_in(ws.media_dir)
         assert stored.read_bytes() == (folder / media.name).read_bytes()
@@ -132,7 +132,7 @@ def test_good_folder_imports_cases_media_and_the_batch(ws: Workspace, tmp_path: 
 def test_content_sha256_is_the_documented_canonical_form(ws: Workspace, tmp_path: Path) -> None:
     folder = media_batch(tmp_path / "b")
     run(ws, folder)
-    rows = {r["id"]: r["content_sha256"] for r in ws.db.query("SELECT * FROM cases")}
+    rows = {r["id"]: r["content_sha256"] for r in ws.database_for_tests().query("SELECT * FROM cases")}
     record = case_record("t-0", "text", [], tags=[])
     d = record["decision"]
     fields = [
@@ -171,7 +171,7 @@ def test_content_sha256_is_the_documented_canonical_form(ws: Workspace, tmp_path
 def test_good_zip_imports_like_the_folder(ws: Workspace, tmp_path: Path, prefix: str) -> None:
     archive = zip_folder(media_batch(tmp_path / "b"), tmp_path / "batch.zip", prefix)
     assert run(ws, archive) == ImportReport("test-batch", 5, 0, 3)
-    case = load_case(ws.db, "img-ab")
+    case = load_case(ws.database_for_tests(), "img-ab")
     assert case is not None and all(m.path_in(ws.media_dir).is_file() for m in case.media)
 
 
@@ -199,13 +199,13 @@ def test_good_csv_beside_batch_json_gives_the_same_cases_as_jsonl(
     csv_path = write_cases_csv(as_csv / "export.csv", records)
 
     assert run(ws, csv_path) == ImportReport("test-batch", 5, 0, 3)
-    other = open_database(tmp_path / "other.db")
+    other = open_database(tmp_path / "other.database_for_tests()")
     import_batch(other, tmp_path / "other-media", as_jsonl)
     query = "SELECT * FROM cases WHERE batch_id = 'test-batch' ORDER BY seq"
-    assert [dict(r, seq=0) for r in ws.db.query(query)] == [
+    assert [dict(r, seq=0) for r in ws.database_for_tests().query(query)] == [
         dict(r, seq=0) for r in other.query(query)
     ]
-    assert list(ws.db.query("SELECT * FROM media")) == list(other.query("SELECT * FROM media"))
+    assert list(ws.database_for_tests().query("SELECT * FROM media")) == list(other.query("SELECT * FROM media"))
     other.close()
 
 
@@ -225,12 +225,12 @@ def test_csv_in_a_folder_with_bom_pipes_and_metadata(ws: Workspace, tmp_path: Pa
     )
     (folder / "cases.csv").write_bytes(text.encode())
     assert run(ws, folder).cases_added == 2
-    first = load_case(ws.db, "c-1")
+    first = load_case(ws.database_for_tests(), "c-1")
     assert first is not None
     assert [m.name for m in first.media] == ["media/a.png", "media/b.png"]
     assert first.tags == ("severe", "gore") and first.metadata == {"k": [1, 2]}
     assert first.text == "a caption, with a comma" and first.market == "FR"
-    second = load_case(ws.db, "c-2")
+    second = load_case(ws.database_for_tests(), "c-2")
     assert second is not None and second.text == "multi\nline post" and second.tags == ()
 
 
@@ -270,18 +270,18 @@ def test_optional_fields_may_be_null_or_absent(ws: Workspace, tmp_path: Path) ->
         del text[key]
     text["media"] = None
     run(ws, write_batch(folder, [image, text]))
-    stored = load_case(ws.db, "img")
+    stored = load_case(ws.database_for_tests(), "img")
     assert stored is not None and (stored.text, stored.tags, stored.metadata) == ("", (), {})
-    stored = load_case(ws.db, "txt")
+    stored = load_case(ws.database_for_tests(), "txt")
     assert stored is not None and (stored.tags, stored.metadata, stored.media) == ((), {}, ())
 
 
 def test_reimport_adds_nothing_and_changes_nothing(ws: Workspace, tmp_path: Path) -> None:
     folder = media_batch(tmp_path / "b")
     run(ws, folder)
-    before = snapshot(ws.db)
+    before = snapshot(ws.database_for_tests())
     assert run(ws, folder) == ImportReport("test-batch", 0, 5, 0)
-    assert snapshot(ws.db) == before
+    assert snapshot(ws.database_for_tests()) == before
 
 
 def test_reimport_with_new_cases_adds_only_those(ws: Workspace, tmp_path: Path) -> None:
@@ -546,7 +546,7 @@ def test_other_image_formats_are_accepted(ws: Workspace, tmp_path: Path) -> None
         source.save(folder / "media" / f"x.{fmt.lower()}", fmt)
         records.append(case_record(f"img-{fmt}", "image", [f"media/x.{fmt.lower()}"]))
     run(ws, write_batch(folder, records))
-    mimes = {r["mime"] for r in ws.db.query("SELECT mime FROM media")}
+    mimes = {r["mime"] for r in ws.database_for_tests().query("SELECT mime FROM media")}
     assert mimes == {"image/jpeg", "image/gif", "image/webp", "image/bmp"}
 
 
@@ -856,11 +856,11 @@ def test_cancel_at_any_point_leaves_the_database_unchanged(ws: Workspace, tmp_pa
         polls += 1
         return False
 
-    scratch = open_database(tmp_path / "scratch.db")
+    scratch = open_database(tmp_path / "scratch.database_for_tests()")
     import_batch(scratch, tmp_path / "scratch-media", folder, cancelled=count)
     scratch.close()
     assert polls >= 8
-    before = snapshot(ws.db)
+    before = snapshot(ws.database_for_tests())
     for stop_at in range(1, polls + 1):
         calls = 0
 
@@ -870,8 +870,8 @@ def test_cancel_at_any_point_leaves_the_database_unchanged(ws: Workspace, tmp_pa
             return calls >= stop_at
 
         with pytest.raises(ImportCancelled):
-            import_batch(ws.db, tmp_path / f"media-{stop_at}", folder, cancelled=cancel_now)
-        assert snapshot(ws.db) == before
+            import_batch(ws.database_for_tests(), tmp_path / f"media-{stop_at}", folder, cancelled=cancel_now)
+        assert snapshot(ws.database_for_tests()) == before
     # Media copied before a late cancel may stay in the store: unreferenced, harmless.
     assert any(p.is_file() for p in (tmp_path / f"media-{polls}").rglob("*"))
     assert not list(tmp_path.glob("media-*/*/.incoming-*"))

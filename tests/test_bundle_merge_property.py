@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from qa_desktop.core import bundles, keys
 from qa_desktop.core.workspace import Workspace
 
+from .recording import record
 from .test_bundles import PASSPHRASE, introduce, make_workspace
 
 LABELS = ("vh_remove", "no_violation", "sp_reduce")
@@ -24,17 +25,17 @@ groups = st.lists(st.lists(verdict, min_size=1, max_size=3), min_size=1, max_siz
 
 def table(ws: Workspace) -> list[tuple]:
     """Every verdict row, full, sorted."""
-    return sorted(tuple(sorted(r.items())) for r in ws.db.query("SELECT * FROM verdicts"))
+    return sorted(tuple(sorted(r.items())) for r in ws.database_for_tests().query("SELECT * FROM verdicts"))
 
 
 def export_groups(ws: Workspace, plan: list[list[tuple[int, str]]], out: Path) -> list[bytes]:
     """Record each group of verdicts then export it: one bundle per group."""
-    identity = ws.identity(PASSPHRASE)
+    identity = ws.trust.identity(PASSPHRASE)
     found = []
     for group in plan:
         for case, label in group:
-            ws.record_verdict(f"t-{case}", label)
-        result = ws.export_bundle(identity, out)
+            record(ws, f"t-{case}", label)
+        result = ws.bundles.export(identity, out)
         assert result is not None
         found.append(result.path.read_bytes())
     return found
@@ -70,9 +71,9 @@ def test_any_split_any_order_any_repeats_gives_one_verdict_table(
                     at = data.draw(st.integers(0, len(sequence)))
                     sequence.insert(at, r)
                 for i in sequence:
-                    bundles.import_bundle(importer.db, made[i], name=f"{i}.zip")
+                    bundles.import_bundle(importer.database_for_tests(), made[i], name=f"{i}.zip")
                 assert table(importer) == expected
-                assert importer.audit_problems() == []
+                assert importer.bundles.audit_problems() == []
         finally:
             for ws in signers + importers:
                 ws.close()

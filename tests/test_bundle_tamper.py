@@ -22,6 +22,7 @@ from qa_desktop.core.bundles import BundleRejected, Checkpoint
 from qa_desktop.core.canonical import dumps_canonical
 
 from .factory import case_record, write_batch
+from .recording import record
 from .test_bundles import PASSPHRASE, dump, export, fast_kdf, introduce, make_workspace
 
 __all__ = ["fast_kdf"]  # the autouse fixture, shared
@@ -36,24 +37,24 @@ class Setup:
         self.reviewer = make_workspace(root, "Rita")
         self.lead = make_workspace(root, "Lena")
         introduce(self.lead, self.reviewer)
-        self.reviewer.record_verdict("t-0", "vh_remove", notes="clear")
-        self.reviewer.record_verdict("t-1", "no_violation")
+        record(self.reviewer, "t-0", "vh_remove", notes="clear")
+        record(self.reviewer, "t-1", "no_violation")
         self.result = export(self.reviewer, root / "out")
         self.data = self.result.path.read_bytes()
-        self.identity = self.reviewer.identity(PASSPHRASE)
+        self.identity = self.reviewer.trust.identity(PASSPHRASE)
         self.root = self.result.bundle_id
 
     def refused(self, data: bytes) -> str:
         """Import ``data`` into the lead; return the reason code, checking nothing changed."""
         before = dump(self.lead)
         with pytest.raises(BundleRejected) as exc:
-            bundles.import_bundle(self.lead.db, data, quarantine_dir=self.lead.quarantine_dir)
+            bundles.import_bundle(self.lead.database_for_tests(), data, quarantine_dir=self.lead.bundles.quarantine_dir)
         assert dump(self.lead) == before
         return exc.value.reason
 
     def event_lines(self) -> list[bytes]:
         """The exported events, as canonical JSON lines."""
-        return [audit.event_bytes(e) for e in self.reviewer.verdict_events()]
+        return [audit.event_bytes(e) for e in self.reviewer.verdicts.events()]
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def sign_events(
 
 def event_line(s: Setup, **changes: object) -> bytes:
     """A fresh event of the reviewer's, as a canonical line, with ``changes``."""
-    base = s.reviewer.verdict_events()[0].to_json()
+    base = s.reviewer.verdicts.events()[0].to_json()
     base.update({"id": str(uuid.uuid4()), "supersedes": None}, **changes)
     return dumps_canonical(base)
 
@@ -142,13 +143,13 @@ def test_a_flipped_byte_anywhere_in_the_archive_is_refused_or_changes_nothing_si
 ) -> None:
     """Every byte of the .zip, headers and central directory included: the only flips that
     pass are in zip metadata no tool reads as content (versions, times, attribute bits)."""
-    original = bundles.verify_bundle(s.lead.db, s.data)
+    original = bundles.verify_bundle(s.lead.database_for_tests(), s.data)
     passed = []
     for offset in range(len(s.data)):
         data = bytearray(s.data)
         data[offset] ^= 0xFF
         try:
-            verified = bundles.verify_bundle(s.lead.db, bytes(data))
+            verified = bundles.verify_bundle(s.lead.database_for_tests(), bytes(data))
         except BundleRejected:
             continue
         passed.append(offset)
@@ -275,7 +276,7 @@ def test_a_key_copying_a_trusted_key_id_is_refused(s: Setup) -> None:
 
 
 def test_a_revoked_key_is_refused(s: Setup) -> None:
-    s.lead.revoke_key(s.identity.key_id)
+    s.lead.trust.revoke(s.identity.key_id)
     assert s.refused(s.data) == "revoked-signer"
 
 
@@ -290,7 +291,7 @@ def test_a_case_batch_kind_from_a_reviewer_is_not_a_verdict_bundle(s: Setup) -> 
 
 def test_a_case_batch_offered_as_a_verdict_bundle_is_refused(s: Setup, tmp_path: Path) -> None:
     issuer = keys.generate_identity("", "Issuer")
-    s.lead.trust_key(issuer.public_key, "Central QA", "issuer")
+    s.lead.trust.trust(issuer.public_key, "Central QA", "issuer")
     folder = write_batch(tmp_path / "cb", [case_record("c-1", "text", [], tags=[])], "cb-1")
     path = bundles.sign_case_batch(issuer, folder, tmp_path / "signed")
     assert s.refused(path.read_bytes()) == "wrong-kind"
@@ -298,7 +299,7 @@ def test_a_case_batch_offered_as_a_verdict_bundle_is_refused(s: Setup, tmp_path:
 
 def test_a_verdict_signer_without_the_role_is_refused(s: Setup) -> None:
     issuer = keys.generate_identity(s.identity.reviewer_id, "Issuer")
-    s.lead.trust_key(issuer.public_key, "Central QA", "issuer")
+    s.lead.trust.trust(issuer.public_key, "Central QA", "issuer")
     assert s.refused(sign_events(issuer, s.event_lines())) == "role-not-allowed"
 
 
@@ -334,17 +335,17 @@ def test_an_event_on_an_unknown_case_is_refused(s: Setup) -> None:
 
 
 def test_a_changed_event_under_a_known_id_is_refused(s: Setup) -> None:
-    bundles.import_bundle(s.lead.db, s.data)
-    first = s.reviewer.verdict_events()[0].to_json()
+    bundles.import_bundle(s.lead.database_for_tests(), s.data)
+    first = s.reviewer.verdicts.events()[0].to_json()
     changed = dumps_canonical({**first, "label": "hs_remove"})
     data = sign_events(s.identity, [changed], seq=5, start=100, prev_head="a" * 64)
     assert s.refused(data) == "event-conflict"
 
 
 def test_a_replayed_sequence_number_is_refused(s: Setup) -> None:
-    bundles.import_bundle(s.lead.db, s.data)
+    bundles.import_bundle(s.lead.database_for_tests(), s.data)
     start = s.result.event_count
-    _, head = s.lead.db.execute(
+    _, head = s.lead.database_for_tests().execute(
         "SELECT position, head FROM chain_points WHERE position = ?", [start]
     ).fetchone()
     data = sign_events(s.identity, [event_line(s)], seq=1, start=start, prev_head=head)
@@ -352,13 +353,13 @@ def test_a_replayed_sequence_number_is_refused(s: Setup) -> None:
 
 
 def test_an_equivocating_bundle_id_is_refused(s: Setup) -> None:
-    bundles.import_bundle(s.lead.db, s.data)
+    bundles.import_bundle(s.lead.database_for_tests(), s.data)
     data = sign_events(s.identity, s.event_lines(), seq=1, bundle_id=s.result.bundle_id)
     assert s.refused(data) == "equivocation"
 
 
 def test_a_rewritten_history_is_refused(s: Setup) -> None:
-    bundles.import_bundle(s.lead.db, s.data)
+    bundles.import_bundle(s.lead.database_for_tests(), s.data)
     rewritten = [event_line(s), event_line(s, case_id="t-2")]
     assert s.refused(sign_events(s.identity, rewritten, seq=2)) == "history-rewritten"
 
@@ -370,7 +371,7 @@ def test_a_rewritten_history_is_refused(s: Setup) -> None:
 @given(data=st.binary(max_size=2000))
 def test_random_bytes_only_ever_raise_bundle_rejected(s: Setup, data: bytes) -> None:
     with contextlib.suppress(BundleRejected):
-        bundles.verify_bundle(s.lead.db, data)
+        bundles.verify_bundle(s.lead.database_for_tests(), data)
 
 
 _NAMES = st.text(alphabet="ab/\\.:C\x01é", min_size=1, max_size=12)
@@ -390,4 +391,4 @@ def test_random_zips_only_ever_raise_bundle_rejected(
     data = rezip(files)
     for candidate in (data, data[:cut]):
         with contextlib.suppress(BundleRejected):
-            bundles.verify_bundle(s.lead.db, candidate)
+            bundles.verify_bundle(s.lead.database_for_tests(), candidate)

@@ -15,8 +15,10 @@ import pytest
 from qa_desktop.core import audit, bundles, keys
 from qa_desktop.core.bundles import BundleRejected
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 from .factory import case_record, write_batch
+from .recording import record
 
 PASSPHRASE = "correct horse battery staple"
 MINISIGN = Path("/usr/bin/minisign")
@@ -32,17 +34,18 @@ def make_workspace(root: Path, name: str, cases: int = 3) -> Workspace:
     """A workspace with a reviewer ``name``, the shared test batch, and a signing key."""
     ws = Workspace.open(root / name)
     ws.ensure_reviewer(name)
+    ws.guidelines.import_pack(DEMO_PACK)
     records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(cases)]
-    ws.import_batch(write_batch(root / f"batch-{name}", records))
-    ws.create_identity(PASSPHRASE)
+    ws.batches.import_batch(write_batch(root / f"batch-{name}", records))
+    ws.trust.create_identity(PASSPHRASE)
     return ws
 
 
 def introduce(importer: Workspace, signer: Workspace, role: str = "reviewer") -> None:
     """``importer`` trusts ``signer``'s key, bound to its reviewer."""
     assert signer.reviewer is not None
-    importer.trust_key(
-        keys.PublicKey.from_minisign(signer.public_key().to_minisign()),
+    importer.trust.trust(
+        keys.PublicKey.from_minisign(signer.trust.public_key().to_minisign()),
         signer.reviewer.display_name,
         role,
         signer.reviewer.id,
@@ -51,7 +54,7 @@ def introduce(importer: Workspace, signer: Workspace, role: str = "reviewer") ->
 
 def export(ws: Workspace, out: Path) -> bundles.ExportResult:
     """Export ``ws``'s new events; there must be some."""
-    result = ws.export_bundle(ws.identity(PASSPHRASE), out)
+    result = ws.bundles.export(ws.trust.identity(PASSPHRASE), out)
     assert result is not None
     return result
 
@@ -63,14 +66,14 @@ def three_bundles(tmp_path: Path) -> tuple[Workspace, Workspace, list[Path]]:
     introduce(lena, rita)
     paths = []
     for i in range(3):
-        rita.record_verdict(f"t-{i}", "vh_remove")
+        record(rita, f"t-{i}", "vh_remove")
         paths.append(export(rita, tmp_path / "out").path)
     return rita, lena, paths
 
 
 def import_bytes(ws: Workspace, data: bytes, name: str = "b.zip") -> bundles.ImportReport:
     """Import a bundle given as bytes, quarantining it if refused."""
-    return bundles.import_bundle(ws.db, data, name=name, quarantine_dir=ws.quarantine_dir)
+    return bundles.import_bundle(ws.database_for_tests(), data, name=name, quarantine_dir=ws.bundles.quarantine_dir)
 
 
 def flip_a_content_byte(path: Path) -> bytes:
@@ -85,12 +88,12 @@ def flip_a_content_byte(path: Path) -> bytes:
 
 def dump(ws: Workspace) -> list[str]:
     """The whole database as SQL, to compare before and after."""
-    return list(ws.db.conn.iterdump())
+    return list(ws.database_for_tests().conn.iterdump())
 
 
 def verdict_rows(ws: Workspace) -> list[dict]:
     """Every verdict row, by id."""
-    return list(ws.db.query("SELECT * FROM verdicts ORDER BY id"))
+    return list(ws.database_for_tests().query("SELECT * FROM verdicts ORDER BY id"))
 
 
 @pytest.fixture
@@ -99,8 +102,8 @@ def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
     reviewer = make_workspace(tmp_path, "Rita")
     lead = make_workspace(tmp_path, "Lena")
     introduce(lead, reviewer)
-    reviewer.record_verdict("t-0", "vh_remove", notes="clear")
-    reviewer.record_verdict("t-1", "no_violation", confidence=2)
+    record(reviewer, "t-0", "vh_remove", notes="clear")
+    record(reviewer, "t-1", "no_violation", confidence=2)
     yield reviewer, lead
     reviewer.close()
     lead.close()
@@ -114,8 +117,8 @@ def test_export_writes_one_zip_atomically_and_nothing_twice(
     assert result.path == tmp_path / "out" / f"{result.bundle_id}.zip"
     assert [p.name for p in (tmp_path / "out").iterdir()] == [result.path.name]
     assert result.event_count == 2 and result.seq == 1
-    assert reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out") is None
-    reviewer.record_verdict("t-2", "vh_remove")
+    assert reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out") is None
+    record(reviewer, "t-2", "vh_remove")
     second = export(reviewer, tmp_path / "out")
     assert second.seq == 2 and second.event_count == 1
 
@@ -132,17 +135,17 @@ def test_import_merges_every_field_and_twice_is_once(
     again = import_bytes(lead, data)
     assert (again.new_events, again.already_known) == (0, 2)
     assert dump(lead) == before
-    assert lead.audit_problems() == []
+    assert lead.bundles.audit_problems() == []
 
 
 def test_any_import_order_gives_the_same_verdicts(tmp_path: Path) -> None:
     rita, omar = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Omar")
-    rita.record_verdict("t-0", "vh_remove")
+    record(rita, "t-0", "vh_remove")
     a = export(rita, tmp_path / "out").path.read_bytes()
-    rita.record_verdict("t-0", "no_violation")
-    rita.record_verdict("t-1", "vh_remove")
+    record(rita, "t-0", "no_violation")
+    record(rita, "t-1", "vh_remove")
     b = export(rita, tmp_path / "out").path.read_bytes()
-    omar.record_verdict("t-0", "hs_remove")
+    record(omar, "t-0", "hs_remove")
     c = export(omar, tmp_path / "out").path.read_bytes()
     tables = []
     for n, order in enumerate(itertools.permutations([a, b, c])):
@@ -152,7 +155,7 @@ def test_any_import_order_gives_the_same_verdicts(tmp_path: Path) -> None:
         for data in order:
             import_bytes(lead, data)
         tables.append(verdict_rows(lead))
-        assert lead.audit_problems() == []
+        assert lead.bundles.audit_problems() == []
         lead.close()
     assert all(t == tables[0] for t in tables)
     assert len(tables[0]) == 4
@@ -161,10 +164,10 @@ def test_any_import_order_gives_the_same_verdicts(tmp_path: Path) -> None:
 def test_two_reviewers_verdicts_on_one_case_are_both_kept(tmp_path: Path) -> None:
     rita, omar = make_workspace(tmp_path, "Rita"), make_workspace(tmp_path, "Omar")
     introduce(rita, omar)
-    rita.record_verdict("t-0", "vh_remove")
-    omar.record_verdict("t-0", "no_violation")
+    record(rita, "t-0", "vh_remove")
+    record(omar, "t-0", "no_violation")
     import_bytes(rita, export(omar, tmp_path / "out").path.read_bytes())
-    labels = {e.reviewer_id: e.label for e in rita.case_history("t-0")}
+    labels = {e.reviewer_id: e.label for e in rita.verdicts.history("t-0")}
     assert labels == {rita.reviewer.id: "vh_remove", omar.reviewer.id: "no_violation"}
 
 
@@ -173,9 +176,9 @@ def test_revoking_a_key_refuses_new_bundles_and_keeps_old_events(
 ) -> None:
     reviewer, lead = pair
     import_bytes(lead, export(reviewer, tmp_path / "out").path.read_bytes())
-    reviewer.record_verdict("t-2", "vh_remove")
+    record(reviewer, "t-2", "vh_remove")
     later = export(reviewer, tmp_path / "out").path.read_bytes()
-    lead.revoke_key(reviewer.public_key().key_id)
+    lead.trust.revoke(reviewer.trust.public_key().key_id)
     with pytest.raises(BundleRejected) as refused:
         import_bytes(lead, later)
     assert refused.value.reason == "revoked-signer"
@@ -188,7 +191,7 @@ def test_a_refused_bundle_is_quarantined_with_its_reason(
     _reviewer, lead = pair
     with pytest.raises(BundleRejected):
         import_bytes(lead, b"not a zip", name="odd.zip")
-    (copy,) = [p for p in lead.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")]
+    (copy,) = [p for p in lead.bundles.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")]
     assert copy.read_bytes() == b"not a zip"
     reason = copy.with_name(copy.name + ".reason.txt").read_text()
     assert reason.startswith("not-a-zip\n")
@@ -199,12 +202,12 @@ def test_the_audit_chain_covers_every_event_and_notices_a_rewrite(
 ) -> None:
     reviewer, lead = pair
     import_bytes(lead, export(reviewer, tmp_path / "out").path.read_bytes())
-    count, head = audit.head(lead.db)
+    count, head = audit.head(lead.database_for_tests())
     assert count == 2 and head != audit.GENESIS
-    assert lead.audit_problems() == []
-    lead.db.execute("DROP TRIGGER verdicts_no_update")
-    lead.db.execute("UPDATE verdicts SET label = 'hs_remove' WHERE case_id = 't-0'")
-    assert any("was changed" in p for p in audit.verify_chain(lead.db))
+    assert lead.bundles.audit_problems() == []
+    lead.database_for_tests().execute("DROP TRIGGER verdicts_no_update")
+    lead.database_for_tests().execute("UPDATE verdicts SET label = 'hs_remove' WHERE case_id = 't-0'")
+    assert any("was changed" in p for p in audit.verify_chain(lead.database_for_tests()))
 
 
 def test_verify_reports_without_writing(
@@ -213,7 +216,7 @@ def test_verify_reports_without_writing(
     reviewer, lead = pair
     path = export(reviewer, tmp_path / "out").path
     before = dump(lead)
-    verified = lead.verify_bundle(path)
+    verified = lead.bundles.verify(path)
     assert verified.kind == "verdicts" and len(verified.events) == 2
     assert verified.signer.reviewer_id == reviewer.reviewer.id
     assert dump(lead) == before
@@ -238,7 +241,7 @@ def test_bagit_validates_the_unzipped_bundle(
     bag = bagit.Bag(str(bag_dir))
     bag.validate()
     assert bag.info["Bundle-Kind"] == "verdicts"
-    assert bag.info["Key-Id"] == reviewer.public_key().key_id
+    assert bag.info["Key-Id"] == reviewer.trust.public_key().key_id
 
 
 @pytest.mark.skipif(not MINISIGN.exists(), reason="minisign is not installed at /usr/bin")
@@ -249,7 +252,7 @@ def test_minisign_verifies_the_signature_with_the_exported_key(
     result = export(reviewer, tmp_path / "out")
     bag_dir = unzip(result.path, tmp_path / "x")
     pub = tmp_path / "rita.pub"
-    pub.write_text(reviewer.public_key().to_minisign())
+    pub.write_text(reviewer.trust.public_key().to_minisign())
     done = subprocess.run(
         [str(MINISIGN), "-Vm", "tagmanifest-sha256.txt", "-p", str(pub)],
         cwd=bag_dir, capture_output=True, text=True, timeout=30, check=False,
@@ -269,10 +272,10 @@ def test_a_signed_case_batch_verifies_only_as_a_case_batch(
 ) -> None:
     _, lead = pair
     issuer = keys.generate_identity("", "Issuer")
-    lead.trust_key(issuer.public_key, "Central QA", "issuer")
+    lead.trust.trust(issuer.public_key, "Central QA", "issuer")
     folder = write_batch(tmp_path / "cb", [case_record("c-1", "text", [], tags=[])], "cb-1")
     path = bundles.sign_case_batch(issuer, folder, tmp_path / "signed")
-    verified = bundles.verify_case_batch(lead.db, path.read_bytes())
+    verified = bundles.verify_case_batch(lead.database_for_tests(), path.read_bytes())
     assert verified.payload["batch.json"] == (folder / "batch.json").read_bytes()
     assert hashlib.sha256(verified.payload["cases.jsonl"]).hexdigest() == hashlib.sha256(
         (folder / "cases.jsonl").read_bytes()
@@ -298,7 +301,7 @@ def test_evidence_travels_verified_stored_and_validates_as_a_bag(
 ) -> None:
     reviewer, lead = pair
     files = evidence_files(tmp_path / "ev")
-    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
                                     evidence=files)
     assert result is not None
     data = result.path.read_bytes()
@@ -306,7 +309,7 @@ def test_evidence_travels_verified_stored_and_validates_as_a_bag(
         stored = {i.filename.split("/", 1)[1]: i.compress_type for i in archive.infolist()}
     assert stored["data/evidence/capture.bin"] == zipfile.ZIP_STORED
     assert stored["data/evidence/note.txt"] == zipfile.ZIP_STORED
-    verified = bundles.verify_bundle(lead.db, data)
+    verified = bundles.verify_bundle(lead.database_for_tests(), data)
     assert verified.evidence == {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files
     }
@@ -317,7 +320,7 @@ def test_evidence_travels_verified_stored_and_validates_as_a_bag(
     bag_dir = unzip(result.path, tmp_path / "x")
     bagit.Bag(str(bag_dir)).validate()
     assert (bag_dir / "data" / "evidence" / "capture.bin").read_bytes() == files[1].read_bytes()
-    assert lead.audit_problems() == [] and reviewer.audit_problems() == []
+    assert lead.bundles.audit_problems() == [] and reviewer.bundles.audit_problems() == []
 
 
 @pytest.mark.parametrize("names", [["a.txt", "a.txt"], ["a.txt", "A.TXT"], ["bad\x01name"]])
@@ -333,11 +336,11 @@ def test_evidence_names_must_be_plain_and_unique(
         paths.append(path)
     before = dump(reviewer)
     with pytest.raises(ValueError):
-        reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out", evidence=paths)
+        reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=paths)
     assert dump(reviewer) == before
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     with pytest.raises(ValueError):
-        reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+        reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
                                evidence=[tmp_path])
     assert export(reviewer, tmp_path / "out").seq == 1
 
@@ -346,7 +349,7 @@ def test_tampered_or_unlisted_evidence_is_refused(
     pair: tuple[Workspace, Workspace], tmp_path: Path
 ) -> None:
     reviewer, lead = pair
-    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
                                     evidence=evidence_files(tmp_path / "ev"))
     assert result is not None
     original = zipfile.ZipFile(result.path)
@@ -388,7 +391,7 @@ def test_cli_export_attaches_evidence(tmp_path: Path, monkeypatch: pytest.Monkey
     from qa_desktop.cli import cli
 
     ws = make_workspace(tmp_path, "Rita")
-    ws.record_verdict("t-0", "vh_remove")
+    record(ws, "t-0", "vh_remove")
     data_dir = ws.data_dir
     ws.close()
     monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
@@ -414,7 +417,7 @@ def test_a_flipped_byte_in_stored_evidence_is_refused(
 ) -> None:
     reviewer, lead = pair
     files = evidence_files(tmp_path / "ev")
-    result = reviewer.export_bundle(reviewer.identity(PASSPHRASE), tmp_path / "out",
+    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
                                     evidence=files)
     assert result is not None
     data = bytearray(result.path.read_bytes())
@@ -432,12 +435,12 @@ def test_importing_many_files_reports_progress_and_stops_between_files(
 ) -> None:
     rita, lena, paths = three_bundles(tmp_path)
     seen: list[tuple[int, int]] = []
-    reports = lena.import_bundles(paths, progress=lambda d, t: seen.append((d, t)),
+    reports = lena.bundles.import_files(paths, progress=lambda d, t: seen.append((d, t)),
                                   cancelled=lambda: len(seen) > 2)
     assert [r.new_events for r in reports] == [1, 1]  # the third was never started
     assert seen == [(0, 3), (1, 3), (2, 3)]
-    assert len(lena.verdict_events()) == 2
-    everything = lena.import_bundles(paths, progress=lambda d, t: seen.append((d, t)))
+    assert len(lena.verdicts.events()) == 2
+    everything = lena.bundles.import_files(paths, progress=lambda d, t: seen.append((d, t)))
     assert [r.new_events for r in everything] == [0, 0, 1] and seen[-1] == (3, 3)
     rita.close()
     lena.close()

@@ -25,16 +25,16 @@ def row_for(rows, name: str):
 
 def test_a_bundle_that_never_arrived_shows_as_missing_until_it_does(tmp_path: Path) -> None:
     rita, lena, paths = three_bundles(tmp_path)
-    lena.import_bundles([paths[0], paths[2]])
-    rows = lena.deliveries()
+    lena.bundles.import_files([paths[0], paths[2]])
+    rows = lena.bundles.deliveries()
     assert rows[0].signer_name == "Rita"  # signers with gaps come first
     got = row_for(rows, "Rita")
     assert (got.bundles, got.items, got.last_seq, got.missing) == (2, 2, 3, (2,))
     mine = row_for(rows, "Lena")
     assert mine.own and mine.bundles == 0 and mine.missing == ()
-    lena.import_bundles([paths[1]])
-    assert row_for(lena.deliveries(), "Rita").missing == ()
-    sent = row_for(rita.deliveries(), "Rita")
+    lena.bundles.import_files([paths[1]])
+    assert row_for(lena.bundles.deliveries(), "Rita").missing == ()
+    sent = row_for(rita.bundles.deliveries(), "Rita")
     assert sent.own and (sent.bundles, sent.last_seq) == (3, 3)
     rita.close()
     lena.close()
@@ -42,9 +42,9 @@ def test_a_bundle_that_never_arrived_shows_as_missing_until_it_does(tmp_path: Pa
 
 def test_a_signer_no_longer_trusted_stays_listed(tmp_path: Path) -> None:
     rita, lena, paths = three_bundles(tmp_path)
-    lena.import_bundles(paths)
-    lena.remove_key(rita.public_key().key_id)
-    gone = next(d for d in lena.deliveries() if d.key_id == rita.public_key().key_id)
+    lena.bundles.import_files(paths)
+    lena.trust.remove(rita.trust.public_key().key_id)
+    gone = next(d for d in lena.bundles.deliveries() if d.key_id == rita.trust.public_key().key_id)
     assert gone.signer_name == "(no longer trusted)" and gone.bundles == 3
     rita.close()
     lena.close()
@@ -55,7 +55,7 @@ def test_cli_status_lists_the_gaps_and_fails_while_some_are_missing(
 ) -> None:
     monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
     rita, lena, paths = three_bundles(tmp_path)
-    lena.import_bundles([paths[2]])
+    lena.bundles.import_files([paths[2]])
     data = str(lena.data_dir)
     rita.close()
     lena.close()
@@ -67,8 +67,8 @@ def test_cli_status_lists_the_gaps_and_fails_while_some_are_missing(
 
 def test_the_dialog_shows_missing_bundles_in_colour(qtbot: QtBot, tmp_path: Path) -> None:
     rita, lena, paths = three_bundles(tmp_path)
-    lena.import_bundles([paths[1]])
-    dialog = DeliveriesDialog(lena.deliveries())
+    lena.bundles.import_files([paths[1]])
+    dialog = DeliveriesDialog(lena.bundles.deliveries())
     qtbot.addWidget(dialog)
     table: QTableWidget = dialog.table
     assert table.item(0, 0).text() == "Rita" and table.item(0, 6).text() == "1"

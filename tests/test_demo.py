@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from qa_desktop.core.demo import (
+from qa_desktop.core.guidelines import Pack, load_pack
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import (
     DEMO_BATCH_ID,
     DEMO_PACK,
     case_record,
     generate_demo_batch,
     plan_cases,
 )
-from qa_desktop.core.guidelines import Pack, load_pack
-from qa_desktop.core.workspace import Workspace
 
 KEYED_LABELS = [
     ("no_violation", "no_action", "NONE"),
@@ -242,22 +242,22 @@ def test_demo_batch_imports_into_a_workspace(
     ws = Workspace.open(tmp_path / "data")
     try:
         ws.ensure_reviewer("Demo Tester")
-        ws.import_guideline_pack(DEMO_PACK)
-        report = ws.import_batch(batch)
+        ws.guidelines.import_pack(DEMO_PACK)
+        report = ws.batches.import_batch(batch)
         assert report.batch_id == DEMO_BATCH_ID
-        assert report.cases_added == len(records) == ws.case_count()
+        assert report.cases_added == len(records) == ws.queue.count()
         assert report.media_added == sum(len(r["media"]) for r in records)
 
-        first = ws.case(records[0]["id"])
+        first = ws.queue.case(records[0]["id"])
         assert first is not None and first.content_type == records[0]["content_type"]
-        assert [lb.id for lb in ws.labels_for(first)] == [key[0] for key in KEYED_LABELS]
-        assert ws.search_sections(first, "dismember")[0].id == "VH-2.3"
+        assert [lb.id for lb in ws.guidelines.labels_for(first)] == [key[0] for key in KEYED_LABELS]
+        assert ws.guidelines.search(first, "dismember")[0].id == "VH-2.3"
         for record in records[:5]:
-            case = ws.case(record["id"])
+            case = ws.queue.case(record["id"])
             assert case is not None and case.market == record["market"]
             assert case.severe == ("severe" in record["tags"])
             for media in case.media:
-                assert ws.media_path(media).is_file()
+                assert ws.queue.media_path(media).is_file()
     finally:
         ws.close()
 

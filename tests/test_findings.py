@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from qa_desktop.cli import cli
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.findings import NO_SECTION, FindingGroup, policy_gaps, write_csv
 from qa_desktop.core.guidelines import Label
 from qa_desktop.core.verdicts import (
@@ -25,8 +24,10 @@ from qa_desktop.core.verdicts import (
     record_verdict,
 )
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 from .factory import case_record, write_batch
+from .recording import record
 
 
 def cite(section_id: str) -> Citation:
@@ -35,9 +36,9 @@ def cite(section_id: str) -> Citation:
 
 @pytest.fixture
 def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(8)]
-    workspace.import_batch(write_batch(tmp_path / "b", records))
+    workspace.batches.import_batch(write_batch(tmp_path / "b", records))
     return workspace
 
 
@@ -45,7 +46,7 @@ def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def test_details_are_stored_and_in_the_history(ws: Workspace) -> None:
-    event = ws.record_verdict(
+    event = record(ws,
         "t-0",
         "vh_remove",
         [cite("VH-2.3")],
@@ -58,8 +59,8 @@ def test_details_are_stored_and_in_the_history(ws: Workspace) -> None:
     assert (event.confidence, event.rca_reason, event.rca_note) == (2, "guideline_misread",
                                                                     "misread VH-2.1")
     assert (event.gap_kind, event.gap_note) == ("ambiguous", "newsworthy gore")
-    assert ws.my_verdict("t-0") == event
-    assert case_history(ws.db, "t-0") == [event]
+    assert ws.verdicts.mine("t-0") == event
+    assert case_history(ws.database_for_tests(), "t-0") == [event]
     assert event.escalated and event.flags_gap
 
 
@@ -73,21 +74,21 @@ def test_the_reason_lists() -> None:
 
 
 def test_an_edit_drops_details_and_undo_restores_them(ws: Workspace) -> None:
-    first = ws.record_verdict(
+    first = record(ws,
         "t-1", "vh_remove", confidence=3, rca_reason="training_gap", rca_note="new hire",
         gap_kind="outdated", gap_note="old rule",
     )  # fmt: skip
-    edit = ws.record_verdict("t-1", "vh_age_restrict", confidence=1)
+    edit = record(ws, "t-1", "vh_age_restrict", confidence=1)
     assert (edit.rca_reason, edit.gap_kind, edit.confidence) == (None, None, 1)
-    undo = ws.undo_last_verdict("t-1")
+    undo = ws.verdicts.undo("t-1")
     assert undo is not None and undo.restores == first.id
     assert (undo.confidence, undo.rca_reason, undo.rca_note, undo.gap_kind, undo.gap_note) == (
         3, "training_gap", "new hire", "outdated", "old rule",
     )  # fmt: skip
-    retraction = ws.undo_last_verdict("t-1")
+    retraction = ws.verdicts.undo("t-1")
     assert retraction is not None and retraction.label is None
     assert (retraction.confidence, retraction.rca_reason, retraction.gap_kind) == (None, None, None)
-    assert [e.confidence for e in case_history(ws.db, "t-1")] == [3, 1, 3, None]
+    assert [e.confidence for e in case_history(ws.database_for_tests(), "t-1")] == [3, 1, 3, None]
 
 
 @pytest.mark.parametrize(
@@ -107,8 +108,8 @@ def test_bad_details_are_clear_errors_and_write_nothing(
     ws: Workspace, details: dict, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        ws.record_verdict("t-2", "vh_remove", **details)
-    assert case_history(ws.db, "t-2") == []
+        record(ws, "t-2", "vh_remove", **details)
+    assert case_history(ws.database_for_tests(), "t-2") == []
 
 
 # -- the citation rule ---------------------------------------------------------------------------
@@ -169,26 +170,26 @@ def test_a_no_action_verdict_may_cite_anything() -> None:
 
 
 def _flag_some(ws: Workspace) -> None:
-    ws.record_verdict("t-0", "vh_remove", [cite("VH-2.3")], rca_reason="frontline_error")
-    ws.record_verdict(
+    record(ws, "t-0", "vh_remove", [cite("VH-2.3")], rca_reason="frontline_error")
+    record(ws,
         "t-1", "vh_remove", [cite("VH-2.3"), cite("VH-1.1")], rca_reason="guideline_misread",
         gap_kind="ambiguous",
     )  # fmt: skip
-    ws.record_verdict("t-2", "vh_remove", [cite("VH-2.3")], rca_reason="frontline_error")
-    ws.record_verdict("t-3", "no_violation", rca_reason="tooling_issue", gap_kind="silent")
-    ws.record_verdict("t-4", "vh_remove", [cite("VH-1.1")], rca_reason="other")
-    ws.record_verdict("t-4", "vh_remove", [cite("VH-1.1")])  # edited: no longer escalated
-    ws.record_verdict("t-5", "vh_age_restrict", [cite("VH-3.1")], gap_kind="outdated")
-    ws.undo_last_verdict("t-5")  # retracted: gone
+    record(ws, "t-2", "vh_remove", [cite("VH-2.3")], rca_reason="frontline_error")
+    record(ws, "t-3", "no_violation", rca_reason="tooling_issue", gap_kind="silent")
+    record(ws, "t-4", "vh_remove", [cite("VH-1.1")], rca_reason="other")
+    record(ws, "t-4", "vh_remove", [cite("VH-1.1")])  # edited: no longer escalated
+    record(ws, "t-5", "vh_age_restrict", [cite("VH-3.1")], gap_kind="outdated")
+    ws.verdicts.undo("t-5")  # retracted: gone
     record_verdict(
-        ws.db, case_id="t-6", reviewer_id="other", label="vh_remove",
+        ws.database_for_tests(), case_id="t-6", reviewer_id="other", label="vh_remove",
         citations=[cite("VH-2.3")], rca_reason="frontline_error", gap_kind="conflicting",
     )  # fmt: skip
 
 
 def test_rca_escalations_grouped_by_cited_section(ws: Workspace) -> None:
     _flag_some(ws)
-    groups = ws.rca_escalations()
+    groups = ws.reports.rca_escalations()
     assert [(g.section_id, g.count) for g in groups] == [
         ("VH-2.3", 4), ("(no section)", 1), ("VH-1.1", 1),
     ]  # fmt: skip
@@ -202,27 +203,27 @@ def test_rca_escalations_grouped_by_cited_section(ws: Workspace) -> None:
 
 def test_policy_gaps_grouped_and_per_reviewer(ws: Workspace) -> None:
     _flag_some(ws)
-    assert [(g.section_id, g.count) for g in ws.policy_gaps()] == [
+    assert [(g.section_id, g.count) for g in ws.reports.policy_gaps()] == [
         ("VH-2.3", 2), (NO_SECTION, 1), ("VH-1.1", 1),
     ]  # fmt: skip
-    groups = {g.section_id: g for g in ws.policy_gaps()}
+    groups = {g.section_id: g for g in ws.reports.policy_gaps()}
     assert set(groups) == {NO_SECTION, "VH-1.1", "VH-2.3"}
     assert groups["VH-2.3"].count == 2
     assert groups["VH-2.3"].kinds == (("ambiguous", 1), ("conflicting", 1))
-    mine = policy_gaps(ws.db, reviewer_id=ws.reviewer.id)  # type: ignore[union-attr]
+    mine = policy_gaps(ws.database_for_tests(), reviewer_id=ws.reviewer.id)  # type: ignore[union-attr]
     assert {g.section_id: g.count for g in mine} == {NO_SECTION: 1, "VH-1.1": 1, "VH-2.3": 1}
 
 
 def test_many_cases_keep_five_examples(ws: Workspace) -> None:
     for i in range(8):
-        ws.record_verdict(f"t-{i}", "no_violation", gap_kind="silent")
-    (group,) = ws.policy_gaps()
+        record(ws, f"t-{i}", "no_violation", gap_kind="silent")
+    (group,) = ws.reports.policy_gaps()
     assert group.count == 8 and group.example_case_ids == ("t-0", "t-1", "t-2", "t-3", "t-4")
 
 
 def test_findings_csv(ws: Workspace, tmp_path: Path) -> None:
     _flag_some(ws)
-    path = write_csv(ws.rca_escalations(), tmp_path / "rca.csv")
+    path = write_csv(ws.reports.rca_escalations(), tmp_path / "rca.csv")
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows[0] == {
@@ -272,7 +273,7 @@ def test_cli_findings_when_nothing_is_flagged(tmp_path: Path) -> None:
 
 
 def test_cli_verdicts_csv_has_the_details(ws: Workspace) -> None:
-    ws.record_verdict("t-0", "vh_remove", confidence=2, rca_reason="other", rca_note="hm",
+    record(ws, "t-0", "vh_remove", confidence=2, rca_reason="other", rca_note="hm",
                       gap_kind="silent", gap_note="nothing on this")  # fmt: skip
     code, out = _invoke(ws.data_dir, "verdicts", "--format", "csv")
     (row,) = list(csv.DictReader(io.StringIO(out)))

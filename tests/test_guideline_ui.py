@@ -12,27 +12,28 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QWidget
 from pytestqt.qtbot import QtBot
 
-from qa_desktop.core.demo import DEMO_PACKS
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACKS
 from qa_desktop.ui.findings_dialog import FindingsDialog
 from qa_desktop.ui.history_dialog import HistoryDialog
 from qa_desktop.ui.main_window import MainWindow
 
 from .factory import case_record, write_batch
+from .recording import record as decide
 from .windows import open_window
 
 
 @pytest.fixture
 def markets(workspace: Workspace, tmp_path: Path) -> Workspace:
     """Every demo pack, and text cases in DE, FR and BR (frontline: vh_remove under VH)."""
-    workspace.import_guideline_packs(DEMO_PACKS)
+    workspace.guidelines.import_packs(DEMO_PACKS)
     records = [
         case_record("de-1", "text", [], market="DE", language="de", tags=[]),
         case_record("fr-1", "text", [], market="FR", language="fr", tags=[]),
         case_record("br-1", "text", [], market="BR", language="pt", tags=[]),
         case_record("br-2", "text", [], market="BR", language="pt", tags=[]),
     ]
-    workspace.import_batch(write_batch(tmp_path / "b", records, batch_id="markets"))
+    workspace.batches.import_batch(write_batch(tmp_path / "b", records, batch_id="markets"))
     return workspace
 
 
@@ -83,7 +84,7 @@ def test_each_market_cites_its_own_localized_section(qtbot: QtBot, markets: Work
     cite_by_typing(qtbot, window, "dismember")
     record(qtbot, window)
 
-    cited = {e.case_id: e.citations[0] for e in markets.verdict_events()}
+    cited = {e.case_id: e.citations[0] for e in markets.verdicts.events()}
     assert (cited["de-1"].pack_id, cited["de-1"].section_id) == ("demo-de", "VH-2.3")
     assert (cited["fr-1"].pack_id, cited["fr-1"].section_id) == ("demo-fr", "VH-2.3")
     assert (cited["br-1"].pack_id, cited["br-1"].section_id) == ("demo-global", "VH-2.3")
@@ -126,7 +127,7 @@ def test_retired_sections_show_but_citing_one_warns(qtbot: QtBot, markets: Works
     key(qtbot, window, Qt.Key.Key_9)  # sp_reduce
     window.panel.add_citation(section)
     record(qtbot, window)
-    assert markets.my_verdict("fr-1") is not None
+    assert markets.verdicts.mine("fr-1") is not None
     assert "warning" in window.statusBar().currentMessage()
     assert "retired" in window.statusBar().currentMessage()
 
@@ -153,7 +154,7 @@ def test_confidence_rca_and_gap_from_the_keyboard_then_history(
     qtbot.keyClick(window.panel.details.gap_note, Qt.Key.Key_Escape)
     record(qtbot, window)
 
-    event = markets.my_verdict("de-1")
+    event = markets.verdicts.mine("de-1")
     assert event is not None
     assert (event.confidence, event.rca_reason, event.rca_note) == (
         2, "frontline_error", "missed the news context"
@@ -194,7 +195,7 @@ def test_queue_filters_outcomes_and_saved_views(
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Over-enforced", True))
     bar.save_button.click()
-    assert [name for name, _ in markets.saved_views()] == ["Over-enforced"]
+    assert [name for name, _ in markets.queue.saved_views()] == ["Over-enforced"]
     bar.clear()
     assert window.model.rowCount() == 4
     bar.market.setCurrentIndex(bar.market.findData("BR"))
@@ -215,10 +216,10 @@ def test_queue_filters_outcomes_and_saved_views(
 
     from qa_desktop.core.verdicts import record_verdict
 
-    markets.db["reviewers"].insert(
+    markets.database_for_tests()["reviewers"].insert(
         {"id": "r-ana", "display_name": "Ana", "created_at": "2026-11-25T00:00:00Z"}
     )
-    record_verdict(markets.db, case_id="br-2", reviewer_id="r-ana", label="no_violation")
+    record_verdict(markets.database_for_tests(), case_id="br-2", reviewer_id="r-ana", label="no_violation")
     window._refresh_filter_choices()
     bar.status.setCurrentIndex(bar.status.findData("done"))
     assert window.model.rowCount() == 1  # mine: de-1
@@ -229,16 +230,16 @@ def test_queue_filters_outcomes_and_saved_views(
 def test_rca_and_gap_lists_fill_from_verdicts_and_export(
     qtbot: QtBot, markets: Workspace, tmp_path: Path
 ) -> None:
-    cite = markets.guideline_for(markets.case("br-1")).section("VH-2.3")  # type: ignore[arg-type]
+    cite = markets.guidelines.for_case(markets.queue.case("br-1")).section("VH-2.3")  # type: ignore[arg-type]
     assert cite is not None
     from qa_desktop.core.verdicts import Citation
 
     for case_id in ("br-1", "br-2"):
-        markets.record_verdict(
+        decide(markets,
             case_id, "vh_remove", [Citation(cite.pack_id, cite.pack_version, cite.id)],
             rca_reason="guideline_misread", gap_kind="outdated",
         )
-    groups = markets.rca_escalations()
+    groups = markets.reports.rca_escalations()
     assert [(g.section_id, g.count) for g in groups] == [("VH-2.3", 2)]
     opened: list[str] = []
     dialog = FindingsDialog("RCA escalations", groups, opened.append)
@@ -274,9 +275,9 @@ def test_importing_a_bad_guideline_pack_from_the_gui_says_what_is_wrong(
     when_modal(lambda box: (messages.append(box.text()), box.done(0)))
     assert not window.import_guideline_pack(bad)
     assert "broken-pack.json" in messages[0] and "Nothing was imported" in messages[0]
-    assert workspace.guideline_packs() == []
+    assert workspace.guidelines.packs() == []
 
     when_modal(lambda box: (messages.append(box.text()), box.done(0)))
     assert window.import_guideline_pack(DEMO_PACKS[0])
     assert "imported" in messages[1]
-    assert [p.id for p in workspace.guideline_packs()] == ["demo-global"]
+    assert [p.id for p in workspace.guidelines.packs()] == ["demo-global"]

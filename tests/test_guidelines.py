@@ -16,7 +16,6 @@ import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_desktop.core.demo import DEMO_PACK, DEMO_PACKS
 from qa_desktop.core.guidelines import (
     Guideline,
     GuidelineNotFound,
@@ -34,6 +33,7 @@ from qa_desktop.core.guidelines import (
     store_packs,
 )
 from qa_desktop.core.store import migrate
+from qa_desktop.demo import DEMO_PACK, DEMO_PACKS
 
 # -- building packs ----------------------------------------------------------------------
 

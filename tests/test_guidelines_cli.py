@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from qa_desktop.cli import cli
-from qa_desktop.core.demo import DEMO_PACK, DEMO_PACKS
+from qa_desktop.demo import DEMO_PACK, DEMO_PACKS
 
 
 def run(data: Path, *args: str) -> Result:
@@ -106,7 +106,7 @@ def test_show_unknown_pack_fails_cleanly(tmp_path: Path) -> None:
 
 
 def test_demo_command_imports_every_demo_pack(tmp_path: Path, monkeypatch) -> None:
-    from qa_desktop.core import demo
+    from qa_desktop import demo
 
     data = tmp_path / "data"
     monkeypatch.setattr(demo, "generate_demo_batch", _tiny_batch_unavailable)

@@ -17,7 +17,7 @@ __all__ = ["fast_kdf"]
 
 
 def test_the_secret_key_is_encrypted_0600_in_a_0700_folder(workspace: Workspace) -> None:
-    identity = workspace.create_identity(PASSPHRASE)
+    identity = workspace.trust.create_identity(PASSPHRASE)
     path = keys.secret_key_path(workspace.data_dir)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
@@ -28,20 +28,20 @@ def test_the_secret_key_is_encrypted_0600_in_a_0700_folder(workspace: Workspace)
 
 
 def test_the_key_opens_with_its_passphrase_only(workspace: Workspace) -> None:
-    made = workspace.create_identity(PASSPHRASE)
-    opened = workspace.identity(PASSPHRASE)
+    made = workspace.trust.create_identity(PASSPHRASE)
+    opened = workspace.trust.identity(PASSPHRASE)
     assert opened.key_id == made.key_id and opened.reviewer_id == workspace.reviewer.id
     assert opened.public_key == made.public_key
     with pytest.raises(keys.WrongPassphrase):
-        workspace.identity("wrong")
+        workspace.trust.identity("wrong")
 
 
 def test_no_empty_passphrase_and_no_second_key(workspace: Workspace) -> None:
     with pytest.raises(ValueError):
-        workspace.create_identity("")
-    workspace.create_identity(PASSPHRASE)
+        workspace.trust.create_identity("")
+    workspace.trust.create_identity(PASSPHRASE)
     with pytest.raises(keys.TrustError):
-        workspace.create_identity(PASSPHRASE)
+        workspace.trust.create_identity(PASSPHRASE)
 
 
 def test_no_key_yet_is_said_plainly(tmp_path: Path) -> None:
@@ -50,8 +50,8 @@ def test_no_key_yet_is_said_plainly(tmp_path: Path) -> None:
 
 
 def test_the_public_key_is_in_minisign_format(workspace: Workspace) -> None:
-    identity = workspace.create_identity(PASSPHRASE)
-    text = workspace.public_key().to_minisign()
+    identity = workspace.trust.create_identity(PASSPHRASE)
+    text = workspace.trust.public_key().to_minisign()
     first, second = text.splitlines()
     assert first.startswith(f"untrusted comment: minisign public key {identity.key_id}")
     blob = base64.b64decode(second)
@@ -62,46 +62,46 @@ def test_the_public_key_is_in_minisign_format(workspace: Workspace) -> None:
 
 
 def test_the_own_key_is_trusted_and_bound_to_the_reviewer(workspace: Workspace) -> None:
-    identity = workspace.create_identity(PASSPHRASE)
-    (own,) = workspace.trusted_keys()
+    identity = workspace.trust.create_identity(PASSPHRASE)
+    (own,) = workspace.trust.trusted_keys()
     assert own.key_id == identity.key_id
     assert own.reviewer_id == workspace.reviewer.id and own.role == "reviewer"
-    assert keys.local_key_id(workspace.db) == identity.key_id
+    assert keys.local_key_id(workspace.database_for_tests()) == identity.key_id
 
 
 def test_trust_revoke_remove_list(workspace: Workspace) -> None:
     other = keys.generate_identity("r-2", "Omar")
-    trusted = workspace.trust_key(other.public_key, "Omar", "lead", "r-2")
+    trusted = workspace.trust.trust(other.public_key, "Omar", "lead", "r-2")
     assert trusted.role == "lead" and not trusted.revoked
-    assert workspace.reviewer_names()["r-2"] == "Omar"
-    assert workspace.trust_key(other.public_key, "Omar", "lead", "r-2") == trusted
-    assert workspace.remove_key(other.key_id).signer_name == "Omar"
-    assert keys.trusted_key(workspace.db, other.key_id) is None
-    workspace.trust_key(other.public_key, "Omar", "lead", "r-2")
-    assert workspace.revoke_key(other.key_id).revoked
+    assert workspace.verdicts.reviewer_names()["r-2"] == "Omar"
+    assert workspace.trust.trust(other.public_key, "Omar", "lead", "r-2") == trusted
+    assert workspace.trust.remove(other.key_id).signer_name == "Omar"
+    assert keys.trusted_key(workspace.database_for_tests(), other.key_id) is None
+    workspace.trust.trust(other.public_key, "Omar", "lead", "r-2")
+    assert workspace.trust.revoke(other.key_id).revoked
     with pytest.raises(keys.TrustError, match="revoked"):
-        workspace.remove_key(other.key_id)  # a revocation stays on record
-    assert keys.trusted_key(workspace.db, other.key_id).revoked
+        workspace.trust.remove(other.key_id)  # a revocation stays on record
+    assert keys.trusted_key(workspace.database_for_tests(), other.key_id).revoked
 
 
 def test_the_own_key_cannot_be_removed(workspace: Workspace) -> None:
-    identity = workspace.create_identity(PASSPHRASE)
+    identity = workspace.trust.create_identity(PASSPHRASE)
     with pytest.raises(keys.TrustError, match="your own"):
-        workspace.remove_key(identity.key_id)
+        workspace.trust.remove(identity.key_id)
     with pytest.raises(keys.TrustError, match="no trusted key"):
-        workspace.remove_key("0123456789ABCDEF")
+        workspace.trust.remove("0123456789ABCDEF")
 
 
 def test_trust_refuses_bad_roles_unbound_reviewers_and_id_clashes(workspace: Workspace) -> None:
     other = keys.generate_identity("r-2", "Omar")
     with pytest.raises(keys.TrustError):
-        workspace.trust_key(other.public_key, "Omar", "boss", "r-2")
+        workspace.trust.trust(other.public_key, "Omar", "boss", "r-2")
     with pytest.raises(keys.TrustError):
-        workspace.trust_key(other.public_key, "Omar", "reviewer")
-    workspace.trust_key(other.public_key, "Omar", "reviewer", "r-2")
+        workspace.trust.trust(other.public_key, "Omar", "reviewer")
+    workspace.trust.trust(other.public_key, "Omar", "reviewer", "r-2")
     clash = keys.PublicKey(other.key_id, keys.generate_identity("x", "x").public_key.key)
     with pytest.raises(keys.TrustError):
-        workspace.trust_key(clash, "Mallory", "reviewer", "r-2")
+        workspace.trust.trust(clash, "Mallory", "reviewer", "r-2")
 
 
 class MemoryKeyring:
@@ -138,7 +138,7 @@ def os_keyring() -> MemoryKeyring:
 def test_with_a_real_os_keyring_the_sealed_key_lives_there(
     workspace: Workspace, os_keyring: MemoryKeyring
 ) -> None:
-    identity = workspace.create_identity(PASSPHRASE)
+    identity = workspace.trust.create_identity(PASSPHRASE)
     stub = keys.secret_key_path(workspace.data_dir).read_text(encoding="utf-8")
     assert "ciphertext" not in stub and '"storage": "keyring"' in stub
     [(service, entry)] = os_keyring.entries
@@ -146,20 +146,20 @@ def test_with_a_real_os_keyring_the_sealed_key_lives_there(
     sealed = os_keyring.entries[(service, entry)]
     seed = identity.private_key.private_bytes_raw()
     assert "ciphertext" in sealed and base64.b64encode(seed).decode() not in sealed
-    assert workspace.identity(PASSPHRASE).key_id == identity.key_id
+    assert workspace.trust.identity(PASSPHRASE).key_id == identity.key_id
     with pytest.raises(keys.WrongPassphrase):
-        workspace.identity("not it")
-    assert workspace.public_key().key_id == identity.key_id  # no keyring needed for this
+        workspace.trust.identity("not it")
+    assert workspace.trust.public_key().key_id == identity.key_id  # no keyring needed for this
     os_keyring.entries.clear()
     with pytest.raises(keys.KeyFormatError, match="OS keyring"):
-        workspace.identity(PASSPHRASE)
+        workspace.trust.identity(PASSPHRASE)
 
 
 def test_without_a_real_keyring_the_key_is_an_encrypted_file_never_plaintext(
     workspace: Workspace,
 ) -> None:
     assert keys.os_keyring() is None  # the fail backend is no keyring
-    identity = workspace.create_identity(PASSPHRASE)
+    identity = workspace.trust.create_identity(PASSPHRASE)
     text = keys.secret_key_path(workspace.data_dir).read_text(encoding="utf-8")
     assert "ciphertext" in text
     assert base64.b64encode(identity.private_key.private_bytes_raw()).decode() not in text

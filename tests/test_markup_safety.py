@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.guideline_browser import GuidelineBrowser
 from qa_desktop.ui.import_dialog import run_import
 from qa_desktop.ui.render import qimage_to_rgb
@@ -48,8 +48,8 @@ def hostile_workspace(tmp_path: Path, red_png: Path) -> Workspace:
     write_batch(folder, [record, text])
     ws = Workspace.open(tmp_path / "data")
     ws.ensure_reviewer("Ina")
-    ws.import_guideline_pack(DEMO_PACK)
-    ws.import_batch(folder)
+    ws.guidelines.import_pack(DEMO_PACK)
+    ws.batches.import_batch(folder)
     return ws
 
 
@@ -91,7 +91,7 @@ def test_an_error_quoting_a_hostile_value_is_plain_text(
             QTimer.singleShot(25, look)
 
     QTimer.singleShot(25, look)
-    assert run_import(parent, workspace.data_dir, folder, trust_unsigned=True) is None
+    assert run_import(parent, workspace, folder, trust_unsigned=True) is None
     ((text, text_format, red),) = seen
     assert f'<img src="{red_png}">' in text and "Nothing was imported" in text
     assert (text_format, red) == (Qt.TextFormat.PlainText, 0)
@@ -106,8 +106,8 @@ def test_a_guideline_section_cannot_show_a_picture_from_disk(
     pack["sections"][0]["body"] = body
     path = tmp_path / "pack.json"
     path.write_text(json.dumps(pack), encoding="utf-8")
-    workspace.import_guideline_pack(path)
-    guideline = workspace.guideline(pack["id"], "9.9.9", "DE")
+    workspace.guidelines.import_pack(path)
+    guideline = workspace.guidelines.guideline(pack["id"], "9.9.9", "DE")
     browser = GuidelineBrowser()
     qtbot.addWidget(browser)
     browser.resize(900, 700)

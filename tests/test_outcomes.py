@@ -8,12 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.guidelines import Label, load_pack
 from qa_desktop.core.outcomes import OUTCOMES, qa_outcome
+from qa_desktop.core.verdicts import record_verdict
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 from .factory import batch_header, case_record, write_batch
+from .recording import record
+
+
+def plant(ws: Workspace, case_id: str, label: str) -> None:
+    """An event as another app could have recorded it, past the local rules."""
+    assert ws.reviewer is not None
+    record_verdict(ws.database_for_tests(), case_id=case_id, reviewer_id=ws.reviewer.id,
+                   label=label)
 
 LABELS = {label.id: label for label in load_pack(DEMO_PACK).labels}
 
@@ -62,14 +71,14 @@ def test_outcome_of_every_demo_label_pair(original: str, final: str) -> None:
 
 
 def test_the_queue_computes_the_same_outcomes_in_sql(workspace: Workspace, tmp_path: Path) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     records = [
         case_record(f"{o}--{f}", "text", [], tags=[], decision=_decision(o)) for o, f in PAIRS
     ]
-    workspace.import_batch(write_batch(tmp_path / "b", records))
+    workspace.batches.import_batch(write_batch(tmp_path / "b", records))
     for original, final in PAIRS:
-        workspace.record_verdict(f"{original}--{final}", final)
-    rows = workspace.queue_page(limit=100)
+        record(workspace, f"{original}--{final}", final)
+    rows = workspace.queue.page(limit=100)
     assert len(rows) == 81
     for row in rows:
         original, final = row.id.split("--")
@@ -79,44 +88,45 @@ def test_the_queue_computes_the_same_outcomes_in_sql(workspace: Workspace, tmp_p
 def test_no_outcome_while_undecided_or_after_a_retraction(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
-    workspace.import_batch(write_batch(tmp_path / "b", [case_record("t-0", "text", [])]))
-    assert workspace.queue_row("t-0").outcome is None  # type: ignore[union-attr]
-    workspace.record_verdict("t-0", "no_violation")
-    assert workspace.queue_row("t-0").outcome == "over_enforcement"  # type: ignore[union-attr]
-    workspace.undo_last_verdict("t-0")
-    assert workspace.queue_row("t-0").outcome is None  # type: ignore[union-attr]
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(write_batch(tmp_path / "b", [case_record("t-0", "text", [])]))
+    assert workspace.queue.row("t-0").outcome is None  # type: ignore[union-attr]
+    record(workspace, "t-0", "no_violation")
+    assert workspace.queue.row("t-0").outcome == "over_enforcement"  # type: ignore[union-attr]
+    workspace.verdicts.undo("t-0")
+    assert workspace.queue.row("t-0").outcome is None  # type: ignore[union-attr]
 
 
 def test_a_label_unknown_to_the_pack_gives_unknown_label(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     records = [
         case_record("odd-original", "text", [], decision=_decision("xx_legacy_label")),
         case_record("odd-final", "text", []),
     ]
-    workspace.import_batch(write_batch(tmp_path / "b", records))
-    workspace.record_verdict("odd-original", "vh_remove")
-    workspace.record_verdict("odd-final", "not_in_pack")
-    assert workspace.queue_row("odd-original").outcome == "unknown_label"  # type: ignore[union-attr]
-    assert workspace.queue_row("odd-final").outcome == "unknown_label"  # type: ignore[union-attr]
+    workspace.batches.import_batch(write_batch(tmp_path / "b", records))
+    record(workspace, "odd-original", "vh_remove")
+    # The rules refuse a label no pack has; an event from elsewhere may still carry one.
+    plant(workspace, "odd-final", "not_in_pack")
+    assert workspace.queue.row("odd-original").outcome == "unknown_label"  # type: ignore[union-attr]
+    assert workspace.queue.row("odd-final").outcome == "unknown_label"  # type: ignore[union-attr]
     assert qa_outcome(None, LABELS["vh_remove"]) == "unknown_label"
     assert qa_outcome(LABELS["vh_remove"], None) == "unknown_label"
 
 
 def test_labels_come_from_the_pack_the_batch_names(workspace: Workspace, tmp_path: Path) -> None:
     # The batch names demo-global 1.0.0, which is not imported: no label is known.
-    workspace.import_batch(write_batch(tmp_path / "b", [case_record("t-0", "text", [])]))
-    workspace.record_verdict("t-0", "vh_remove")
-    assert workspace.queue_row("t-0").outcome == "unknown_label"  # type: ignore[union-attr]
+    workspace.batches.import_batch(write_batch(tmp_path / "b", [case_record("t-0", "text", [])]))
+    plant(workspace, "t-0", "vh_remove")  # from elsewhere: the rules refuse it here
+    assert workspace.queue.row("t-0").outcome == "unknown_label"  # type: ignore[union-attr]
 
 
 def test_wrong_action_same_policy_same_strength_different_label(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     pack = _write_pack(tmp_path / "pack.json")
-    workspace.import_guideline_pack(pack)
+    workspace.guidelines.import_pack(pack)
     folder = write_batch(
         tmp_path / "b",
         [
@@ -126,11 +136,11 @@ def test_wrong_action_same_policy_same_strength_different_label(
     )
     header = batch_header(guideline_pack={"id": "test-pack", "version": "1.0.0"})
     (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
-    workspace.import_batch(folder)
-    workspace.record_verdict("t-0", "vh_remove_severe")
-    workspace.record_verdict("t-1", "no_violation_other")
-    assert workspace.queue_row("t-0").outcome == "wrong_action"  # type: ignore[union-attr]
-    assert workspace.queue_row("t-1").outcome == "over_enforcement"  # type: ignore[union-attr]
+    workspace.batches.import_batch(folder)
+    plant(workspace, "t-0", "vh_remove_severe")  # the test pack has no section to cite
+    plant(workspace, "t-1", "no_violation_other")
+    assert workspace.queue.row("t-0").outcome == "wrong_action"  # type: ignore[union-attr]
+    assert workspace.queue.row("t-1").outcome == "over_enforcement"  # type: ignore[union-attr]
     minor = Label("vh_remove_minor", "minor", "remove", 2, "VH")
     severe = Label("vh_remove_severe", "severe", "remove", 4, "VH")
     assert qa_outcome(minor, severe) == "wrong_action"

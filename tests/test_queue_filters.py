@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from qa_desktop.core.cases import QueueFilter, QueueRow, queue_page
-from qa_desktop.core.demo import DEMO_PACK
+from qa_desktop.core.queue import QueueFilter, QueueRow, queue_page
 from qa_desktop.core.verdicts import record_verdict
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 from .factory import case_record, write_batch
+from .recording import record
 
 CASES = 450
 PAGE = 37
@@ -46,32 +47,32 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     tmp = tmp_path_factory.mktemp("filters")
     workspace = Workspace.open(tmp / "data")
     workspace.ensure_reviewer("Filter Tester")
-    workspace.import_guideline_pack(DEMO_PACK)
-    workspace.import_batch(write_batch(tmp / "b", [_record(i) for i in range(CASES)]))
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(write_batch(tmp / "b", [_record(i) for i in range(CASES)]))
     for i in range(0, CASES, 4):
-        workspace.record_verdict(
+        record(workspace,
             f"t-{i:03d}",
             LABELS[(i // 4) % len(LABELS)][0],
             rca_reason="frontline_error" if i % 8 == 0 else None,
             gap_kind="ambiguous" if i % 12 == 0 else None,
         )
     for i in (4, 8, 12):  # retracted: open again, no outcome, no flags
-        workspace.undo_last_verdict(f"t-{i:03d}")
+        workspace.verdicts.undo(f"t-{i:03d}")
     for i in range(0, CASES, 7):
-        record_verdict(workspace.db, case_id=f"t-{i:03d}", reviewer_id=OTHER, label="sp_reduce")
+        record_verdict(workspace.database_for_tests(), case_id=f"t-{i:03d}", reviewer_id=OTHER, label="sp_reduce")
     yield workspace
     workspace.close()
 
 
 @pytest.fixture(scope="module")
 def everything(ws: Workspace) -> list[QueueRow]:
-    return ws.queue_page(limit=CASES + 1)
+    return ws.queue.page(limit=CASES + 1)
 
 
 def _keyset(ws: Workspace, filter: QueueFilter) -> tuple[list[QueueRow], int]:
     rows: list[QueueRow] = []
     pages, after = 0, None
-    while page := ws.queue_page(after_seq=after, limit=PAGE, filter=filter):
+    while page := ws.queue.page(after_seq=after, limit=PAGE, filter=filter):
         rows += page
         pages += 1
         after = page[-1].seq
@@ -80,7 +81,7 @@ def _keyset(ws: Workspace, filter: QueueFilter) -> tuple[list[QueueRow], int]:
 
 def _by_offset(ws: Workspace, filter: QueueFilter) -> list[QueueRow]:
     rows: list[QueueRow] = []
-    while page := ws.queue_page(offset=len(rows), limit=PAGE, filter=filter):
+    while page := ws.queue.page(offset=len(rows), limit=PAGE, filter=filter):
         rows += page
     return rows
 
@@ -141,14 +142,14 @@ def test_filter_pages_count_and_index(ws: Workspace, everything: list[QueueRow],
     assert rows == expected
     assert pages == -(-len(expected) // PAGE)
     assert _by_offset(ws, filter) == expected
-    assert ws.case_count(filter) == len(expected)
+    assert ws.queue.count(filter) == len(expected)
     for position in (0, len(expected) // 2, len(expected) - 1):
-        assert ws.queue_index(expected[position].id, filter) == position
-        assert ws.queue_row(expected[position].id, filter) == expected[position]
+        assert ws.queue.index(expected[position].id, filter) == position
+        assert ws.queue.row(expected[position].id, filter) == expected[position]
     hidden = next((r for r in everything if not keep(r)), None)
     if hidden is not None:
-        assert ws.queue_index(hidden.id, filter) is None
-        assert ws.queue_row(hidden.id, filter) is None
+        assert ws.queue.index(hidden.id, filter) is None
+        assert ws.queue.row(hidden.id, filter) is None
 
 
 def test_big_filters_span_several_pages(ws: Workspace) -> None:
@@ -159,32 +160,33 @@ def test_big_filters_span_several_pages(ws: Workspace) -> None:
 def test_reviewer_filter_shows_another_reviewers_verdicts(
     ws: Workspace, everything: list[QueueRow]
 ) -> None:
-    theirs = queue_page(ws.db, OTHER, limit=CASES + 1)
+    theirs = queue_page(ws.database_for_tests(), OTHER, limit=CASES + 1)
     expected = [r for r in theirs if r.my_label is not None]
     assert len(expected) == len(range(0, CASES, 7))
     filter = QueueFilter(status="done", reviewer=OTHER)
     rows, pages = _keyset(ws, filter)
     assert rows == expected and pages > 1
-    assert ws.case_count(filter) == len(expected)
+    assert ws.queue.count(filter) == len(expected)
     assert all(r.my_label == "sp_reduce" for r in rows)
 
 
 def test_no_filter_and_an_empty_filter_are_the_whole_queue(
     ws: Workspace, everything: list[QueueRow]
 ) -> None:
-    assert ws.case_count() == ws.case_count(QueueFilter()) == CASES
-    assert ws.queue_page(offset=PAGE, limit=PAGE, filter=QueueFilter()) == everything[PAGE:74]
-    assert ws.queue_index("t-100") == ws.queue_index("t-100", QueueFilter()) == 100
+    assert ws.queue.count() == ws.queue.count(QueueFilter()) == CASES
+    assert ws.queue.page(offset=PAGE, limit=PAGE, filter=QueueFilter()) == everything[PAGE:74]
+    assert ws.queue.index("t-100") == ws.queue.index("t-100", QueueFilter()) == 100
 
 
 def test_queue_rows_only_gained_fields_at_the_end() -> None:
     names = [f.name for f in dataclasses.fields(QueueRow)]
     assert names == [
         "seq", "id", "market", "policy", "original_label", "content_type", "my_label",
-        "outcome", "rca", "gap",
+        "outcome", "rca", "gap", "final_label", "disputed",
     ]  # fmt: skip
     row = QueueRow(1, "x", "DE", "VH", "vh_remove", "text", None)
     assert (row.outcome, row.rca, row.gap) == (None, False, False)
+    assert (row.final_label, row.disputed) == (None, False)
 
 
 @pytest.mark.parametrize(
@@ -203,22 +205,22 @@ def test_a_bad_filter_value_is_a_clear_error(bad: dict) -> None:
 def test_saved_views_round_trip(workspace: Workspace) -> None:
     flagged = QueueFilter(status="done", flag="any", market="DE", text="cats")
     missed = QueueFilter(outcome="under_enforcement", reviewer="someone")
-    workspace.save_view("flagged in DE", flagged)
-    workspace.save_view("  missed  ", missed)
-    assert workspace.saved_views() == [("flagged in DE", flagged), ("missed", missed)]
+    workspace.queue.save_view("flagged in DE", flagged)
+    workspace.queue.save_view("  missed  ", missed)
+    assert workspace.queue.saved_views() == [("flagged in DE", flagged), ("missed", missed)]
 
-    workspace.save_view("missed", QueueFilter(status="open"))  # same name: replaced
+    workspace.queue.save_view("missed", QueueFilter(status="open"))  # same name: replaced
     reopened = Workspace.open(workspace.data_dir)
-    assert reopened.saved_views() == [
+    assert reopened.queue.saved_views() == [
         ("flagged in DE", flagged),
         ("missed", QueueFilter(status="open")),
     ]
-    assert reopened.delete_view("missed") is True
-    assert reopened.delete_view("missed") is False
-    assert [name for name, _ in reopened.saved_views()] == ["flagged in DE"]
+    assert reopened.queue.delete_view("missed") is True
+    assert reopened.queue.delete_view("missed") is False
+    assert [name for name, _ in reopened.queue.saved_views()] == ["flagged in DE"]
     reopened.close()
     with pytest.raises(ValueError, match="name"):
-        workspace.save_view("  ", flagged)
+        workspace.queue.save_view("  ", flagged)
 
 
 def test_a_saved_filter_ignores_keys_it_does_not_know() -> None:

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialo
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.shortcut_map import ShortcutMapDialog
@@ -25,8 +25,8 @@ from .windows import open_window
 @pytest.fixture
 def loaded(workspace: Workspace, tmp_path: Path) -> Workspace:
     """The workspace with the demo pack and a small mixed batch imported."""
-    workspace.import_guideline_pack(DEMO_PACK)
-    workspace.import_batch(mixed_batch(tmp_path / "batch"))
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch"))
     return workspace
 
 
@@ -102,7 +102,7 @@ def test_keys_record_a_verdict_with_a_citation_and_move_on(
         window.panel.citation_field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
     )
 
-    event = loaded.my_verdict("img-0")
+    event = loaded.verdicts.mine("img-0")
     assert event is not None and event.label == "vh_remove"
     assert len(event.citations) == 1 and event.citations[0].pack_id == "demo-global"
     assert event.time_on_case_ms >= 0
@@ -117,18 +117,18 @@ def test_an_enforcing_verdict_needs_a_supporting_citation_and_shows_its_outcome(
     window = open_window(qtbot, loaded)  # img-0: the frontline removed it under VH
     press(qtbot, window, Qt.Key.Key_9)  # sp_reduce
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert loaded.verdict_events() == []
+    assert loaded.verdicts.events() == []
     assert "Not recorded" in window.statusBar().currentMessage()
     press(qtbot, window, Qt.Key.Key_C)
     qtbot.keyClicks(window.panel.citation_field, "dismember")  # VH-2.3 supports vh_remove only
     qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert loaded.verdict_events() == []
+    assert loaded.verdicts.events() == []
     press(qtbot, window, Qt.Key.Key_C)
     qtbot.keyClicks(window.panel.citation_field, "bulk automated")  # words of SP-1.1
     qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    event = loaded.my_verdict("img-0")
+    event = loaded.verdicts.mine("img-0")
     assert event is not None and event.label == "sp_reduce"
     assert [c.section_id for c in event.citations] == ["VH-2.3", "SP-1.1"]
     assert window.model.data(window.model.index(0, 6)) == "over enforcement"
@@ -155,7 +155,7 @@ def test_typing_in_the_citation_field_never_triggers_shortcuts(
 def test_record_needs_a_label(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert loaded.verdict_events() == []
+    assert loaded.verdicts.events() == []
     assert "label" in window.statusBar().currentMessage()
 
 
@@ -172,9 +172,9 @@ def test_undo_and_a_restarted_window_reopens_where_we_left(
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     press(qtbot, window, Qt.Key.Key_K)  # back to img-1
     press(qtbot, window, Qt.Key.Key_U)
-    assert loaded.my_verdict("img-1") is None
-    assert loaded.my_verdict("img-0").label == "no_violation"  # type: ignore[union-attr]
-    assert len(loaded.verdict_events()) == 3  # two verdicts and the undo: nothing deleted
+    assert loaded.verdicts.mine("img-1") is None
+    assert loaded.verdicts.mine("img-0").label == "no_violation"  # type: ignore[union-attr]
+    assert len(loaded.verdicts.events()) == 3  # two verdicts and the undo: nothing deleted
     window.close()
 
     reopened = Workspace.open(loaded.data_dir)
@@ -244,18 +244,18 @@ def test_next_cases_are_prefetched(qtbot: QtBot, loaded: Workspace) -> None:
 def test_broken_media_says_what_is_wrong_and_the_case_can_be_decided(
     qtbot: QtBot, workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     folder = mixed_batch(tmp_path / "b", images=1, videos=0, texts=0)
-    workspace.import_batch(folder)
-    stored = workspace.case("img-0").media[0]  # type: ignore[union-attr]
-    path = workspace.media_path(stored)
+    workspace.batches.import_batch(folder)
+    stored = workspace.queue.case("img-0").media[0]  # type: ignore[union-attr]
+    path = workspace.queue.media_path(stored)
     path.chmod(0o600)
     path.write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # damaged after import
     window = open_window(qtbot, workspace)
     qtbot.waitUntil(lambda: "Cannot show" in window.viewer.image_view._message, timeout=10000)
     press(qtbot, window, Qt.Key.Key_1)
     qtbot.keyClick(window.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert workspace.my_verdict("img-0") is not None
+    assert workspace.verdicts.mine("img-0") is not None
 
 
 def test_shortcut_map_lists_every_key(qtbot: QtBot, loaded: Workspace) -> None:
@@ -292,16 +292,16 @@ def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
             QTimer.singleShot(50, answer)
 
     QTimer.singleShot(50, answer)
-    before = loaded.case_count()
+    before = loaded.queue.count()
     window.import_batch(bad, trust_unsigned=True)
     assert messages and "missing.png" in messages[0] and "Nothing was imported" in messages[0]
-    assert loaded.case_count() == before
+    assert loaded.queue.count() == before
 
 
 def test_good_batch_from_the_gui_fills_the_queue(
     qtbot: QtBot, workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     window = open_window(qtbot, workspace)
     assert window.case is None
     assert "No cases yet" in window.viewer.image_view._message
@@ -328,7 +328,7 @@ def test_long_queue_reads_only_the_pages_it_shows(
     qtbot: QtBot, workspace: Workspace, tmp_path: Path
 ) -> None:
     records = [case_record(f"t-{i:05d}", "text", [], tags=[]) for i in range(3000)]
-    workspace.import_batch(write_batch(tmp_path / "long", records, batch_id="long"))
+    workspace.batches.import_batch(write_batch(tmp_path / "long", records, batch_id="long"))
     window = open_window(qtbot, workspace)
     assert window.model.rowCount() == 3000
     assert window.model.pages_loaded <= 2
@@ -358,8 +358,8 @@ def test_cancelling_the_import_dialog_writes_nothing(
     QTimer.singleShot(20, cancel_then_answer)
     window.import_batch(batch, trust_unsigned=True)
     assert messages and "cancelled" in messages[0] and "Nothing was imported" in messages[0]
-    assert workspace.case_count() == 0
-    assert list(workspace.db.query("select * from batches")) == []
+    assert workspace.queue.count() == 0
+    assert list(workspace.database_for_tests().query("select * from batches")) == []
 
 
 def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
@@ -369,7 +369,7 @@ def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
     records = [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines()]
     records[1]["tags"] = ["violence", "severe"]
     write_batch(folder, records)
-    workspace.import_batch(folder)
+    workspace.batches.import_batch(folder)
     window = open_window(qtbot, workspace)
     wait_for_image(qtbot, window)
     assert window.settings_for(window.case).blur_level == window.settings.blur_level  # type: ignore[arg-type]
@@ -390,7 +390,7 @@ def test_a_case_tagged_severe_gets_stronger_blur_and_grayscale(
 def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
     qtbot: QtBot, workspace: Workspace, tmp_path: Path, answer: str
 ) -> None:
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     window = open_window(qtbot, workspace)
     seen: list[str] = []
 
@@ -413,11 +413,11 @@ def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
     window.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1))
     assert "not signed by an issuer you trust" in seen[0]
     if answer == "yes":
-        assert "Marked as unsigned" in seen[1] and workspace.case_count() == 2
-        status = workspace.db.execute("select signature_status from batches").fetchone()[0]
+        assert "Marked as unsigned" in seen[1] and workspace.queue.count() == 2
+        status = workspace.database_for_tests().execute("select signature_status from batches").fetchone()[0]
         assert status == "unsigned"
     else:
-        assert "Nothing was imported" in seen[1] and workspace.case_count() == 0
+        assert "Nothing was imported" in seen[1] and workspace.queue.count() == 0
 
 
 def test_the_window_fits_a_1366_by_768_laptop(qtbot: QtBot, loaded: Workspace) -> None:

@@ -16,6 +16,7 @@ from qa_desktop.core.batches import BatchError, UnsignedBatch
 from qa_desktop.core.workspace import Workspace
 
 from .factory import case_record, mixed_batch, write_batch, zip_folder
+from .recording import record
 from .test_bundles import PASSPHRASE, export, introduce, make_workspace
 
 ISSUER = "Central QA"
@@ -40,7 +41,7 @@ def issuer_key(ws: Workspace | None = None, role: str = "issuer") -> keys.Identi
     identity = keys.generate_identity("", "Issuer")
     if ws is not None:
         reviewer_id = ws.reviewer.id if role != "issuer" and ws.reviewer else None
-        ws.trust_key(identity.public_key, ISSUER, role, reviewer_id)
+        ws.trust.trust(identity.public_key, ISSUER, role, reviewer_id)
     return identity
 
 
@@ -50,11 +51,11 @@ def text_batch(folder: Path, batch_id: str = "sb-1") -> Path:
 
 
 def dump(ws: Workspace) -> list[str]:
-    return list(ws.db.conn.iterdump())
+    return list(ws.database_for_tests().conn.iterdump())
 
 
 def status(ws: Workspace, batch_id: str) -> str:
-    return ws.db["batches"].get(batch_id)["signature_status"]
+    return ws.database_for_tests()["batches"].get(batch_id)["signature_status"]
 
 
 def test_a_signed_batch_from_a_trusted_issuer_imports_with_its_status(
@@ -63,15 +64,15 @@ def test_a_signed_batch_from_a_trusted_issuer_imports_with_its_status(
     issuer = issuer_key(importer)
     folder = mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1)
     signed = bundles.sign_case_batch(issuer, folder, tmp_path / "out")
-    report = importer.import_batch(signed, trust_unsigned=False)
+    report = importer.batches.import_batch(signed, trust_unsigned=False)
     assert report.cases_added == 3 and report.media_added == 2
     assert report.signed and report.signer_name == ISSUER
     assert report.signature_status == f"signed:{issuer.key_id}"
     assert status(importer, report.batch_id) == f"signed:{issuer.key_id}"
     # the media came from the verified bytes and landed in the content-addressed store
-    sha = importer.db.execute("SELECT sha256 FROM media LIMIT 1").fetchone()[0]
+    sha = importer.database_for_tests().execute("SELECT sha256 FROM media LIMIT 1").fetchone()[0]
     assert (importer.media_dir / sha[:2] / sha).is_file()
-    again = importer.import_batch(signed, trust_unsigned=False)
+    again = importer.batches.import_batch(signed, trust_unsigned=False)
     assert again.cases_added == 0 and again.cases_already_present == 3
 
 
@@ -81,7 +82,7 @@ def test_a_signed_zip_of_a_batch_signs_and_imports(importer: Workspace, tmp_path
     files = batches.batch_files(archive)
     assert set(files) == {"batch.json", "cases.jsonl"}
     signed = bundles.sign_case_batch_files(issuer, files, tmp_path / "out")
-    assert importer.import_batch(signed, trust_unsigned=False).cases_added == 3
+    assert importer.batches.import_batch(signed, trust_unsigned=False).cases_added == 3
 
 
 @pytest.mark.parametrize(
@@ -100,13 +101,13 @@ def test_a_batch_signed_by_an_untrusted_or_non_issuer_key_is_refused(
         issuer = issuer_key()
     elif setup == "revoked":
         issuer = issuer_key(importer)
-        importer.revoke_key(issuer.key_id)
+        importer.trust.revoke(issuer.key_id)
     else:
         issuer = issuer_key(importer, role=setup.split("-")[0])
     signed = bundles.sign_case_batch(issuer, text_batch(tmp_path / "batch"), tmp_path / "out")
     before = dump(importer)
     with pytest.raises(BatchError) as caught:
-        importer.import_batch(signed, trust_unsigned=True)
+        importer.batches.import_batch(signed, trust_unsigned=True)
     assert signed.name in str(caught.value) and reason in str(caught.value)
     assert not isinstance(caught.value, UnsignedBatch)
     assert dump(importer) == before
@@ -136,7 +137,7 @@ def test_a_tampered_signed_batch_is_refused_and_changes_nothing(
     _rezip(signed, {"data/cases.jsonl": cases})
     before = dump(importer)
     with pytest.raises(BatchError, match="hash-mismatch"):
-        importer.import_batch(signed)
+        importer.batches.import_batch(signed)
     assert dump(importer) == before
 
 
@@ -154,19 +155,19 @@ def test_a_signed_bag_naming_another_batch_id_is_refused(
     path = tmp_path / "b.zip"
     path.write_bytes(bag.data)
     with pytest.raises(BatchError, match="other-batch"):
-        importer.import_batch(path)
-    assert importer.db["batches"].count == 0
+        importer.batches.import_batch(path)
+    assert importer.database_for_tests()["batches"].count == 0
 
 
 def test_a_verdict_bundle_offered_as_a_case_batch_is_refused(tmp_path: Path) -> None:
     reviewer = make_workspace(tmp_path, "Rita")
     lead = make_workspace(tmp_path, "Lena")
     introduce(lead, reviewer)
-    reviewer.record_verdict("t-0", "vh_remove")
+    record(reviewer, "t-0", "vh_remove")
     result = export(reviewer, tmp_path / "outbox")
     before = dump(lead)
     with pytest.raises(BatchError, match="wrong-kind"):
-        lead.import_batch(result.path)
+        lead.batches.import_batch(result.path)
     assert dump(lead) == before
 
 
@@ -175,11 +176,11 @@ def test_an_unsigned_batch_needs_trust_unsigned_and_shows_as_unsigned(
 ) -> None:
     folder = text_batch(tmp_path / "batch")
     with pytest.raises(UnsignedBatch, match="not signed by a trusted issuer"):
-        importer.import_batch(folder, trust_unsigned=False)
+        importer.batches.import_batch(folder, trust_unsigned=False)
     with pytest.raises(UnsignedBatch, match="--trust-unsigned"):
-        importer.import_batch(zip_folder(folder, tmp_path / "b.zip"), trust_unsigned=False)
-    assert importer.db["batches"].count == 0
-    report = importer.import_batch(folder, trust_unsigned=True)
+        importer.batches.import_batch(zip_folder(folder, tmp_path / "b.zip"), trust_unsigned=False)
+    assert importer.database_for_tests()["batches"].count == 0
+    report = importer.batches.import_batch(folder, trust_unsigned=True)
     assert not report.signed and report.signature_status == "unsigned"
     assert status(importer, "sb-1") == "unsigned"
 
@@ -193,7 +194,7 @@ def test_an_unzipped_signed_batch_is_pointed_at_its_zip(
         archive.extractall(tmp_path / "unzipped")
     (bag,) = (tmp_path / "unzipped").iterdir()
     with pytest.raises(BatchError, match=r"signed \.zip"):
-        importer.import_batch(bag)
+        importer.batches.import_batch(bag)
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def test_cli_refuses_unsigned_without_the_flag_and_accepts_it_with(tmp_path: Pat
 
 
 def quarantined(ws: Workspace) -> list[str]:
-    folder = ws.quarantine_dir
+    folder = ws.bundles.quarantine_dir
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -253,14 +254,14 @@ def test_a_refused_signed_batch_is_quarantined_with_its_reason(
     signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"),
                                      tmp_path / "out")
     with pytest.raises(batches.SignedBatchRefused):
-        importer.import_batch(signed)
+        importer.batches.import_batch(signed)
     names = quarantined(importer)
     assert len(names) == 2
     reason = next(n for n in names if n.endswith(".reason.txt"))
-    text = (importer.quarantine_dir / reason).read_text()
+    text = (importer.bundles.quarantine_dir / reason).read_text()
     assert text.startswith("unknown-signer\n") and "add their public key" in text
     copy = next(n for n in names if not n.endswith(".reason.txt"))
-    assert (importer.quarantine_dir / copy).read_bytes() == signed.read_bytes()
+    assert (importer.bundles.quarantine_dir / copy).read_bytes() == signed.read_bytes()
 
 
 def test_an_issuers_sequence_number_cannot_be_replayed_by_another_batch(
@@ -271,20 +272,20 @@ def test_an_issuers_sequence_number_cannot_be_replayed_by_another_batch(
                                     tmp_path / "out", seq=1)
     second = bundles.sign_case_batch(issuer, text_batch(tmp_path / "b", "sb-2"),
                                      tmp_path / "out", seq=1)
-    importer.import_batch(first, trust_unsigned=False)
-    logged = importer.db.execute(
+    importer.batches.import_batch(first, trust_unsigned=False)
+    logged = importer.database_for_tests().execute(
         "SELECT kind, seq, direction, event_count FROM bundle_log"
     ).fetchall()
     assert logged == [("case-batch", 1, "import", 3)]
     before = dump(importer)
     with pytest.raises(batches.SignedBatchRefused) as caught:
-        importer.import_batch(second, trust_unsigned=False)
+        importer.batches.import_batch(second, trust_unsigned=False)
     assert caught.value.rejected.reason == "replay" and second.name in str(caught.value)
     assert dump(importer) == before
     assert any(n.endswith(".reason.txt") for n in quarantined(importer))
     # the same signed batch again is not a replay: it is the same bundle
-    assert importer.import_batch(first, trust_unsigned=False).cases_already_present == 3
-    assert importer.db["bundle_log"].count == 1
+    assert importer.batches.import_batch(first, trust_unsigned=False).cases_already_present == 3
+    assert importer.database_for_tests()["bundle_log"].count == 1
 
 
 def test_the_signed_copy_of_a_batch_imported_unsigned_marks_it_signed(
@@ -292,10 +293,10 @@ def test_the_signed_copy_of_a_batch_imported_unsigned_marks_it_signed(
 ) -> None:
     issuer = issuer_key(importer)
     folder = text_batch(tmp_path / "batch")
-    importer.import_batch(folder, trust_unsigned=True)
+    importer.batches.import_batch(folder, trust_unsigned=True)
     assert status(importer, "sb-1") == "unsigned"
     signed = bundles.sign_case_batch(issuer, folder, tmp_path / "out")
-    report = importer.import_batch(signed, trust_unsigned=False)
+    report = importer.batches.import_batch(signed, trust_unsigned=False)
     assert report.cases_added == 0 and report.cases_already_present == 3
     assert status(importer, "sb-1") == f"signed:{issuer.key_id}"
 
@@ -308,20 +309,20 @@ def test_signing_with_the_issuers_database_takes_the_next_sequence_number(
         issuer = issuer_key(importer)
         paths = [
             bundles.sign_case_batch(issuer, text_batch(tmp_path / n, n), tmp_path / "out",
-                                    db=issuer_ws.db)
+                                    db=issuer_ws.database_for_tests())
             for n in ("sb-1", "sb-2")
         ]
-        assert issuer_ws.db.execute(
+        assert issuer_ws.database_for_tests().execute(
             "SELECT seq, kind, direction FROM bundle_log ORDER BY seq"
         ).fetchall() == [(1, "case-batch", "export"), (2, "case-batch", "export")]
         with pytest.raises(ValueError, match="already used"):
             bundles.sign_case_batch(issuer, text_batch(tmp_path / "c", "sb-3"),
-                                    tmp_path / "out", seq=2, db=issuer_ws.db)
+                                    tmp_path / "out", seq=2, db=issuer_ws.database_for_tests())
     finally:
         issuer_ws.close()
     for path in paths:
-        importer.import_batch(path, trust_unsigned=False)
-    assert importer.db["cases"].count == 6
+        importer.batches.import_batch(path, trust_unsigned=False)
+    assert importer.database_for_tests()["cases"].count == 6
 
 
 def test_cli_numbers_an_issuers_signed_batches_and_refuses_a_reused_number(
@@ -355,14 +356,14 @@ def test_a_batch_past_its_expiry_is_refused_and_quarantined(
                                       expires=datetime.now(UTC) - timedelta(seconds=1))
     before = dump(importer)
     with pytest.raises(batches.SignedBatchRefused) as caught:
-        importer.import_batch(expired, trust_unsigned=False)
+        importer.batches.import_batch(expired, trust_unsigned=False)
     assert caught.value.rejected.reason == "expired"
     assert "expired at" in str(caught.value) and expired.name in str(caught.value)
     assert dump(importer) == before
     assert any(n.endswith(".reason.txt") for n in quarantined(importer))
     fresh = bundles.sign_case_batch(issuer, folder, tmp_path / "new",
                                     expires=datetime.now(UTC) + timedelta(days=1))
-    assert importer.import_batch(fresh, trust_unsigned=False).cases_added == 3
+    assert importer.batches.import_batch(fresh, trust_unsigned=False).cases_added == 3
 
 
 def test_a_signed_batch_says_when_it_expires_by_default(tmp_path: Path) -> None:
@@ -392,9 +393,9 @@ def test_a_batch_without_a_readable_utc_expiry_is_refused(
     path = tmp_path / "b.zip"
     path.write_bytes(bag.data)
     with pytest.raises(batches.SignedBatchRefused) as caught:
-        importer.import_batch(path)
+        importer.batches.import_batch(path)
     assert caught.value.rejected.reason == "schema" and "Expires" in str(caught.value)
-    assert importer.db["batches"].count == 0
+    assert importer.database_for_tests()["batches"].count == 0
 
 
 def test_cli_sets_the_expiry_and_refuses_a_past_or_unreadable_one(tmp_path: Path) -> None:

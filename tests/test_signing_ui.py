@@ -11,12 +11,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import bundles, keys
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.signing import TrustDialog, sync_summary
 
 from .factory import case_record, write_batch
+from .recording import record
 from .test_bundles import flip_a_content_byte
 from .windows import open_window
 
@@ -31,8 +32,8 @@ def quick_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
 def reviewer_workspace(root: Path, name: str, batch: Path) -> Workspace:
     ws = Workspace.open(root / name)
     ws.ensure_reviewer(name)
-    ws.import_guideline_pack(DEMO_PACK)
-    ws.import_batch(batch)
+    ws.guidelines.import_pack(DEMO_PACK)
+    ws.batches.import_batch(batch)
     return ws
 
 
@@ -93,8 +94,8 @@ def test_two_reviewers_sync_through_one_folder(
         signers = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
         assert their_name in signers
 
-    a.record_verdict("t-0", "no_violation")
-    b.record_verdict("t-0", "sp_reduce", notes="looks like spam")
+    record(a, "t-0", "no_violation")
+    record(b, "t-0", "sp_reduce", notes="looks like spam")
     messages: list[str] = []
     answer_boxes(messages)
     assert window_a.sync_now(folder, PASS_A)
@@ -109,7 +110,7 @@ def test_two_reviewers_sync_through_one_folder(
 
     # Both verdicts on t-0 are kept on both machines; each shows under its reviewer's name.
     for ws in (a, b):
-        labels = sorted(e.label for e in ws.verdict_events())
+        labels = sorted(e.label for e in ws.verdicts.events())
         assert labels == ["no_violation", "sp_reduce"]
     bar = window_a.filter_bar
     bar.reviewer.setCurrentIndex(bar.reviewer.findText("Bo's verdicts"))
@@ -146,10 +147,10 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     window_a.create_key(PASS_A)
     window_b.create_key(PASS_B)
     pub = tmp_path / "ana.pub"
-    pub.write_text(a.public_key().to_minisign(), encoding="utf-8")
-    b.trust_key(keys.PublicKey.from_minisign(pub.read_text()), "Ana", "reviewer",
+    pub.write_text(a.trust.public_key().to_minisign(), encoding="utf-8")
+    b.trust.trust(keys.PublicKey.from_minisign(pub.read_text()), "Ana", "reviewer",
                 keys.PublicKey.from_minisign(pub.read_text()).bound_reviewer_id)
-    a.record_verdict("t-1", "no_violation")
+    record(a, "t-1", "no_violation")
     out = tmp_path / "out"
     out.mkdir()
     messages: list[str] = []
@@ -158,12 +159,12 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     bundle = next(out.glob("*.zip"))
     bad = tmp_path / "tampered.zip"
     bad.write_bytes(flip_a_content_byte(bundle))
-    before = b.verdict_events()
+    before = b.verdicts.events()
     answer_boxes(messages)
     assert not window_b.import_bundles([bad])
     assert "REFUSED (corrupt): tampered.zip" in messages[-1]
     assert "What to do: The file was changed after it was signed" in messages[-1]
-    assert b.verdict_events() == before
+    assert b.verdicts.events() == before
     answer_boxes(messages)
     assert window_b.import_bundles([bundle])
     assert "Imported 1 bundle: 1 new event, 0 already known" in messages[-1]
@@ -174,7 +175,7 @@ def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
 ) -> None:
     a, _ = pair
     issuer = keys.generate_identity("", "Issuer")
-    a.trust_key(issuer.public_key, "Central QA", "issuer", None)
+    a.trust.trust(issuer.public_key, "Central QA", "issuer", None)
     batch = write_batch(tmp_path / "late", [case_record("late-1", "text", [], tags=[])],
                         "late")
     signed = bundles.sign_case_batch(issuer, batch, tmp_path / "signed",
@@ -185,8 +186,8 @@ def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
     window.import_batch(signed)
     assert "refused (expired)" in messages[-1]
     assert "Ask the issuer for a freshly signed copy" in messages[-1]
-    assert str(a.quarantine_dir) in messages[-1]
-    assert a.db["batches"].count == 1  # only the batch the fixture imported
+    assert str(a.bundles.quarantine_dir) in messages[-1]
+    assert a.database_for_tests()["batches"].count == 1  # only the batch the fixture imported
 
 
 def test_a_sync_report_from_many_reviewers_stays_short_with_every_bundle_in_the_details() -> None:
@@ -222,13 +223,13 @@ def test_the_trust_dialog_removes_a_key_added_by_mistake_but_not_your_own(
 
     select("Bo")
     assert dialog.remove_selected(confirm=False)
-    assert [k.signer_name for k in a.trusted_keys()] == ["Ana"]
+    assert [k.signer_name for k in a.trust.trusted_keys()] == ["Ana"]
     select("Ana")
     messages: list[str] = []
     answer_boxes(messages)
     assert not dialog.remove_selected(confirm=False)
     assert "your own signing key" in messages[-1]
-    assert [k.signer_name for k in a.trusted_keys()] == ["Ana"]
+    assert [k.signer_name for k in a.trust.trusted_keys()] == ["Ana"]
 
 
 def test_a_sync_says_which_bundles_never_arrived(
@@ -240,11 +241,11 @@ def test_a_sync_says_which_bundles_never_arrived(
     folder.mkdir()
     messages: list[str] = []
     for case in ("t-0", "t-1"):
-        a.record_verdict(case, "no_violation")
+        record(a, case, "no_violation")
         answer_boxes(messages)
         assert window_a.sync_now(folder, PASS_A)
-    (first,) = a.db.execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
-    (folder / a.public_key().key_id / f"{first}.zip").rename(tmp_path / "lost.zip")
+    (first,) = a.database_for_tests().execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
+    (folder / a.trust.public_key().key_id / f"{first}.zip").rename(tmp_path / "lost.zip")
     answer_boxes(messages)
     assert window_b.sync_now(folder, PASS_B)
     assert "Received 1 new event from 1 bundle" in messages[-1]
@@ -257,7 +258,7 @@ def test_syncing_to_a_folder_that_is_not_there_says_so(
     a, _ = pair
     window = open_window(qtbot, a)
     assert window.create_key(PASS_A)
-    a.record_verdict("t-0", "no_violation")
+    record(a, "t-0", "no_violation")
     messages: list[str] = []
     answer_boxes(messages)
     assert not window.sync_now(tmp_path / "unmounted-share", PASS_A)
@@ -279,7 +280,7 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     assert not window.export_bundle(tmp_path / "out", evidence=[evidence])
     assert "Nothing new to export" in messages[-1] and "evidence files travel" in messages[-1]
 
-    a.record_verdict("t-0", "no_violation")
+    record(a, "t-0", "no_violation")
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     answer_boxes(messages)
@@ -288,7 +289,7 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     answer_boxes(messages)
     assert not window.export_bundle(tmp_path / "out", evidence=[tmp_path / "missing.bin"])
     assert "not a regular file" in messages[-1]
-    assert a.db["bundle_log"].count == 0
+    assert a.database_for_tests()["bundle_log"].count == 0
 
     answer_boxes(messages)
     assert window.export_bundle(tmp_path / "out", evidence=[evidence])
@@ -297,5 +298,5 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     pub = tmp_path / "ana.pub"
     TrustDialog(a).export_mine(pub)
     assert TrustDialog(b).add_key(pub, "Ana", "reviewer")
-    verified = b.verify_bundle(bundle)
+    verified = b.bundles.verify(bundle)
     assert list(verified.evidence) == ["note.txt"]

@@ -10,6 +10,7 @@ import pytest
 from qa_desktop.core import sync
 from qa_desktop.core.workspace import Workspace
 
+from .recording import record
 from .test_bundles import (
     PASSPHRASE,
     fast_kdf,
@@ -32,15 +33,15 @@ def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
 
 def run(ws: Workspace, folder: Path, **kwargs: object) -> sync.SyncReport:
     folder.mkdir(parents=True, exist_ok=True)
-    return ws.sync_folder(ws.identity(PASSPHRASE), folder, **kwargs)
+    return ws.sync.folder(ws.trust.identity(PASSPHRASE), folder, **kwargs)
 
 
 def test_two_machines_end_with_the_same_events(tmp_path: Path) -> None:
     a, b = pair(tmp_path)
     folder = tmp_path / "shared"
-    a.record_verdict("t-0", "vh_remove")
-    b.record_verdict("t-0", "no_violation")
-    b.record_verdict("t-1", "vh_remove")
+    record(a, "t-0", "vh_remove")
+    record(b, "t-0", "no_violation")
+    record(b, "t-1", "vh_remove")
     first = run(a, folder)
     assert first.exported is not None and first.new_events == 0
     second = run(b, folder)
@@ -48,7 +49,7 @@ def test_two_machines_end_with_the_same_events(tmp_path: Path) -> None:
     third = run(a, folder)
     assert third.new_events == 2 and not third.refused
     assert verdict_rows(a) == verdict_rows(b)
-    assert (folder / a.public_key().key_id).is_dir()
+    assert (folder / a.trust.public_key().key_id).is_dir()
     rerun = run(b, folder)
     assert rerun.exported is None and rerun.new_events == 0 and rerun.skipped_seen == 1
 
@@ -68,27 +69,27 @@ def test_partial_hidden_and_temporary_files_are_never_read(tmp_path: Path) -> No
 def test_a_bad_file_in_the_folder_is_quarantined_and_the_rest_imported(tmp_path: Path) -> None:
     a, b = pair(tmp_path)
     folder = tmp_path / "shared"
-    b.record_verdict("t-2", "vh_remove")
+    record(b, "t-2", "vh_remove")
     run(b, folder)
     (folder / "junk.zip").write_bytes(b"not a zip")
     report = run(a, folder)
     assert [r.refused_reason for r in report.refused] == ["not-a-zip"]
     assert report.new_events == 1
-    assert any(p.name.endswith("junk.zip.reason.txt") for p in a.quarantine_dir.iterdir())
+    assert any(p.name.endswith("junk.zip.reason.txt") for p in a.bundles.quarantine_dir.iterdir())
 
 
 def test_a_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
     a, _ = pair(tmp_path)
-    a.record_verdict("t-0", "vh_remove")
+    record(a, "t-0", "vh_remove")
     report = run(a, tmp_path / "shared", cancelled=lambda: True)
     assert report.cancelled and report.exported is None
     assert list((tmp_path / "shared").iterdir()) == []
-    assert a.db["bundle_log"].count == 0
+    assert a.database_for_tests()["bundle_log"].count == 0
 
 
 def test_progress_counts_files(tmp_path: Path) -> None:
     a, b = pair(tmp_path)
-    b.record_verdict("t-0", "vh_remove")
+    record(b, "t-0", "vh_remove")
     run(b, tmp_path / "shared")
     seen: list[tuple[int, int]] = []
     run(a, tmp_path / "shared", progress=lambda done, total: seen.append((done, total)))
@@ -102,7 +103,7 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
     a, b = pair(tmp_path)
-    b.record_verdict("t-0", "vh_remove")
+    record(b, "t-0", "vh_remove")
     a_dir, b_dir = str(a.data_dir), str(b.data_dir)
     a.close()
     b.close()
@@ -139,9 +140,9 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
 def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> None:
     a, b = pair(tmp_path)
     folder = tmp_path / "shared"
-    a.record_verdict("t-0", "vh_remove")
+    record(a, "t-0", "vh_remove")
     run(a, folder)
-    (bundle,) = (folder / a.public_key().key_id).glob("*.zip")
+    (bundle,) = (folder / a.trust.public_key().key_id).glob("*.zip")
     assert run(b, folder).new_events == 1
     stat = bundle.stat()
     bundle.write_bytes(flip_a_content_byte(bundle))
@@ -155,12 +156,12 @@ def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> 
 
 def test_a_missing_sync_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
     a, _ = pair(tmp_path)
-    a.record_verdict("t-0", "vh_remove")
+    record(a, "t-0", "vh_remove")
     unmounted = tmp_path / "mnt" / "share"
     with pytest.raises(sync.SyncFolderMissing, match="does not exist or cannot be reached"):
-        a.sync_folder(a.identity(PASSPHRASE), unmounted)
+        a.sync.folder(a.trust.identity(PASSPHRASE), unmounted)
     assert not unmounted.exists()
-    assert a.db["bundle_log"].count == 0  # nothing counted as sent
+    assert a.database_for_tests()["bundle_log"].count == 0  # nothing counted as sent
 
 
 def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
@@ -180,7 +181,7 @@ def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
     env = {**os.environ, "QA_DESKTOP_PASSPHRASE": PASSPHRASE}
     for round_ in range(3):
         for i, ws in enumerate(machines):
-            ws.record_verdict(f"t-{(i + round_) % 3}", "vh_remove", notes=f"round {round_}")
+            record(ws, f"t-{(i + round_) % 3}", "vh_remove", notes=f"round {round_}")
         dirs = [str(ws.data_dir) for ws in machines]
         for ws in machines:
             ws.close()
@@ -202,5 +203,5 @@ def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
     rows = [verdict_rows(ws) for ws in machines]
     assert len(rows[0]) == 9 and rows[0] == rows[1] == rows[2]
     for ws in machines:
-        assert not [d for d in ws.deliveries() if d.missing]
+        assert not [d for d in ws.bundles.deliveries() if d.missing]
         ws.close()

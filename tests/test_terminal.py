@@ -12,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 from qa_desktop.terminal import terminal_safe
 
 from .factory import case_record, write_batch
+from .recording import record
 
 ESCAPE = "\x1b]0;pwned\x07\x1b[2J"
 
@@ -51,8 +53,11 @@ def run_in_terminal(args: list[str]) -> str:
 def test_a_note_with_escape_sequences_reaches_a_terminal_defused(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "data")
     ws.ensure_reviewer("Ana")
-    ws.import_batch(write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])]))
-    ws.record_verdict("t-0", "no_violation", notes=f"look{ESCAPE}here")
+    ws.guidelines.import_pack(DEMO_PACK)
+    ws.batches.import_batch(
+        write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])])
+    )
+    record(ws, "t-0", "no_violation", notes=f"look{ESCAPE}here")
     ws.close()
     args = ["--data-dir", str(tmp_path / "data"), "verdicts", "--format", "csv"]
     shown = run_in_terminal(args)

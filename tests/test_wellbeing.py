@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa_desktop.core import wellbeing
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.media import BLUR_KINDS, FilterSettings
 from qa_desktop.core.store import schema_version
 from qa_desktop.core.wellbeing import (
@@ -24,8 +23,10 @@ from qa_desktop.core.wellbeing import (
     protection_for,
 )
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
 from .factory import case_record, write_batch
+from .recording import record
 
 
 class FakeClock:
@@ -259,9 +260,9 @@ def test_exposure_totals_by_case_and_category_and_listener() -> None:
 @pytest.fixture
 def text_cases(workspace: Workspace, tmp_path: Path) -> Workspace:
     """The workspace with three text cases (c-1 .. c-3) imported."""
-    workspace.import_guideline_pack(DEMO_PACK)
+    workspace.guidelines.import_pack(DEMO_PACK)
     records = [case_record(f"c-{i}", "text", [], tags=["severe"]) for i in (1, 2, 3)]
-    workspace.import_batch(write_batch(tmp_path / "batch", records))
+    workspace.batches.import_batch(write_batch(tmp_path / "batch", records))
     return workspace
 
 
@@ -270,23 +271,23 @@ def span(case_id: str, category: str, unblurred: float, weighted: float) -> Expo
 
 
 def test_migration_4_makes_the_exposure_tables(workspace: Workspace) -> None:
-    assert schema_version(workspace.db) >= 4
-    assert {"exposure", "review_sessions", "session_breaks"} <= set(workspace.db.table_names())
+    assert schema_version(workspace.database_for_tests()) >= 4
+    assert {"exposure", "review_sessions", "session_breaks"} <= set(workspace.database_for_tests().table_names())
 
 
 def test_exposure_is_persisted_and_summarized(text_cases: Workspace) -> None:
     ws = text_cases
-    session = ws.start_session()
-    ws.record_exposure(session, span("c-1", "violence", 3000.4, 1500.2))
-    ws.record_exposure(session, span("c-1", "violence", 1000, 1000))
-    ws.record_exposure(session, span("c-2", "self-harm", 5000, 1250))
-    ws.record_verdict("c-3", "vh_remove")
-    ws.record_break(session, "session_time")
-    other = ws.start_session()
-    ws.record_exposure(other, span("c-1", "violence", 700, 700))
-    ws.end_session(session)
+    session = ws.wellbeing.start_session()
+    ws.wellbeing.record_exposure(session, span("c-1", "violence", 3000.4, 1500.2))
+    ws.wellbeing.record_exposure(session, span("c-1", "violence", 1000, 1000))
+    ws.wellbeing.record_exposure(session, span("c-2", "self-harm", 5000, 1250))
+    record(ws, "c-3", "vh_remove")
+    ws.wellbeing.record_break(session, "session_time")
+    other = ws.wellbeing.start_session()
+    ws.wellbeing.record_exposure(other, span("c-1", "violence", 700, 700))
+    ws.wellbeing.end_session(session)
 
-    summary = ws.session_summary(session)
+    summary = ws.wellbeing.session_summary(session)
     assert summary.ended_at is not None and summary.started_at <= summary.ended_at
     assert (summary.cases_seen, summary.decided) == (3, 1)
     assert (summary.unblurred_ms, summary.weighted_ms) == (9000, 3750)
@@ -294,34 +295,34 @@ def test_exposure_is_persisted_and_summarized(text_cases: Workspace) -> None:
         "self-harm": ExposureTotals(5000, 1250), "violence": ExposureTotals(4000, 2500)
     }
     assert summary.longest_exposure_ms == 5000 and summary.breaks_taken == 1
-    assert ws.exposure_for_case("c-1") == ExposureTotals(4700, 3200)
-    assert ws.exposure_for_case("c-3") == ExposureTotals(0, 0)
+    assert ws.wellbeing.exposure_for_case("c-1") == ExposureTotals(4700, 3200)
+    assert ws.wellbeing.exposure_for_case("c-3") == ExposureTotals(0, 0)
 
 
 def test_a_meter_span_goes_straight_into_the_store(text_cases: Workspace) -> None:
     clock = FakeClock()
     meter = ExposureMeter(clock)
-    session = text_cases.start_session()
+    session = text_cases.wellbeing.start_session()
     meter.start_reveal("c-2", "gore", fraction=0.5)
     clock.advance(2.5)
     stopped = meter.stop_reveal()
     assert stopped is not None
-    text_cases.record_exposure(session, stopped)
-    summary = text_cases.session_summary(session)
+    text_cases.wellbeing.record_exposure(session, stopped)
+    summary = text_cases.wellbeing.session_summary(session)
     assert (summary.unblurred_ms, summary.weighted_ms, summary.cases_seen) == (2500, 1250, 1)
     assert summary.ended_at is None and summary.decided == 0
 
 
 def test_exposure_must_name_a_known_case(text_cases: Workspace) -> None:
-    session = text_cases.start_session()
+    session = text_cases.wellbeing.start_session()
     with pytest.raises(Exception, match="FOREIGN KEY"):
-        text_cases.record_exposure(session, span("nope", "", 1, 1))
-    assert text_cases.session_summary(session).unblurred_ms == 0
+        text_cases.wellbeing.record_exposure(session, span("nope", "", 1, 1))
+    assert text_cases.wellbeing.session_summary(session).unblurred_ms == 0
 
 
 def test_unknown_session_summary_raises(workspace: Workspace) -> None:
     with pytest.raises(KeyError):
-        workspace.session_summary("missing")
+        workspace.wellbeing.session_summary("missing")
 
 
 # -- breaks -----------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.wellbeing import Preferences, SessionTimeRule
 from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.main_window import MainWindow, save_preferences
 from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.wellbeing_dialogs import BreakDialog
@@ -57,8 +57,8 @@ def batch(workspace: Workspace, tmp_path: Path) -> Workspace:
                     tags=["graphic"]),
         case_record("img-2", "image", ["media/img2.png"], tags=["graphic"]),
     ]
-    workspace.import_guideline_pack(DEMO_PACK)
-    workspace.import_batch(write_batch(tmp_path / "b", records))
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(write_batch(tmp_path / "b", records))
     return workspace
 
 
@@ -244,12 +244,12 @@ def test_exposure_counts_only_revealed_time_weighted_by_area(
     window._tick_exposure()
     assert "unblurred this session 7.0 s" in window.status.text()
     key(qtbot, window, Qt.Key.Key_J)  # navigation stops the reveal and stores it
-    totals = batch.exposure_for_case("img-0")
+    totals = batch.wellbeing.exposure_for_case("img-0")
     assert totals.unblurred_ms == pytest.approx(7000)
     assert totals.weighted_ms == pytest.approx(2000 + 1000 + 1000)
-    summary = batch.session_summary(window.session_id)  # type: ignore[arg-type]
+    summary = batch.wellbeing.session_summary(window.session_id)  # type: ignore[arg-type]
     assert summary.unblurred_ms == 7000
-    assert batch.exposure_for_case("img-1").unblurred_ms == 0
+    assert batch.wellbeing.exposure_for_case("img-1").unblurred_ms == 0
 
 
 def test_a_break_is_suggested_by_rule_and_can_be_taken_or_snoozed(
@@ -280,7 +280,7 @@ def test_a_break_is_suggested_by_rule_and_can_be_taken_or_snoozed(
     QTimer.singleShot(20, lambda: answer(BreakDialog.TOOK_BREAK))
     window.check_break()
     assert answers == ["break", "break"]
-    assert batch.session_summary(window.session_id).breaks_taken == 1  # type: ignore[arg-type]
+    assert batch.wellbeing.session_summary(window.session_id).breaks_taken == 1  # type: ignore[arg-type]
     window.check_break()
     assert answers == ["break", "break"]  # the clock restarted with the break
 
@@ -352,8 +352,8 @@ def test_animated_images_play_like_video_and_stay_blurred(
         folder / "media" / f"a.{suffix}", save_all=True, append_images=frames[1:],
         duration=80, loop=0,
     )
-    workspace.import_guideline_pack(DEMO_PACK)
-    workspace.import_batch(
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(
         write_batch(folder, [case_record("anim-0", "image", [f"media/a.{suffix}"], tags=[])])
     )
     window = open_window(qtbot, workspace)
@@ -400,7 +400,7 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     clock.advance(4)
     key(qtbot, window, Qt.Key.Key_Escape)
     assert player.reveal_regions == [] and not window.meter.revealing
-    totals = batch.exposure_for_case("vid-0")
+    totals = batch.wellbeing.exposure_for_case("vid-0")
     assert totals.unblurred_ms == pytest.approx(5000)
     assert totals.weighted_ms == pytest.approx(1000 + 1000, rel=0.1)
 

@@ -33,6 +33,10 @@ class Refused(QADesktopError, ValueError):
         self.message = message
 
 
+class NoReviewer(QADesktopError, RuntimeError):
+    """An operation needs the local reviewer profile and there is none yet."""
+
+
 class Cancelled(QADesktopError):
     """The user cancelled a long operation; what it was doing was not kept."""
 

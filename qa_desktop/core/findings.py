@@ -1,6 +1,7 @@
 """Findings: the RCA escalations and policy gaps reviewers flagged, grouped by cited section.
 
-Only effective verdicts count (an edited or undone flag is gone). A verdict that cites
+Only deciding verdicts count: a case's final verdict, or every verdict of a disputed case
+(an edited or undone flag is gone). A verdict that cites
 several sections counts in each of their groups; one without a citation goes under
 :data:`NO_SECTION`::
 
@@ -103,13 +104,25 @@ class _Tally:
 
 
 def _groups(db: sqlite_utils.Database, column: str, reviewer_id: str | None) -> list[FindingGroup]:
-    """Group the effective verdicts whose ``column`` (a flag's kind) is set."""
+    """Group the deciding verdicts whose ``column`` (a flag's kind) is set.
+
+    For everyone: each case's final verdict (see ``final_verdicts``) and, where reviewers
+    disagree and nobody ruled, each of their verdicts, so that no flag is lost to a dispute.
+    For one reviewer: that reviewer's effective verdicts.
+    """
+    if reviewer_id:
+        deciding = "ev.label IS NOT NULL AND ev.reviewer_id = :reviewer"
+    else:
+        deciding = (
+            "(ev.id = fv.event_id OR (fv.status = 'disputed' AND ev.role = 'sme'"
+            " AND ev.label IS NOT NULL))"
+        )
     sql = (
         f"SELECT ev.case_id, ev.citations, ev.{column} FROM effective_verdicts ev"
         f" JOIN cases c ON c.id = ev.case_id"
-        f" WHERE ev.label IS NOT NULL AND ev.{column} IS NOT NULL"
-        + (" AND ev.reviewer_id = :reviewer" if reviewer_id else "")
-        + " ORDER BY c.seq, ev.reviewer_id"
+        f" JOIN final_verdicts fv ON fv.case_id = ev.case_id"
+        f" WHERE {deciding} AND ev.{column} IS NOT NULL"
+        " ORDER BY c.seq, ev.reviewer_id"
     )
     tallies: dict[str, _Tally] = {}
     for case_id, citations, kind in db.execute(sql, {"reviewer": reviewer_id}).fetchall():

@@ -23,12 +23,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import sqlite_utils
 
 from .store import transaction
+
+if TYPE_CHECKING:
+    from .cases import Case
 
 ACTIONS = ("no_action", "reduce_reach", "age_restrict", "remove")
 """Enforcement actions, weakest first."""
@@ -363,6 +366,23 @@ def load_pack(path: Path) -> Pack:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise PackError(f"{path.name}: not valid UTF-8 JSON ({exc})") from exc
     return parse_pack(data, path.name)
+
+
+def pack_files(paths: Iterable[Path]) -> list[Path]:
+    """The pack files ``paths`` name: a file itself, a folder's ``.json`` files by name.
+
+    :class:`PackError` for a folder with no ``.json`` file.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.json"))
+            if not found:
+                raise PackError(f"{path}: no .json pack files")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
 
 
 def parse_pack(data: Any, source: str) -> Pack:
@@ -939,3 +959,47 @@ def _descends_from(section_id: str, ancestor: str, parents: dict[str, str | None
     return False
 
 
+
+
+class Guidelines:
+    """The guidelines room (``ws.guidelines``): import packs, resolve the guideline in force."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+
+    def import_pack(self, path: Path) -> Pack:
+        """Load and store a guideline pack file (a no-op if that version is stored)."""
+        pack = load_pack(path)
+        store_pack(self._db, pack)
+        return pack
+
+    def import_packs(self, paths: list[Path]) -> list[tuple[Pack, bool]]:
+        """Load every pack file (for a folder: every ``.json`` in it), then store them all,
+        globals first, in one transaction; nothing is stored if any pack is bad.
+
+        Returns each pack with whether it was added (False: that version was stored).
+        """
+        packs = [load_pack(path) for path in pack_files(paths)]
+        return list(zip(packs, store_packs(self._db, packs), strict=True))
+
+    def packs(self) -> list[PackSummary]:
+        """Every stored guideline pack version, global and overlay."""
+        return list_packs(self._db)
+
+    def guideline(
+        self, pack_id: str, version: str, market: str, on_date: str | None = None
+    ) -> Guideline:
+        """The guideline in force for ``market`` under a global pack version (default: today)."""
+        return resolve_guideline(self._db, pack_id, version, market, on_date)
+
+    def for_case(self, case: Case, on_date: str | None = None) -> Guideline:
+        """The guideline a case is judged against: its batch's pack, its market's overlay."""
+        return resolve_guideline(self._db, case.pack_id, case.pack_version, case.market, on_date)
+
+    def labels_for(self, case: Case) -> list[Label]:
+        """The labels of the pack the case's batch names."""
+        return pack_labels(self._db, case.pack_id, case.pack_version)
+
+    def search(self, case: Case, text: str) -> list[Section]:
+        """Sections of the case's pack matching ``text`` by id, title or body."""
+        return search_sections(self._db, case.pack_id, case.pack_version, text)

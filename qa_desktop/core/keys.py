@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .clock import utc_now_iso
+from .errors import QADesktopError
 from .paths import private_dir
 from .reviewers import Reviewer
 from .store import transaction
@@ -60,23 +61,23 @@ PASSPHRASE_ENV = "QA_DESKTOP_PASSPHRASE"
 _ALG_ED = b"Ed"
 
 
-class KeyError_(Exception):
-    """Base of the key errors (named so it does not shadow the builtin KeyError)."""
+class KeyProblem(QADesktopError):
+    """Base of the key errors: no key, a wrong passphrase, a bad key file, a trust refusal."""
 
 
-class NoIdentity(KeyError_):
+class NoIdentity(KeyProblem):
     """This data directory has no reviewer key yet."""
 
 
-class WrongPassphrase(KeyError_):
+class WrongPassphrase(KeyProblem):
     """The passphrase does not open the secret key (or the key file was altered)."""
 
 
-class KeyFormatError(KeyError_, ValueError):
+class KeyFormatError(KeyProblem, ValueError):
     """A key file or public key text that is not in the expected format."""
 
 
-class TrustError(KeyError_, ValueError):
+class TrustError(KeyProblem, ValueError):
     """A trust-store change that cannot be made (unknown key, bad role, id clash)."""
 
 

@@ -320,6 +320,59 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _newest_decided(alias: str, role: str) -> str:
+    """SQL: the id of the newest effective decision of ``role`` on case ``c`` (or NULL)."""
+    return (
+        f"(SELECT {alias}.id FROM effective_verdicts {alias} WHERE {alias}.case_id = c.id"
+        f" AND {alias}.role = '{role}' AND {alias}.label IS NOT NULL"
+        f" ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT 1)"
+    )
+
+
+_SME_LABELS = (
+    "(SELECT COUNT(DISTINCT s.label) FROM effective_verdicts s WHERE s.case_id = c.id"
+    " AND s.role = 'sme' AND s.label IS NOT NULL)"
+)
+_FINAL_EVENT = (
+    f"COALESCE({_newest_decided('a', 'arbiter')},"
+    f" CASE WHEN {_SME_LABELS} = 1 THEN {_newest_decided('n', 'sme')} END)"
+)
+
+
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """One definition of a case's final verdict: the ``final_verdicts`` view (one row a case).
+
+    Read by the queue, the QA outcome, findings, and later reports and agreement. Over the
+    effective verdicts (each reviewer's newest not superseded, retractions excluded):
+
+    1. an arbiter's ruling exists -> the newest ruling is final (``status = 'ruled'``);
+    2. else the SME verdicts all give one label -> the newest of them is final
+       (``'decided'``; one reviewer, or several who agree);
+    3. else SMEs disagree -> no final verdict (``'disputed'``: ``event_id`` and ``label`` NULL);
+    4. else nobody decided -> ``'open'``.
+
+    Calibration votes (role ``participant``) never count. The view is a plain select over
+    ``cases`` with correlated subqueries, so SQLite flattens it into a query that joins it
+    on ``case_id`` and evaluates it only for the rows asked for.
+    """
+    _execute_script(
+        db,
+        f"""
+        CREATE VIEW final_verdicts AS
+            SELECT c.id AS case_id,
+                {_FINAL_EVENT} AS event_id,
+                (SELECT v.label FROM verdicts v WHERE v.id = {_FINAL_EVENT}) AS label,
+                CASE
+                    WHEN {_newest_decided('a', 'arbiter')} IS NOT NULL THEN 'ruled'
+                    WHEN {_SME_LABELS} = 1 THEN 'decided'
+                    WHEN {_SME_LABELS} > 1 THEN 'disputed'
+                    ELSE 'open'
+                END AS status
+            FROM cases c;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -327,6 +380,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

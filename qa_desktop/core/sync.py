@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
+from .paths import quarantine_dir
 from .store import transaction
 
 SKIPPED_SUFFIXES = (".tmp", ".partial")
@@ -164,3 +165,24 @@ def _sync_one(
 
 def _refusal(path: Path, reason: str, message: str) -> bundles.ImportReport:
     return bundles.ImportReport(path.name, refused_reason=reason, refused_message=message)
+
+
+class Sync:
+    """The sync room (``ws.sync``): send your new events, take everyone else's."""
+
+    def __init__(self, db: sqlite_utils.Database, data_dir: Path) -> None:
+        self._db = db
+        self._data_dir = data_dir
+
+    def folder(
+        self,
+        identity: keys.Identity,
+        folder: Path,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> SyncReport:
+        """Export new events into a shared folder and import everyone else's bundles."""
+        return sync_folder(
+            self._db, identity, folder, quarantine_dir=quarantine_dir(self._data_dir),
+            progress=progress, cancelled=cancelled,
+        )

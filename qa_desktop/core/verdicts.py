@@ -18,15 +18,19 @@ supports it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import sqlite_utils
 
+from .cases import load_case
 from .clock import utc_now_iso
-from .guidelines import Label
+from .errors import Refused
+from .guidelines import GuidelineNotFound, Label, pack_labels, resolve_guideline
 from .ids import new_event_id
 from .store import transaction
+from .vocab import RefusalReason, Role
 
 CONFIDENCE_LEVELS = (1, 2, 3)
 """Confidence of a verdict: 1 (unsure) to 3 (certain); optional."""
@@ -45,8 +49,11 @@ GAP_KINDS = ("silent", "ambiguous", "conflicting", "outdated")
 """How the guidelines fall short for a case: silent, ambiguous, conflicting or outdated."""
 
 
-class CitationError(ValueError):
+class CitationError(Refused):
     """A verdict's citations do not justify its label."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(RefusalReason.CITATION_REQUIRED, message)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class VerdictEvent:
     time_on_case_ms: int = 0
     created_at: str = ""
     supersedes: str | None = None
-    role: str = "sme"
+    role: str = Role.SME.value
     session_id: str | None = None
     restores: str | None = None
     """For an undo: the event whose verdict it brings back (None for a retraction)."""
@@ -339,3 +346,143 @@ def _details(event: VerdictEvent) -> dict[str, Any]:
 def _event(db: sqlite_utils.Database, event_id: str) -> VerdictEvent | None:
     rows = list(db.query("SELECT * FROM verdicts WHERE id = ?", [event_id]))
     return VerdictEvent.from_row(rows[0]) if rows else None
+
+
+@dataclass(frozen=True)
+class FinalVerdict:
+    """A case's final verdict as the ``final_verdicts`` view defines it (see :mod:`.store`)."""
+
+    case_id: str
+    status: str
+    """``ruled``, ``decided``, ``disputed`` or ``open``."""
+    event: VerdictEvent | None = None
+    """The deciding event (None when disputed or open)."""
+
+    @property
+    def label(self) -> str | None:
+        """The final label, None when there is no final verdict."""
+        return self.event.label if self.event is not None else None
+
+
+def final_verdict(db: sqlite_utils.Database, case_id: str) -> FinalVerdict | None:
+    """The final verdict of a case (None for an unknown case)."""
+    row = db.execute(
+        "SELECT event_id, status FROM final_verdicts WHERE case_id = ?", [case_id]
+    ).fetchone()
+    if row is None:
+        return None
+    return FinalVerdict(case_id, row[1], _event(db, row[0]) if row[0] else None)
+
+
+def check_draft(db: sqlite_utils.Database, case_id: str, draft: VerdictDraft) -> list[str]:
+    """Apply the domain rules to a draft verdict on a case; return warnings for the reviewer.
+
+    Refuses (:class:`Refused`, with its reason) an unknown case, a label that is not in the
+    case's guideline pack, and an enforcing label without a citation of a section that
+    supports it in the guideline in force for the case's market (:func:`check_citations`).
+    Citing an unknown or retired section is only a warning.
+    """
+    case = load_case(db, case_id)
+    if case is None:
+        raise Refused(RefusalReason.UNKNOWN_CASE, f"there is no case {case_id!r}")
+    labels = {label.id: label for label in pack_labels(db, case.pack_id, case.pack_version)}
+    label = labels.get(draft.label)
+    if label is None:
+        known = ", ".join(sorted(labels)) or "none: the pack is not imported"
+        raise Refused(
+            RefusalReason.UNKNOWN_LABEL,
+            f"{draft.label!r} is not a label of {case.pack_id} {case.pack_version}, the pack"
+            f" of case {case_id} (its labels: {known})",
+        )
+    check_details(draft.confidence, draft.rca_reason, draft.rca_note, draft.gap_kind,
+                  draft.gap_note)
+    try:
+        guideline = resolve_guideline(db, case.pack_id, case.pack_version, case.market)
+    except GuidelineNotFound as exc:
+        raise Refused(RefusalReason.UNKNOWN_SECTION, str(exc)) from exc
+    return check_citations(label, draft.citations, guideline)
+
+
+class Verdicts:
+    """The verdicts room (``ws.verdicts``): record, undo, read the local reviewer's verdicts
+    and every case's history and final verdict."""
+
+    def __init__(self, db: sqlite_utils.Database, reviewer_id: Callable[[], str]) -> None:
+        self._db = db
+        self._reviewer_id = reviewer_id
+
+    def check(self, case_id: str, draft: VerdictDraft) -> list[str]:
+        """The warnings recording ``draft`` would give; :class:`Refused` if it would be refused."""
+        return check_draft(self._db, case_id, draft)
+
+    def record(
+        self, case_id: str, draft: VerdictDraft, *, time_on_case_ms: int = 0
+    ) -> VerdictEvent:
+        """Record the local reviewer's verdict on a case now, under the domain rules.
+
+        :class:`Refused` (nothing written) for an unknown case, a label not in the case's
+        pack, an enforcing label without a supporting citation, or invalid details.
+        """
+        reviewer_id = self._reviewer_id()
+        with transaction(self._db):
+            check_draft(self._db, case_id, draft)
+            return record_verdict(
+                self._db,
+                case_id=case_id,
+                reviewer_id=reviewer_id,
+                label=draft.label,
+                citations=draft.citations,
+                notes=draft.notes,
+                time_on_case_ms=time_on_case_ms,
+                confidence=draft.confidence,
+                rca_reason=draft.rca_reason,
+                rca_note=draft.rca_note,
+                gap_kind=draft.gap_kind,
+                gap_note=draft.gap_note,
+            )
+
+    def citation(self, case_id: str, section_id: str, quote: str = "") -> Citation:
+        """A citation of ``section_id`` as the guideline in force for the case has it.
+
+        :class:`Refused` for an unknown case or a section the case's guideline lacks.
+        """
+        case = load_case(self._db, case_id)
+        if case is None:
+            raise Refused(RefusalReason.UNKNOWN_CASE, f"there is no case {case_id!r}")
+        try:
+            guideline = resolve_guideline(self._db, case.pack_id, case.pack_version, case.market)
+        except GuidelineNotFound as exc:
+            raise Refused(RefusalReason.UNKNOWN_SECTION, str(exc)) from exc
+        section = guideline.section(section_id)
+        if section is None:
+            raise Refused(
+                RefusalReason.UNKNOWN_SECTION,
+                f"section {section_id!r} is not in the guidelines in force for case {case_id}"
+                f" ({case.pack_id} {case.pack_version}, market {case.market})",
+            )
+        return Citation(section.pack_id, section.pack_version, section.id, quote)
+
+    def undo(self, case_id: str) -> VerdictEvent | None:
+        """Undo the local reviewer's current verdict on a case (a superseding event)."""
+        return undo_last_verdict(self._db, case_id=case_id, reviewer_id=self._reviewer_id())
+
+    def mine(self, case_id: str) -> VerdictEvent | None:
+        """The local reviewer's effective verdict on a case (None if undecided)."""
+        event = effective_verdict(self._db, case_id, self._reviewer_id())
+        return event if event is not None and event.label is not None else None
+
+    def final(self, case_id: str) -> FinalVerdict | None:
+        """The case's final verdict (arbiter's, the agreed SME verdict, or disputed/open)."""
+        return final_verdict(self._db, case_id)
+
+    def history(self, case_id: str) -> list[VerdictEvent]:
+        """Every verdict event on a case (all reviewers), oldest first."""
+        return case_history(self._db, case_id)
+
+    def events(self) -> list[VerdictEvent]:
+        """Every verdict event, oldest first."""
+        return all_events(self._db)
+
+    def reviewer_names(self) -> dict[str, str]:
+        """Display names of every reviewer known here, by reviewer id."""
+        return {r["id"]: r["display_name"] for r in self._db["reviewers"].rows}

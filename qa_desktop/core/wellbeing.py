@@ -30,6 +30,7 @@ from typing import Any, ClassVar, TypeVar
 import sqlite_utils
 
 from .clock import utc_now_iso
+from .content_warnings import SEVERE_HARM_TYPES, tag_key
 from .ids import new_event_id
 from .media import BLUR_KINDS, MAX_BLUR_LEVEL, FilterSettings
 from .store import transaction
@@ -46,9 +47,7 @@ TagOverride = Mapping[str, Any]
 plus ``muted`` and ``warning_screen`` (booleans)."""
 
 DEFAULT_HARM_OVERRIDES: dict[str, dict[str, Any]] = {
-    "severe": {"blur_level": 9, "grayscale": True, "muted": True},
-    "graphic": {"blur_level": 9, "grayscale": True, "muted": True},
-    "gore": {"blur_level": 9, "grayscale": True, "muted": True},
+    **{kind: {"blur_level": 9, "grayscale": True, "muted": True} for kind in SEVERE_HARM_TYPES},
     "nudity": {"blur_level": 8},
     "sexual": {"blur_level": 8},
     "self-harm": {"blur_level": 8, "grayscale": True},
@@ -58,11 +57,6 @@ DEFAULT_HARM_OVERRIDES: dict[str, dict[str, Any]] = {
 
 _EXTRA_OVERRIDE_KEYS = ("muted", "warning_screen")
 _FILTER_FIELDS = tuple(f.name for f in fields(FilterSettings))
-
-
-def tag_key(tag: str) -> str:
-    """The harm type a content-warning tag names: ``"Severe:Violence"`` -> ``"severe"``."""
-    return tag.strip().lower().split(":", 1)[0].strip()
 
 
 @dataclass(frozen=True)
@@ -166,7 +160,7 @@ class Preferences:
     tag_overrides: Mapping[str, TagOverride] = field(default_factory=dict)
     playback_speed: float = 1.0
     jump_seconds: float = 5.0
-    warning_screen_tags: frozenset[str] = frozenset({"graphic", "severe"})
+    warning_screen_tags: frozenset[str] = SEVERE_HARM_TYPES
     break_rules: tuple[BreakRule, ...] = DEFAULT_BREAK_RULES
 
     def to_dict(self) -> dict[str, Any]:
@@ -733,3 +727,35 @@ class BreakAdvisor:
         horizon = min(start, self._clock() - longest)
         while self._severe_exposure and self._severe_exposure[0][0] < horizon:
             self._severe_exposure.popleft()
+
+
+class Wellbeing:
+    """The wellbeing room (``ws.wellbeing``): review sessions, exposure and breaks (local only)."""
+
+    def __init__(self, db: sqlite_utils.Database, reviewer_id: Callable[[], str]) -> None:
+        self._db = db
+        self._reviewer_id = reviewer_id
+
+    def start_session(self) -> str:
+        """Open a review session for the local reviewer now; returns its id."""
+        return start_session(self._db, self._reviewer_id())
+
+    def end_session(self, session_id: str) -> None:
+        """Close a review session now."""
+        end_session(self._db, session_id)
+
+    def record_exposure(self, session_id: str | None, span: ExposureSpan) -> int:
+        """Store one finished reveal (stays local)."""
+        return record_exposure(self._db, session_id, span)
+
+    def record_break(self, session_id: str, reason: str = "") -> None:
+        """Note a break taken in the session now."""
+        record_break(self._db, session_id, reason)
+
+    def session_summary(self, session_id: str) -> SessionSummary:
+        """What a review session amounted to: cases, decisions, exposure, breaks."""
+        return session_summary(self._db, session_id)
+
+    def exposure_for_case(self, case_id: str) -> ExposureTotals:
+        """All stored unblurred time on one case, across sessions."""
+        return exposure_for_case(self._db, case_id)

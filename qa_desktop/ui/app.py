@@ -9,7 +9,9 @@ from pathlib import Path
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from ..core.store import DatabaseError
+from ..core.api import (
+    DatabaseError,
+)
 from ..core.workspace import Workspace
 from .main_window import MainWindow
 from .plain_text import ask, fail

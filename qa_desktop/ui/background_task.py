@@ -4,7 +4,7 @@ The job gets its own Workspace (its own SQLite connection) in the worker thread:
 
     result, error = run_with_progress(
         parent, "Import case batch", "Importing batch.zip…", data_dir,
-        lambda ws, progress, cancelled: ws.import_batch(path, progress, cancelled),
+        lambda ws, progress, cancelled: ws.batches.import_batch(path, progress, cancelled),
     )
     # error: None, or the exception the job raised (cancelling included), to describe
 """

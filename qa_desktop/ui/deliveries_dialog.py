@@ -12,7 +12,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.deliveries import SignerDeliveries, format_numbers, missing_summary
+from ..core.api import (
+    SignerDeliveries,
+    format_numbers,
+    missing_summary,
+)
 from .tables import read_only_table
 
 COLUMNS = ("Signer", "Role", "Key id", "Bundles", "Events", "Last seq", "Missing", "Last (UTC)")

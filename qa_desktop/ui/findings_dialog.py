@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.findings import FindingGroup, write_csv
+from ..core.api import (
+    FindingGroup,
+    write_csv,
+)
 from .plain_text import warn
 from .tables import read_only_table
 

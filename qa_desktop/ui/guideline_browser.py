@@ -21,7 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.guidelines import EffectiveSection, Guideline
+from ..core.api import (
+    EffectiveSection,
+    Guideline,
+)
 from .plain_text import SafeTextBrowser
 
 _SECTION_ROLE = Qt.ItemDataRole.UserRole

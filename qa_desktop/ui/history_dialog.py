@@ -10,7 +10,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.verdicts import VerdictEvent
+from ..core.api import (
+    VerdictEvent,
+)
 from .tables import read_only_table
 
 COLUMNS = ("When (UTC)", "Reviewer", "Event", "Label", "Citations", "Confidence", "RCA", "Gap",

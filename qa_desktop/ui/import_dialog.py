@@ -6,28 +6,28 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from ..core.batches import (
+from ..core.api import (
     BatchError,
+    BatchImportReport,
     ImportCancelled,
-    ImportReport,
     SignedBatchRefused,
     UnsignedBatch,
+    what_to_do,
 )
-from ..core.bundles import what_to_do
-from ..core.paths import quarantine_dir
+from ..core.workspace import Workspace
 from .background_task import run_with_progress
 from .plain_text import ask, inform, warn
 
 
-def describe_import_error(exc: Exception, data_dir: Path | None = None) -> str:
+def describe_import_error(exc: Exception, quarantine: Path | None = None) -> str:
     """What to tell the reviewer when an import did not happen (and where the copy went)."""
     if isinstance(exc, ImportCancelled):
         return "Import cancelled. Nothing was imported."
     if isinstance(exc, SignedBatchRefused):
         return (
             f"{exc}\n\nNothing was imported. {what_to_do(exc.rejected.reason)}"
-            + (f"\n\nA copy of the file and the reason are in {quarantine_dir(data_dir)}."
-               if data_dir is not None else "")
+            + (f"\n\nA copy of the file and the reason are in {quarantine}."
+               if quarantine is not None else "")
         )
     if isinstance(exc, BatchError):
         return f"{exc}\n\nNothing was imported. Fix the batch and import it again."
@@ -35,8 +35,8 @@ def describe_import_error(exc: Exception, data_dir: Path | None = None) -> str:
 
 
 def run_import(
-    parent: QWidget, data_dir: Path, path: Path, trust_unsigned: bool | None = None
-) -> ImportReport | None:
+    parent: QWidget, ws: Workspace, path: Path, trust_unsigned: bool | None = None
+) -> BatchImportReport | None:
     """Import ``path`` with a modal, cancellable progress dialog; tell the user how it went.
 
     A batch not signed by a trusted issuer is imported only after the reviewer confirms
@@ -48,8 +48,8 @@ def run_import(
             parent,
             "Import case batch",
             f"Importing {path.name}…",
-            data_dir,
-            lambda ws, progress, cancelled: ws.import_batch(
+            ws.data_dir,
+            lambda ws, progress, cancelled: ws.batches.import_batch(
                 path, progress, cancelled, trust_unsigned=trust
             ),
         )
@@ -69,9 +69,9 @@ def run_import(
             return None
         result, error = attempt(True)
     if error is not None:
-        warn(parent, "Batch not imported", describe_import_error(error, data_dir))
+        warn(parent, "Batch not imported", describe_import_error(error, ws.batches.quarantine_dir))
         return None
-    if isinstance(result, ImportReport):
+    if isinstance(result, BatchImportReport):
         signed = (
             f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."
         )

@@ -38,19 +38,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import deliveries, media
-from ..core.bundles import ExportResult, ImportReport
-from ..core.cases import Case, QueueFilter
-from ..core.guidelines import EffectiveSection, Guideline, PackError
-from ..core.keys import Identity, WrongPassphrase, has_identity
-from ..core.sync import SyncReport
-from ..core.verdicts import CitationError, check_citations
-from ..core.wellbeing import (
+from ..core.api import (
+    MAX_BLUR_LEVEL,
     BreakAdvisor,
+    BundleImportReport,
+    Case,
+    CitationError,
     Clock,
+    EffectiveSection,
+    ExportResult,
     ExposureMeter,
+    Guideline,
+    Identity,
+    PackError,
     Preferences,
     Protection,
+    QueueFilter,
+    SyncReport,
+    WrongPassphrase,
+    apply_filters,
+    is_animated_image,
+    missing_summary,
     protection_for,
     tag_key,
 )
@@ -208,7 +216,7 @@ class MainWindow(QMainWindow):
         self._passphrase: str | None = None
         self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
         self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
-        self.session_id = workspace.start_session() if workspace.reviewer else None
+        self.session_id = workspace.wellbeing.start_session() if workspace.reviewer else None
         self.renderer = RenderCache(workspace.media_dir, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
         self.time_on_case = QElapsedTimer()
@@ -433,7 +441,7 @@ class MainWindow(QMainWindow):
             )
             self._update_status()
             return
-        last = self.ws.last_case_id()
+        last = self.ws.queue.last_case_id()
         row = self.model.row_of(last) if last else None
         self.go_to_row(row if row is not None else 0)
 
@@ -468,7 +476,7 @@ class MainWindow(QMainWindow):
 
     def open_case(self, case_id: str) -> None:
         """Show a case: blurred, fitted, with its pack's labels and the reviewer's draft."""
-        case = self.ws.case(case_id)
+        case = self.ws.queue.case(case_id)
         if case is None:
             return
         self._stop_reveals()
@@ -480,11 +488,11 @@ class MainWindow(QMainWindow):
         self.case_filters = self.protection.filters
         self.viewer.image_view.reset_view()
         self.viewer.leave_video()
-        self.advisor.observe_case(case.id, self._is_severe(case))
+        self.advisor.observe_case(case.id, case.severe)
         self.time_on_case.restart()
         self.header.setText(self._header_html(case))
         try:
-            self.guideline = self.ws.guideline_for(case)
+            self.guideline = self.ws.guidelines.for_case(case)
         except PackError:
             self.guideline = None
         guideline = self.guideline
@@ -494,10 +502,10 @@ class MainWindow(QMainWindow):
             guideline.search if guideline else (lambda _text: []),
         )
         self.browser.set_guideline(guideline)
-        self.panel.load_draft(self.ws.my_verdict(case_id))
+        self.panel.load_draft(self.ws.verdicts.mine(case_id))
         self._show_content()
         self._prefetch()
-        self.ws.set_last_case_id(case_id)
+        self.ws.queue.set_last_case_id(case_id)
         self._update_status()
 
     def _header_html(self, case: Case) -> str:
@@ -506,7 +514,7 @@ class MainWindow(QMainWindow):
         e = html.escape
         o = case.original
         tags = ", ".join(case.tags) or "none"
-        row = self.ws.queue_row(case.id)
+        row = self.ws.queue.row(case.id)
         outcome = row.outcome.replace("_", " ") if row and row.outcome else "not decided"
         provenance = (
             f"batch signed by {e(case.batch_signer)}" if case.batch_signer
@@ -540,12 +548,12 @@ class MainWindow(QMainWindow):
 
     def _animated(self, path: Path) -> bool:
         if path not in self._animation_cache:
-            self._animation_cache[path] = media.is_animated_image(path)
+            self._animation_cache[path] = is_animated_image(path)
         return self._animation_cache[path]
 
     def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
         filters = self.case_filters
-        return lambda frame: media.apply_filters(frame, filters)
+        return lambda frame: apply_filters(frame, filters)
 
     def _display(self, rendered: Rendered | None, message: str = "") -> None:
         if rendered is not None and rendered.error:
@@ -554,7 +562,7 @@ class MainWindow(QMainWindow):
                 "You can still decide the case and note the problem."
             )
         case = self.case
-        path = self.ws.media_path(case.media[0]) if case is not None and case.media else None
+        path = self.ws.queue.media_path(case.media[0]) if case is not None and case.media else None
         if case is not None and path is not None and case.content_type == "video":
             self.viewer.show_video(path, rendered, message)
         elif path is not None and self._animated(path):
@@ -578,7 +586,7 @@ class MainWindow(QMainWindow):
             case_id = self.model.case_id_at(row + ahead)
             if case_id is None:
                 continue
-            case = self.ws.case(case_id)
+            case = self.ws.queue.case(case_id)
             if case is not None and case.content_type != "text" and case.media:
                 self.renderer.request(case, self.settings_for(case))
 
@@ -590,10 +598,6 @@ class MainWindow(QMainWindow):
     def settings_for(self, case: Case) -> ViewSettings:
         """The filters a case starts with: the reviewer's, raised for its harm types."""
         return protection_for(case.tags, self.prefs).filters
-
-    @staticmethod
-    def _is_severe(case: Case) -> bool:
-        return case.severe or any(tag_key(t) in ("graphic", "gore") for t in case.tags)
 
     def _change_filters(self, **changes: object) -> None:
         """Change the filters of the case on screen (the next case starts from its defaults)."""
@@ -627,7 +631,7 @@ class MainWindow(QMainWindow):
 
     def stronger_blur(self) -> None:
         """One blur level stronger."""
-        level = min(media.MAX_BLUR_LEVEL, self.case_filters.blur_level + 1)
+        level = min(MAX_BLUR_LEVEL, self.case_filters.blur_level + 1)
         self._change_filters(blur_level=level, blur_kind=self._blurring_kind())
 
     def weaker_blur(self) -> None:
@@ -721,7 +725,7 @@ class MainWindow(QMainWindow):
     def _stop_reveals(self) -> None:
         span = self.meter.stop_reveal()
         if span is not None and span.unblurred_ms > 0:
-            self.ws.record_exposure(self.session_id, span)
+            self.ws.wellbeing.record_exposure(self.session_id, span)
 
     @staticmethod
     def _category(case: Case) -> str:
@@ -730,7 +734,7 @@ class MainWindow(QMainWindow):
     def _exposure_accrued(
         self, case_id: str, _category: str, _unblurred_ms: float, weighted_ms: float
     ) -> None:
-        severe = self.case is not None and self.case.id == case_id and self._is_severe(self.case)
+        severe = self.case is not None and self.case.id == case_id and self.case.severe
         self.advisor.observe_exposure(weighted_ms, severe)
 
     def _tick_exposure(self) -> None:
@@ -750,7 +754,7 @@ class MainWindow(QMainWindow):
         if BreakDialog(suggestion, self).exec() == BreakDialog.TOOK_BREAK:
             self.advisor.took_break()
             if self.session_id is not None:
-                self.ws.record_break(self.session_id, suggestion.rule.kind)
+                self.ws.wellbeing.record_break(self.session_id, suggestion.rule.kind)
         else:
             self.advisor.snooze(SNOOZE_MINUTES)
 
@@ -758,7 +762,7 @@ class MainWindow(QMainWindow):
         """What this session amounted to so far."""
         self._stop_reveals()
         if self.session_id is not None:
-            SummaryDialog(self.ws.session_summary(self.session_id), self).exec()
+            SummaryDialog(self.ws.wellbeing.session_summary(self.session_id), self).exec()
 
     # -- video -------------------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -823,27 +827,14 @@ class MainWindow(QMainWindow):
         if draft is None:
             self.statusBar().showMessage("Choose a label first (keys 1–9)", 4000)
             return
-        warnings: list[str] = []
-        label = self.guideline.label(draft.label) if self.guideline else None
-        if label is not None and self.guideline is not None:
-            try:
-                warnings = check_citations(label, draft.citations, self.guideline)
-            except CitationError as exc:
-                self.statusBar().showMessage(f"Not recorded: {exc} (C to cite)", 8000)
-                return
         try:
-            self.ws.record_verdict(
-                self.case.id,
-                draft.label,
-                draft.citations,
-                draft.notes,
-                time_on_case_ms=self.time_on_case.elapsed(),
-                confidence=draft.confidence,
-                rca_reason=draft.rca_reason,
-                rca_note=draft.rca_note,
-                gap_kind=draft.gap_kind,
-                gap_note=draft.gap_note,
+            warnings = self.ws.verdicts.check(self.case.id, draft)
+            self.ws.verdicts.record(
+                self.case.id, draft, time_on_case_ms=self.time_on_case.elapsed()
             )
+        except CitationError as exc:
+            self.statusBar().showMessage(f"Not recorded: {exc} (C to cite)", 8000)
+            return
         except ValueError as exc:
             self.statusBar().showMessage(f"Not recorded: {exc}", 8000)
             return
@@ -856,19 +847,19 @@ class MainWindow(QMainWindow):
         if self.current_row() + 1 < self.model.rowCount():
             self.next_case()
         else:
-            self.panel.load_draft(self.ws.my_verdict(self.case.id))
+            self.panel.load_draft(self.ws.verdicts.mine(self.case.id))
             self._update_status()
 
     def undo_verdict(self) -> None:
         """Undo your last verdict on this case (a new event that supersedes it)."""
         if self.case is None:
             return
-        event = self.ws.undo_last_verdict(self.case.id)
+        event = self.ws.verdicts.undo(self.case.id)
         if event is None:
             self.statusBar().showMessage("Nothing to undo on this case", 3000)
             return
         self.model.refresh_case(self.case.id)
-        self.panel.load_draft(self.ws.my_verdict(self.case.id))
+        self.panel.load_draft(self.ws.verdicts.mine(self.case.id))
         restored = event.label or "undecided"
         self.statusBar().showMessage(f"Undone: {self.case.id} is now {restored}", 3000)
 
@@ -930,21 +921,26 @@ class MainWindow(QMainWindow):
         if self.case is None:
             return
         HistoryDialog(
-            self.case.id, self.ws.case_history(self.case.id), self.ws.reviewer_names(), self
+            self.case.id,
+            self.ws.verdicts.history(self.case.id),
+            self.ws.verdicts.reviewer_names(),
+            self,
         ).exec()
 
     def show_rca_escalations(self) -> None:
         """RCA escalations grouped by the section they cite."""
-        FindingsDialog("RCA escalations", self.ws.rca_escalations(), self.open_case_by_id,
+        FindingsDialog("RCA escalations", self.ws.reports.rca_escalations(), self.open_case_by_id,
                        self).exec()
 
     def show_deliveries(self) -> None:
         """Per signer: the bundles received and the ones that never arrived."""
-        DeliveriesDialog(self.ws.deliveries(), self).exec()
+        DeliveriesDialog(self.ws.bundles.deliveries(), self).exec()
 
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
-        FindingsDialog("Policy gaps", self.ws.policy_gaps(), self.open_case_by_id, self).exec()
+        FindingsDialog(
+            "Policy gaps", self.ws.reports.policy_gaps(), self.open_case_by_id, self
+        ).exec()
 
     def apply_filter(self, queue_filter: QueueFilter | None) -> None:
         """Show only the cases the filter lets through; stay on the current case if it does."""
@@ -958,20 +954,20 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _save_view(self, name: str) -> None:
-        self.ws.save_view(name, self.filter_bar.current_filter() or QueueFilter())
+        self.ws.queue.save_view(name, self.filter_bar.current_filter() or QueueFilter())
         self._refresh_filter_choices()
         self.statusBar().showMessage(f"Saved view “{name}”", 3000)
 
     def _refresh_filter_choices(self) -> None:
-        facets = self.ws.queue_facets()
+        facets = self.ws.queue.facets()
         self.filter_bar.set_choices(
             facets["market"],
             facets["orig_policy"],
             facets["orig_label"],
-            self.ws.saved_views(),
+            self.ws.queue.saved_views(),
             {
                 rid: name
-                for rid, name in self.ws.reviewer_names().items()
+                for rid, name in self.ws.verdicts.reviewer_names().items()
                 if self.ws.reviewer is None or rid != self.ws.reviewer.id
             },
         )
@@ -1008,7 +1004,7 @@ class MainWindow(QMainWindow):
             path = Path(chosen)
             if path.name == "batch.json":
                 path = path.parent
-        if run_import(self, self.ws.data_dir, path, trust_unsigned) is not None:
+        if run_import(self, self.ws, path, trust_unsigned) is not None:
             self.model.reload()
             self._refresh_filter_choices()
             if self.case is None:
@@ -1025,7 +1021,7 @@ class MainWindow(QMainWindow):
                 return False
             path = Path(chosen)
         try:
-            added = self.ws.import_guideline_packs([path])
+            added = [was_added for _, was_added in self.ws.guidelines.import_packs([path])]
         except PackError as exc:
             warn(
                 self,
@@ -1043,7 +1039,7 @@ class MainWindow(QMainWindow):
     # -- signing and sync -------------------------------------------------------------------------
     def _open_identity(self, passphrase: str | None = None) -> Identity | None:
         """The signing key, opened with the passphrase (asked once per session)."""
-        if not has_identity(self.ws.data_dir):
+        if not self.ws.trust.has_identity():
             inform(
                 self, "No signing key",
                 "Create your signing key first (Keys ▸ Create my signing key…): every bundle "
@@ -1056,7 +1052,7 @@ class MainWindow(QMainWindow):
         if passphrase is None:
             return None
         try:
-            identity = self.ws.identity(passphrase)
+            identity = self.ws.trust.identity(passphrase)
         except WrongPassphrase:
             self._passphrase = None
             warn(self, "Signing key", "Wrong passphrase: the key did not open.")
@@ -1066,7 +1062,7 @@ class MainWindow(QMainWindow):
 
     def create_key(self, passphrase: str | None = None) -> bool:
         """Make your Ed25519 signing key, encrypted with a passphrase."""
-        if has_identity(self.ws.data_dir):
+        if self.ws.trust.has_identity():
             inform(self, "Signing key", "You already have a signing key.")
             return False
         passphrase = passphrase or ask_passphrase(
@@ -1074,7 +1070,7 @@ class MainWindow(QMainWindow):
         )
         if passphrase is None:
             return False
-        identity = self.ws.create_identity(passphrase)
+        identity = self.ws.trust.create_identity(passphrase)
         self._passphrase = passphrase
         self.statusBar().showMessage(f"Signing key {identity.key_id} created", 5000)
         return True
@@ -1099,7 +1095,7 @@ class MainWindow(QMainWindow):
         self.preferences_file.setValue("sync/folder", str(folder))
         result, error = run_with_progress(
             self, "Sync", f"Syncing with {folder}…", self.ws.data_dir,
-            lambda ws, progress, cancelled: ws.sync_folder(identity, folder, progress, cancelled),
+            lambda ws, progress, cancelled: ws.sync.folder(identity, folder, progress, cancelled),
         )
         if error is not None:
             warn(self, "Sync failed", f"{error}\n\nNothing was half-written.")
@@ -1107,7 +1103,7 @@ class MainWindow(QMainWindow):
         assert isinstance(result, SyncReport)
         self._after_new_events()
         text, details = sync_summary(result)
-        gaps = deliveries.missing_summary(self.ws.deliveries())
+        gaps = missing_summary(self.ws.bundles.deliveries())
         inform(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
         return True
 
@@ -1140,7 +1136,7 @@ class MainWindow(QMainWindow):
         target, attached = folder, evidence
         result, error = run_with_progress(
             self, "Export", f"Signing and writing the bundle into {folder}…", self.ws.data_dir,
-            lambda ws, progress, cancelled: ws.export_bundle(identity, target, evidence=attached),
+            lambda ws, progress, cancelled: ws.bundles.export(identity, target, evidence=attached),
         )
         if error is not None:
             warn(self, "Not exported", f"{error}\n\nNothing was written.")
@@ -1168,13 +1164,15 @@ class MainWindow(QMainWindow):
         result, error = run_with_progress(
             self, "Import bundles", f"Verifying and merging {len(paths)} bundle file(s)…",
             self.ws.data_dir,
-            lambda ws, progress, cancelled: ws.import_bundles(chosen_paths, progress, cancelled),
+            lambda ws, progress, cancelled: ws.bundles.import_files(
+                chosen_paths, progress, cancelled
+            ),
         )
         if error is not None:
             warn(self, "Import failed", f"{error}\n\nNothing was half-written.")
             return False
         assert isinstance(result, list)
-        reports: list[ImportReport] = result
+        reports: list[BundleImportReport] = result
         self._after_new_events()
         text, details = import_summary(reports)
         if len(reports) < len(paths):
@@ -1233,5 +1231,5 @@ class MainWindow(QMainWindow):
             if self.session_id is not None:
                 if self.summary_on_close:
                     self.show_session_summary()
-                self.ws.end_session(self.session_id)
+                self.ws.wellbeing.end_session(self.session_id)
         super().closeEvent(event)

@@ -1,3 +1,4 @@
+
 """What the content views paint over the picture: a message in place of it, the badge in
 the corner that says whether the content is protected, and the red frame of a reveal."""
 
@@ -6,7 +7,9 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
-from ..core.media import Region
+from ..core.api import (
+    Region,
+)
 
 REVEALED_BADGE = QColor(200, 50, 40, 230)
 PROTECTED_BADGE = QColor(20, 20, 20, 200)

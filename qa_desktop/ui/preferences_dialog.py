@@ -1,3 +1,4 @@
+
 """The reviewer's wellbeing preferences: default protection, playback, break rules."""
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.media import FilterSettings
-from ..core.wellbeing import (
+from ..core.api import (
     ConsecutiveSevereRule,
+    FilterSettings,
     Preferences,
     SessionTimeRule,
     SevereExposureRule,

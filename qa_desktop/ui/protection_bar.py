@@ -9,7 +9,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QToolButton, QWidget
 
-from ..core.media import FilterSettings
+from ..core.api import (
+    FilterSettings,
+)
 from .flow_layout import FlowLayout
 
 TRANSPARENCY_STEPS = (0.0, 0.3, 0.6)

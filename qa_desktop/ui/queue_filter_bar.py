@@ -1,3 +1,4 @@
+
 """Filters over the queue (status, market, policy, original label, outcome, flags, text)
 and saved views, in one compact bar above the queue table."""
 
@@ -14,8 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cases import QueueFilter
-from ..core.outcomes import OUTCOMES
+from ..core.api import (
+    OUTCOMES,
+    QueueFilter,
+)
 
 ANY = "*"
 """The combo value that lets everything through (not a real value of any column)."""

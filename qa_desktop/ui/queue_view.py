@@ -6,7 +6,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from ..core.cases import QueueFilter, QueueRow
+from ..core.api import (
+    QueueFilter,
+    QueueRow,
+)
 from ..core.workspace import Workspace
 from .plain_text import escaped
 
@@ -32,7 +35,7 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.ws = workspace
         self.filter: QueueFilter | None = None
-        self._count = workspace.case_count(filter=None)
+        self._count = workspace.queue.count(filter=None)
         self.total_count = self._count  # every case, whatever the filter
         self._pages: dict[int, list[QueueRow]] = {}
         self.pages_loaded = 0  # how many pages were read from the database (for tests)
@@ -104,12 +107,12 @@ class QueueModel(QAbstractTableModel):
 
     def row_of(self, case_id: str) -> int | None:
         """The row of a case id."""
-        return self.ws.queue_index(case_id, filter=self.filter)
+        return self.ws.queue.index(case_id, filter=self.filter)
 
     def refresh_case(self, case_id: str) -> None:
         """Re-read one case's row (after a verdict) and repaint it."""
         row_no = self.row_of(case_id)
-        fresh = self.ws.queue_row(case_id, filter=self.filter)
+        fresh = self.ws.queue.row(case_id, filter=self.filter)
         if row_no is None or fresh is None:
             return
         page_no, offset = divmod(row_no, PAGE_SIZE)
@@ -122,9 +125,9 @@ class QueueModel(QAbstractTableModel):
         """Forget every page and re-count (after an import)."""
         self.beginResetModel()
         self._pages.clear()
-        self.total_count = self.ws.case_count()
+        self.total_count = self.ws.queue.count()
         self._count = (
-            self.ws.case_count(filter=self.filter) if self.filter else self.total_count
+            self.ws.queue.count(filter=self.filter) if self.filter else self.total_count
         )
         self.endResetModel()
 
@@ -136,11 +139,11 @@ class QueueModel(QAbstractTableModel):
     def _load_page(self, page_no: int) -> list[QueueRow]:
         previous = self._pages.get(page_no - 1)
         if previous:
-            page = self.ws.queue_page(
+            page = self.ws.queue.page(
                 after_seq=previous[-1].seq, limit=PAGE_SIZE, filter=self.filter
             )
         else:
-            page = self.ws.queue_page(
+            page = self.ws.queue.page(
                 offset=page_no * PAGE_SIZE, limit=PAGE_SIZE, filter=self.filter
             )
         self.pages_loaded += 1

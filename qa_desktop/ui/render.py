@@ -1,3 +1,4 @@
+
 """Rendering cases for display off the GUI thread, with an in-memory cache for prefetch.
 
 A worker decodes a case's media at display size (an image, or a storyboard grid of a
@@ -17,8 +18,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from ..core import media
-from ..core.cases import Case
+from ..core.api import (
+    Case,
+    FilterSettings,
+    MediaError,
+    apply_filters,
+    decode_image_for_display,
+    resize_to_fit,
+    storyboard,
+)
 
 DISPLAY_MAX_SIDE = 1600
 """Images are decoded no larger than this: enough for a laptop or a shared screen."""
@@ -26,7 +34,7 @@ DISPLAY_MAX_SIDE = 1600
 STORYBOARD_TILES = 9
 
 
-ViewSettings = media.FilterSettings
+ViewSettings = FilterSettings
 """How a case's content is protected on screen (blur kind and level, colour, fade...)."""
 
 
@@ -78,7 +86,7 @@ def tile_grid(
         dtype=np.uint8,
     )
     for i, img in enumerate(images):
-        fitted = media.resize_to_fit(img, tile_w, tile_h)
+        fitted = resize_to_fit(img, tile_w, tile_h)
         fh, fw = fitted.shape[:2]
         r, c = divmod(i, columns)
         y = gap + r * (tile_h + gap) + (tile_h - fh) // 2
@@ -113,9 +121,9 @@ def decode_for_display(case: Case, media_dir: Path) -> Decoded | None:
         return None
     path = case.media[0].path_in(media_dir)
     if case.content_type == "video":
-        keyframes = media.storyboard(path, count=STORYBOARD_TILES, max_side=480)
+        keyframes = storyboard(path, count=STORYBOARD_TILES, max_side=480)
         return Decoded([f.image for f in keyframes], tuple(f.time_s for f in keyframes))
-    return Decoded([media.decode_image_for_display(path, DISPLAY_MAX_SIDE)])
+    return Decoded([decode_image_for_display(path, DISPLAY_MAX_SIDE)])
 
 
 def protect(
@@ -125,7 +133,7 @@ def protect(
 
     Storyboard tiles are filtered one by one, so tiles never bleed into each other.
     """
-    blurred = [media.apply_filters(f, settings) for f in frames]
+    blurred = [apply_filters(f, settings) for f in frames]
     if grid:
         return tile_grid(frames), tile_grid(blurred)
     return frames[0], blurred[0]
@@ -145,7 +153,7 @@ def render_case(
             case.id, settings, to_qimage(sharp), to_qimage(blurred), keyframe_times=base.times
         )
         return rendered, base
-    except (media.MediaError, OSError, ValueError) as exc:
+    except (MediaError, OSError, ValueError) as exc:
         return Rendered(case.id, settings, error=str(exc)), None
 
 

@@ -22,9 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import keys
-from ..core.bundles import ImportReport, what_to_do
-from ..core.sync import SyncReport
+from ..core.api import (
+    BundleImportReport,
+    KeyFormatError,
+    NoIdentity,
+    SyncReport,
+    TrustError,
+    what_to_do,
+)
 from ..core.workspace import Workspace
 from .plain_text import ask, inform, warn
 from .tables import fill_table, read_only_table
@@ -60,7 +65,7 @@ def plural(n: int, thing: str) -> str:
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
-def report_lines(reports: list[ImportReport]) -> list[str]:
+def report_lines(reports: list[BundleImportReport]) -> list[str]:
     """One line per bundle: what it added, or why it was refused."""
     lines = []
     for r in reports:
@@ -74,7 +79,7 @@ def report_lines(reports: list[ImportReport]) -> list[str]:
     return lines
 
 
-def refusal_lines(reports: list[ImportReport]) -> list[str]:
+def refusal_lines(reports: list[BundleImportReport]) -> list[str]:
     """The refused bundles grouped by reason: the reason, what to do, and (some) file names."""
     by_reason: dict[str, list[str]] = {}
     for r in reports:
@@ -91,7 +96,7 @@ def refusal_lines(reports: list[ImportReport]) -> list[str]:
     return lines
 
 
-def import_summary(reports: list[ImportReport]) -> tuple[str, str]:
+def import_summary(reports: list[BundleImportReport]) -> tuple[str, str]:
     """(main text, details) for an import of bundle files."""
     accepted = [r for r in reports if not r.refused]
     text = [
@@ -157,13 +162,13 @@ class TrustDialog(QDialog):
     def refresh(self) -> None:
         """Re-read the trust store."""
         try:
-            mine = self.ws.public_key()
+            mine = self.ws.trust.public_key()
             self.mine.setText(f"Your signing key: <b>{mine.key_id}</b>")
-        except keys.NoIdentity:
+        except NoIdentity:
             self.mine.setText("You have no signing key yet: <i>Keys ▸ Create my signing key…</i>")
         fill_table(self.table, [
             (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
-            for k in self.ws.trusted_keys()
+            for k in self.ws.trust.trusted_keys()
         ])
 
     def add_key(self, path: Path | None = None, name: str = "", role: str = "") -> bool:
@@ -176,9 +181,9 @@ class TrustDialog(QDialog):
                 return False
             path = Path(chosen)
         try:
-            public_key = keys.PublicKey.from_minisign(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, keys.KeyFormatError) as exc:
-            warn(self, "Not trusted", f"{path.name}: {exc}")
+            public_key = self.ws.trust.read_public_key(path)
+        except KeyFormatError as exc:
+            warn(self, "Not trusted", str(exc))
             return False
         if not name:
             name, ok = QInputDialog.getText(
@@ -194,8 +199,8 @@ class TrustDialog(QDialog):
             if not ok:
                 return False
         try:
-            self.ws.trust_key(public_key, name.strip(), role, public_key.bound_reviewer_id)
-        except keys.TrustError as exc:
+            self.ws.trust.trust(public_key, name.strip(), role, public_key.bound_reviewer_id)
+        except TrustError as exc:
             warn(self, "Not trusted", str(exc))
             return False
         self.refresh()
@@ -211,7 +216,7 @@ class TrustDialog(QDialog):
             self, "Revoke", f"Revoke key {key_id}? Its new bundles will be refused."
         ):
             return False
-        self.ws.revoke_key(key_id)
+        self.ws.trust.revoke(key_id)
         self.refresh()
         return True
 
@@ -228,8 +233,8 @@ class TrustDialog(QDialog):
         ):
             return False
         try:
-            self.ws.remove_key(key_id)
-        except keys.TrustError as exc:
+            self.ws.trust.remove(key_id)
+        except TrustError as exc:
             warn(self, "Not removed", str(exc))
             return False
         self.refresh()
@@ -238,8 +243,8 @@ class TrustDialog(QDialog):
     def export_mine(self, path: Path | None = None) -> Path | None:
         """Write your public key in minisign's format, for others to trust."""
         try:
-            text = self.ws.public_key().to_minisign()
-        except keys.NoIdentity:
+            text = self.ws.trust.public_key().to_minisign()
+        except NoIdentity:
             inform(self, "No key", "Create your signing key first.")
             return None
         if path is None:

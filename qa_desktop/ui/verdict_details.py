@@ -1,3 +1,4 @@
+
 """Confidence, RCA escalation and policy-gap flag of the verdict being drafted.
 
 All reachable from the keyboard: Ctrl+1..3 confidence, R an RCA reason, P a policy gap
@@ -10,7 +11,11 @@ from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QMenu, QWidget
 
-from ..core.verdicts import GAP_KINDS, RCA_REASONS, VerdictEvent
+from ..core.api import (
+    GAP_KINDS,
+    RCA_REASONS,
+    VerdictEvent,
+)
 
 CONFIDENCE_NAMES = {1: "low", 2: "medium", 3: "high"}
 

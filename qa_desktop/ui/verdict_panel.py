@@ -18,8 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.guidelines import EffectiveSection, Label
-from ..core.verdicts import Citation, VerdictDraft, VerdictEvent
+from ..core.api import (
+    Citation,
+    EffectiveSection,
+    Label,
+    VerdictDraft,
+    VerdictEvent,
+)
 from .plain_text import escaped
 from .verdict_details import VerdictDetails
 

@@ -5,7 +5,7 @@ source rate times the speed (dropping frames rather than lagging), resizes each 
 display size and protects it. Both the sharp and the protected frame stay in memory only;
 the widget paints the protected one unless revealed (whole picture or regions)::
 
-    player = VideoPlayer(protect=lambda f: media.blur(f, 7), default_speed=1.0)
+    player = VideoPlayer(protect=lambda f: blur(f, 7), default_speed=1.0)
     player.load(path)          # returns at once; the first frame arrives from the worker
     player.play()
     player.set_revealed(True)  # while the reviewer holds the reveal key
@@ -37,7 +37,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import media
+from ..core.api import (
+    AnimatedImage,
+    MediaError,
+    Region,
+    blur,
+    is_animated_image,
+    resize_to_fit,
+    reveal_regions,
+    video_info,
+)
 from .overlay import (
     PROTECTED_BADGE,
     REGION_COLOUR,
@@ -71,7 +80,7 @@ Protect = Callable[[np.ndarray], np.ndarray]
 
 def default_protect(frame: np.ndarray) -> np.ndarray:
     """The default protection: a level-5 blur."""
-    return media.blur(frame, 5)
+    return blur(frame, 5)
 
 
 def format_time(seconds: float) -> str:
@@ -195,21 +204,21 @@ class _Decoder:
             self._stopping.set()
 
     def _open(self) -> None:
-        if media.is_animated_image(self.path):  # animated GIF/WebP play like a video
-            animation = media.AnimatedImage(self.path)
+        if is_animated_image(self.path):  # animated GIF/WebP play like a video
+            animation = AnimatedImage(self.path)
             self._capture = animation  # type: ignore[assignment]
             self._fps, self._frame_count = animation.fps, animation.frame_count
         else:
-            info = media.video_info(self.path)  # MediaError with a readable reason
+            info = video_info(self.path)  # MediaError with a readable reason
             capture = cv2.VideoCapture(str(self.path))
             if not capture.isOpened():
                 capture.release()
-                raise media.MediaError(f"{self.path.name}: not a video format this app can play")
+                raise MediaError(f"{self.path.name}: not a video format this app can play")
             self._capture = capture
             self._fps = info.fps if 0 < info.fps < 1000 else 25.0
             self._frame_count = info.frame_count
         if not self._read_next():
-            raise media.MediaError(
+            raise MediaError(
                 f"{self.path.name}: no frame could be decoded (corrupt or truncated video)"
             )
         self._emit(self._notify_opened, _Opened(self.session, self._fps, self._frame_count))
@@ -348,7 +357,7 @@ class _Decoder:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             self._index = -1
             if not self._read_next():
-                raise media.MediaError(f"{self.path.name}: the video stopped decoding")
+                raise MediaError(f"{self.path.name}: the video stopped decoding")
         self._deliver()
         if self._playing:
             self._reanchor()
@@ -365,7 +374,7 @@ class _Decoder:
         else:
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         if max(rgb.shape[:2]) > DISPLAY_MAX_SIDE:
-            rgb = media.resize_to_fit(rgb, DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE)
+            rgb = resize_to_fit(rgb, DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE)
         protected = np.ascontiguousarray(self._protect(rgb))
         if protected.shape != rgb.shape:  # a filter that changed the size: paint it in place
             height, width = rgb.shape[:2]
@@ -397,7 +406,7 @@ class _Screen(QWidget):
         self.image: QImage | None = None
         self.message = ""
         self.revealed = False
-        self.regions: list[media.Region] = []
+        self.regions: list[Region] = []
         """Revealed regions (fractions of the frame), outlined like on images."""
         self.dragging: QRectF | None = None
         """The region being drawn with Shift+drag, in widget coordinates."""
@@ -475,7 +484,7 @@ class VideoPlayer(QWidget):
         self._frame: _Frame | None = None
         self._shown: np.ndarray | None = None
         self._revealed = False
-        self._regions: list[media.Region] = []
+        self._regions: list[Region] = []
         self._playing = False
         self._error = ""
         self._seek_serial = 0
@@ -570,7 +579,7 @@ class VideoPlayer(QWidget):
         return self._revealed
 
     @property
-    def reveal_regions(self) -> list[media.Region]:
+    def reveal_regions(self) -> list[Region]:
         """The normalized rectangles shown sharp while not fully revealed."""
         return list(self._regions)
 
@@ -762,7 +771,7 @@ class VideoPlayer(QWidget):
             self._refresh_picture()
             self.reveal_changed.emit(revealed)
 
-    def set_reveal_regions(self, regions: list[media.Region]) -> None:
+    def set_reveal_regions(self, regions: list[Region]) -> None:
         """Show sharp pixels only inside these normalized (x, y, w, h) rectangles."""
         self._regions = [tuple(float(v) for v in r) for r in regions]  # type: ignore[misc]
         self._refresh_picture()
@@ -928,7 +937,7 @@ class VideoPlayer(QWidget):
             if self._revealed:
                 shown = frame.sharp
             elif self._regions:
-                shown = media.reveal_regions(frame.protected, frame.sharp, self._regions)
+                shown = reveal_regions(frame.protected, frame.sharp, self._regions)
             else:
                 shown = frame.protected
             self._shown = shown

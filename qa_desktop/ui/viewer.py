@@ -16,7 +16,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QWidget
 
-from ..core import media
+from ..core.api import (
+    revealed_fraction,
+)
 from .overlay import (
     PROTECTED_BADGE,
     REGION_COLOUR,
@@ -110,7 +112,7 @@ class ImageView(QWidget):
             return 1.0
         if not self.regions or self._rendered is None or self._rendered.sharp is None:
             return 0.0
-        return media.revealed_fraction(self.regions, 1000, 1000)
+        return revealed_fraction(self.regions, 1000, 1000)
 
     def reset_view(self) -> None:
         """Back to blurred, fitted, unpanned, no regions (what every navigation does)."""
@@ -389,7 +391,7 @@ class CaseViewer(QStackedWidget):
         """The largest share of a picture on screen that regions reveal."""
         fractions = [self.image_view.revealed_fraction()]
         if self.video_active() and self.player.reveal_regions:
-            fractions.append(media.revealed_fraction(self.player.reveal_regions, 1000, 1000))
+            fractions.append(revealed_fraction(self.player.reveal_regions, 1000, 1000))
         return max(fractions)
 
     def show_text(self, text: str, warning_tags: tuple[str, ...] = ()) -> None:

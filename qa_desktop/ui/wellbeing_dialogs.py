@@ -1,3 +1,4 @@
+
 """The calm break screen and the end-of-session summary."""
 
 from __future__ import annotations
@@ -5,7 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..core.wellbeing import BreakSuggestion, SessionSummary
+from ..core.api import (
+    BreakSuggestion,
+    SessionSummary,
+)
 
 SNOOZE_MINUTES = 10
 

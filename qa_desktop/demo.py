@@ -5,8 +5,8 @@ Everything here is synthetic — gradients, shapes, noise and big on-screen text
 harmful media::
 
     folder = generate_demo_batch(Path("demo-batch"))      # ~60 cases, deterministic per seed
-    ws.import_guideline_pack(DEMO_PACK)
-    ws.import_batch(folder)
+    ws.guidelines.import_pack(DEMO_PACK)
+    ws.batches.import_batch(folder)
 
 About a quarter of the frontline decisions are deliberately wrong (over-enforcement,
 under-enforcement, wrong policy); each case's ``metadata["demo_truth"]`` holds the label the
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .paths import resources_dir
+from .core.api import resources_dir
 
 DEMO_PACK: Path = resources_dir() / "guidelines" / "demo-global-1.0.0.json"
 """The fictional guideline pack the demo batch is decided against."""

@@ -1,0 +1,350 @@
+"""The queue: cases paged lazily in queue order, filtered in SQL, and saved views of it.
+
+Each row carries the judging reviewer's verdict and flags, the case's final verdict (the
+``final_verdicts`` view, see :mod:`.store`) and the QA outcome computed against it, all in
+SQL, so filtering and keyset paging stay in the database. Through the Workspace::
+
+    only = QueueFilter(status="done", outcome="under_enforcement")
+    page = ws.queue.page(filter=only, limit=200)
+    more = ws.queue.page(filter=only, after_seq=page[-1].seq)
+    ws.queue.save_view("missed removals", only)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .cases import Case, MediaFile, load_case
+from .clock import utc_now_iso
+from .outcomes import OUTCOMES, outcome_sql
+from .store import transaction
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue: what the table shows, nothing more."""
+
+    seq: int
+    id: str
+    market: str
+    policy: str
+    original_label: str
+    content_type: str
+    my_label: str | None
+    outcome: str | None = None
+    """The QA outcome (see :mod:`.outcomes`), None while the case is undecided."""
+    rca: bool = False
+    """The verdict is escalated for root-cause analysis."""
+    gap: bool = False
+    """The verdict flags a policy gap."""
+    final_label: str | None = None
+    """The case's final verdict (see ``final_verdicts`` in :mod:`.store`), None if none."""
+    disputed: bool = False
+    """Reviewers disagree and nobody has ruled: the case has no final verdict."""
+
+
+STATUSES = ("all", "open", "done", "disputed")
+"""``open``/``done``: the judging reviewer has (not) decided; ``disputed``: no final verdict
+because reviewers disagree."""
+FLAGS = ("rca", "gap", "any")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which cases the queue shows; every field left at its default lets everything through.
+
+    ``reviewer`` names whose verdicts decide status, outcome and flags (None: the reviewer
+    the queue is asked for, i.e. the local one). ``text`` matches a substring of the case id
+    or text, ignoring ASCII case::
+
+        QueueFilter(status="done", outcome="over_enforcement", market="DE")
+    """
+
+    status: str = "all"
+    market: str | None = None
+    policy: str | None = None
+    original_label: str | None = None
+    outcome: str | None = None
+    flag: str | None = None
+    reviewer: str | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
+        if self.flag is not None and self.flag not in FLAGS:
+            raise ValueError(f"flag must be one of {', '.join(FLAGS)} or none, not {self.flag!r}")
+        if self.outcome is not None and self.outcome not in OUTCOMES:
+            raise ValueError(
+                f"outcome must be one of {', '.join(OUTCOMES)} or none, not {self.outcome!r}"
+            )
+
+    def to_json(self) -> str:
+        """The filter as a JSON object (what a saved view stores)."""
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> QueueFilter:
+        """Rebuild a filter from :meth:`to_json`'s output; unknown keys are ignored."""
+        data = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+_QUEUE_SQL = f"""
+    SELECT c.seq, c.id, c.market, c.orig_policy, c.orig_label, c.content_type, ev.label,
+        {outcome_sql("fv.label", "ol", "fl")} AS outcome,
+        COALESCE(ev.rca_reason IS NOT NULL, 0) AS rca,
+        COALESCE(ev.gap_kind IS NOT NULL, 0) AS gap,
+        fv.label AS final_label,
+        fv.status = 'disputed' AS disputed,
+        c.text
+    FROM cases c
+    JOIN batches b ON b.id = c.batch_id
+    JOIN final_verdicts fv ON fv.case_id = c.id
+    LEFT JOIN effective_verdicts ev ON ev.case_id = c.id AND ev.reviewer_id = :reviewer
+    LEFT JOIN guideline_labels ol ON ol.pack_id = b.pack_id
+        AND ol.pack_version = b.pack_version AND ol.id = c.orig_label
+    LEFT JOIN guideline_labels fl ON fl.pack_id = b.pack_id
+        AND fl.pack_version = b.pack_version AND fl.id = fv.label
+"""
+_ROW_COLUMNS = (
+    "q.seq, q.id, q.market, q.orig_policy, q.orig_label, q.content_type, q.label, "
+    "q.outcome, q.rca, q.gap, q.final_label, q.disputed"
+)
+_FILTERED_SQL = f"SELECT {_ROW_COLUMNS} FROM ({_QUEUE_SQL}) q"
+
+
+def _row(values: tuple) -> QueueRow:
+    *fields, rca, gap, final_label, disputed = values
+    return QueueRow(*fields, rca=bool(rca), gap=bool(gap), final_label=final_label,
+                    disputed=bool(disputed))
+
+
+def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[str, dict]:
+    """The WHERE clause (over the queue subquery ``q``) and its parameters for ``filter``."""
+    clauses, params = list(extra or []), {}
+    if filter is not None:
+        if filter.status == "open":
+            clauses.append("q.label IS NULL")
+        elif filter.status == "done":
+            clauses.append("q.label IS NOT NULL")
+        elif filter.status == "disputed":
+            clauses.append("q.disputed")
+        for name, column in (
+            ("market", "q.market"),
+            ("policy", "q.orig_policy"),
+            ("original_label", "q.orig_label"),
+            ("outcome", "q.outcome"),
+        ):
+            value = getattr(filter, name)
+            if value is not None:
+                clauses.append(f"{column} = :f_{name}")
+                params[f"f_{name}"] = value
+        if filter.flag == "rca":
+            clauses.append("q.rca")
+        elif filter.flag == "gap":
+            clauses.append("q.gap")
+        elif filter.flag == "any":
+            clauses.append("(q.rca OR q.gap)")
+        if filter.text:
+            clauses.append("(q.id LIKE :f_text ESCAPE '\\' OR q.text LIKE :f_text ESCAPE '\\')")
+            params["f_text"] = "%" + _escape_like(filter.text) + "%"
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _reviewer(filter: QueueFilter | None, reviewer_id: str) -> str:
+    return filter.reviewer if filter is not None and filter.reviewer else reviewer_id
+
+
+def case_count(
+    db: sqlite_utils.Database, filter: QueueFilter | None = None, reviewer_id: str = ""
+) -> int:
+    """How many cases the queue holds (that pass ``filter``, judged by ``reviewer_id``)."""
+    if filter is None or filter == QueueFilter():
+        return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+    where, params = _where(filter)
+    params["reviewer"] = _reviewer(filter, reviewer_id)
+    sql = f"SELECT COUNT(*) FROM ({_QUEUE_SQL}) q{where}"
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def queue_page(
+    db: sqlite_utils.Database,
+    reviewer_id: str,
+    *,
+    after_seq: int | None = None,
+    offset: int = 0,
+    limit: int = 200,
+    filter: QueueFilter | None = None,
+) -> list[QueueRow]:
+    """A page of queue rows in queue order, only those passing ``filter``.
+
+    Keyset paging (``after_seq``) is used when the previous page is known; ``offset``
+    when jumping straight into the middle of a long queue.
+    """
+    if after_seq is not None:
+        where, params = _where(filter, ["q.seq > :after"])
+        params["after"] = after_seq
+        sql = f"{_FILTERED_SQL}{where} ORDER BY q.seq LIMIT :limit"
+    else:
+        where, params = _where(filter)
+        params["offset"] = offset
+        sql = f"{_FILTERED_SQL}{where} ORDER BY q.seq LIMIT :limit OFFSET :offset"
+    params.update(reviewer=_reviewer(filter, reviewer_id), limit=limit)
+    return [_row(row) for row in db.execute(sql, params).fetchall()]
+
+
+def queue_row(
+    db: sqlite_utils.Database,
+    reviewer_id: str,
+    case_id: str,
+    filter: QueueFilter | None = None,
+) -> QueueRow | None:
+    """The queue row of one case (None if there is no such case or ``filter`` hides it)."""
+    where, params = _where(filter, ["q.id = :id"])
+    params.update(reviewer=_reviewer(filter, reviewer_id), id=case_id)
+    found = db.execute(_FILTERED_SQL + where, params).fetchone()
+    return _row(found) if found else None
+
+
+def queue_index(
+    db: sqlite_utils.Database,
+    case_id: str,
+    filter: QueueFilter | None = None,
+    reviewer_id: str = "",
+) -> int | None:
+    """The 0-based position of a case in the (filtered) queue, or None if it is not there."""
+    if filter is None:
+        row = db.execute("SELECT seq FROM cases WHERE id = ?", [case_id]).fetchone()
+        if row is None:
+            return None
+        return int(db.execute("SELECT COUNT(*) FROM cases WHERE seq < ?", [row[0]]).fetchone()[0])
+    found = queue_row(db, reviewer_id, case_id, filter)
+    if found is None:
+        return None
+    where, params = _where(filter, ["q.seq < :seq"])
+    params.update(reviewer=_reviewer(filter, reviewer_id), seq=found.seq)
+    return int(db.execute(f"SELECT COUNT(*) FROM ({_QUEUE_SQL}) q{where}", params).fetchone()[0])
+
+
+# -- saved views ------------------------------------------------------------------------------
+
+
+def save_view(db: sqlite_utils.Database, name: str, filter: QueueFilter) -> None:
+    """Save ``filter`` under ``name``, replacing a view of that name."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a saved view needs a name")
+    with transaction(db):
+        db["saved_views"].upsert(
+            {"name": name, "filter": filter.to_json(), "saved_at": utc_now_iso()}, pk="name"
+        )
+
+
+def saved_views(db: sqlite_utils.Database) -> list[tuple[str, QueueFilter]]:
+    """Every saved view as (name, filter), by name."""
+    rows = db.execute("SELECT name, filter FROM saved_views ORDER BY name").fetchall()
+    return [(name, QueueFilter.from_json(text)) for name, text in rows]
+
+
+def delete_view(db: sqlite_utils.Database, name: str) -> bool:
+    """Delete the saved view ``name``; True if there was one."""
+    with transaction(db):
+        cursor = db.execute("DELETE FROM saved_views WHERE name = ?", [name])
+    return cursor.rowcount > 0
+
+
+FACET_COLUMNS = ("market", "orig_policy", "orig_label")
+"""Case columns whose distinct values the filter bar offers."""
+
+
+class Queue:
+    """The queue room (``ws.queue``): pages, rows, positions, facets, saved views, one case."""
+
+    def __init__(
+        self, db: sqlite_utils.Database, media_dir: Path, reviewer_id: Callable[[], str]
+    ) -> None:
+        self._db = db
+        self._media_dir = media_dir
+        self._reviewer_id = reviewer_id
+
+    def count(self, filter: QueueFilter | None = None) -> int:
+        """How many cases the queue holds (that pass ``filter``)."""
+        if filter is None:
+            return case_count(self._db)
+        return case_count(self._db, filter, reviewer_id=self._reviewer_id())
+
+    def page(
+        self,
+        *,
+        after_seq: int | None = None,
+        offset: int = 0,
+        limit: int = 200,
+        filter: QueueFilter | None = None,
+    ) -> list[QueueRow]:
+        """A page of the queue (cases passing ``filter``) with the local reviewer's verdicts."""
+        return queue_page(
+            self._db, self._reviewer_id(), after_seq=after_seq, offset=offset, limit=limit,
+            filter=filter,
+        )
+
+    def row(self, case_id: str, filter: QueueFilter | None = None) -> QueueRow | None:
+        """One queue row, fresh from the database (None if ``filter`` hides it)."""
+        return queue_row(self._db, self._reviewer_id(), case_id, filter)
+
+    def index(self, case_id: str, filter: QueueFilter | None = None) -> int | None:
+        """Position of a case in the (filtered) queue."""
+        if filter is None:
+            return queue_index(self._db, case_id)
+        return queue_index(self._db, case_id, filter, reviewer_id=self._reviewer_id())
+
+    def case(self, case_id: str) -> Case | None:
+        """One case in full."""
+        return load_case(self._db, case_id)
+
+    def media_path(self, media: MediaFile) -> Path:
+        """Where a media file of a case is stored."""
+        return media.path_in(self._media_dir)
+
+    def facets(self) -> dict[str, list[str]]:
+        """The distinct markets, policies and original labels in the queue (for filters)."""
+        return {
+            column: [
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT DISTINCT {column} FROM cases ORDER BY {column}"
+                )
+            ]
+            for column in FACET_COLUMNS
+        }
+
+    def save_view(self, name: str, filter: QueueFilter) -> None:
+        """Save a queue filter under ``name`` (replacing one of that name)."""
+        save_view(self._db, name, filter)
+
+    def saved_views(self) -> list[tuple[str, QueueFilter]]:
+        """Every saved queue view as (name, filter), by name."""
+        return saved_views(self._db)
+
+    def delete_view(self, name: str) -> bool:
+        """Delete a saved queue view; True if there was one."""
+        return delete_view(self._db, name)
+
+    def last_case_id(self) -> str | None:
+        """The case that was on screen when the app last closed."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'last_case'").fetchone()
+        return row[0] if row else None
+
+    def set_last_case_id(self, case_id: str) -> None:
+        """Remember the case on screen, to reopen there."""
+        with transaction(self._db):
+            self._db["meta"].upsert({"key": "last_case", "value": case_id}, pk="key")
