@@ -387,7 +387,7 @@ def _identity(ws: Workspace):  # -> keys.Identity
 
     try:
         return ws.identity(_passphrase())
-    except keys.KeyError_ as exc:
+    except keys.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -411,7 +411,7 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
             ws.ensure_reviewer(name)
         try:
             identity = ws.create_identity(_passphrase(confirm=True))
-        except (keys.KeyError_, ValueError) as exc:
+        except (keys.KeyProblem, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -429,7 +429,7 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
     ws = _open(ctx)
     try:
         text = ws.public_key().to_minisign()
-    except keys.KeyError_ as exc:
+    except keys.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from qa_desktop.core import audit, bundles, keys
 from qa_desktop.core.bundles import BundleRejected, Checkpoint
-from qa_desktop.core.canonical import dumps_canonical
+from qa_desktop.core.formats.canonical import dumps_canonical
 
 from .factory import case_record, write_batch
 from .test_bundles import PASSPHRASE, dump, export, fast_kdf, introduce, make_workspace

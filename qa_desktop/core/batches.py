@@ -48,7 +48,7 @@ from PIL import Image
 
 from . import bundles
 from .clock import utc_now_iso
-from .safe_paths import relative_path_problem
+from .formats.safe_paths import relative_path_problem
 from .store import transaction
 
 FORMAT_VERSION = 1

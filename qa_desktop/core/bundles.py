@@ -40,9 +40,9 @@ from cryptography.exceptions import InvalidSignature
 
 from .. import __version__
 from . import audit, keys
-from .canonical import DuplicateKeyError, StrictJSONError, dumps_canonical, loads_strict
 from .clock import iso_utc, utc_now_iso
-from .safe_paths import relative_path_problem
+from .formats.canonical import DuplicateKeyError, StrictJSONError, dumps_canonical, loads_strict
+from .formats.safe_paths import relative_path_problem
 from .store import transaction
 from .verdicts import Citation, VerdictEvent, check_details
 

@@ -28,6 +28,7 @@ from typing import Any
 import jsonschema
 import sqlite_utils
 
+from .errors import QADesktopError
 from .store import transaction
 
 ACTIONS = ("no_action", "reduce_reach", "age_restrict", "remove")
@@ -53,7 +54,7 @@ SEMVER = re.compile(
 """Semantic Versioning 2.0.0 (semver.org), matched against the whole string."""
 
 
-class PackError(ValueError):
+class PackError(QADesktopError, ValueError):
     """A guideline pack that cannot be loaded; the message names the file and the place."""
 
 

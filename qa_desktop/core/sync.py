@@ -26,12 +26,13 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
+from .errors import QADesktopError
 from .store import transaction
 
 SKIPPED_SUFFIXES = (".tmp", ".partial")
 
 
-class SyncFolderMissing(OSError):
+class SyncFolderMissing(QADesktopError, OSError):
     """The sync folder is not there: a share that is not mounted must not look synced."""
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from .clock import utc_now_iso
+from .errors import QADesktopError
 from .guidelines import Label
 from .ids import new_event_id
 from .store import transaction
@@ -45,7 +46,7 @@ GAP_KINDS = ("silent", "ambiguous", "conflicting", "outdated")
 """How the guidelines fall short for a case: silent, ambiguous, conflicting or outdated."""
 
 
-class CitationError(ValueError):
+class CitationError(QADesktopError, ValueError):
     """A verdict's citations do not justify its label."""
 
 
