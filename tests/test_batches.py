@@ -11,6 +11,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from qa_desktop.core import batches
-from qa_desktop.core.batches import BatchError, ImportCancelled, ImportReport, import_batch
+from qa_desktop.core.batches import BatchError, ImportCancelled, ImportReport, import_batch, records
+from qa_desktop.core.batches import limits as batch_limits
 from qa_desktop.core.cases import load_case
+from qa_desktop.core.formats import zip_safety
 from qa_desktop.core.store import open_database
 from qa_desktop.core.workspace import Workspace
 
@@ -560,7 +563,7 @@ def test_decompression_bomb_is_refused(ws: Workspace, tmp_path: Path) -> None:
 def test_image_over_the_pixel_limit_is_refused(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "MAX_IMAGE_PIXELS", 1000)
+    monkeypatch.setattr(batch_limits, "MAX_IMAGE_PIXELS", 1000)
     folder = _image_case(tmp_path / "b", "a.png")
     tiny_png(folder / "media" / "a.png")
     refused(ws, folder, "media/a.png is 64x48 pixels; images over 0.001 megapixels")
@@ -589,24 +592,27 @@ def test_oversize_media_is_refused(
 ) -> None:
     folder = _image_case(tmp_path / "b", "a.png")
     tiny_png(folder / "media" / "a.png")
-    monkeypatch.setattr(batches, "MAX_MEMBER_BYTES", 1000)
+    limits = zip_safety.BATCH_LIMITS
+    monkeypatch.setattr(zip_safety, "BATCH_LIMITS", replace(limits, max_member_bytes=1000))
     refused(ws, folder, "media/a.png is larger than the 1000 bytes limit for one file")
-    monkeypatch.setattr(batches, "MAX_MEMBER_BYTES", 2 * batches.GiB)
-    monkeypatch.setattr(batches, "MAX_TOTAL_BYTES", 5000)
+    monkeypatch.setattr(
+        zip_safety, "BATCH_LIMITS",
+        replace(limits, max_member_bytes=2 * zip_safety.GiB, max_total_bytes=5000),
+    )
     refused(ws, folder, "the batch is larger than the 4.88281 KiB limit")
 
 
 def test_oversize_cases_file_is_refused(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "MAX_CASES_FILE_BYTES", 500)
+    monkeypatch.setattr(batch_limits, "MAX_CASES_FILE_BYTES", 500)
     refused(ws, write_batch(tmp_path / "b", text_records(5)), "cases.jsonl: is larger than")
 
 
 def test_too_many_cases_are_refused(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "MAX_CASES", 3)
+    monkeypatch.setattr(batch_limits, "MAX_CASES", 3)
     refused(ws, write_batch(tmp_path / "b", text_records(4)), "4 cases, more than the 3 limit")
 
 
@@ -660,7 +666,8 @@ def test_unsafe_zip_member_is_refused(
 def test_zip_bomb_is_refused(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "RATIO_CHECK_MIN_BYTES", 10_000)
+    limits = replace(zip_safety.BATCH_LIMITS, ratio_check_min_bytes=10_000)
+    monkeypatch.setattr(zip_safety, "BATCH_LIMITS", limits)
     info = zipfile.ZipInfo("media/zeros.bin")
     info.compress_type = zipfile.ZIP_DEFLATED
     refused(
@@ -687,7 +694,7 @@ def test_encrypted_zip_member_is_refused(ws: Workspace, tmp_path: Path) -> None:
 def test_zip_with_too_many_members_is_refused(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batches, "MAX_MEMBERS", 2)
+    monkeypatch.setattr(zip_safety, "BATCH_LIMITS", replace(zip_safety.BATCH_LIMITS, max_members=2))
     refused(ws, _zip_with(tmp_path, "media/x.png"), "b.zip: more than 2 entries")
 
 
@@ -969,14 +976,14 @@ def perturbed_case(draw: st.DrawFn) -> Any:
 def test_fast_and_thorough_checks_agree(record: Any) -> None:
     """The fast path of the parser accepts exactly what the spelled-out rules accept."""
     try:
-        batches._check_case(copy.deepcopy(record))
+        records._check_case(copy.deepcopy(record))
         rules_accept = True
-    except batches._Bad:
+    except records._Bad:
         rules_accept = False
     try:
-        batches._case_row(copy.deepcopy(record), "b")
+        records._case_row(copy.deepcopy(record), "b")
         fast_accepts = True
-    except batches._Bad:
+    except records._Bad:
         fast_accepts = False
     assert fast_accepts == rules_accept
 

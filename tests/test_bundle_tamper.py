@@ -11,6 +11,7 @@ import uuid
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 
 from qa_desktop.core import audit, bundles, keys
 from qa_desktop.core.bundles import BundleRejected, Checkpoint
-from qa_desktop.core.canonical import dumps_canonical
+from qa_desktop.core.formats import zip_safety
+from qa_desktop.core.formats.canonical import dumps_canonical
 
 from .factory import case_record, write_batch
 from .recording import record
@@ -243,11 +245,13 @@ def test_a_symlink_is_refused(s: Setup) -> None:
 
 
 def test_a_zip_bomb_is_refused(s: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundles, "RATIO_CHECK_MIN_BYTES", 1024)
+    limits = zip_safety.BUNDLE_LIMITS
+    monkeypatch.setattr(zip_safety, "BUNDLE_LIMITS", replace(limits, ratio_check_min_bytes=1024))
     files = members(s.data)
     files[f"{s.root}/data/events.jsonl"] = b"\0" * 200_000
     assert s.refused(rezip(files)) == "zip-bomb"
-    monkeypatch.setattr(bundles, "MAX_TOTAL_BYTES", 500)
+    limits = zip_safety.BUNDLE_LIMITS
+    monkeypatch.setattr(zip_safety, "BUNDLE_LIMITS", replace(limits, max_total_bytes=500))
     assert s.refused(s.data) == "zip-bomb"
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa_desktop.core.safe_paths import relative_path_problem
+from qa_desktop.core.formats.safe_paths import relative_path_problem
 
 PARTS = st.sampled_from(["a", "media", "..", ".", "", "C:", "x:y", "\\", "é", "e\u0301", "\x00"])
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from .canonical import dumps_canonical
+from .formats.canonical import dumps_canonical
 from .store import transaction
 from .verdicts import VerdictEvent
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import sqlite_utils
 
+from .errors import QADesktopError
 from .store import transaction
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ SEMVER = re.compile(
 """Semantic Versioning 2.0.0 (semver.org), matched against the whole string."""
 
 
-class PackError(ValueError):
+class PackError(QADesktopError, ValueError):
     """A guideline pack that cannot be loaded; the message names the file and the place."""
 
 

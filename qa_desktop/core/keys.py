@@ -18,7 +18,6 @@ an untrusted comment line and ``base64("Ed" + key id + 32-byte key)``.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import secrets
@@ -38,6 +37,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .clock import utc_now_iso
 from .errors import QADesktopError
+from .formats import minisign
+from .formats.minisign import key_id_hex as key_id_hex  # callers use keys.key_id_hex
+from .formats.minisign import keynum_bytes as keynum_bytes
 from .paths import private_dir
 from .reviewers import Reviewer
 from .store import transaction
@@ -58,11 +60,9 @@ SECRET_KEY_FORMAT = "qa-desktop-secret-key"
 PASSPHRASE_ENV = "QA_DESKTOP_PASSPHRASE"
 """Environment variable the CLI reads the passphrase from (automation, tests)."""
 
-_ALG_ED = b"Ed"
-
 
 class KeyProblem(QADesktopError):
-    """Base of the key errors: no key, a wrong passphrase, a bad key file, a trust refusal."""
+    """Base of the key errors: no key, wrong passphrase, bad key text, trust store refusals."""
 
 
 class NoIdentity(KeyProblem):
@@ -81,16 +81,6 @@ class TrustError(KeyProblem, ValueError):
     """A trust-store change that cannot be made (unknown key, bad role, id clash)."""
 
 
-def key_id_hex(keynum: bytes) -> str:
-    """The 8-byte key id as minisign prints it: the little-endian number, 16 upper-case hex."""
-    return f"{int.from_bytes(keynum, 'little'):016X}"
-
-
-def keynum_bytes(key_id: str) -> bytes:
-    """The 8 key id bytes for a key id written by :func:`key_id_hex`."""
-    return int(key_id, 16).to_bytes(8, "little")
-
-
 @dataclass(frozen=True)
 class PublicKey:
     """An Ed25519 public key with its minisign key id."""
@@ -105,11 +95,7 @@ class PublicKey:
 
     def to_minisign(self) -> str:
         """The key as a minisign public key file (two lines)."""
-        comment = f"minisign public key {self.key_id}"
-        if self.comment:
-            comment += f" {self.comment}"
-        blob = base64.b64encode(_ALG_ED + keynum_bytes(self.key_id) + self.key).decode()
-        return f"untrusted comment: {comment}\n{blob}\n"
+        return minisign.public_key_text(self.key_id, self.key, self.comment)
 
     @property
     def bound_reviewer_id(self) -> str | None:
@@ -125,22 +111,11 @@ class PublicKey:
     @classmethod
     def from_minisign(cls, text: str) -> PublicKey:
         """Parse a minisign public key file (or just its base64 line)."""
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        comment = ""
-        if lines and lines[0].startswith("untrusted comment:"):
-            comment = lines.pop(0).removeprefix("untrusted comment:").strip()
-        if len(lines) != 1:
-            raise KeyFormatError("not a minisign public key (expected one base64 line)")
         try:
-            blob = base64.b64decode(lines[0], validate=True)
-        except (binascii.Error, ValueError):
-            raise KeyFormatError("not a minisign public key (bad base64)") from None
-        if len(blob) != 42 or blob[:2] != _ALG_ED:
-            raise KeyFormatError("not a minisign Ed25519 public key")
-        key_id = key_id_hex(blob[2:10])
-        prefix = f"minisign public key {key_id}"
-        extra = comment[len(prefix) :].strip() if comment.startswith(prefix) else comment
-        return cls(key_id=key_id, key=blob[10:], comment=extra)
+            key_id, key, comment = minisign.parse_public_key(text)
+        except minisign.MinisignFormatError as exc:
+            raise KeyFormatError(str(exc)) from None
+        return cls(key_id=key_id, key=key, comment=comment)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import QADesktopError
+
 MAX_IMAGE_PIXELS = 100_000_000
 """Images larger than this are refused as probable decompression bombs."""
 
@@ -28,7 +30,7 @@ MAX_BLUR_LEVEL = 10
 _LEVEL_ONE_SIDE = 192
 
 
-class MediaError(ValueError):
+class MediaError(QADesktopError, ValueError):
     """Media that cannot be decoded or shown; the message says what is wrong."""
 
 

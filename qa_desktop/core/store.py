@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .errors import QADesktopError
+
 
 def _migration_1(db: sqlite_utils.Database) -> None:
     """The foundation schema: batches, cases, media, guideline packs, reviewers, verdicts."""
@@ -387,7 +389,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class DatabaseError(Exception):
+class DatabaseError(QADesktopError):
     """The database file cannot be used (newer schema, corrupt, not SQLite)."""
 
 

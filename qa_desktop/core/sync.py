@@ -26,13 +26,14 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
+from .errors import QADesktopError
 from .paths import quarantine_dir
 from .store import transaction
 
 SKIPPED_SUFFIXES = (".tmp", ".partial")
 
 
-class SyncFolderMissing(OSError):
+class SyncFolderMissing(QADesktopError, OSError):
     """The sync folder is not there: a share that is not mounted must not look synced."""
 
 

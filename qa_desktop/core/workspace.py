@@ -21,8 +21,8 @@ from types import TracebackType
 
 import sqlite_utils
 
-from .batch_intake import Batches
-from .bundle_exchange import Bundles
+from .batches.room import Batches
+from .bundles.room import Bundles
 from .errors import NoReviewer
 from .guidelines import Guidelines
 from .paths import private_dir

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import batches, bundles, keys
-from .errors import CancelCheck, Progress
-from .paths import quarantine_dir
+from .. import bundles, keys
+from ..errors import CancelCheck, Progress
+from ..paths import quarantine_dir
+from .importer import ImportReport, import_batch
+from .problems import BatchError
+from .sources import batch_files
 
 
 class Batches:
@@ -38,14 +41,14 @@ class Batches:
         cancelled: CancelCheck | None = None,
         *,
         trust_unsigned: bool = True,
-    ) -> batches.ImportReport:
+    ) -> ImportReport:
         """Validate and import a case batch (folder, .zip, .csv, or a signed .zip).
 
         All or nothing. A signed batch is verified against the trust store first (a refused
-        one is quarantined); an unsigned one raises :class:`batches.UnsignedBatch` unless
+        one is quarantined); an unsigned one raises :class:`.UnsignedBatch` unless
         ``trust_unsigned``.
         """
-        return batches.import_batch(
+        return import_batch(
             self._db, self._media_dir, path, progress=progress, cancelled=cancelled,
             trust_unsigned=trust_unsigned, quarantine_dir=self.quarantine_dir,
         )
@@ -58,12 +61,12 @@ class Batches:
     def read_for_signing(source: Path) -> dict[str, bytes]:
         """The files of a case batch folder or .zip, by name relative to its batch.json.
 
-        :class:`batches.BatchError` naming ``source`` when it cannot be read.
+        :class:`.BatchError` naming ``source`` when it cannot be read.
         """
         try:
-            return batches.batch_files(source)
+            return batch_files(source)
         except OSError as exc:
-            raise batches.BatchError(f"{source}: cannot be read ({exc})") from exc
+            raise BatchError(f"{source}: cannot be read ({exc})") from exc
 
     def sign(
         self,

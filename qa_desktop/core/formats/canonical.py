@@ -13,8 +13,10 @@ from typing import Any
 
 import rfc8785
 
+from ..errors import QADesktopError
 
-class StrictJSONError(ValueError):
+
+class StrictJSONError(QADesktopError, ValueError):
     """Text that is not strict JSON (bad syntax, NaN/Infinity, not UTF-8)."""
 
 

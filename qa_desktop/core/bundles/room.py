@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import audit, bundles, deliveries, keys
-from .errors import CancelCheck, Progress
-from .paths import quarantine_dir
+from .. import audit, bundles, deliveries, keys
+from ..errors import CancelCheck, Progress
+from ..paths import quarantine_dir
 
 
 class Bundles:

@@ -1,0 +1,279 @@
+"""Media intake: sniff, size-check and hash every media file of a batch, then copy the new
+ones into the content-addressed store (``media_dir/sha[:2]/sha``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from PIL import Image
+
+from . import limits
+from .problems import BatchError, _Unusable
+from .progress import _Progress
+from .records import _CHUNK_CASES, _ROW_SHA, _Cases
+from .sources import _READ_CHUNK, _Source
+
+_SNIFF_BYTES = 64
+
+
+@dataclass(frozen=True)
+class _Media:
+    sha256: str
+    mime: str
+    size: int
+
+    @property
+    def kind(self) -> str:
+        return self.mime.split("/")[0]
+
+
+_IMAGE_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/bmp": "BMP",
+}
+_HEIF_BRANDS = {
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"hevx",
+    b"mif1",
+    b"msf1",
+    b"avif",
+    b"avis",
+}
+
+
+def _sniff_mime(head: bytes) -> str | None:
+    """The media type of a file from its first bytes (extensions are not trusted), or None.
+
+    Images: PNG, JPEG, GIF, WebP, BMP. Videos: MP4 / QuickTime (``ftyp``), WebM / Matroska,
+    AVI.
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "image/bmp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS:
+            return None
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm" if b"webm" in head else "video/x-matroska"
+    return None
+
+
+def _check_media(source: _Source, cases: _Cases, tracker: _Progress) -> None:
+    """Hash and check every media file; finish the content hashes of image and video cases."""
+    if not cases.media_cases:
+        tracker.advance(cases.count)
+        return
+    media_cases = {index: (paths, canonical) for index, paths, canonical in cases.media_cases}
+    seen: dict[str, _Media | str] = {}
+    for start in range(0, cases.count, _CHUNK_CASES):
+        tracker.check_cancelled()
+        end = min(start + _CHUNK_CASES, cases.count)
+        for index in range(start, end):
+            entry = media_cases.get(index)
+            if entry is not None:
+                _check_case_media(source, cases, index, entry[0], entry[1], seen, tracker)
+        tracker.advance(end - start - sum(1 for i in range(start, end) if i in media_cases))
+    cases.problems.raise_if_any()
+
+
+def _check_case_media(
+    source: _Source,
+    cases: _Cases,
+    index: int,
+    paths: list[str],
+    canonical: bytes,
+    seen: dict[str, _Media | str],
+    tracker: _Progress,
+) -> None:
+    row = cases.rows[index]
+    content_type = row[2]
+    where = f"{cases.label} line {cases.lines[row[0]]}, field 'media'"
+    media: list[_Media] = []
+    for path in paths:
+        tracker.check_cancelled()
+        found = seen.get(path)
+        if found is None:
+            try:
+                found = _inspect_media(source, path, tracker)
+            except _Unusable as exc:
+                found = str(exc)
+            seen[path] = found
+        if isinstance(found, str):
+            cases.problems.add(f"{where}: {path} {found}")
+        elif found.kind != content_type:
+            cases.problems.add(
+                f"{where}: {path} is {found.mime}, but the case's content_type is"
+                f" {content_type!r} (the file's bytes decide, not its name)"
+            )
+        else:
+            media.append(found)
+    tracker.advance(1)
+    if len(media) != len(paths):
+        return
+    pairs = "\x00".join(f"{p}\x00{m.sha256}" for p, m in zip(paths, media, strict=True))
+    row[_ROW_SHA] = hashlib.sha256(canonical + b"\x00" + pairs.encode()).hexdigest()
+    cases.media_rows[row[0]] = [
+        (row[0], position, path, m.sha256, m.mime, m.size)
+        for position, (path, m) in enumerate(zip(paths, media, strict=True))
+    ]
+
+
+def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
+    """Sniff, size-check and hash one media file of the batch."""
+    stream, limit, why = source.open(path)
+    with stream:
+        try:
+            head = stream.read(_SNIFF_BYTES)
+            mime = _sniff_mime(head)
+            if mime is None:
+                raise _Unusable(f"is not a supported image or video (it starts with {head[:8]!r})")
+            if mime.startswith("image/"):
+                stream.seek(0)
+                _check_image_header(stream, mime)
+            stream.seek(0)
+            digest, size = _hash_stream(stream, limit, why, tracker)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise _Unusable(f"cannot be read ({exc})") from None
+    source.count(size)
+    return _Media(digest, mime, size)
+
+
+def _check_image_header(stream: IO[bytes], mime: str) -> None:
+    """Refuse an image Pillow cannot identify, or one over :data:`limits.MAX_IMAGE_PIXELS`.
+
+    Only the header is read; nothing is decoded.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream, formats=[_IMAGE_FORMATS[mime]]) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise _Unusable(_bomb_problem()) from None
+    except Exception as exc:  # Pillow's plugins raise many types on a malformed header
+        raise _Unusable(f"is not a readable {mime} image ({exc})") from None
+    if width * height > limits.MAX_IMAGE_PIXELS:
+        raise _Unusable(f"is {width}x{height} pixels; {_bomb_problem()}")
+
+
+def _bomb_problem() -> str:
+    megapixels = limits.MAX_IMAGE_PIXELS / 1e6
+    return f"images over {megapixels:g} megapixels are refused (a decompression bomb?)"
+
+
+def _hash_stream(stream: IO[bytes], limit: int, why: str, tracker: _Progress) -> tuple[str, int]:
+    """SHA-256 and size of a stream, counting the bytes as they come (headers may lie)."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := stream.read(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise _Unusable(why)
+        digest.update(chunk)
+        tracker.check_cancelled()
+    return digest.hexdigest(), size
+
+
+def _store_media(source: _Source, media_dir: Path, cases: _Cases, tracker: _Progress) -> int:
+    """Copy every media file not yet in the store into it; return how many were added."""
+    if not cases.media_rows:
+        tracker.advance(cases.count)
+        return 0
+    try:
+        media_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"cannot write to the media store {media_dir} ({exc})") from exc
+    stored: set[str] = set()
+    added = 0
+    for start in range(0, cases.count, _CHUNK_CASES):
+        tracker.check_cancelled()
+        end = min(start + _CHUNK_CASES, cases.count)
+        for index in range(start, end):
+            media_rows = cases.media_rows.get(cases.rows[index][0])
+            for _case_id, _position, name, sha256, _mime, size in media_rows or ():
+                if sha256 not in stored:
+                    added += _store_one(source, media_dir, name, sha256, size, tracker)
+                    stored.add(sha256)
+            if media_rows:
+                tracker.advance(1)
+        tracker.advance(
+            end - start - sum(1 for i in range(start, end) if cases.rows[i][0] in cases.media_rows)
+        )
+    return added
+
+
+def _store_one(
+    source: _Source, media_dir: Path, name: str, sha256: str, size: int, tracker: _Progress
+) -> bool:
+    """Copy one file to ``media_dir/sha[:2]/sha`` atomically; False if it was there already."""
+    target = media_dir / sha256[:2] / sha256
+    try:
+        if target.is_file() and target.stat().st_size == size:
+            return False
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        target.parent.chmod(0o700)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    except OSError as exc:
+        raise BatchError(f"cannot write to the media store {media_dir} ({exc})") from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _copy_verified(source, name, sha256, size, out, tracker)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except OSError as exc:
+        raise BatchError(f"cannot write to the media store {media_dir} ({exc})") from exc
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return True
+
+
+def _copy_verified(
+    source: _Source, name: str, sha256: str, size: int, out: IO[bytes], tracker: _Progress
+) -> None:
+    changed = BatchError(f"{source.label(name)}: changed while it was being imported")
+    try:
+        stream, _limit, _why = source.open(name)
+        with stream:
+            digest, copied = hashlib.sha256(), 0
+            while chunk := stream.read(_READ_CHUNK):
+                copied += len(chunk)
+                if copied > size:
+                    raise changed
+                digest.update(chunk)
+                out.write(chunk)
+                tracker.check_cancelled()
+    except _Unusable as exc:
+        raise BatchError(f"{source.label(name)}: {exc}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise BatchError(f"{source.label(name)}: cannot be read ({exc})") from None
+    if copied != size or digest.hexdigest() != sha256:
+        raise changed
+

@@ -1,0 +1,205 @@
+"""Writing a bundle: sign the tag files and zip the bag, in memory or streamed to a file.
+
+Every payload kind writes its bag through here (see :mod:`.payloads`)::
+
+    bag = build_bag(identity, kind="case-batch", bundle_id=bid, seq=1,
+                    payload={"data/batch.json": b"..."}, info={"Event-Count": "0", ...})
+    bag.data, bag.digest      # the .zip bytes, SHA-256 of the signed tag manifest
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import os
+import stat
+import zipfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ... import __version__
+from .. import keys
+from ..clock import utc_now_iso
+from ..formats import bagit, minisign, zip_safety
+from ..formats.bagit import BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, TAGMANIFEST
+from .atomic_files import temporary_name
+from .layout import FORMAT_VERSION, SIGNATURE
+
+_CHUNK = 4 * 1024**2
+_PENDING_CHUNKS = 4
+
+TagWriter = Callable[[dict[str, str], dict[str, int]], tuple[dict[str, bytes], str]]
+"""``tags(hashes, sizes)``: the signed tag files for payload files with these hashes and
+sizes, and the SHA-256 of the tag manifest."""
+
+
+@dataclass(frozen=True)
+class BuiltBag:
+    """A signed, zipped bag in memory."""
+
+    data: bytes
+    digest: str
+
+
+def build_bag(
+    identity: keys.Identity,
+    *,
+    kind: str,
+    bundle_id: str,
+    seq: int,
+    payload: dict[str, bytes],
+    info: dict[str, str],
+    created: str | None = None,
+) -> BuiltBag:
+    """Sign and zip a bag: ``payload`` maps names under ``data/`` to bytes.
+
+    ``info`` adds bag-info.txt fields (``Event-Count`` and ``Batch-Ids`` at least); the
+    signer, kind, ids, sequence number and Payload-Oxum fields are filled in here.
+    """
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()}
+    sizes = {name: len(data) for name, data in payload.items()}
+    tags, digest = signed_tags(
+        identity, kind=kind, bundle_id=bundle_id, seq=seq, hashes=hashes, sizes=sizes,
+        info=info, created=created,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {**tags, **payload}.items():
+            archive.writestr(zip_info(bundle_id, name, zipfile.ZIP_DEFLATED), data)
+    return BuiltBag(buffer.getvalue(), digest)
+
+
+def zip_info(bundle_id: str, name: str, compress_type: int) -> zipfile.ZipInfo:
+    """The archive entry of a bag file: ``<bundle_id>/<name>``, a plain 0644 file, 1980."""
+    info = zipfile.ZipInfo(f"{bundle_id}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    info.compress_type = compress_type
+    return info
+
+
+def signed_tags(
+    identity: keys.Identity,
+    *,
+    kind: str,
+    bundle_id: str,
+    seq: int,
+    hashes: dict[str, str],
+    sizes: dict[str, int],
+    info: dict[str, str],
+    created: str | None,
+) -> tuple[dict[str, bytes], str]:
+    """The tag files (signature included) for payload files with these hashes and sizes,
+    and the SHA-256 of the tag manifest."""
+    created = created or utc_now_iso()
+    manifest = bagit.manifest_text(hashes)
+    fields = {
+        "Bag-Software-Agent": f"QA Desktop {__version__}",
+        "Bagging-Date": created[:10],
+        "Payload-Oxum": bagit.payload_oxum(sizes.values()),
+        "Format-Version": str(FORMAT_VERSION),
+        "Bundle-Kind": kind,
+        "Bundle-Id": bundle_id,
+        "Sequence-Number": str(seq),
+        "Producer": identity.display_name or identity.key_id,
+        "Key-Id": identity.key_id,
+        "Signer-Public-Key": identity.public_key.to_minisign().splitlines()[1],
+        "App-Version": __version__,
+        "Created": created,
+        **info,
+    }
+    tags = {BAGIT_TXT: BAGIT_DECLARATION, BAG_INFO: bagit.bag_info_text(fields),
+            MANIFEST: manifest}
+    tagmanifest = bagit.manifest_text(
+        {name: hashlib.sha256(data).hexdigest() for name, data in tags.items()}
+    )
+    comment = f"kind={kind} bundle_id={bundle_id} key_id={identity.key_id} seq={seq}"
+    members = {
+        **tags,
+        TAGMANIFEST: tagmanifest,
+        SIGNATURE: minisign.signature_file(identity, tagmanifest, comment),
+    }
+    return members, hashlib.sha256(tagmanifest).hexdigest()
+
+
+def write_bag_file(
+    out_dir: Path,
+    name: str,
+    bundle_id: str,
+    payload: dict[str, bytes],
+    evidence: list[tuple[str, Path, int]],
+    tags: TagWriter,
+) -> tuple[Path, str]:
+    """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, tag manifest digest).
+
+    Evidence (if any) is read in chunks into reused buffers; a worker thread hashes each chunk for
+    the manifest while zipfile computes its CRC and writes it, so every byte is read once.
+    The tag files (which need those hashes) come last in the archive.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(out_dir, name)
+    hashes = {n: hashlib.sha256(d).hexdigest() for n, d in payload.items()}
+    sizes = {n: len(d) for n, d in payload.items()}
+    limit = zip_safety.BUNDLE_LIMITS.max_archive_bytes
+    try:
+        with tmp.open("xb") as raw, ThreadPoolExecutor(1) as pool:
+            with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+                for member, path, size in evidence:
+                    hashes[member] = _stream_member(archive, bundle_id, member, path, size, pool)
+                    sizes[member] = size
+                signed, digest = tags(hashes, sizes)
+                for member, data in {**payload, **signed}.items():
+                    archive.writestr(zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        if tmp.stat().st_size > limit:
+            raise ValueError(f"the bundle would be larger than {limit} bytes")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest
+
+
+def _submit(
+    pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[bytes], None],
+    data: bytes,
+) -> None:
+    pending.append(pool.submit(fn, data))
+    _drain(pending, _PENDING_CHUNKS)
+
+
+def _drain(pending: deque[Future[None]], keep: int) -> None:
+    while len(pending) > keep:
+        pending.popleft().result()
+
+
+def _stream_member(
+    archive: zipfile.ZipFile, bundle_id: str, member: str, path: Path, size: int,
+    pool: ThreadPoolExecutor,
+) -> str:
+    """Copy one file into the archive uncompressed (ZIP_STORED); its SHA-256."""
+    sha = hashlib.sha256()
+    pending: deque[Future[None]] = deque()
+    info = zip_info(bundle_id, member, zipfile.ZIP_STORED)
+    info.file_size = size
+    # Reused buffers: fresh 4 MiB objects would cost a page fault per 4 KiB every time.
+    # A buffer comes round again only after the hash of what it held was drained.
+    buffers = [bytearray(_CHUNK) for _ in range(_PENDING_CHUNKS + 2)]
+    copied = 0
+    with path.open("rb", buffering=0) as source, archive.open(info, "w") as dest:
+        for turn in itertools.count():
+            buffer = buffers[turn % len(buffers)]
+            read = source.readinto(buffer)
+            if not read:
+                break
+            chunk = memoryview(buffer)[:read]
+            _submit(pool, pending, sha.update, chunk)
+            dest.write(chunk)
+            copied += read
+    _drain(pending, 0)
+    if copied != size:
+        raise ValueError(f"evidence {path} changed while it was being exported")
+    return sha.hexdigest()

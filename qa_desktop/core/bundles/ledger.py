@@ -1,0 +1,147 @@
+"""The ledger of bundles: what was exported and imported, by whom, with which sequence
+number, and the signers' event chain points; replays and equivocations are refused here.
+
+Tables: ``bundle_log`` (every bundle exported or imported), ``chain_points`` (a signer's
+event chain head at a position), ``exported_events`` and ``seen_bundles``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from .. import audit
+from ..clock import utc_now_iso
+from ..vocab import RefusalReason
+from .rejection import BundleRejected
+
+if TYPE_CHECKING:
+    from .payloads.kind import VerifiedBundle
+    from .payloads.verdicts import Checkpoint
+
+
+def next_seq(db: sqlite_utils.Database, key_id: str) -> int:
+    """The next unused sequence number of ``key_id``'s bundles."""
+    row = db.execute("SELECT MAX(seq) FROM bundle_log WHERE key_id = ?", [key_id]).fetchone()
+    return int(row[0] or 0) + 1
+
+
+def seq_used_by(db: sqlite_utils.Database, key_id: str, seq: int) -> str | None:
+    """The id of the bundle that used ``key_id``'s sequence number ``seq``, if any."""
+    row = db.execute(
+        "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND seq = ?", [key_id, seq]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def latest_chain_point(db: sqlite_utils.Database, key_id: str) -> tuple[int, str]:
+    """``(position, head)`` of ``key_id``'s latest chain point (the genesis if none)."""
+    row = db.execute(
+        "SELECT position, head FROM chain_points WHERE key_id = ? ORDER BY position DESC LIMIT 1",
+        [key_id],
+    ).fetchone()
+    return (int(row[0]), row[1]) if row else (0, audit.GENESIS)
+
+
+def log_bundle(
+    db: sqlite_utils.Database,
+    bundle_id: str,
+    key_id: str,
+    seq: int,
+    kind: str,
+    digest: str,
+    event_count: int,
+    direction: str,
+) -> None:
+    """Add one bundle to ``bundle_log`` (``direction`` ``export`` or ``import``)."""
+    db["bundle_log"].insert(
+        {
+            "bundle_id": bundle_id,
+            "key_id": key_id,
+            "seq": seq,
+            "kind": kind,
+            "digest": digest,
+            "event_count": event_count,
+            "direction": direction,
+            "logged_at": utc_now_iso(),
+        }
+    )
+
+
+def add_chain_points(db: sqlite_utils.Database, cp: Checkpoint, bundle_id: str) -> None:
+    """Record the chain points a checkpoint vouches for (its start and its end)."""
+    for position, head in ((cp.start, cp.prev_head), (cp.count, cp.head)):
+        db.execute(
+            "INSERT OR IGNORE INTO chain_points (key_id, position, head, bundle_id)"
+            " VALUES (?,?,?,?)",
+            [cp.key_id, position, head, bundle_id],
+        )
+
+
+def check_chain_points(db: sqlite_utils.Database, cp: Checkpoint) -> None:
+    """Refuse (``history-rewritten``) a checkpoint contradicting the signer's earlier ones."""
+    for position, head in ((cp.start, cp.prev_head), (cp.count, cp.head)):
+        row = db.execute(
+            "SELECT head FROM chain_points WHERE key_id = ? AND position = ?",
+            [cp.key_id, position],
+        ).fetchone()
+        if row is not None and row[0] != head:
+            raise BundleRejected(
+                RefusalReason.HISTORY_REWRITTEN,
+                f"key {cp.key_id}'s event chain at position {position} differs from an"
+                " earlier bundle's",
+            )
+
+
+def exported_bundle_ids(db: sqlite_utils.Database, key_id: str) -> set[str]:
+    """The ids of the bundles this database exported, signed by ``key_id``."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT bundle_id FROM bundle_log WHERE key_id = ? AND direction = 'export'",
+            [key_id],
+        )
+    }
+
+
+def remember_seen(db: sqlite_utils.Database, sha256: str, name: str, outcome: str) -> None:
+    """Note a bundle file (by SHA-256) that a sync need not read again."""
+    db.execute(
+        "INSERT OR IGNORE INTO seen_bundles (sha256, name, outcome, seen_at) VALUES (?,?,?,?)",
+        [sha256, name, outcome, utc_now_iso()],
+    )
+
+
+def check_bundle_log(db: sqlite_utils.Database, bundle: VerifiedBundle) -> bool:
+    """True if this very bundle was logged before; refuses ``equivocation`` and ``replay``.
+
+    The same bundle id with other signed content is equivocation; a signer's sequence
+    number already used by another bundle id is a replay.
+    """
+    logged = db.execute(
+        "SELECT digest FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]
+    ).fetchone()
+    if logged is not None:
+        if logged[0] != bundle.digest:
+            raise BundleRejected(
+                RefusalReason.EQUIVOCATION,
+                f"bundle {bundle.bundle_id} was seen with other content",
+            )
+        return True
+    other = seq_used_by(db, bundle.signer.key_id, bundle.seq)
+    if other is not None:
+        raise BundleRejected(
+            RefusalReason.REPLAY,
+            f"sequence number {bundle.seq} of key {bundle.signer.key_id} was already"
+            f" used by bundle {other}",
+        )
+    return False
+
+
+def log_imported_bundle(db: sqlite_utils.Database, bundle: VerifiedBundle, count: int) -> None:
+    """Record an imported bundle in ``bundle_log`` (no-op if it is there already)."""
+    if db.execute("SELECT 1 FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]).fetchone():
+        return
+    log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
+               bundle.digest, count, "import")

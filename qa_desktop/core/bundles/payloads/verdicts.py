@@ -1,0 +1,428 @@
+"""The ``verdicts`` payload: a reviewer's verdict events, their chain checkpoint, evidence.
+
+``data/events.jsonl`` (one RFC 8785 canonical event a line), ``data/checkpoint.json`` (the
+signer's event chain before and after these events) and ``data/evidence/<file>`` (optional,
+stored uncompressed). Signed by ``reviewer`` or ``lead`` keys; merged as a set union of
+events by id::
+
+    result = export_bundle(db, identity, Path("outbox"))   # None if nothing new
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ... import audit, keys
+from ...clock import utc_now_iso
+from ...formats import bagit, zip_safety
+from ...formats.bagit import MANIFEST
+from ...formats.canonical import (
+    DuplicateKeyError,
+    StrictJSONError,
+    dumps_canonical,
+    loads_strict,
+)
+from ...formats.safe_paths import relative_path_problem
+from ...store import transaction
+from ...verdicts import Citation, VerdictEvent, check_details
+from ...vocab import KeyRole, RefusalReason
+from .. import ledger
+from ..atomic_files import fsync_dir
+from ..export import signed_tags, write_bag_file
+from ..rejection import BundleRejected
+from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
+
+KIND_VERDICTS = "verdicts"
+EVENTS = "data/events.jsonl"
+CHECKPOINT = "data/checkpoint.json"
+EVIDENCE_DIR = "data/evidence/"
+"""Evidence files of a verdict bundle: ``data/evidence/<plain file name>``, stored uncompressed."""
+CHAIN_FORMAT = "qa-desktop-signer-chain"
+
+_CHECKPOINT_FIELDS = frozenset(
+    ("format", "version", "key_id", "reviewer_id", "start", "prev_head", "count", "head",
+     "created")
+)
+_EVENT_FIELDS = frozenset(VerdictEvent.__dataclass_fields__)
+_CITATION_FIELDS = frozenset(Citation.__dataclass_fields__)
+_STR_FIELDS = ("id", "case_id", "reviewer_id", "notes", "created_at", "role", "rca_note",
+               "gap_note")
+_OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason",
+                        "gap_kind")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signer's chain of exported events: head before and after this bundle's events."""
+
+    key_id: str
+    reviewer_id: str
+    start: int
+    prev_head: str
+    count: int
+    head: str
+    created: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The checkpoint as ``data/checkpoint.json`` holds it."""
+        return {
+            "format": CHAIN_FORMAT,
+            "version": 1,
+            "key_id": self.key_id,
+            "reviewer_id": self.reviewer_id,
+            "start": self.start,
+            "prev_head": self.prev_head,
+            "count": self.count,
+            "head": self.head,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A bundle written by :func:`export_bundle`."""
+
+    path: Path
+    bundle_id: str
+    seq: int
+    event_count: int
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def verdict_payload(lines: list[bytes], checkpoint: Checkpoint) -> dict[str, bytes]:
+    """The ``data/`` files of a verdict bundle: events (one JSON line each) and checkpoint."""
+    return {
+        EVENTS: b"".join(line + b"\n" for line in lines),
+        CHECKPOINT: dumps_canonical(checkpoint.to_json()) + b"\n",
+    }
+
+
+def export_bundle(
+    db: sqlite_utils.Database,
+    identity: keys.Identity,
+    out_dir: Path,
+    since: str | None = None,
+    evidence: list[Path] | None = None,
+) -> ExportResult | None:
+    """Write the reviewer's events not yet exported as ``out_dir/<bundle_id>.zip``.
+
+    ``since`` (an ISO timestamp) leaves out events created before it. ``evidence`` files
+    go into the bundle as ``data/evidence/<file name>`` (listed and hashed like every
+    payload file, stored uncompressed, streamed: never all in memory); their names must be
+    plain and unique, else ValueError. Returns None when there is nothing to export. The
+    file appears atomically (temporary name, fsync, rename); the database records the
+    export in the same transaction, committed only once the file is in place.
+    """
+    attached = _evidence_members(evidence)
+    with transaction(db):
+        events = _unexported_events(db, identity.reviewer_id, since)
+        if not events:
+            return None
+        seq = ledger.next_seq(db, identity.key_id)
+        bundle_id = str(uuid.uuid4())
+        lines = [audit.event_bytes(e) for e in events]
+        hashes = [hashlib.sha256(line).hexdigest() for line in lines]
+        start, prev_head = ledger.latest_chain_point(db, identity.key_id)
+        checkpoint = Checkpoint(
+            key_id=identity.key_id,
+            reviewer_id=identity.reviewer_id,
+            start=start,
+            prev_head=prev_head,
+            count=start + len(lines),
+            head=audit.chain_head(prev_head, hashes),
+            created=utc_now_iso(),
+        )
+        info = {"Event-Count": str(len(lines)), "Batch-Ids": _batch_ids(db, events)}
+
+        def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
+            return signed_tags(
+                identity, kind=KIND_VERDICTS, bundle_id=bundle_id, seq=seq, hashes=hashes,
+                sizes=sizes, info=info, created=checkpoint.created,
+            )
+
+        name = f"{bundle_id}.zip"
+        tmp, digest = write_bag_file(
+            out_dir, name, bundle_id, verdict_payload(lines, checkpoint), attached, tags
+        )
+        try:
+            ledger.log_bundle(db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest,
+                              len(lines), "export")
+            db["exported_events"].insert_all(
+                [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
+            )
+            ledger.add_chain_points(db, checkpoint, bundle_id)
+            audit.sync_chain(db)
+            os.replace(tmp, out_dir / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(out_dir)
+    return ExportResult(out_dir / name, bundle_id, seq, len(lines))
+
+
+def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]]:
+    """``(member name, path, size)`` of each evidence file; ValueError for bad names/files."""
+    limits = zip_safety.BUNDLE_LIMITS
+    members: list[tuple[str, Path, int]] = []
+    folded: set[str] = set()
+    for item in evidence or []:
+        path = Path(item)
+        name = path.name
+        if relative_path_problem(name, strict=True) or len(name) > 255:
+            raise ValueError(f"evidence file name {name!r} is not a plain, portable file name")
+        if name.casefold() in folded:
+            raise ValueError(f"two evidence files are named {name!r} (names must be unique)")
+        folded.add(name.casefold())
+        if path.is_symlink() or not path.is_file():
+            raise ValueError(f"evidence {path} is not a regular file")
+        size = path.stat().st_size
+        if size > limits.max_member_bytes:
+            raise ValueError(f"evidence {name!r} is larger than {limits.max_member_bytes} bytes")
+        members.append((EVIDENCE_DIR + name, path, size))
+    if sum(m[2] for m in members) > limits.max_archive_bytes - zip_safety.MiB:
+        raise ValueError(
+            f"the evidence does not fit in one bundle ({limits.max_archive_bytes} bytes)"
+        )
+    return members
+
+
+def _unexported_events(
+    db: sqlite_utils.Database, reviewer_id: str, since: str | None
+) -> list[VerdictEvent]:
+    sql = (
+        "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
+    )
+    params: list[Any] = [reviewer_id]
+    if since:
+        sql += " AND v.created_at >= ?"
+        params.append(since)
+    return [VerdictEvent.from_row(r) for r in db.query(sql + " ORDER BY v.created_at, v.id",
+                                                        params)]
+
+
+def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
+    case_ids = sorted({e.case_id for e in events})
+    found: set[str] = set()
+    for i in range(0, len(case_ids), 500):
+        chunk = case_ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT DISTINCT batch_id FROM cases WHERE id IN ({marks})", chunk
+            )
+        )
+    return " ".join(sorted(found))
+
+
+# -- verifying ------------------------------------------------------------------------------
+
+
+def read_verdicts(bag: SignedBag) -> VerifiedBundle:
+    """Check a verdict bag's payload: only events, a checkpoint and evidence, each valid."""
+    files, info, signer = bag.files, bag.info, bag.signer
+    listed = bagit.parse_manifest(files[MANIFEST], MANIFEST)  # checked with the bag
+    evidence = {
+        n.removeprefix(EVIDENCE_DIR): listed[n]
+        for n in files
+        if n.startswith(EVIDENCE_DIR) and "/" not in n.removeprefix(EVIDENCE_DIR)
+    }
+    extra = sorted(
+        n for n in files
+        if n.startswith("data/") and n not in (EVENTS, CHECKPOINT)
+        and n.removeprefix(EVIDENCE_DIR) not in evidence
+    )
+    if extra:
+        raise BundleRejected(
+            RefusalReason.SCHEMA,
+            f"a verdict bundle holds only events, a checkpoint and evidence files: {extra}",
+        )
+    for name in (EVENTS, CHECKPOINT):
+        if name not in files:
+            raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
+    events, lines = _parse_events(files[EVENTS], info, signer)
+    checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines)
+    return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint,
+                        evidence=evidence)
+
+
+def _parse_event(line: bytes, number: int) -> VerdictEvent:
+    where = f"{EVENTS} line {number}"
+    try:
+        data = loads_strict(line)
+    except DuplicateKeyError as exc:
+        raise BundleRejected(RefusalReason.DUPLICATE_KEY, f"{where}: {exc}") from None
+    except StrictJSONError as exc:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {exc}") from None
+    if not isinstance(data, dict) or set(data) != _EVENT_FIELDS:
+        raise BundleRejected(
+            RefusalReason.SCHEMA, f"{where}: not a verdict event with exactly its fields"
+        )
+    try:
+        if dumps_canonical(data) != line:
+            raise BundleRejected(RefusalReason.SCHEMA, f"{where}: not RFC 8785 canonical JSON")
+    except StrictJSONError as exc:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {exc}") from None
+    problem = _event_problem(data)
+    if problem:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
+    citations = tuple(Citation(**c) for c in data["citations"])
+    return VerdictEvent(**{**data, "citations": citations})
+
+
+def _event_problem(data: dict[str, Any]) -> str | None:
+    for name in _STR_FIELDS:
+        if not isinstance(data[name], str):
+            return f"{name} must be a string"
+    for name in _OPTIONAL_STR_FIELDS:
+        if data[name] is not None and not isinstance(data[name], str):
+            return f"{name} must be a string or null"
+    if not data["id"] or not data["case_id"] or not data["reviewer_id"]:
+        return "id, case_id and reviewer_id must not be empty"
+    ms = data["time_on_case_ms"]
+    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
+        return "time_on_case_ms must be a whole number >= 0"
+    citations = data["citations"]
+    if not isinstance(citations, list) or not all(
+        isinstance(c, dict)
+        and set(c) == _CITATION_FIELDS
+        and all(isinstance(v, str) for v in c.values())
+        for c in citations
+    ):
+        return "citations must be a list of {pack_id, pack_version, section_id, quote}"
+    try:
+        check_details(
+            data["confidence"], data["rca_reason"], data["rca_note"], data["gap_kind"],
+            data["gap_note"],
+        )
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _parse_events(data: bytes, info: dict[str, str], signer: keys.TrustedKey) -> tuple[
+    tuple[VerdictEvent, ...], tuple[bytes, ...]
+]:
+    if data and not data.endswith(b"\n"):
+        raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} must end with a newline")
+    lines = data.split(b"\n")[:-1] if data else []
+    if not lines:
+        raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
+    events = tuple(_parse_event(line, i) for i, line in enumerate(lines, 1))
+    if len({e.id for e in events}) != len(events):
+        raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} lists an event twice")
+    if int(info["Event-Count"]) != len(events):
+        raise BundleRejected(RefusalReason.SCHEMA, "Event-Count does not match the events")
+    for event in events:
+        if signer.reviewer_id is None or event.reviewer_id != signer.reviewer_id:
+            raise BundleRejected(
+                RefusalReason.IMPERSONATION,
+                f"event {event.id} is in reviewer {event.reviewer_id}'s name, but the key"
+                f" {signer.key_id} belongs to {signer.reviewer_id or 'no reviewer'}",
+            )
+    return events, tuple(lines)
+
+
+def _parse_checkpoint(
+    data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, ...]
+) -> Checkpoint:
+    try:
+        raw = loads_strict(data)
+    except DuplicateKeyError as exc:
+        raise BundleRejected(RefusalReason.DUPLICATE_KEY, f"{CHECKPOINT}: {exc}") from None
+    except StrictJSONError as exc:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{CHECKPOINT}: {exc}") from None
+    if (
+        not isinstance(raw, dict)
+        or set(raw) != _CHECKPOINT_FIELDS
+        or raw["format"] != CHAIN_FORMAT
+        or raw["version"] != 1
+        or not all(isinstance(raw[k], str) for k in ("key_id", "reviewer_id", "created"))
+        or not all(
+            isinstance(raw[k], int) and not isinstance(raw[k], bool) and raw[k] >= 0
+            for k in ("start", "count")
+        )
+        or not all(isinstance(raw[k], str) and _HEX64.fullmatch(raw[k])
+                   for k in ("prev_head", "head"))
+    ):
+        raise BundleRejected(RefusalReason.SCHEMA, f"{CHECKPOINT} is not a version 1 checkpoint")
+    cp = Checkpoint(**{k: raw[k] for k in Checkpoint.__dataclass_fields__})
+    hashes = [hashlib.sha256(line).hexdigest() for line in lines]
+    if (
+        cp.key_id != signer.key_id
+        or cp.reviewer_id != signer.reviewer_id
+        or cp.count != cp.start + len(lines)
+        or (cp.start == 0 and cp.prev_head != audit.GENESIS)
+        or audit.chain_head(cp.prev_head, hashes) != cp.head
+    ):
+        raise BundleRejected(
+            RefusalReason.SCHEMA, f"{CHECKPOINT} does not match the signer and the events"
+        )
+    return cp
+
+
+# -- merging --------------------------------------------------------------------------------
+
+
+def plan_verdicts_merge(
+    db: sqlite_utils.Database, bundle: VerifiedBundle, logged: bool
+) -> MergePlan:
+    """The events not yet in the database; refuses a rewritten chain (``history-rewritten``),
+    an event id with other content (``event-conflict``) and events on unknown cases."""
+    if bundle.checkpoint is not None:
+        ledger.check_chain_points(db, bundle.checkpoint)
+    new: list[VerdictEvent] = []
+    known = 0
+    for event, line in zip(bundle.events, bundle.event_lines, strict=True):
+        rows = list(db.query("SELECT * FROM verdicts WHERE id = ?", [event.id]))
+        if rows:
+            if audit.event_bytes(VerdictEvent.from_row(rows[0])) != line:
+                raise BundleRejected(
+                    RefusalReason.EVENT_CONFLICT, f"event {event.id} differs from the stored one"
+                )
+            known += 1
+            continue
+        if db.execute("SELECT 1 FROM cases WHERE id = ?", [event.case_id]).fetchone() is None:
+            raise BundleRejected(
+                RefusalReason.UNKNOWN_CASE,
+                f"event {event.id} is on case {event.case_id},"
+                " which is not in this database (import its batch first)",
+            )
+        new.append(event)
+    return MergePlan(logged, tuple(new), known)
+
+
+def apply_verdicts_merge(
+    db: sqlite_utils.Database, bundle: VerifiedBundle, plan: MergePlan
+) -> None:
+    """Insert the new events, log the bundle and its chain points, extend the audit chain."""
+    for event in plan.new_events:
+        db["verdicts"].insert(event.to_row())
+    ledger.log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
+                      bundle.digest, len(bundle.events), "import")
+    if bundle.checkpoint is not None:
+        ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
+    audit.sync_chain(db)
+
+
+VERDICTS = PayloadKind(
+    name=KIND_VERDICTS,
+    signer_roles=(KeyRole.REVIEWER, KeyRole.LEAD),
+    write=export_bundle,
+    read=read_verdicts,
+    plan_merge=plan_verdicts_merge,
+    apply_merge=apply_verdicts_merge,
+)
+"""Verdict events: written by :func:`export_bundle`, merged as a set union by event id."""

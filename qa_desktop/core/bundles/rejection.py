@@ -1,0 +1,69 @@
+"""A refused bundle: its reason code, advice for people, and the quarantine copy."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import Refused
+from ..vocab import RefusalReason
+from .atomic_files import write_atomically
+
+
+class BundleRejected(Refused):
+    """A bundle refused, with a reason code (``reason``, a :class:`RefusalReason`) and a
+    message for people; ``str()`` gives ``"<reason>: <message>"``."""
+
+    def __init__(self, reason: RefusalReason | str, message: str) -> None:
+        super().__init__(RefusalReason(reason), message)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+_DAMAGED = ("The file was changed after it was signed, or damaged on the way. Ask the sender"
+            " for a new copy; do not repair it by hand.")
+_NOT_OURS = "This is not a QA Desktop bundle. Check that you picked the right file."
+_WHAT_TO_DO = {
+    "unknown-signer": "Nobody you trust signed it. If you know the signer, add their public key"
+                      " (Keys ▸ Trusted signers, or `qa-desktop keys trust`) and import it again.",
+    "revoked-signer": "The signer's key was revoked here. Ask them to sign it again with their"
+                      " current key.",
+    "role-not-allowed": "The signer's key is trusted, but not for this kind of bundle (only an"
+                        " issuer signs case batches; reviewers and leads sign verdicts). Change"
+                        " the key's role only if that is really their job.",
+    "wrong-kind": "A case batch and a verdict bundle are imported in different places: use"
+                  " File ▸ Import batch for case batches and Import bundles for verdicts.",
+    "expired": "Ask the issuer for a freshly signed copy of the batch.",
+    "replay": "The signer used this sequence number for another bundle already. Ask them to"
+              " export again: a new export takes a new number.",
+    "equivocation": "Two different bundles carry the same id. Keep both files and tell the"
+                    " signer and your lead: one of them was not made by QA Desktop.",
+    "history-rewritten": "The signer's earlier history differs from what they sent before (a"
+                         " restored backup or an edited database). Tell your lead.",
+    "impersonation": "The bundle holds verdicts in someone else's name. Tell your lead.",
+    "unknown-case": "Import the case batch these verdicts are about first, then this bundle.",
+    "event-conflict": "An event id was reused with other content. Tell the signer and your lead.",
+    "zip-bomb": "The file is larger than a bundle may be (or expands too much). Ask the sender"
+                " to split it.",
+    "unreadable": "The file could not be read. Check that it is fully copied, then try again.",
+}
+
+
+def what_to_do(reason: str) -> str:
+    """Advice for a person about a bundle refused with ``reason`` (a reason code)."""
+    if reason in ("not-a-zip", "not-a-bag", "empty"):
+        return _NOT_OURS
+    return _WHAT_TO_DO.get(reason, _DAMAGED)
+
+
+def quarantine(folder: Path, name: str, data: bytes, reason: BundleRejected) -> Path:
+    """Copy a refused bundle into ``folder`` with a ``<name>.reason.txt`` beside it."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-100:] or "bundle"
+    target = f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    text = f"{reason.reason}\n{reason.message}\nrefused at {stamp}\n{what_to_do(reason.reason)}\n"
+    write_atomically(folder, f"{target}.reason.txt", text.encode())
+    return write_atomically(folder, target, data)

@@ -1,0 +1,324 @@
+"""Verifying a bundle, entirely in memory, before anything is written.
+
+In order: archive safety (:mod:`..formats.zip_safety` with the bundle limits), the bag's
+layout, the signature against the trust store, every hash (:mod:`..formats.bagit`),
+bag-info.txt against the signature, then the payload, by its kind (:mod:`.payloads`)::
+
+    verified = verify_bundle(db, read_bundle_file(path))     # BundleRejected if not
+    verified.events, verified.signer.signer_name
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import sqlite_utils
+
+from .. import keys
+from ..formats import bagit, minisign, zip_safety
+from ..formats.bagit import BAG_INFO, TAGMANIFEST, BagProblem
+from ..formats.zip_safety import ZipProblem, ZipRule
+from ..vocab import RefusalReason
+from .layout import FORMAT_VERSION, REQUIRED_INFO, REQUIRED_TAG_FILES, SIGNATURE
+from .payloads import PayloadKind, SignedBag, VerifiedBundle, payload_kind
+from .payloads.case_batches import KIND_CASE_BATCH
+from .payloads.verdicts import EVIDENCE_DIR, KIND_VERDICTS
+from .rejection import BundleRejected
+
+MAX_TAG_FILE_BYTES = 1024**2
+"""Largest tag file (bagit.txt, bag-info.txt, manifests, signature)."""
+
+_NUMBER = re.compile(r"[0-9]{1,15}")
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+               OSError, EOFError, zlib.error, ValueError, KeyError, IndexError)
+_ZIP_REASONS = {
+    ZipRule.ARCHIVE_TOO_LARGE: RefusalReason.ZIP_BOMB,
+    ZipRule.TOO_MANY_MEMBERS: RefusalReason.ZIP_BOMB,
+    ZipRule.LINK: RefusalReason.UNSAFE_PATH,
+    ZipRule.NOT_REGULAR: RefusalReason.UNSAFE_PATH,
+    ZipRule.UNSAFE_NAME: RefusalReason.UNSAFE_PATH,
+    ZipRule.DUPLICATE_NAME: RefusalReason.DUPLICATE_NAME,
+    ZipRule.CASE_COLLISION: RefusalReason.CASE_COLLISION,
+    ZipRule.ENCRYPTED: RefusalReason.CORRUPT,
+    ZipRule.MEMBER_TOO_LARGE: RefusalReason.ZIP_BOMB,
+    ZipRule.OVER_COMPRESSED: RefusalReason.ZIP_BOMB,
+    ZipRule.TOTAL_TOO_LARGE: RefusalReason.ZIP_BOMB,
+    ZipRule.LOCAL_HEADER: RefusalReason.CORRUPT,
+}
+"""The bundle reason code of each archive-safety rule."""
+
+
+def _refusal(problem: ZipProblem) -> BundleRejected:
+    return BundleRejected(_ZIP_REASONS[problem.rule], str(problem))
+
+
+def verify_bundle(
+    db: sqlite_utils.Database, data: bytes, *, kind: str = KIND_VERDICTS
+) -> VerifiedBundle:
+    """Check a bundle completely, in memory; :class:`BundleRejected` says why it fails.
+
+    Reads the trust store but writes nothing. What depends on the database's events
+    (replay, equivocation, conflicts, unknown cases) is checked by ``check_merge``.
+    """
+    payload = payload_kind(kind)
+    with _open_archive(data) as archive:
+        try:
+            members = {
+                name: info
+                for name, info in zip_safety.checked_members(
+                    archive, zip_safety.BUNDLE_LIMITS
+                ).items()
+                if not info.is_dir()
+            }
+        except ZipProblem as problem:
+            raise _refusal(problem) from None
+        if not members:
+            raise BundleRejected(RefusalReason.EMPTY, "the archive holds no files")
+        root = _bag_root(members)
+        files = _read_members(archive, members, root, data)
+    for name in REQUIRED_TAG_FILES:
+        if name not in files:
+            raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
+    sig = _check_signature(db, files)
+    signer = keys.trusted_key(db, sig.key_id)
+    assert signer is not None
+    try:
+        bagit.check_bag(files, unlisted_tag_files=(SIGNATURE,))
+        info = bagit.parse_bag_info(files[BAG_INFO], REQUIRED_INFO)
+    except BagProblem as problem:
+        raise BundleRejected(problem.reason, problem.message) from None
+    seq = _check_info(info, sig, signer, root, files, payload)
+    bag = SignedBag(
+        bundle_id=root,
+        kind=kind,
+        signer=signer,
+        seq=seq,
+        created=info["Created"],
+        digest=hashlib.sha256(files[TAGMANIFEST]).hexdigest(),
+        info=info,
+        files=files,
+    )
+    try:
+        return payload.read(bag)
+    except BagProblem as problem:
+        raise BundleRejected(problem.reason, problem.message) from None
+
+
+def verify_case_batch(db: sqlite_utils.Database, data: bytes) -> VerifiedBundle:
+    """Check a signed case batch (kind ``case-batch``, signed by an ``issuer`` key)."""
+    return verify_bundle(db, data, kind=KIND_CASE_BATCH)
+
+
+def read_bundle_file(path: Path) -> bytes:
+    """A bundle file's bytes, read at most the bundle size limit (+1) of them."""
+    limit = zip_safety.BUNDLE_LIMITS.max_archive_bytes
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise BundleRejected(RefusalReason.ZIP_BOMB, f"{path.name} is larger than {limit} bytes")
+    return data
+
+
+# -- the archive ----------------------------------------------------------------------------
+
+
+def _open_archive(data: bytes) -> zipfile.ZipFile:
+    if not data:
+        raise BundleRejected(RefusalReason.EMPTY, "the file is empty")
+    try:
+        zip_safety.check_archive_size(len(data), zip_safety.BUNDLE_LIMITS)
+    except ZipProblem as problem:
+        raise _refusal(problem) from None
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except _ZIP_ERRORS as exc:
+        raise BundleRejected(RefusalReason.NOT_A_ZIP, f"not a readable .zip file ({exc})") from None
+
+
+def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
+    """The one top-level folder that holds the bag."""
+    tops = {name.split("/", 1)[0] for name in members}
+    if len(tops) != 1 or any("/" not in name for name in members):
+        raise BundleRejected(
+            RefusalReason.NOT_A_BAG, "a bundle holds exactly one top-level folder (the bag)"
+        )
+    return tops.pop()
+
+
+def _read_members(
+    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], root: str, data: bytes
+) -> dict[str, bytes]:
+    """Every file's bytes by bag-relative name, counting bytes as they come out.
+
+    Evidence stored uncompressed is not copied: it is a view into ``data`` (its CRC-32
+    checked in worker threads, like its hash later).
+    """
+    limits = zip_safety.BUNDLE_LIMITS
+    files: dict[str, bytes] = {}
+    views: list[tuple[str, zipfile.ZipInfo]] = []
+    total = 0
+
+    def read_at(offset: int, size: int) -> bytes:
+        return data[offset : offset + size]
+
+    for name, info in members.items():
+        relative = name[len(root) + 1 :]
+        try:
+            start = zip_safety.data_offset(read_at, info)
+        except ZipProblem as problem:
+            raise _refusal(problem) from None
+        if relative.startswith(EVIDENCE_DIR) and info.compress_type == zipfile.ZIP_STORED:
+            files[relative] = _stored_view(data, start, info, relative)  # type: ignore[assignment]
+            views.append((relative, info))
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
+            continue
+        limit = min(info.file_size, limits.max_member_bytes)
+        if "/" not in relative or not relative.startswith("data/"):
+            limit = min(limit, MAX_TAG_FILE_BYTES)
+            if info.file_size > MAX_TAG_FILE_BYTES:
+                raise BundleRejected(
+                    RefusalReason.ZIP_BOMB, f"tag file {relative!r} is too large"
+                )
+        try:
+            with archive.open(info) as stream:
+                content = stream.read(limit + 1)
+        except _ZIP_ERRORS as exc:
+            raise BundleRejected(
+                RefusalReason.CORRUPT, f"{relative!r} cannot be read ({exc})"
+            ) from None
+        if len(content) > limit:
+            raise BundleRejected(
+                RefusalReason.ZIP_BOMB, f"{relative!r} holds more than it declares"
+            )
+        total += len(content)
+        if total > limits.max_total_bytes:
+            raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
+        files[relative] = content
+    crcs = bagit.in_threads(zlib.crc32, [files[relative] for relative, _ in views])
+    for (relative, info), crc in zip(views, crcs, strict=True):
+        if crc != info.CRC:
+            raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)")
+    return files
+
+
+def _stored_view(data: bytes, start: int, info: zipfile.ZipInfo, relative: str) -> memoryview:
+    """The bytes of an uncompressed member, as a view into the archive (no copy)."""
+    end = start + info.compress_size
+    if info.compress_size != info.file_size or end > len(data):
+        raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} is truncated or mis-sized")
+    return memoryview(data)[start:end]
+
+
+# -- the signature and bag-info.txt ---------------------------------------------------------
+
+
+def _check_signature(db: sqlite_utils.Database, files: dict[str, bytes]) -> minisign.Signature:
+    try:
+        sig = minisign.parse_signature(files[SIGNATURE])
+    except minisign.MinisignFormatError as exc:
+        raise BundleRejected(RefusalReason.BAD_SIGNATURE, str(exc)) from None
+    signer = keys.trusted_key(db, sig.key_id)
+    if signer is None:
+        raise BundleRejected(
+            RefusalReason.UNKNOWN_SIGNER, f"key {sig.key_id} is not in the trust store"
+        )
+    if signer.revoked:
+        raise BundleRejected(
+            RefusalReason.REVOKED_SIGNER, f"key {sig.key_id} was revoked {signer.revoked_at}"
+        )
+    trusted = signer.as_public_key().key
+    if not minisign.signature_holds(trusted, sig, files[TAGMANIFEST]):
+        claimed = _claimed_public_key(files.get(BAG_INFO, b""))
+        if (
+            claimed is not None
+            and claimed.key_id == sig.key_id
+            and claimed.key != trusted
+            and minisign.signature_holds(claimed.key, sig, files[TAGMANIFEST])
+        ):
+            raise BundleRejected(
+                RefusalReason.KEY_ID_MISMATCH,
+                f"signed by a different key that copies trusted key id {sig.key_id}",
+            )
+        raise BundleRejected(
+            RefusalReason.BAD_SIGNATURE, f"the signature does not verify with key {sig.key_id}"
+        )
+    return sig
+
+
+def _claimed_public_key(bag_info: bytes) -> keys.PublicKey | None:
+    """The Signer-Public-Key bag-info.txt claims (unverified), if it parses."""
+    try:
+        for line in bag_info.decode("utf-8").splitlines():
+            if line.startswith("Signer-Public-Key:"):
+                return keys.PublicKey.from_minisign(line.split(":", 1)[1].strip())
+    except (UnicodeDecodeError, keys.KeyFormatError):
+        return None
+    return None
+
+
+def _trusted_comment_fields(comment: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for token in comment.split(" "):
+        key, sep, value = token.partition("=")
+        if not sep or key in fields:
+            raise BundleRejected(RefusalReason.SCHEMA, f"unexpected trusted comment {comment!r}")
+        fields[key] = value
+    if set(fields) != {"kind", "bundle_id", "key_id", "seq"}:
+        raise BundleRejected(RefusalReason.SCHEMA, f"unexpected trusted comment {comment!r}")
+    return fields
+
+
+def _check_info(
+    info: dict[str, str],
+    sig: minisign.Signature,
+    signer: keys.TrustedKey,
+    root: str,
+    files: dict[str, bytes],
+    kind: PayloadKind,
+) -> int:
+    """Check bag-info.txt against the signature and the bag; returns the sequence number."""
+    comment = _trusted_comment_fields(sig.trusted_comment)
+    for found in (comment["kind"], info["Bundle-Kind"]):
+        if found != kind.name:
+            raise BundleRejected(
+                RefusalReason.WRONG_KIND, f"a {found!r} bundle cannot be used as {kind.name!r}"
+            )
+    if info["Key-Id"] != sig.key_id or comment["key_id"] != sig.key_id:
+        raise BundleRejected(
+            RefusalReason.KEY_ID_MISMATCH, "bag-info.txt and the signature name different keys"
+        )
+    if info["Signer-Public-Key"] != signer.as_public_key().to_minisign().splitlines()[1]:
+        raise BundleRejected(
+            RefusalReason.KEY_ID_MISMATCH, "the bundle names a different key under this key id"
+        )
+    if info["Format-Version"] != str(FORMAT_VERSION):
+        raise BundleRejected(
+            RefusalReason.SCHEMA, f"format version {info['Format-Version']!r} is not supported"
+        )
+    if not (info["Bundle-Id"] == comment["bundle_id"] == root):
+        raise BundleRejected(
+            RefusalReason.SCHEMA, "the bundle id differs between bag-info, signature and folder"
+        )
+    if not (info["Sequence-Number"] == comment["seq"] and _NUMBER.fullmatch(comment["seq"])):
+        raise BundleRejected(
+            RefusalReason.SCHEMA, "the sequence number differs between bag-info and signature"
+        )
+    payload = [d for n, d in files.items() if n.startswith("data/")]
+    if info["Payload-Oxum"] != bagit.payload_oxum(len(d) for d in payload):
+        raise BundleRejected(RefusalReason.SCHEMA, "Payload-Oxum does not match the payload")
+    if not _NUMBER.fullmatch(info["Event-Count"]):
+        raise BundleRejected(RefusalReason.SCHEMA, "Event-Count is not a number")
+    if signer.role not in kind.signer_roles:
+        raise BundleRejected(
+            RefusalReason.ROLE_NOT_ALLOWED,
+            f"a {signer.role} key may not sign {kind.name!r} bundles",
+        )
+    kind.check_info(info)
+    return int(comment["seq"])
