@@ -654,7 +654,7 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     for r in reports:
         if r.refused:
             click.echo(f"{r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-                       f"  {what_to_do(r.refused_reason)}")
+                       f"  {what_to_do(r.refused_reason or '')}")
         else:
             click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
     if any(r.refused for r in reports):
@@ -704,7 +704,7 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
                f" {report.skipped_seen} already seen, {len(report.refused)} refused")
     for r in report.refused:
         click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-                   f"    {what_to_do(r.refused_reason)}")
+                   f"    {what_to_do(r.refused_reason or '')}")
     if gaps:
         click.echo(gaps)
 

@@ -593,7 +593,8 @@ def demo_image(case: PlannedCase, rng: np.random.Generator) -> np.ndarray:
 def write_video(path: Path, case: PlannedCase, frames: int, rng: np.random.Generator) -> None:
     """Write a 720p mp4v video of ``case.scenes`` distinct scenes with moving shapes."""
     width, height = case.size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), VIDEO_FPS, (width, height))
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]
+    writer = cv2.VideoWriter(str(path), fourcc, VIDEO_FPS, (width, height))
     if not writer.isOpened():
         raise OSError(f"{path}: could not open a video writer (mp4v)")
     try:
@@ -671,9 +672,9 @@ def add_grain(img: np.ndarray, rng: np.random.Generator, amplitude: int) -> None
     """Add coarse monochrome noise in place (fine detail that blur visibly removes)."""
     height, width = img.shape[:2]
     grain = rng.integers(0, amplitude, (max(1, height // 2), max(1, width // 2)), dtype=np.uint8)
-    grain = cv2.resize(grain, (width, height), interpolation=cv2.INTER_NEAREST)
+    full = cv2.resize(grain, (width, height), interpolation=cv2.INTER_NEAREST)
     for channel in range(3):
-        img[..., channel] = cv2.add(img[..., channel], grain)
+        img[..., channel] = cv2.add(img[..., channel], full)
 
 
 def draw_shapes(img: np.ndarray, rng: np.random.Generator, count: int) -> None:

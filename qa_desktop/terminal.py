@@ -52,7 +52,7 @@ class TerminalSafe(io.TextIOBase):
 
 def guard_terminal_streams(streams: dict[str, TextIO]) -> dict[str, TextIO]:
     """``streams`` (e.g. stdout, stderr), each wrapped in :class:`TerminalSafe` if a tty."""
-    return {
-        name: TerminalSafe(stream) if stream.isatty() else stream
-        for name, stream in streams.items()
-    }
+    guarded: dict[str, TextIO] = {}
+    for name, stream in streams.items():
+        guarded[name] = TerminalSafe(stream) if stream.isatty() else stream  # type: ignore[assignment]
+    return guarded

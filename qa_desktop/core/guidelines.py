@@ -662,7 +662,7 @@ def _overlay_problems(db: sqlite_utils.Database, pack: Pack) -> Iterator[Problem
 
 
 def _insert_pack(db: sqlite_utils.Database, pack: Pack) -> None:
-    db["guideline_packs"].insert(
+    db.table("guideline_packs").insert(
         {
             "id": pack.id,
             "version": pack.version,
@@ -676,11 +676,11 @@ def _insert_pack(db: sqlite_utils.Database, pack: Pack) -> None:
             "base_version": pack.base[1] if pack.base else None,
         }
     )
-    db["guideline_labels"].insert_all(
+    db.table("guideline_labels").insert_all(
         {"pack_id": pack.id, "pack_version": pack.version, "position": i, **vars(lb)}
         for i, lb in enumerate(pack.labels)
     )
-    db["guideline_sections"].insert_all(
+    db.table("guideline_sections").insert_all(
         {
             "pack_id": pack.id,
             "pack_version": pack.version,

@@ -213,7 +213,7 @@ def create_identity(
         reviewer_id=reviewer.id,
     )
     with transaction(db):
-        db["meta"].upsert({"key": "local_key_id", "value": identity.key_id}, pk="key")
+        db.table("meta").upsert({"key": "local_key_id", "value": identity.key_id}, pk="key")
     return identity
 
 
@@ -417,7 +417,7 @@ def trust_key(
             added_at=utc_now_iso(),
             revoked_at=None,
         )
-        db["trusted_keys"].insert(asdict(row))
+        db.table("trusted_keys").insert(asdict(row))
         if reviewer_id:
             db.execute(
                 "INSERT OR IGNORE INTO reviewers (id, display_name, created_at) VALUES (?,?,?)",

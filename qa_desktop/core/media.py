@@ -572,7 +572,7 @@ class AnimatedImage:
             self._image.close()
             raise MediaError(f"{path.name}: not an animated image")
         self.path = path
-        self.frame_count = int(self._image.n_frames)
+        self.frame_count = int(getattr(self._image, "n_frames", 1))
         duration = float(self._image.info.get("duration") or 100)
         self.fps = 1000.0 / duration if duration > 0 else 10.0
         self._position = 0

@@ -121,7 +121,9 @@ _FILTERED_SQL = f"SELECT {_ROW_COLUMNS} FROM ({_QUEUE_SQL}) q"
 
 def _row(values: tuple) -> QueueRow:
     *fields, rca, gap, final_label, disputed = values
-    return QueueRow(*fields, rca=bool(rca), gap=bool(gap), final_label=final_label,
+    seq, case_id, market, policy, original, content_type, my_label, outcome = fields
+    return QueueRow(seq, case_id, market, policy, original, content_type, my_label, outcome,
+                    rca=bool(rca), gap=bool(gap), final_label=final_label,
                     disputed=bool(disputed))
 
 
@@ -245,7 +247,7 @@ def save_view(db: sqlite_utils.Database, name: str, filter: QueueFilter) -> None
     if not name:
         raise ValueError("a saved view needs a name")
     with transaction(db):
-        db["saved_views"].upsert(
+        db.table("saved_views").upsert(
             {"name": name, "filter": filter.to_json(), "saved_at": utc_now_iso()}, pk="name"
         )
 
@@ -347,4 +349,4 @@ class Queue:
     def set_last_case_id(self, case_id: str) -> None:
         """Remember the case on screen, to reopen there."""
         with transaction(self._db):
-            self._db["meta"].upsert({"key": "last_case", "value": case_id}, pk="key")
+            self._db.table("meta").upsert({"key": "last_case", "value": case_id}, pk="key")

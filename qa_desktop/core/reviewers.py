@@ -38,8 +38,8 @@ def create_local_reviewer(db: sqlite_utils.Database, display_name: str) -> Revie
         raise ValueError("a reviewer needs a display name")
     reviewer = Reviewer(id=new_event_id(), display_name=name, created_at=utc_now_iso())
     with transaction(db):
-        db["reviewers"].insert(
+        db.table("reviewers").insert(
             {"id": reviewer.id, "display_name": name, "created_at": reviewer.created_at}
         )
-        db["meta"].upsert({"key": "local_reviewer", "value": reviewer.id}, pk="key")
+        db.table("meta").upsert({"key": "local_reviewer", "value": reviewer.id}, pk="key")
     return reviewer

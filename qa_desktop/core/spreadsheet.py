@@ -13,6 +13,7 @@ say "this is text"; they hide it)::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -27,6 +28,6 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def safe_row(row: dict[str, object]) -> dict[str, object]:
+def safe_row(row: Mapping[str, object]) -> dict[str, object]:
     """A CSV row (field -> value) with every cell made :func:`safe_cell`."""
     return {key: safe_cell(value) for key, value in row.items()}

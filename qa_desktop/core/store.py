@@ -4,7 +4,7 @@ One file per data directory, opened through sqlite-utils::
 
     db = open_database(Path("~/qa/qa.db").expanduser())
     with transaction(db):
-        db["meta"].upsert({"key": "k", "value": "v"}, pk="key")
+        db.table("meta").upsert({"key": "k", "value": "v"}, pk="key")
 
 Every write the app makes goes through :func:`transaction`, so it is all or nothing.
 """

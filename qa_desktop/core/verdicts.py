@@ -187,7 +187,7 @@ def record_verdict(
             gap_kind=gap_kind,
             gap_note=gap_note.strip(),
         )
-        db["verdicts"].insert(event.to_row())
+        db.table("verdicts").insert(event.to_row())
     return event
 
 
@@ -311,7 +311,7 @@ def undo_last_verdict(
             restores=restored.id if restored else None,
             **(_details(restored) if restored else {}),
         )
-        db["verdicts"].insert(event.to_row())
+        db.table("verdicts").insert(event.to_row())
     return event
 
 

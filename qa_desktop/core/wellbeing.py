@@ -523,7 +523,7 @@ def start_session(db: sqlite_utils.Database, reviewer_id: str | None) -> str:
     """Open a review session now; returns its id."""
     session_id = new_event_id()
     with transaction(db):
-        db["review_sessions"].insert(
+        db.table("review_sessions").insert(
             {"id": session_id, "reviewer_id": reviewer_id, "started_at": utc_now_iso()}
         )
     return session_id
@@ -560,7 +560,7 @@ def record_exposure(db: sqlite_utils.Database, session_id: str | None, span: Exp
 def record_break(db: sqlite_utils.Database, session_id: str, reason: str = "") -> None:
     """Note that the reviewer took a break now (``reason``: the rule that suggested it)."""
     with transaction(db):
-        db["session_breaks"].insert(
+        db.table("session_breaks").insert(
             {"session_id": session_id, "taken_at": utc_now_iso(), "reason": reason}
         )
 

@@ -306,7 +306,7 @@ class _NotValid(Exception):
     """The fast path met something it does not accept; the thorough check says what."""
 
 
-def _case_row(record: Any, batch_id: str) -> tuple[Any, list[str], bytes]:
+def _case_row(record: Any, batch_id: str) -> tuple[list[Any], list[str], bytes]:
     """The database row of one case record, its media paths and its canonical bytes.
 
     For a text case the row is complete. For an image or video case ``content_sha256`` is
@@ -363,7 +363,7 @@ def _case_row(record: Any, batch_id: str) -> tuple[Any, list[str], bytes]:
         fields[7], fields[8], fields[9], fields[10], decided_at,
         None if media else hashlib.sha256(encoded).hexdigest(),
     ]  # fmt: skip
-    return row, media, encoded
+    return row, media, encoded  # type: ignore[return-value]  # media: checked above
 
 
 def _case_problem(record: Any) -> _Bad:

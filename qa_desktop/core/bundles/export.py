@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ... import __version__
 from .. import keys
@@ -164,8 +165,8 @@ def write_bag_file(
 
 
 def _submit(
-    pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[bytes], None],
-    data: bytes,
+    pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[Any], None],
+    data: bytes | memoryview,
 ) -> None:
     pending.append(pool.submit(fn, data))
     _drain(pending, _PENDING_CHUNKS)

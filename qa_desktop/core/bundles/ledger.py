@@ -55,7 +55,7 @@ def log_bundle(
     direction: str,
 ) -> None:
     """Add one bundle to ``bundle_log`` (``direction`` ``export`` or ``import``)."""
-    db["bundle_log"].insert(
+    db.table("bundle_log").insert(
         {
             "bundle_id": bundle_id,
             "key_id": key_id,

@@ -158,7 +158,7 @@ def export_bundle(
         try:
             ledger.log_bundle(db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest,
                               len(lines), "export")
-            db["exported_events"].insert_all(
+            db.table("exported_events").insert_all(
                 [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
@@ -409,7 +409,7 @@ def apply_verdicts_merge(
 ) -> None:
     """Insert the new events, log the bundle and its chain points, extend the audit chain."""
     for event in plan.new_events:
-        db["verdicts"].insert(event.to_row())
+        db.table("verdicts").insert(event.to_row())
     ledger.log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
                       bundle.digest, len(bundle.events), "import")
     if bundle.checkpoint is not None:
