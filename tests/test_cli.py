@@ -10,11 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from qa_desktop.cli import cli
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.verdicts import Citation
-from qa_desktop.core.workspace import Workspace
 
-from .factory import mixed_batch
+from .factory import make_workspace, mixed_batch
 
 
 def run(data: Path, *args: str) -> tuple[int, str, str]:
@@ -58,9 +56,7 @@ def test_missing_path_and_unknown_format_are_clear_errors(tmp_path: Path) -> Non
 
 def test_verdicts_export_as_jsonl_and_csv(tmp_path: Path) -> None:
     batch = mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1)
-    ws = Workspace.open(tmp_path / "data")
-    ws.ensure_reviewer("Ana")
-    ws.import_guideline_pack(DEMO_PACK)
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ana", pack=True, key=False)
     ws.import_batch(batch)
     cite = Citation("demo-global", "1.0.0", "VH-2.3")
     ws.record_verdict("img-0", "vh_remove", [cite], notes="clear case")

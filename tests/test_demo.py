@@ -20,7 +20,8 @@ from qa_desktop.core.demo import (
     plan_cases,
 )
 from qa_desktop.core.guidelines import Pack, load_pack
-from qa_desktop.core.workspace import Workspace
+
+from .factory import make_workspace
 
 KEYED_LABELS = [
     ("no_violation", "no_action", "NONE"),
@@ -239,10 +240,8 @@ def test_another_seed_gives_other_cases() -> None:
 def test_demo_batch_imports_into_a_workspace(
     batch: Path, records: list[dict], tmp_path: Path
 ) -> None:
-    ws = Workspace.open(tmp_path / "data")
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Demo Tester", pack=True, key=False)
     try:
-        ws.ensure_reviewer("Demo Tester")
-        ws.import_guideline_pack(DEMO_PACK)
         report = ws.import_batch(batch)
         assert report.batch_id == DEMO_BATCH_ID
         assert report.cases_added == len(records) == ws.case_count()

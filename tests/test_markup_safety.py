@@ -20,7 +20,7 @@ from qa_desktop.ui.guideline_browser import GuidelineBrowser
 from qa_desktop.ui.import_dialog import run_import
 from qa_desktop.ui.render import qimage_to_rgb
 
-from .factory import case_record, write_batch
+from .factory import case_record, make_workspace, write_batch
 from .windows import open_window
 
 
@@ -46,9 +46,7 @@ def hostile_workspace(tmp_path: Path, red_png: Path) -> Workspace:
     record["decision"]["moderator_id"] = tag
     text = case_record(tag, "text", [], text=f"{tag}\nhello", tags=[tag])
     write_batch(folder, [record, text])
-    ws = Workspace.open(tmp_path / "data")
-    ws.ensure_reviewer("Ina")
-    ws.import_guideline_pack(DEMO_PACK)
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ina", pack=True, key=False)
     ws.import_batch(folder)
     return ws
 

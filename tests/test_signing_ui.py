@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import bundles, keys
-from qa_desktop.core.demo import DEMO_PACK
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.signing import TrustDialog, sync_summary
@@ -21,30 +19,6 @@ from .test_bundles import flip_a_content_byte
 from .windows import open_window
 
 PASS_A, PASS_B = "correct horse", "battery staple"
-
-
-@pytest.fixture(autouse=True)
-def quick_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keys, "SCRYPT_N", 2**10)
-
-
-def reviewer_workspace(root: Path, name: str, batch: Path) -> Workspace:
-    ws = Workspace.open(root / name)
-    ws.ensure_reviewer(name)
-    ws.import_guideline_pack(DEMO_PACK)
-    ws.import_batch(batch)
-    return ws
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
-    records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(3)]
-    batch = write_batch(tmp_path / "batch", records)
-    a = reviewer_workspace(tmp_path, "Ana", batch)
-    b = reviewer_workspace(tmp_path, "Bo", batch)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def keyed_windows(

@@ -11,10 +11,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa_desktop.core.workspace import Workspace
 from qa_desktop.terminal import terminal_safe
 
-from .factory import case_record, write_batch
+from .factory import case_record, make_workspace, write_batch
 
 ESCAPE = "\x1b]0;pwned\x07\x1b[2J"
 
@@ -49,8 +48,7 @@ def run_in_terminal(args: list[str]) -> str:
 
 
 def test_a_note_with_escape_sequences_reaches_a_terminal_defused(tmp_path: Path) -> None:
-    ws = Workspace.open(tmp_path / "data")
-    ws.ensure_reviewer("Ana")
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ana", key=False)
     ws.import_batch(write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])]))
     ws.record_verdict("t-0", "no_violation", notes=f"look{ESCAPE}here")
     ws.close()
