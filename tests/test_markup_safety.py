@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.demo import DEMO_PACK
@@ -21,7 +21,7 @@ from qa_desktop.ui.import_dialog import run_import
 from qa_desktop.ui.render import qimage_to_rgb
 
 from .factory import case_record, make_workspace, write_batch
-from .windows import open_window
+from .windows import answer_dialog, open_window
 
 
 @pytest.fixture
@@ -80,16 +80,12 @@ def test_an_error_quoting_a_hostile_value_is_plain_text(
     qtbot.addWidget(parent)
     seen: list[tuple[object, int]] = []
 
-    def look() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            seen.append((box.text(), box.textFormat(), red_pixels(box)))
-            box.done(0)
-        else:
-            QTimer.singleShot(25, look)
+    def look(box: QMessageBox) -> None:
+        seen.append((box.text(), box.textFormat(), red_pixels(box)))
+        box.done(0)
 
-    QTimer.singleShot(25, look)
-    assert run_import(parent, workspace.data_dir, folder, trust_unsigned=True) is None
+    with answer_dialog(qtbot, look, kind=QMessageBox):
+        assert run_import(parent, workspace.data_dir, folder, trust_unsigned=True) is None
     ((text, text_format, red),) = seen
     assert f'<img src="{red_png}">' in text and "Nothing was imported" in text
     assert (text_format, red) == (Qt.TextFormat.PlainText, 0)
