@@ -40,6 +40,15 @@ def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keys, "SCRYPT_N", 2**4)
 
 
+@pytest.fixture(scope="session")
+def demo_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo batch (seed 7) with 1-second videos, generated once per run: read, never
+    change it."""
+    from qa_desktop.core.demo import generate_demo_batch
+
+    return generate_demo_batch(tmp_path_factory.mktemp("demo") / "batch", video_seconds=1.0)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh workspace in ``tmp_path/data`` with a local reviewer profile."""

@@ -157,6 +157,7 @@ def test_a_missing_sync_folder_is_an_error_and_is_not_created(
     assert a.db["bundle_log"].count == 0  # nothing counted as sent
 
 
+@pytest.mark.slow
 def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
     tmp_path: Path,
 ) -> None:
