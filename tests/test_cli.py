@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from qa_desktop.cli import cli
@@ -101,3 +105,87 @@ def test_import_refuses_an_unsigned_batch_without_trust_unsigned(tmp_path: Path)
     assert "not signed by a trusted issuer" in err and "--trust-unsigned" in err
     _, out, _ = run(tmp_path / "data", "cases")
     assert out.strip().splitlines() == ["case_id\ttype\tmarket\tpolicy\toriginal\tmy_verdict"]
+
+
+# -- help texts ------------------------------------------------------------------------------
+
+
+def every_command(
+    command: click.Command, path: tuple[str, ...] = ("qa-desktop",)
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and group of the CLI with its command path, the root first."""
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from every_command(sub, (*path, name))
+
+
+def examples(command: click.Command) -> list[str]:
+    """The invocations listed under ``Example:`` in a command's help text."""
+    lines = (command.help or "").splitlines()
+    if "Example:" not in [line.strip() for line in lines]:
+        return []
+    start = [line.strip() for line in lines].index("Example:") + 1
+    found = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        found.append(line.strip())
+    return found
+
+
+def resolve(example: str) -> tuple[tuple[str, ...], click.Command]:
+    """Walk an example invocation through the real command tree, checking every option name
+    and the number of arguments; the command path it runs and the command."""
+    lexer = shlex.shlex(example, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    words = list(itertools.takewhile(lambda w: w not in {">", ">>", "|", ";", "&&"}, lexer))
+    assert words[0] == "qa-desktop", example
+    command: click.Command = cli
+    path: tuple[str, ...] = ("qa-desktop",)
+    arguments: list[str] = []
+    rest = iter(words[1:])
+    for word in rest:
+        if word.startswith("-"):
+            name = word.split("=", 1)[0]
+            options = {o: p for p in command.params if isinstance(p, click.Option)
+                       for o in (*p.opts, *p.secondary_opts)}
+            assert name in options or name in ("-h", "--help"), (
+                f"{example!r}: {' '.join(path)} has no option {name}")
+            option = options.get(name)
+            if option is not None and not option.is_flag and "=" not in word:
+                assert next(rest, None) is not None, f"{example!r}: {name} needs a value"
+        elif isinstance(command, click.Group) and not arguments:
+            assert word in command.commands, f"{example!r}: {' '.join(path)} has no {word!r}"
+            command, path = command.commands[word], (*path, word)
+        else:
+            arguments.append(word)
+    declared = [p for p in command.params if isinstance(p, click.Argument)]
+    needed = sum(p.nargs if p.nargs > 0 else 1 for p in declared if p.required)
+    at_most = float("inf") if any(p.nargs < 0 for p in declared) else sum(
+        p.nargs for p in declared)
+    assert needed <= len(arguments) <= at_most, f"{example!r}: arguments {arguments}"
+    return path, command
+
+
+def test_every_command_and_group_shows_an_example() -> None:
+    without = [" ".join(path) for path, command in every_command(cli) if not examples(command)]
+    assert without == []
+    assert len(list(every_command(cli))) >= 27  # every command was walked, groups included
+
+
+def test_every_example_runs_a_real_command_with_real_options() -> None:
+    for path, command in every_command(cli):
+        for example in examples(command):
+            ran, _ = resolve(example)
+            assert ran[: len(path)] == path, f"{example!r} is not an example of {path}"
+            if not isinstance(command, click.Group):
+                assert ran == path, f"{example!r} is not an example of {path}"
+
+
+def test_help_shows_the_examples_unwrapped() -> None:
+    result = CliRunner().invoke(cli, ["guidelines", "show", "--help"], obj={})
+    assert result.exit_code == 0
+    assert ("\n  Example:\n    qa-desktop guidelines show demo-global 1.0.0 --market DE\n"
+            in result.output)
