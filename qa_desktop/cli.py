@@ -61,6 +61,11 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """QA Desktop: review sampled moderation decisions safely, from the keyboard.
 
     With no command, opens the GUI on the data directory.
+
+    \b
+    Example:
+      qa-desktop                    # open the GUI on the default data directory
+      qa-desktop --data-dir ~/qa-data cases --limit 20
     """
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
@@ -84,6 +89,11 @@ def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None
     A batch signed by an issuer (`batch sign`) is verified against the trusted keys first.
     An unsigned batch is refused unless --trust-unsigned is given. Everything is checked
     before anything is written; a bad batch changes nothing.
+
+    \b
+    Example:
+      qa-desktop import ~/Downloads/batch-2026-11-de.zip
+      qa-desktop import --trust-unsigned ./spot-check.csv
     """
     ws = _open(ctx)
     bar = None
@@ -126,7 +136,12 @@ def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None
 @click.option("--limit", type=int, default=0, help="Show at most this many (0: all).")
 @click.pass_context
 def cases_command(ctx: click.Context, limit: int) -> None:
-    """List the queue: case id, type, market, policy, original decision, my verdict."""
+    """List the queue: case id, type, market, policy, original decision, my verdict.
+
+    \b
+    Example:
+      qa-desktop cases --limit 20
+    """
     ws = _open(ctx)
     try:
         out = _tsv(["case_id", "type", "market", "policy", "original", "my_verdict"])
@@ -160,7 +175,12 @@ def cases_command(ctx: click.Context, limit: int) -> None:
 )
 @click.pass_context
 def verdicts_command(ctx: click.Context, fmt: str) -> None:
-    """Print every verdict event (append-only, oldest first) as JSON lines or CSV."""
+    """Print every verdict event (append-only, oldest first) as JSON lines or CSV.
+
+    \b
+    Example:
+      qa-desktop verdicts --format csv > verdicts.csv
+    """
     ws = _open(ctx)
     try:
         events = ws.verdicts.events()
@@ -274,7 +294,12 @@ def verdict_record_command(
 )
 @click.pass_context
 def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
-    """Generate the synthetic demo batch and guideline pack, and import both."""
+    """Generate the synthetic demo batch and guideline pack, and import both.
+
+    \b
+    Example:
+      qa-desktop demo --if-absent --reviewer "Ana Lima"
+    """
     from .demo import DEMO_BATCH_ID, DEMO_PACKS, generate_demo_batch
 
     ws = _open(ctx)
@@ -305,7 +330,13 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
 
 @cli.group("findings")
 def findings_group() -> None:
-    """RCA escalations and policy gaps from effective verdicts, grouped by cited section."""
+    """RCA escalations and policy gaps from effective verdicts, grouped by cited section.
+
+    \b
+    Example:
+      qa-desktop findings rca
+      qa-desktop findings gaps --csv gaps.csv
+    """
 
 
 def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> None:
@@ -332,7 +363,12 @@ def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> Non
               help="Write the groups to this CSV file instead of printing them.")
 @click.pass_context
 def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
-    """RCA escalations: count, reasons and example cases per cited section."""
+    """RCA escalations: count, reasons and example cases per cited section.
+
+    \b
+    Example:
+      qa-desktop findings rca --csv rca.csv
+    """
     _show_findings(ctx, "rca", csv_path)
 
 
@@ -341,13 +377,24 @@ def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
               help="Write the groups to this CSV file instead of printing them.")
 @click.pass_context
 def findings_gaps_command(ctx: click.Context, csv_path: Path | None) -> None:
-    """Policy gaps: count, kinds and example cases per cited section."""
+    """Policy gaps: count, kinds and example cases per cited section.
+
+    \b
+    Example:
+      qa-desktop findings gaps
+    """
     _show_findings(ctx, "gaps", csv_path)
 
 
 @cli.group("guidelines")
 def guidelines_group() -> None:
-    """Guideline packs: import, list, show the effective guideline for a market."""
+    """Guideline packs: import, list, show the effective guideline for a market.
+
+    \b
+    Example:
+      qa-desktop guidelines import ./packs
+      qa-desktop guidelines show demo-global 1.0.0 --market DE
+    """
 
 
 @guidelines_group.command("import")
@@ -357,6 +404,11 @@ def guidelines_import_command(ctx: click.Context, path: Path) -> None:
     """Import a pack file, or every .json pack in a folder (global packs first).
 
     Every file is checked before anything is stored; a bad pack changes nothing.
+
+    \b
+    Example:
+      qa-desktop guidelines import ./packs
+      qa-desktop guidelines import demo-de-1.0.0.json
     """
     ws = _open(ctx)
     try:
@@ -374,7 +426,12 @@ def guidelines_import_command(ctx: click.Context, path: Path) -> None:
 @guidelines_group.command("list")
 @click.pass_context
 def guidelines_list_command(ctx: click.Context) -> None:
-    """List every stored pack version: id, version, market, language, effective date, base."""
+    """List every stored pack version: id, version, market, language, effective date, base.
+
+    \b
+    Example:
+      qa-desktop guidelines list
+    """
     ws = _open(ctx)
     try:
         packs = ws.guidelines.packs()
@@ -397,7 +454,13 @@ def guidelines_show_command(
     ctx: click.Context, pack_id: str, version: str, market: str, on_date: str | None,
     section_id: str | None,
 ) -> None:
-    """Print the effective guideline tree (id, title, status, source) or one section."""
+    """Print the effective guideline tree (id, title, status, source) or one section.
+
+    \b
+    Example:
+      qa-desktop guidelines show demo-global 1.0.0 --market DE
+      qa-desktop guidelines show demo-global 1.0.0 --market DE --on 2026-11-01 --section VH-2.3
+    """
     ws = _open(ctx)
     try:
         guideline = ws.guidelines.guideline(pack_id, version, market, on_date)
@@ -464,14 +527,25 @@ def _identity(ws: Workspace):  # -> Identity
 
 @cli.group("keys")
 def keys_group() -> None:
-    """Reviewer keys: make yours, export it, trust or revoke other signers' keys."""
+    """Reviewer keys: make yours, export it, trust or revoke other signers' keys.
+
+    \b
+    Example:
+      qa-desktop keys create --name "Ana Lima"
+      qa-desktop keys trust bo.pub --name "Bo Berg" --role lead
+    """
 
 
 @keys_group.command("create")
 @click.option("--name", help="Display name of the local profile, if none exists yet.")
 @click.pass_context
 def keys_create_command(ctx: click.Context, name: str | None) -> None:
-    """Make the local reviewer's Ed25519 key, encrypted with a passphrase."""
+    """Make the local reviewer's Ed25519 key, encrypted with a passphrase.
+
+    \b
+    Example:
+      qa-desktop keys create --name "Ana Lima"
+    """
 
     ws = _open(ctx)
     try:
@@ -493,7 +567,12 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
               help="Write the public key to this file instead of printing it.")
 @click.pass_context
 def keys_export_command(ctx: click.Context, out: Path | None) -> None:
-    """Print the local reviewer's public key (minisign format)."""
+    """Print the local reviewer's public key (minisign format).
+
+    \b
+    Example:
+      qa-desktop keys export --out ana.pub
+    """
 
     ws = _open(ctx)
     try:
@@ -520,7 +599,12 @@ def keys_trust_command(
     ctx: click.Context, public_key_file: Path, signer_name: str, role: str,
     reviewer_id: str | None,
 ) -> None:
-    """Trust a signer's public key. Compare its key id with the signer out of band."""
+    """Trust a signer's public key. Compare its key id with the signer out of band.
+
+    \b
+    Example:
+      qa-desktop keys trust bo.pub --name "Bo Berg" --role lead
+    """
 
     ws = _open(ctx)
     try:
@@ -542,7 +626,12 @@ def keys_trust_command(
 @click.argument("key_id")
 @click.pass_context
 def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
-    """Revoke a key: its new bundles are refused; what it signed before stays."""
+    """Revoke a key: its new bundles are refused; what it signed before stays.
+
+    \b
+    Example:
+      qa-desktop keys revoke E2C8A7F6B1D04A39
+    """
 
     ws = _open(ctx)
     try:
@@ -559,7 +648,12 @@ def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
 @click.pass_context
 def keys_remove_command(ctx: click.Context, key_id: str) -> None:
     """Forget a key trusted by mistake: its bundles are refused as from an unknown signer
-    until you trust it again; what it signed before stays. To refuse it for good, revoke."""
+    until you trust it again; what it signed before stays. To refuse it for good, revoke.
+
+    \b
+    Example:
+      qa-desktop keys remove E2C8A7F6B1D04A39
+    """
 
     ws = _open(ctx)
     try:
@@ -574,7 +668,12 @@ def keys_remove_command(ctx: click.Context, key_id: str) -> None:
 @keys_group.command("list")
 @click.pass_context
 def keys_list_command(ctx: click.Context) -> None:
-    """List the trust store: key id, signer, role, reviewer id, added, revoked."""
+    """List the trust store: key id, signer, role, reviewer id, added, revoked.
+
+    \b
+    Example:
+      qa-desktop keys list
+    """
     ws = _open(ctx)
     try:
         rows = ws.trust.trusted_keys()
@@ -588,7 +687,13 @@ def keys_list_command(ctx: click.Context) -> None:
 
 @cli.group("bundle")
 def bundle_group() -> None:
-    """Signed verdict bundles (BagIt + minisign): export, verify, import."""
+    """Signed verdict bundles (BagIt + minisign): export, verify, import.
+
+    \b
+    Example:
+      qa-desktop bundle export ~/outbox
+      qa-desktop bundle import ~/inbox/*.zip
+    """
 
 
 @bundle_group.command("export")
@@ -605,7 +710,13 @@ def bundle_group() -> None:
 def bundle_export_command(
     ctx: click.Context, out_dir: Path, since: str | None, evidence: tuple[Path, ...]
 ) -> None:
-    """Write your verdict events not yet exported as a signed bundle in OUT_DIR."""
+    """Write your verdict events not yet exported as a signed bundle in OUT_DIR.
+
+    \b
+    Example:
+      qa-desktop bundle export ~/outbox
+      qa-desktop bundle export ~/outbox --since 2026-11-01T00:00:00Z --evidence note.txt
+    """
     ws = _open(ctx)
     try:
         result = ws.bundles.export(_identity(ws), out_dir, since, evidence=list(evidence))
@@ -623,7 +734,12 @@ def bundle_export_command(
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def bundle_verify_command(ctx: click.Context, path: Path) -> None:
-    """Check a bundle completely (signature, hashes, events) without importing it."""
+    """Check a bundle completely (signature, hashes, events) without importing it.
+
+    \b
+    Example:
+      qa-desktop bundle verify ~/inbox/from-bo.zip
+    """
 
     ws = _open(ctx)
     try:
@@ -644,7 +760,12 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Verify and merge bundles; refused ones are quarantined with their reason."""
+    """Verify and merge bundles; refused ones are quarantined with their reason.
+
+    \b
+    Example:
+      qa-desktop bundle import ~/inbox/*.zip
+    """
 
     ws = _open(ctx)
     try:
@@ -665,7 +786,12 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def bundle_status_command(ctx: click.Context) -> None:
     """Per signing key: bundles received (sent, for yours), events, and missing sequence
-    numbers, i.e. bundles that never arrived. Exits 1 when some are missing."""
+    numbers, i.e. bundles that never arrived. Exits 1 when some are missing.
+
+    \b
+    Example:
+      qa-desktop bundle status
+    """
 
     ws = _open(ctx)
     try:
@@ -686,7 +812,12 @@ def bundle_status_command(ctx: click.Context) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def sync_command(ctx: click.Context, folder: Path) -> None:
-    """Export your new events into a shared FOLDER and import everyone else's bundles."""
+    """Export your new events into a shared FOLDER and import everyone else's bundles.
+
+    \b
+    Example:
+      qa-desktop sync /mnt/team-share/qa-sync
+    """
 
     ws = _open(ctx)
     try:
@@ -711,7 +842,12 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
 
 @cli.group("batch")
 def batch_group() -> None:
-    """Case batches signed by their issuer."""
+    """Case batches signed by their issuer.
+
+    \b
+    Example:
+      qa-desktop batch sign ./batch-2026-11 ~/outbox
+    """
 
 
 @batch_group.command("sign")
@@ -733,6 +869,11 @@ def batch_sign_command(
     issuer`). Each signed batch takes your key's next sequence number; importers refuse a
     number used twice as a replay, and the batch after it expires. The batch is not
     validated here: try `import` on a scratch data directory.
+
+    \b
+    Example:
+      qa-desktop batch sign ./batch-2026-11 ~/outbox
+      qa-desktop batch sign batch-2026-11.zip ~/outbox --expires 2026-12-31
     """
     expires = _parse_expiry(expires_text) if expires_text else None
     ws = _open(ctx)

@@ -8,6 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from qa_desktop.core import keys
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
+
 PACK = {"id": "demo-global", "version": "1.0.0"}
 
 
@@ -175,3 +179,44 @@ def write_cases_csv(
         for record in records:
             writer.writerow(csv_row(record))
     return path
+
+
+# -- workspaces ---------------------------------------------------------------------------------
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def make_workspace(
+    root: Path,
+    name: str,
+    cases: int = 3,
+    *,
+    reviewer: str | None = None,
+    pack: bool = True,
+    key: bool = True,
+) -> Workspace:
+    """A workspace in ``root/name`` with reviewer ``reviewer`` (default ``name``), the shared
+    test batch of ``cases`` text cases t-0, t-1, ... (none if 0), the demo guideline pack if
+    ``pack`` (the default: verdicts need their pack), and a signing key (passphrase
+    :data:`PASSPHRASE`) if ``key``. The caller closes it (fixtures do)."""
+    ws = Workspace.open(root / name)
+    ws.ensure_reviewer(reviewer or name)
+    if pack:
+        ws.guidelines.import_pack(DEMO_PACK)
+    if cases:
+        records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(cases)]
+        ws.batches.import_batch(write_batch(root / f"batch-{name}", records))
+    if key:
+        ws.trust.create_identity(PASSPHRASE)
+    return ws
+
+
+def introduce(importer: Workspace, signer: Workspace, role: str = "reviewer") -> None:
+    """``importer`` trusts ``signer``'s key, bound to its reviewer."""
+    assert signer.reviewer is not None
+    importer.trust.trust(
+        keys.PublicKey.from_minisign(signer.trust.public_key().to_minisign()),
+        signer.reviewer.display_name,
+        role,
+        signer.reviewer.id,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import json
 import os
@@ -507,11 +508,26 @@ def test_media_that_is_a_folder_is_refused(ws: Workspace, tmp_path: Path) -> Non
     refused(ws, folder, "field 'media': media/dir.png is a folder")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_media_is_refused(ws: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("unreadable", ["a link to itself", "a file open() refuses"])
+def test_unreadable_media_is_refused(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unreadable: str
+) -> None:
     folder = _image_case(tmp_path / "b", "a.png")
-    tiny_png(folder / "media" / "a.png").chmod(0)
-    refused(ws, folder, "field 'media': media/a.png cannot be read")
+    media = folder / "media" / "a.png"
+    reason = ""
+    if unreadable == "a link to itself":  # nobody can read it (ELOOP), root included
+        media.symlink_to(media.name)
+    else:  # chmod 000 stops everyone but root (CI runs as root): open() refuses it for all
+        tiny_png(media).chmod(0)
+        real_open, reason = Path.open, os.strerror(errno.EACCES)
+
+        def refuse(path: Path, *args: Any, **kwargs: Any) -> Any:
+            if path == media.resolve():
+                raise PermissionError(errno.EACCES, reason, str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refuse)
+    refused(ws, folder, "field 'media': media/a.png cannot be read", reason)
 
 
 @pytest.mark.parametrize(

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_desktop.core import bundles, keys
+from qa_desktop.core import bundles
 from qa_desktop.core.workspace import Workspace
 
+from .factory import PASSPHRASE, introduce, make_workspace
 from .recording import record
-from .test_bundles import PASSPHRASE, introduce, make_workspace
 
 LABELS = ("vh_remove", "no_violation", "sp_reduce")
 CASES = 3
@@ -49,7 +48,7 @@ def export_groups(ws: Workspace, plan: list[list[tuple[int, str]]], out: Path) -
 def test_any_split_any_order_any_repeats_gives_one_verdict_table(
     plans: list[list[list[tuple[int, str]]]], data: st.DataObject
 ) -> None:
-    with mock.patch.object(keys, "SCRYPT_N", 2**4), tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:  # conftest's fast_kdf holds for every example
         root = Path(tmp)
         signers = [make_workspace(root, name, CASES) for name in ("Rita", "Omar")[: len(plans)]]
         importers = [make_workspace(root, name, CASES) for name in ("Lena", "Lars")]

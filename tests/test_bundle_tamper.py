@@ -23,11 +23,9 @@ from qa_desktop.core.bundles import BundleRejected, Checkpoint
 from qa_desktop.core.formats import zip_safety
 from qa_desktop.core.formats.canonical import dumps_canonical
 
-from .factory import case_record, write_batch
+from .factory import PASSPHRASE, case_record, introduce, make_workspace, write_batch
 from .recording import record
-from .test_bundles import PASSPHRASE, dump, export, fast_kdf, introduce, make_workspace
-
-__all__ = ["fast_kdf"]  # the autouse fixture, shared
+from .test_bundles import dump, export
 
 Members = dict[str, bytes]
 

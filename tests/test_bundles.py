@@ -15,41 +15,11 @@ import pytest
 from qa_desktop.core import audit, bundles, keys
 from qa_desktop.core.bundles import BundleRejected
 from qa_desktop.core.workspace import Workspace
-from qa_desktop.demo import DEMO_PACK
 
-from .factory import case_record, write_batch
+from .factory import PASSPHRASE, case_record, introduce, make_workspace, write_batch
 from .recording import record
 
-PASSPHRASE = "correct horse battery staple"
 MINISIGN = Path("/usr/bin/minisign")
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny scrypt cost so key files are made and opened in microseconds."""
-    monkeypatch.setattr(keys, "SCRYPT_N", 2**4)
-
-
-def make_workspace(root: Path, name: str, cases: int = 3) -> Workspace:
-    """A workspace with a reviewer ``name``, the shared test batch, and a signing key."""
-    ws = Workspace.open(root / name)
-    ws.ensure_reviewer(name)
-    ws.guidelines.import_pack(DEMO_PACK)
-    records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(cases)]
-    ws.batches.import_batch(write_batch(root / f"batch-{name}", records))
-    ws.trust.create_identity(PASSPHRASE)
-    return ws
-
-
-def introduce(importer: Workspace, signer: Workspace, role: str = "reviewer") -> None:
-    """``importer`` trusts ``signer``'s key, bound to its reviewer."""
-    assert signer.reviewer is not None
-    importer.trust.trust(
-        keys.PublicKey.from_minisign(signer.trust.public_key().to_minisign()),
-        signer.reviewer.display_name,
-        role,
-        signer.reviewer.id,
-    )
 
 
 def export(ws: Workspace, out: Path) -> bundles.ExportResult:
@@ -97,16 +67,13 @@ def verdict_rows(ws: Workspace) -> list[dict]:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
-    """A reviewer (with two verdicts) and a lead who trusts the reviewer's key."""
-    reviewer = make_workspace(tmp_path, "Rita")
-    lead = make_workspace(tmp_path, "Lena")
-    introduce(lead, reviewer)
+def pair(keyed_pair: tuple[Workspace, Workspace]) -> tuple[Workspace, Workspace]:
+    """The shared ``keyed_pair`` as a reviewer (with two verdicts) and a lead who trusts the
+    reviewer's key (and the reviewer the lead's)."""
+    reviewer, _lead = keyed_pair
     record(reviewer, "t-0", "vh_remove", notes="clear")
     record(reviewer, "t-1", "no_violation", confidence=2)
-    yield reviewer, lead
-    reviewer.close()
-    lead.close()
+    return keyed_pair
 
 
 def test_export_writes_one_zip_atomically_and_nothing_twice(

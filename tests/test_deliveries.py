@@ -14,9 +14,8 @@ from qa_desktop.cli import cli
 from qa_desktop.core.deliveries import format_numbers
 from qa_desktop.ui.deliveries_dialog import MISSING_COLOUR, DeliveriesDialog
 
-from .test_bundles import PASSPHRASE, fast_kdf, three_bundles
-
-__all__ = ["fast_kdf"]
+from .factory import PASSPHRASE
+from .test_bundles import three_bundles
 
 
 def row_for(rows, name: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from datetime import datetime
@@ -13,7 +14,6 @@ import pytest
 from PIL import Image
 
 from qa_desktop.core.guidelines import Pack, load_pack
-from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import (
     DEMO_BATCH_ID,
     DEMO_PACK,
@@ -21,6 +21,8 @@ from qa_desktop.demo import (
     generate_demo_batch,
     plan_cases,
 )
+
+from .factory import make_workspace
 
 KEYED_LABELS = [
     ("no_violation", "no_action", "NONE"),
@@ -37,9 +39,9 @@ MARKET_LANGUAGES = {"DE": "de", "FR": "fr", "BR": "pt", "ID": "id"}
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo batch with 1-second videos, generated once for this module."""
-    return generate_demo_batch(tmp_path_factory.mktemp("demo") / "batch", video_seconds=1.0)
+def batch(demo_batch: Path) -> Path:
+    """The demo batch with 1-second videos (conftest's, generated once per run)."""
+    return demo_batch
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +211,7 @@ def test_tags_are_pretend_categories_with_some_severe(records: list[dict]) -> No
     assert all(r["metadata"]["synthetic"] is True for r in records)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_cases_and_overwrites_old_files(
     batch: Path, tmp_path: Path
 ) -> None:
@@ -223,6 +226,17 @@ def test_same_seed_gives_the_same_cases_and_overwrites_old_files(
     assert sorted(p.name for p in (again / "media").iterdir()) == sorted(
         p.name for p in (batch / "media").iterdir()
     )
+    assert media_digests(again) == media_digests(batch)  # the very same bytes, every file
+    other = generate_demo_batch(tmp_path / "seed-8", seed=8, video_seconds=1.0)
+    assert (other / "cases.jsonl").read_bytes() != (batch / "cases.jsonl").read_bytes()
+    assert not set(media_digests(other).values()) & set(media_digests(batch).values())
+
+
+def media_digests(folder: Path) -> dict[str, str]:
+    """The sha256 of every media file of a batch folder, by name."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (folder / "media").iterdir()
+    }
 
 
 def test_another_seed_gives_other_cases() -> None:
@@ -239,10 +253,8 @@ def test_another_seed_gives_other_cases() -> None:
 def test_demo_batch_imports_into_a_workspace(
     batch: Path, records: list[dict], tmp_path: Path
 ) -> None:
-    ws = Workspace.open(tmp_path / "data")
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Demo Tester", pack=True, key=False)
     try:
-        ws.ensure_reviewer("Demo Tester")
-        ws.guidelines.import_pack(DEMO_PACK)
         report = ws.batches.import_batch(batch)
         assert report.batch_id == DEMO_BATCH_ID
         assert report.cases_added == len(records) == ws.queue.count()

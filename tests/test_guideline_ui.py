@@ -4,12 +4,11 @@ queue filters, findings."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.workspace import Workspace
@@ -20,7 +19,7 @@ from qa_desktop.ui.main_window import MainWindow
 
 from .factory import case_record, write_batch
 from .recording import record as decide
-from .windows import open_window
+from .windows import answer_dialog, note_and_close, open_window
 
 
 @pytest.fixture
@@ -54,19 +53,6 @@ def cite_by_typing(qtbot: QtBot, window: MainWindow, text: str) -> None:
     key(qtbot, window, Qt.Key.Key_C)
     qtbot.keyClicks(window.panel.citation_field, text)
     qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
-
-
-def when_modal(action: Callable[[QWidget], object]) -> None:
-    """Run ``action(widget)`` on the next modal dialog or popup menu, once it is up."""
-
-    def poll() -> None:
-        widget = QApplication.activePopupWidget() or QApplication.activeModalWidget()
-        if widget is None:
-            QTimer.singleShot(30, poll)
-        else:
-            action(widget)
-
-    QTimer.singleShot(30, poll)
 
 
 def test_each_market_cites_its_own_localized_section(qtbot: QtBot, markets: Workspace) -> None:
@@ -140,16 +126,16 @@ def test_confidence_rca_and_gap_from_the_keyboard_then_history(
     key(qtbot, window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.panel.details.confidence == 2
 
-    when_modal(lambda menu: qtbot.keyClick(menu, Qt.Key.Key_1))  # frontline_error
-    key(qtbot, window, Qt.Key.Key_R)
+    with answer_dialog(qtbot, lambda menu: qtbot.keyClick(menu, Qt.Key.Key_1)):  # frontline_error
+        key(qtbot, window, Qt.Key.Key_R)
     assert window.panel.details.rca_reason == "frontline_error"
     assert QApplication.focusWidget() is window.panel.details.rca_note
     qtbot.keyClicks(window.panel.details.rca_note, "missed the news context")
     qtbot.keyClick(window.panel.details.rca_note, Qt.Key.Key_Return)
     assert QApplication.focusWidget() is window.queue
 
-    when_modal(lambda menu: qtbot.keyClick(menu, Qt.Key.Key_2))  # ambiguous
-    key(qtbot, window, Qt.Key.Key_P)
+    with answer_dialog(qtbot, lambda menu: qtbot.keyClick(menu, Qt.Key.Key_2)):  # ambiguous
+        key(qtbot, window, Qt.Key.Key_P)
     qtbot.keyClicks(window.panel.details.gap_note, "newsworthy gore unclear")
     qtbot.keyClick(window.panel.details.gap_note, Qt.Key.Key_Escape)
     record(qtbot, window)
@@ -176,8 +162,8 @@ def test_confidence_rca_and_gap_from_the_keyboard_then_history(
         )
         dialog.reject()
 
-    when_modal(read_history)
-    key(qtbot, window, Qt.Key.Key_H)
+    with answer_dialog(qtbot, read_history):
+        key(qtbot, window, Qt.Key.Key_H)
     assert len(seen) == 1 and seen[0][2] == "verdict" and seen[0][3] == "no_violation"
     assert seen[0][1] == "Test Reviewer"
 
@@ -253,15 +239,28 @@ def test_rca_and_gap_lists_fill_from_verdicts_and_export(
     assert opened == ["br-1"]
 
     window = open_window(qtbot, markets)
-    when_modal(lambda d: (d.table.rowCount() == 1 and d.reject()))
-    window.show_policy_gaps()
+    def one_gap(dialog: FindingsDialog) -> None:
+        rows = dialog.table.rowCount()
+        dialog.reject()
+        assert rows == 1
+
+    with answer_dialog(qtbot, one_gap, kind=FindingsDialog):
+        window.show_policy_gaps()
 
 
 def test_shortcut_map_lists_the_new_keys(qtbot: QtBot, markets: Workspace) -> None:
-    from qa_desktop.ui.main_window import KEYMAP
+    from qa_desktop.ui.shortcut_map import ShortcutMapDialog
 
-    keys = " ".join(b.keys for b in KEYMAP)
-    for expected in ("B", "/", "R", "P", "H", "Ctrl+1", "Ctrl+F"):
+    window = open_window(qtbot, markets)
+    keys: list[str] = []  # the map's rows, as the "?" key shows them
+
+    def read_map(dialog: ShortcutMapDialog) -> None:
+        keys.extend(dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount()))
+        dialog.reject()
+
+    with answer_dialog(qtbot, read_map, kind=ShortcutMapDialog):
+        key(qtbot, window, Qt.Key.Key_Question)
+    for expected in ("B", "/", "R", "P", "H", "Ctrl+1 – 3", "Ctrl+F"):
         assert expected in keys
 
 
@@ -272,12 +271,12 @@ def test_importing_a_bad_guideline_pack_from_the_gui_says_what_is_wrong(
     bad = tmp_path / "broken-pack.json"
     bad.write_text('{"id": "x", "version": "one"}', encoding="utf-8")
     messages: list[str] = []
-    when_modal(lambda box: (messages.append(box.text()), box.done(0)))
-    assert not window.import_guideline_pack(bad)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.import_guideline_pack(bad)
     assert "broken-pack.json" in messages[0] and "Nothing was imported" in messages[0]
     assert workspace.guidelines.packs() == []
 
-    when_modal(lambda box: (messages.append(box.text()), box.done(0)))
-    assert window.import_guideline_pack(DEMO_PACKS[0])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window.import_guideline_pack(DEMO_PACKS[0])
     assert "imported" in messages[1]
     assert [p.id for p in workspace.guidelines.packs()] == ["demo-global"]

@@ -11,9 +11,7 @@ import pytest
 from qa_desktop.core import keys
 from qa_desktop.core.workspace import Workspace
 
-from .test_bundles import PASSPHRASE, fast_kdf
-
-__all__ = ["fast_kdf"]
+from .factory import PASSPHRASE
 
 
 def test_the_secret_key_is_encrypted_0600_in_a_0700_folder(workspace: Workspace) -> None:

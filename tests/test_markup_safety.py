@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.workspace import Workspace
@@ -20,8 +20,8 @@ from qa_desktop.ui.guideline_browser import GuidelineBrowser
 from qa_desktop.ui.import_dialog import run_import
 from qa_desktop.ui.render import qimage_to_rgb
 
-from .factory import case_record, write_batch
-from .windows import open_window
+from .factory import case_record, make_workspace, write_batch
+from .windows import answer_dialog, open_window
 
 
 @pytest.fixture
@@ -46,9 +46,7 @@ def hostile_workspace(tmp_path: Path, red_png: Path) -> Workspace:
     record["decision"]["moderator_id"] = tag
     text = case_record(tag, "text", [], text=f"{tag}\nhello", tags=[tag])
     write_batch(folder, [record, text])
-    ws = Workspace.open(tmp_path / "data")
-    ws.ensure_reviewer("Ina")
-    ws.guidelines.import_pack(DEMO_PACK)
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ina", pack=True, key=False)
     ws.batches.import_batch(folder)
     return ws
 
@@ -82,16 +80,12 @@ def test_an_error_quoting_a_hostile_value_is_plain_text(
     qtbot.addWidget(parent)
     seen: list[tuple[object, int]] = []
 
-    def look() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            seen.append((box.text(), box.textFormat(), red_pixels(box)))
-            box.done(0)
-        else:
-            QTimer.singleShot(25, look)
+    def look(box: QMessageBox) -> None:
+        seen.append((box.text(), box.textFormat(), red_pixels(box)))
+        box.done(0)
 
-    QTimer.singleShot(25, look)
-    assert run_import(parent, workspace, folder, trust_unsigned=True) is None
+    with answer_dialog(qtbot, look, kind=QMessageBox):
+        assert run_import(parent, workspace, folder, trust_unsigned=True) is None
     ((text, text_format, red),) = seen
     assert f'<img src="{red_png}">' in text and "Nothing was imported" in text
     assert (text_format, red) == (Qt.TextFormat.PlainText, 0)

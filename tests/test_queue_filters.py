@@ -10,9 +10,8 @@ import pytest
 from qa_desktop.core.queue import QueueFilter, QueueRow, queue_page
 from qa_desktop.core.verdicts import record_verdict
 from qa_desktop.core.workspace import Workspace
-from qa_desktop.demo import DEMO_PACK
 
-from .factory import case_record, write_batch
+from .factory import case_record, make_workspace, write_batch
 from .recording import record
 
 CASES = 450
@@ -45,9 +44,8 @@ def _record(i: int) -> dict:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """450 text cases; the local reviewer decided every 4th, flagging some; another every 7th."""
     tmp = tmp_path_factory.mktemp("filters")
-    workspace = Workspace.open(tmp / "data")
-    workspace.ensure_reviewer("Filter Tester")
-    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace = make_workspace(tmp, "data", cases=0, reviewer="Filter Tester", pack=True,
+                               key=False)
     workspace.batches.import_batch(write_batch(tmp / "b", [_record(i) for i in range(CASES)]))
     for i in range(0, CASES, 4):
         record(workspace,

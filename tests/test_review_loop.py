@@ -7,19 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QProgressDialog
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
-from qa_desktop.ui.main_window import MainWindow
+from qa_desktop.ui.main_window import KEYMAP, MainWindow
 from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.shortcut_map import ShortcutMapDialog
 
 from .factory import case_record, mixed_batch, write_batch
-from .windows import open_window
+from .windows import answer_dialog, note_and_close, open_window
 
 
 @pytest.fixture
@@ -98,6 +98,7 @@ def test_keys_record_a_verdict_with_a_citation_and_move_on(
     assert window.panel.suggestions.count() > 0
     qtbot.keyClick(window.panel.citation_field, Qt.Key.Key_Return)
     assert window.panel.citation_list.count() == 1
+    qtbot.wait(300)  # the reviewer looks a while longer: at least 300 ms on this case
     qtbot.keyClick(
         window.panel.citation_field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
     )
@@ -105,7 +106,7 @@ def test_keys_record_a_verdict_with_a_citation_and_move_on(
     event = loaded.verdicts.mine("img-0")
     assert event is not None and event.label == "vh_remove"
     assert len(event.citations) == 1 and event.citations[0].pack_id == "demo-global"
-    assert event.time_on_case_ms >= 0
+    assert event.time_on_case_ms >= 300
     assert window.case.id == "img-1"
     assert window.model.data(window.model.index(0, 5)) == "vh_remove"
     assert window.model.data(window.model.index(0, 6)) == "agree"
@@ -260,19 +261,19 @@ def test_broken_media_says_what_is_wrong_and_the_case_can_be_decided(
 
 def test_shortcut_map_lists_every_key(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
-    seen: list[int] = []
+    seen: list[list[tuple[str, str]]] = []
 
-    def close_map() -> None:
-        dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, ShortcutMapDialog)
-        seen.append(dialog.table.rowCount())
+    def close_map(dialog: ShortcutMapDialog) -> None:
+        table = dialog.table
+        seen.append([(table.item(r, 0).text(), table.item(r, 1).text())
+                     for r in range(table.rowCount())])
         # it fits the screen, Close button included (the table scrolls on a small one)
         assert dialog.frameGeometry().height() <= dialog.screen().availableGeometry().height()
         dialog.done(QDialog.DialogCode.Accepted)
 
-    QTimer.singleShot(100, close_map)
-    press(qtbot, window, Qt.Key.Key_Question)
-    assert seen and seen[0] >= 12
+    with answer_dialog(qtbot, close_map, kind=ShortcutMapDialog):
+        press(qtbot, window, Qt.Key.Key_Question)
+    assert seen == [[(binding.keys, binding.description) for binding in KEYMAP]]
 
 
 def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
@@ -283,17 +284,9 @@ def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
                       batch_id="bad-batch")
     messages: list[str] = []
 
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            messages.append(box.text())
-            box.done(0)
-        else:
-            QTimer.singleShot(50, answer)
-
-    QTimer.singleShot(50, answer)
     before = loaded.queue.count()
-    window.import_batch(bad, trust_unsigned=True)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        window.import_batch(bad, trust_unsigned=True)
     assert messages and "missing.png" in messages[0] and "Nothing was imported" in messages[0]
     assert loaded.queue.count() == before
 
@@ -306,19 +299,11 @@ def test_good_batch_from_the_gui_fills_the_queue(
     assert window.case is None
     assert "No cases yet" in window.viewer.image_view._message
 
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            messages.append(box.text())
-            box.done(0)
-        else:
-            QTimer.singleShot(50, answer)
-
     messages: list[str] = []
-    QTimer.singleShot(50, answer)
-    window.import_batch(
-        mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1), trust_unsigned=True
-    )
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        window.import_batch(
+            mixed_batch(tmp_path / "batch", images=2, videos=0, texts=1), trust_unsigned=True
+        )
     assert messages and "3 cases added" in messages[0] and "unsigned" in messages[0]
     assert window.model.rowCount() == 3
     assert window.case is not None and window.case.id == "img-0"
@@ -345,18 +330,12 @@ def test_cancelling_the_import_dialog_writes_nothing(
     window = open_window(qtbot, workspace)
     messages: list[str] = []
 
-    def cancel_then_answer() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QProgressDialog):
-            qtbot.keyClick(box, Qt.Key.Key_Escape)  # what a keyboard user does
-        elif isinstance(box, QMessageBox):
-            messages.append(box.text())
-            box.done(0)
-            return
-        QTimer.singleShot(20, cancel_then_answer)
+    def cancel(box: QProgressDialog) -> None:
+        assert isinstance(box, QProgressDialog)
+        qtbot.keyClick(box, Qt.Key.Key_Escape)  # what a keyboard user does
 
-    QTimer.singleShot(20, cancel_then_answer)
-    window.import_batch(batch, trust_unsigned=True)
+    with answer_dialog(qtbot, cancel, note_and_close(messages), kind=QDialog):
+        window.import_batch(batch, trust_unsigned=True)
     assert messages and "cancelled" in messages[0] and "Nothing was imported" in messages[0]
     assert workspace.queue.count() == 0
     assert list(workspace.database_for_tests().query("select * from batches")) == []
@@ -394,23 +373,16 @@ def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
     window = open_window(qtbot, workspace)
     seen: list[str] = []
 
-    def respond() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            seen.append(box.text())
-            if len(seen) == 1:  # the question
-                button = (
-                    QMessageBox.StandardButton.Yes if answer == "yes"
-                    else QMessageBox.StandardButton.No
-                )
-                box.button(button).click()
-            else:
-                box.done(0)
-                return
-        QTimer.singleShot(30, respond)
+    def respond(box: QMessageBox) -> None:  # the question
+        seen.append(box.text())
+        button = (
+            QMessageBox.StandardButton.Yes if answer == "yes"
+            else QMessageBox.StandardButton.No
+        )
+        box.button(button).click()
 
-    QTimer.singleShot(30, respond)
-    window.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1))
+    with answer_dialog(qtbot, respond, note_and_close(seen), kind=QMessageBox):
+        window.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=0, texts=1))
     assert "not signed by an issuer you trust" in seen[0]
     if answer == "yes":
         assert "Marked as unsigned" in seen[1] and workspace.queue.count() == 2

@@ -15,23 +15,24 @@ from qa_desktop.core import batches, bundles, keys
 from qa_desktop.core.batches import BatchError, UnsignedBatch
 from qa_desktop.core.workspace import Workspace
 
-from .factory import case_record, mixed_batch, write_batch, zip_folder
+from .factory import (
+    PASSPHRASE,
+    case_record,
+    introduce,
+    make_workspace,
+    mixed_batch,
+    write_batch,
+    zip_folder,
+)
 from .recording import record
-from .test_bundles import PASSPHRASE, export, introduce, make_workspace
+from .test_bundles import export
 
 ISSUER = "Central QA"
 
 
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny scrypt cost so key files are made and opened quickly."""
-    monkeypatch.setattr(keys, "SCRYPT_N", 2**10)
-
-
 @pytest.fixture
 def importer(tmp_path: Path) -> Workspace:
-    ws = Workspace.open(tmp_path / "importer")
-    ws.ensure_reviewer("Ina")
+    ws = make_workspace(tmp_path, "importer", cases=0, reviewer="Ina", key=False)
     yield ws
     ws.close()
 

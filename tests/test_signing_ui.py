@@ -5,47 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import bundles, keys
 from qa_desktop.core.workspace import Workspace
-from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.signing import TrustDialog, sync_summary
 
 from .factory import case_record, write_batch
 from .recording import record
 from .test_bundles import flip_a_content_byte
-from .windows import open_window
+from .windows import answer_dialog, note_and_close, open_window
 
 PASS_A, PASS_B = "correct horse", "battery staple"
-
-
-@pytest.fixture(autouse=True)
-def quick_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keys, "SCRYPT_N", 2**10)
-
-
-def reviewer_workspace(root: Path, name: str, batch: Path) -> Workspace:
-    ws = Workspace.open(root / name)
-    ws.ensure_reviewer(name)
-    ws.guidelines.import_pack(DEMO_PACK)
-    ws.batches.import_batch(batch)
-    return ws
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
-    records = [case_record(f"t-{i}", "text", [], tags=[]) for i in range(3)]
-    batch = write_batch(tmp_path / "batch", records)
-    a = reviewer_workspace(tmp_path, "Ana", batch)
-    b = reviewer_workspace(tmp_path, "Bo", batch)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def keyed_windows(
@@ -59,20 +32,6 @@ def keyed_windows(
         TrustDialog(a).export_mine(pub)
         assert TrustDialog(b, window_b).add_key(pub, a.reviewer.display_name, b_trusts_a_as)
     return window_a, window_b
-
-
-def answer_boxes(texts: list[str]) -> None:
-    """Record and close the next message box that comes up (within a few seconds)."""
-
-    def poll(remaining: int) -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            texts.append(box.text())
-            box.done(0)
-        elif remaining:
-            QTimer.singleShot(25, lambda: poll(remaining - 1))
-
-    QTimer.singleShot(25, lambda: poll(200))
 
 
 def test_two_reviewers_sync_through_one_folder(
@@ -97,15 +56,15 @@ def test_two_reviewers_sync_through_one_folder(
     record(a, "t-0", "no_violation")
     record(b, "t-0", "sp_reduce", notes="looks like spam")
     messages: list[str] = []
-    answer_boxes(messages)
-    assert window_a.sync_now(folder, PASS_A)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_a.sync_now(folder, PASS_A)
     assert "Sent 1 event of yours" in messages[-1]
-    answer_boxes(messages)
-    assert window_b.sync_now(folder)  # the passphrase is remembered for the session
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_b.sync_now(folder)  # the passphrase is remembered for the session
     assert "Sent 1 event of yours" in messages[-1]
     assert "Received 1 new event from 1 bundle" in messages[-1]
-    answer_boxes(messages)
-    assert window_a.sync_now(folder)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_a.sync_now(folder)
     assert "Received 1 new event from 1 bundle" in messages[-1]
 
     # Both verdicts on t-0 are kept on both machines; each shows under its reviewer's name.
@@ -117,8 +76,8 @@ def test_two_reviewers_sync_through_one_folder(
     bar.status.setCurrentIndex(bar.status.findData("done"))
     assert window_a.model.rowCount() == 1 and window_a.model.case_id_at(0) == "t-0"
 
-    answer_boxes(messages)
-    assert window_a.sync_now(folder)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_a.sync_now(folder)
     assert "Received 0 new events" in messages[-1]  # nothing twice
 
 
@@ -128,13 +87,13 @@ def test_wrong_passphrase_and_missing_key_say_what_to_do(
     a, _ = pair
     window = open_window(qtbot, a)
     messages: list[str] = []
-    answer_boxes(messages)
-    assert not window.sync_now(tmp_path, "anything")
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.sync_now(tmp_path, "anything")
     assert "Create your signing key first" in messages[-1]
     assert window.create_key(PASS_A)
     window._passphrase = None
-    answer_boxes(messages)
-    assert not window.sync_now(tmp_path, "not the passphrase")
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.sync_now(tmp_path, "not the passphrase")
     assert "Wrong passphrase" in messages[-1]
 
 
@@ -154,19 +113,19 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     out = tmp_path / "out"
     out.mkdir()
     messages: list[str] = []
-    answer_boxes(messages)
-    assert window_a.export_bundle(out)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_a.export_bundle(out)
     bundle = next(out.glob("*.zip"))
     bad = tmp_path / "tampered.zip"
     bad.write_bytes(flip_a_content_byte(bundle))
     before = b.verdicts.events()
-    answer_boxes(messages)
-    assert not window_b.import_bundles([bad])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window_b.import_bundles([bad])
     assert "REFUSED (corrupt): tampered.zip" in messages[-1]
     assert "What to do: The file was changed after it was signed" in messages[-1]
     assert b.verdicts.events() == before
-    answer_boxes(messages)
-    assert window_b.import_bundles([bundle])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_b.import_bundles([bundle])
     assert "Imported 1 bundle: 1 new event, 0 already known" in messages[-1]
 
 
@@ -182,8 +141,8 @@ def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
                                      expires=datetime.now(UTC) - timedelta(minutes=1))
     window = open_window(qtbot, a)
     messages: list[str] = []
-    answer_boxes(messages)
-    window.import_batch(signed)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        window.import_batch(signed)
     assert "refused (expired)" in messages[-1]
     assert "Ask the issuer for a freshly signed copy" in messages[-1]
     assert str(a.bundles.quarantine_dir) in messages[-1]
@@ -226,8 +185,8 @@ def test_the_trust_dialog_removes_a_key_added_by_mistake_but_not_your_own(
     assert [k.signer_name for k in a.trust.trusted_keys()] == ["Ana"]
     select("Ana")
     messages: list[str] = []
-    answer_boxes(messages)
-    assert not dialog.remove_selected(confirm=False)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not dialog.remove_selected(confirm=False)
     assert "your own signing key" in messages[-1]
     assert [k.signer_name for k in a.trust.trusted_keys()] == ["Ana"]
 
@@ -242,12 +201,12 @@ def test_a_sync_says_which_bundles_never_arrived(
     messages: list[str] = []
     for case in ("t-0", "t-1"):
         record(a, case, "no_violation")
-        answer_boxes(messages)
-        assert window_a.sync_now(folder, PASS_A)
+        with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+            assert window_a.sync_now(folder, PASS_A)
     (first,) = a.database_for_tests().execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
     (folder / a.trust.public_key().key_id / f"{first}.zip").rename(tmp_path / "lost.zip")
-    answer_boxes(messages)
-    assert window_b.sync_now(folder, PASS_B)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window_b.sync_now(folder, PASS_B)
     assert "Received 1 new event from 1 bundle" in messages[-1]
     assert "Missing from Ana" in messages[-1] and "bundle(s) 1 " in messages[-1]
 
@@ -260,8 +219,8 @@ def test_syncing_to_a_folder_that_is_not_there_says_so(
     assert window.create_key(PASS_A)
     record(a, "t-0", "no_violation")
     messages: list[str] = []
-    answer_boxes(messages)
-    assert not window.sync_now(tmp_path / "unmounted-share", PASS_A)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.sync_now(tmp_path / "unmounted-share", PASS_A)
     assert "does not exist or cannot be reached" in messages[-1]
     assert "Nothing was half-written" in messages[-1]
     assert not (tmp_path / "unmounted-share").exists()
@@ -276,23 +235,23 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     evidence = tmp_path / "note.txt"
     evidence.write_text("the account posted the same clip 40 times\n", encoding="utf-8")
     messages: list[str] = []
-    answer_boxes(messages)
-    assert not window.export_bundle(tmp_path / "out", evidence=[evidence])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.export_bundle(tmp_path / "out", evidence=[evidence])
     assert "Nothing new to export" in messages[-1] and "evidence files travel" in messages[-1]
 
     record(a, "t-0", "no_violation")
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
-    answer_boxes(messages)
-    assert not window.export_bundle(blocker / "out", evidence=[evidence])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.export_bundle(blocker / "out", evidence=[evidence])
     assert "Nothing was written" in messages[-1]
-    answer_boxes(messages)
-    assert not window.export_bundle(tmp_path / "out", evidence=[tmp_path / "missing.bin"])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert not window.export_bundle(tmp_path / "out", evidence=[tmp_path / "missing.bin"])
     assert "not a regular file" in messages[-1]
     assert a.database_for_tests()["bundle_log"].count == 0
 
-    answer_boxes(messages)
-    assert window.export_bundle(tmp_path / "out", evidence=[evidence])
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window.export_bundle(tmp_path / "out", evidence=[evidence])
     assert "Wrote 1 event and 1 evidence file to" in messages[-1]
     (bundle,) = (tmp_path / "out").glob("*.zip")
     pub = tmp_path / "ana.pub"

@@ -10,25 +10,11 @@ import pytest
 from qa_desktop.core import sync
 from qa_desktop.core.workspace import Workspace
 
+from .factory import PASSPHRASE, introduce, make_workspace
 from .recording import record
-from .test_bundles import (
-    PASSPHRASE,
-    fast_kdf,
-    flip_a_content_byte,
-    introduce,
-    make_workspace,
-    verdict_rows,
-)
+from .test_bundles import flip_a_content_byte, verdict_rows
 
-__all__ = ["fast_kdf"]
-
-
-def pair(tmp_path: Path) -> tuple[Workspace, Workspace]:
-    """Two reviewers on two machines who trust each other's keys."""
-    a, b = make_workspace(tmp_path, "Ana"), make_workspace(tmp_path, "Ben")
-    introduce(a, b)
-    introduce(b, a)
-    return a, b
+Pair = tuple[Workspace, Workspace]  # conftest's keyed_pair: Ana and Bo, who trust each other
 
 
 def run(ws: Workspace, folder: Path, **kwargs: object) -> sync.SyncReport:
@@ -36,8 +22,8 @@ def run(ws: Workspace, folder: Path, **kwargs: object) -> sync.SyncReport:
     return ws.sync.folder(ws.trust.identity(PASSPHRASE), folder, **kwargs)
 
 
-def test_two_machines_end_with_the_same_events(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+def test_two_machines_end_with_the_same_events(keyed_pair: Pair, tmp_path: Path) -> None:
+    a, b = keyed_pair
     folder = tmp_path / "shared"
     record(a, "t-0", "vh_remove")
     record(b, "t-0", "no_violation")
@@ -54,8 +40,10 @@ def test_two_machines_end_with_the_same_events(tmp_path: Path) -> None:
     assert rerun.exported is None and rerun.new_events == 0 and rerun.skipped_seen == 1
 
 
-def test_partial_hidden_and_temporary_files_are_never_read(tmp_path: Path) -> None:
-    a, _b = pair(tmp_path)
+def test_partial_hidden_and_temporary_files_are_never_read(
+    keyed_pair: Pair, tmp_path: Path
+) -> None:
+    a, _b = keyed_pair
     folder = tmp_path / "shared"
     (folder / "x").mkdir(parents=True)
     for name in ("b.zip.partial", ".hidden.zip", "c.zip.tmp", ".d.zip.1234.tmp"):
@@ -66,8 +54,10 @@ def test_partial_hidden_and_temporary_files_are_never_read(tmp_path: Path) -> No
     assert report.refused == [] and report.imported == []
 
 
-def test_a_bad_file_in_the_folder_is_quarantined_and_the_rest_imported(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+def test_a_bad_file_in_the_folder_is_quarantined_and_the_rest_imported(
+    keyed_pair: Pair, tmp_path: Path
+) -> None:
+    a, b = keyed_pair
     folder = tmp_path / "shared"
     record(b, "t-2", "vh_remove")
     run(b, folder)
@@ -78,8 +68,8 @@ def test_a_bad_file_in_the_folder_is_quarantined_and_the_rest_imported(tmp_path:
     assert any(p.name.endswith("junk.zip.reason.txt") for p in a.bundles.quarantine_dir.iterdir())
 
 
-def test_a_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
-    a, _ = pair(tmp_path)
+def test_a_cancelled_sync_writes_nothing(keyed_pair: Pair, tmp_path: Path) -> None:
+    a, _ = keyed_pair
     record(a, "t-0", "vh_remove")
     report = run(a, tmp_path / "shared", cancelled=lambda: True)
     assert report.cancelled and report.exported is None
@@ -87,8 +77,8 @@ def test_a_cancelled_sync_writes_nothing(tmp_path: Path) -> None:
     assert a.database_for_tests()["bundle_log"].count == 0
 
 
-def test_progress_counts_files(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+def test_progress_counts_files(keyed_pair: Pair, tmp_path: Path) -> None:
+    a, b = keyed_pair
     record(b, "t-0", "vh_remove")
     run(b, tmp_path / "shared")
     seen: list[tuple[int, int]] = []
@@ -96,13 +86,13 @@ def test_progress_counts_files(tmp_path: Path) -> None:
     assert seen[-1] == (1, 1)
 
 
-def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
+def test_the_cli_round_trip(keyed_pair: Pair, tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 
     from qa_desktop.cli import cli
 
     monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
-    a, b = pair(tmp_path)
+    a, b = keyed_pair
     record(b, "t-0", "vh_remove")
     a_dir, b_dir = str(a.data_dir), str(b.data_dir)
     a.close()
@@ -118,7 +108,7 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
     path = exported.split(":")[0]
     assert "OK, verdicts bundle" in ok("--data-dir", a_dir, "bundle", "verify", path)
     assert "1 new events" in ok("--data-dir", a_dir, "bundle", "import", path)
-    assert "Ben" in ok("--data-dir", a_dir, "keys", "list")
+    assert "\tBo\treviewer\t" in ok("--data-dir", a_dir, "keys", "list")
     pub = tmp_path / "carl.pub"
     ok("--data-dir", str(tmp_path / "carl"), "keys", "create", "--name", "Carl")
     ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
@@ -137,8 +127,10 @@ def test_the_cli_round_trip(tmp_path: Path, monkeypatch) -> None:
     assert refused.exit_code != 0 and "stays on record" in refused.output
 
 
-def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+def test_a_delivered_file_is_not_read_again_until_it_changes(
+    keyed_pair: Pair, tmp_path: Path
+) -> None:
+    a, b = keyed_pair
     folder = tmp_path / "shared"
     record(a, "t-0", "vh_remove")
     run(a, folder)
@@ -154,8 +146,10 @@ def test_a_delivered_file_is_not_read_again_until_it_changes(tmp_path: Path) -> 
     assert changed.skipped_seen == 0 and len(changed.refused) == 1
 
 
-def test_a_missing_sync_folder_is_an_error_and_is_not_created(tmp_path: Path) -> None:
-    a, _ = pair(tmp_path)
+def test_a_missing_sync_folder_is_an_error_and_is_not_created(
+    keyed_pair: Pair, tmp_path: Path
+) -> None:
+    a, _ = keyed_pair
     record(a, "t-0", "vh_remove")
     unmounted = tmp_path / "mnt" / "share"
     with pytest.raises(sync.SyncFolderMissing, match="does not exist or cannot be reached"):
@@ -164,6 +158,7 @@ def test_a_missing_sync_folder_is_an_error_and_is_not_created(tmp_path: Path) ->
     assert a.database_for_tests()["bundle_log"].count == 0  # nothing counted as sent
 
 
+@pytest.mark.slow
 def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
     tmp_path: Path,
 ) -> None:

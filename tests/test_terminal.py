@@ -11,11 +11,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa_desktop.core.workspace import Workspace
-from qa_desktop.demo import DEMO_PACK
 from qa_desktop.terminal import terminal_safe
 
-from .factory import case_record, write_batch
+from .factory import case_record, make_workspace, write_batch
 from .recording import record
 
 ESCAPE = "\x1b]0;pwned\x07\x1b[2J"
@@ -51,12 +49,8 @@ def run_in_terminal(args: list[str]) -> str:
 
 
 def test_a_note_with_escape_sequences_reaches_a_terminal_defused(tmp_path: Path) -> None:
-    ws = Workspace.open(tmp_path / "data")
-    ws.ensure_reviewer("Ana")
-    ws.guidelines.import_pack(DEMO_PACK)
-    ws.batches.import_batch(
-        write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])])
-    )
+    ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ana", key=False)
+    ws.batches.import_batch(write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])]))
     record(ws, "t-0", "no_violation", notes=f"look{ESCAPE}here")
     ws.close()
     args = ["--data-dir", str(tmp_path / "data"), "verdicts", "--format", "csv"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -263,22 +263,21 @@ def test_a_break_is_suggested_by_rule_and_can_be_taken_or_snoozed(
     clock.advance(61)
     answers: list[str] = []
 
-    def answer(result: int) -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, BreakDialog):
+    def answer(result: int) -> windows.Answer:
+        def close(dialog: BreakDialog) -> None:
             answers.append("break")
             dialog.done(result)
-        else:
-            QTimer.singleShot(20, lambda: answer(result))
 
-    QTimer.singleShot(20, lambda: answer(BreakDialog.SNOOZED))
-    window.check_break()
+        return close
+
+    with windows.answer_dialog(qtbot, answer(BreakDialog.SNOOZED), kind=BreakDialog):
+        window.check_break()
     assert answers == ["break"]
     window.check_break()
     assert answers == ["break"]  # snoozed
     clock.advance(11 * 60)
-    QTimer.singleShot(20, lambda: answer(BreakDialog.TOOK_BREAK))
-    window.check_break()
+    with windows.answer_dialog(qtbot, answer(BreakDialog.TOOK_BREAK), kind=BreakDialog):
+        window.check_break()
     assert answers == ["break", "break"]
     assert batch.wellbeing.session_summary(window.session_id).breaks_taken == 1  # type: ignore[arg-type]
     window.check_break()
@@ -419,8 +418,8 @@ def test_preferences_dialog_sets_defaults_and_break_rules(
     dialog.severe_seconds.setValue(0)  # never
     dialog.streak.setValue(0)
     dialog.warning_tags.setText("graphic, severe, gore")
-    QTimer.singleShot(0, dialog.accept)
-    assert window.edit_preferences(dialog)
+    with windows.answer_dialog(qtbot, PreferencesDialog.accept, kind=PreferencesDialog):
+        assert window.edit_preferences(dialog)
     assert window.settings.blur_level == 8 and window.settings.grayscale
     assert [r.kind for r in window.advisor.rules] == ["session_time"]
     key(qtbot, window, Qt.Key.Key_J)
