@@ -15,8 +15,10 @@ from click.testing import CliRunner
 
 from qa_desktop.cli import cli
 from qa_desktop.core.verdicts import Citation
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
 
-from .factory import make_workspace, mixed_batch
+from .factory import case_record, make_workspace, mixed_batch, write_batch
 from .recording import record
 
 
@@ -190,3 +192,48 @@ def test_help_shows_the_examples_unwrapped() -> None:
     assert result.exit_code == 0
     assert ("\n  Example:\n    qa-desktop guidelines show demo-global 1.0.0 --market DE\n"
             in result.output)
+
+
+def _demo_like(tmp_path: Path) -> Path:
+    """A data directory with the demo pack and three text cases, no profile yet."""
+    data = tmp_path / "data"
+    assert run(data, "guidelines", "import", str(DEMO_PACK))[0] == 0
+    batch = write_batch(tmp_path / "b", [case_record(f"t-{i}", "text", [], tags=[])
+                                         for i in range(3)])
+    assert run(data, "import", str(batch), "--trust-unsigned")[0] == 0
+    return data
+
+
+def test_verdict_record_obeys_the_rules_of_the_gui(tmp_path: Path, monkeypatch) -> None:
+    data = _demo_like(tmp_path)
+    monkeypatch.delenv("QA_DESKTOP_DISPLAY_NAME", raising=False)
+    code, _, err = run(data, "verdict", "record", "t-0", "no_violation")
+    assert code == 1 and "--reviewer" in err  # no profile yet, no name given
+    code, out, _ = run(data, "verdict", "record", "t-0", "vh_remove", "--cite", "VH-2.3",
+                       "--note", "clear", "--reviewer", "Ana")
+    assert code == 0 and "recorded vh_remove on t-0" in out
+    code, _, err = run(data, "verdict", "record", "t-1", "vh_remove")
+    assert code == 1 and "citation-required" in err and "needs a citation" in err
+    code, _, err = run(data, "verdict", "record", "t-1", "made_up")
+    assert code == 1 and "unknown-label" in err and "made_up" in err
+    code, _, err = run(data, "verdict", "record", "t-1", "vh_remove", "--cite", "XX-1")
+    assert code == 1 and "unknown-section" in err
+    code, _, err = run(data, "verdict", "record", "nope", "no_violation")
+    assert code == 1 and "unknown-case" in err
+    code, out, _ = run(data, "verdicts", "--format", "jsonl")
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["case_id"], e["label"], e["notes"]) for e in events] == [
+        ("t-0", "vh_remove", "clear")
+    ]
+    assert events[0]["citations"][0]["section_id"] == "VH-2.3"
+
+
+def test_verdict_record_takes_the_name_from_the_environment(
+    tmp_path: Path, monkeypatch
+) -> None:
+    data = _demo_like(tmp_path)
+    monkeypatch.setenv("QA_DESKTOP_DISPLAY_NAME", "Bea")
+    code, out, _ = run(data, "verdict", "record", "t-2", "no_violation")
+    assert code == 0, out
+    with Workspace.open(data) as ws:
+        assert ws.reviewer is not None and ws.reviewer.display_name == "Bea"
