@@ -57,15 +57,15 @@ def test_a_hostile_batch_shows_its_tags_as_text_and_no_picture(
     ws = hostile_workspace(tmp_path, red_png)
     window = open_window(qtbot, ws)
     window.resize(1400, 900)
-    window.open_case("evil-1")
-    viewer = window.viewer
+    window.review.open_case("evil-1")
+    viewer = window.review.viewer
     qtbot.waitUntil(lambda: viewer.currentWidget() is viewer.warning_view, timeout=5000)
     assert "<img" in viewer.warning_view.text()  # shown, as the characters they are
     assert red_pixels(viewer.warning_view) == 0
-    assert "&lt;img" in window.header.text() and red_pixels(window.header) == 0
-    tip = window.model.data(window.model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;img" in window.review.header.text() and red_pixels(window.review.header) == 0
+    tip = window.review.model.data(window.review.model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
     assert "&lt;img" in tip and "<img" not in tip
-    window.open_case(f'<img src="{red_png}">')
+    window.review.open_case(f'<img src="{red_png}">')
     qtbot.waitUntil(lambda: viewer.currentWidget() is viewer.text_view, timeout=5000)
     assert red_pixels(window) == 0
     ws.close()

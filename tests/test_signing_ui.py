@@ -71,10 +71,10 @@ def test_two_reviewers_sync_through_one_folder(
     for ws in (a, b):
         labels = sorted(e.label for e in ws.verdicts.events())
         assert labels == ["no_violation", "sp_reduce"]
-    bar = window_a.filter_bar
+    bar = window_a.review.filter_bar
     bar.reviewer.setCurrentIndex(bar.reviewer.findText("Bo's verdicts"))
     bar.status.setCurrentIndex(bar.status.findData("done"))
-    assert window_a.model.rowCount() == 1 and window_a.model.case_id_at(0) == "t-0"
+    assert window_a.review.model.rowCount() == 1 and window_a.review.model.case_id_at(0) == "t-0"
 
     with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
         assert window_a.sync_now(folder)

@@ -17,8 +17,9 @@ from qa_desktop.core import media
 from qa_desktop.core.wellbeing import Preferences, SessionTimeRule
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
-from qa_desktop.ui.main_window import MainWindow, save_preferences
+from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.render import qimage_to_rgb
+from qa_desktop.ui.review.preferences import save_preferences
 from qa_desktop.ui.wellbeing_dialogs import BreakDialog
 
 from . import windows
@@ -64,43 +65,44 @@ def batch(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 def open_window(qtbot: QtBot, ws: Workspace, clock: FakeClock | None = None) -> MainWindow:
     window = windows.open_window(qtbot, ws, **({"clock": clock} if clock else {}))
-    qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
+    view = window.review.viewer.image_view
+    qtbot.waitUntil(lambda: view.current_image() is not None, timeout=10000)
     return window
 
 
 def key(qtbot: QtBot, window: MainWindow, k: Qt.Key) -> None:
-    qtbot.keyClick(window.queue, k)
+    qtbot.keyClick(window.review.queue, k)
 
 
 def go_to(qtbot: QtBot, window: MainWindow, case_id: str) -> None:
-    window.go_to_row(window.model.row_of(case_id))  # type: ignore[arg-type]
-    assert window.case is not None and window.case.id == case_id
+    window.review.go_to_row(window.review.model.row_of(case_id))  # type: ignore[arg-type]
+    assert window.review.case is not None and window.review.case.id == case_id
 
 
 def shown(window: MainWindow) -> np.ndarray:
-    image = window.viewer.image_view.current_image()
+    image = window.review.viewer.image_view.current_image()
     assert image is not None
     return qimage_to_rgb(image)
 
 
 def test_reveal_for_this_case_holds_until_navigation(qtbot: QtBot, batch: Workspace) -> None:
     window = open_window(qtbot, batch)
-    view = window.viewer.image_view
+    view = window.review.viewer.image_view
     key(qtbot, window, Qt.Key.Key_T)
-    assert view.revealed and window.case_revealed
+    assert view.revealed and window.review.case_revealed
     assert "REVEALED FOR THIS CASE" in window.status.text()
-    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
-    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
+    qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     assert view.revealed  # releasing Space does not undo the toggle
     key(qtbot, window, Qt.Key.Key_J)
-    assert not view.revealed and not window.case_revealed  # never carries to the next case
+    assert not view.revealed and not window.review.case_revealed  # never carries to the next case
     key(qtbot, window, Qt.Key.Key_K)
     assert not view.revealed
 
 
 def test_a_region_reveal_changes_only_that_region(qtbot: QtBot, batch: Workspace) -> None:
     window = open_window(qtbot, batch)
-    view = window.viewer.image_view
+    view = window.review.viewer.image_view
     blurred = qimage_to_rgb(view.grab().toImage())
     target = view.image_rect()
     a = QPoint(int(target.x() + target.width() * 0.25), int(target.y() + target.height() * 0.25))
@@ -133,30 +135,30 @@ def test_filter_keys_apply_to_this_case_only(qtbot: QtBot, batch: Workspace) -> 
         (Qt.Key.Key_O, lambda f: f.transparency > 0),
     ):
         key(qtbot, window, k)
-        assert check(window.case_filters)
+        assert check(window.review.case_filters)
         qtbot.waitUntil(
-            lambda: window.viewer.image_view._rendered is not None
-            and window.viewer.image_view._rendered.settings == window.case_filters,
+            lambda: window.review.viewer.image_view._rendered is not None
+            and window.review.viewer.image_view._rendered.settings == window.review.case_filters,
             timeout=10000,
         )
-    assert window.protection_bar.buttons["toggle_sepia"].isChecked()
+    assert window.review.protection_bar.buttons["toggle_sepia"].isChecked()
     pixels = shown(window)
-    sharp = qimage_to_rgb(window.viewer.image_view._rendered.sharp)  # type: ignore[union-attr]
+    sharp = qimage_to_rgb(window.review.viewer.image_view._rendered.sharp)  # type: ignore[union-attr]
     assert media.high_frequency_energy(pixels) < 0.15 * media.high_frequency_energy(sharp)
     key(qtbot, window, Qt.Key.Key_J)
-    assert window.case_filters == window.settings_for(window.case)  # type: ignore[arg-type]
+    assert window.review.case_filters == window.review.settings_for(window.review.case)  # type: ignore[arg-type]
 
 
 def test_my_default_filters_are_kept_for_the_next_start(qtbot: QtBot, batch: Workspace) -> None:
     window = open_window(qtbot, batch)
     key(qtbot, window, Qt.Key.Key_G)
     qtbot.keyClick(
-        window.queue, Qt.Key.Key_D,
+        window.review.queue, Qt.Key.Key_D,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
     window.close()
     again = open_window(qtbot, batch)
-    assert again.settings.grayscale and again.case_filters.grayscale
+    assert again.review.settings.grayscale and again.review.case_filters.grayscale
 
 
 def test_warning_screen_and_collapsed_text_need_an_explicit_opt_in(
@@ -164,26 +166,28 @@ def test_warning_screen_and_collapsed_text_need_an_explicit_opt_in(
 ) -> None:
     window = open_window(qtbot, batch)
     go_to(qtbot, window, "txt-0")
-    assert window.viewer.text_view.collapsed
-    assert "graphic" in window.viewer.text_view.toPlainText()
-    assert "upsetting" not in window.viewer.text_view.toPlainText()
+    assert window.review.viewer.text_view.collapsed
+    assert "graphic" in window.review.viewer.text_view.toPlainText()
+    assert "upsetting" not in window.review.viewer.text_view.toPlainText()
     key(qtbot, window, Qt.Key.Key_W)
-    assert "upsetting" in window.viewer.text_view.toPlainText()
+    assert "upsetting" in window.review.viewer.text_view.toPlainText()
 
     go_to(qtbot, window, "img-2")
-    assert window.viewer.currentWidget() is window.viewer.warning_view
+    assert window.review.viewer.currentWidget() is window.review.viewer.warning_view
     key(qtbot, window, Qt.Key.Key_T)
-    assert not window.case_revealed  # nothing to reveal behind the warning
-    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
-    assert window.meter.revealing is False  # nothing to reveal behind the warning
-    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    assert not window.review.case_revealed  # nothing to reveal behind the warning
+    qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
+    assert window.review.meter.revealing is False  # nothing to reveal behind the warning
+    qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     key(qtbot, window, Qt.Key.Key_W)
-    qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
-    assert not window.viewer.image_view.revealed  # opting in shows the media protected
-    assert window.case_filters.grayscale and window.case_filters.blur_level >= 9
+    view = window.review.viewer.image_view
+    qtbot.waitUntil(lambda: view.current_image() is not None, timeout=10000)
+    assert not window.review.viewer.image_view.revealed  # opting in shows the media protected
+    assert window.review.case_filters.grayscale and window.review.case_filters.blur_level >= 9
     go_to(qtbot, window, "img-0")
     go_to(qtbot, window, "img-2")
-    assert window.viewer.currentWidget() is window.viewer.warning_view  # per case, every time
+    # per case, every time
+    assert window.review.viewer.currentWidget() is window.review.viewer.warning_view
 
 
 def test_video_plays_blurred_muted_and_the_storyboard_seeks(
@@ -191,10 +195,11 @@ def test_video_plays_blurred_muted_and_the_storyboard_seeks(
 ) -> None:
     window = open_window(qtbot, batch)
     go_to(qtbot, window, "vid-0")
-    player = window.viewer.player
+    player = window.review.viewer.player
     qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
-    qtbot.waitUntil(lambda: window.viewer.image_view.current_image() is not None, timeout=10000)
-    assert player.muted and window.viewer.video_active()
+    view = window.review.viewer.image_view
+    qtbot.waitUntil(lambda: view.current_image() is not None, timeout=10000)
+    assert player.muted and window.review.viewer.video_active()
     key(qtbot, window, Qt.Key.Key_M)
     assert not player.muted
     key(qtbot, window, Qt.Key.Key_L)
@@ -204,7 +209,7 @@ def test_video_plays_blurred_muted_and_the_storyboard_seeks(
     key(qtbot, window, Qt.Key.Key_L)
     assert not player.playing
 
-    view = window.viewer.image_view
+    view = window.review.viewer.image_view
     times = view._rendered.keyframe_times  # type: ignore[union-attr]
     assert len(times) >= 2 and times[-1] > 1.0
     target = view.image_rect()
@@ -218,9 +223,9 @@ def test_video_plays_blurred_muted_and_the_storyboard_seeks(
     qtbot.waitUntil(lambda: abs(player.position_s - times[last]) < 0.2, timeout=5000)
     assert not view.revealed  # a click on the storyboard seeks, it does not reveal
 
-    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
+    qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
     assert player.revealed
-    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     assert not player.revealed
     key(qtbot, window, Qt.Key.Key_J)
     assert player.isHidden() and not player.worker_alive
@@ -232,22 +237,22 @@ def test_exposure_counts_only_revealed_time_weighted_by_area(
     clock = FakeClock()
     window = open_window(qtbot, batch, clock)
     clock.advance(30)  # looking at blurred content costs nothing
-    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
+    qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
     clock.advance(2)
-    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     clock.advance(10)
-    window.viewer.image_view.set_regions([(0.0, 0.0, 0.5, 0.5)])  # a quarter of the image
+    window.review.viewer.image_view.set_regions([(0.0, 0.0, 0.5, 0.5)])  # a quarter of the image
     clock.advance(4)
-    window.viewer.image_view.set_regions([])
+    window.review.viewer.image_view.set_regions([])
     key(qtbot, window, Qt.Key.Key_T)
     clock.advance(1)
-    window._tick_exposure()
+    window.review._tick_exposure()
     assert "unblurred this session 7.0 s" in window.status.text()
     key(qtbot, window, Qt.Key.Key_J)  # navigation stops the reveal and stores it
     totals = batch.wellbeing.exposure_for_case("img-0")
     assert totals.unblurred_ms == pytest.approx(7000)
     assert totals.weighted_ms == pytest.approx(2000 + 1000 + 1000)
-    summary = batch.wellbeing.session_summary(window.session_id)  # type: ignore[arg-type]
+    summary = batch.wellbeing.session_summary(window.review.session_id)  # type: ignore[arg-type]
     assert summary.unblurred_ms == 7000
     assert batch.wellbeing.exposure_for_case("img-1").unblurred_ms == 0
 
@@ -258,7 +263,7 @@ def test_a_break_is_suggested_by_rule_and_can_be_taken_or_snoozed(
     save_preferences_for(batch, Preferences(break_rules=(SessionTimeRule(minutes=1),)))
     clock = FakeClock()
     window = open_window(qtbot, batch, clock)
-    window.check_break()
+    window.review.check_break()
     assert QApplication.activeModalWidget() is None  # not yet
     clock.advance(61)
     answers: list[str] = []
@@ -271,16 +276,16 @@ def test_a_break_is_suggested_by_rule_and_can_be_taken_or_snoozed(
         return close
 
     with windows.answer_dialog(qtbot, answer(BreakDialog.SNOOZED), kind=BreakDialog):
-        window.check_break()
+        window.review.check_break()
     assert answers == ["break"]
-    window.check_break()
+    window.review.check_break()
     assert answers == ["break"]  # snoozed
     clock.advance(11 * 60)
     with windows.answer_dialog(qtbot, answer(BreakDialog.TOOK_BREAK), kind=BreakDialog):
-        window.check_break()
+        window.review.check_break()
     assert answers == ["break", "break"]
-    assert batch.wellbeing.session_summary(window.session_id).breaks_taken == 1  # type: ignore[arg-type]
-    window.check_break()
+    assert batch.wellbeing.session_summary(window.review.session_id).breaks_taken == 1  # type: ignore[arg-type]
+    window.review.check_break()
     assert answers == ["break", "break"]  # the clock restarted with the break
 
 
@@ -304,14 +309,14 @@ def test_no_unblurred_pixels_are_ever_written_to_disk(
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
     started = max(before.values())
     window = open_window(qtbot, batch)
-    qtbot.keyPress(window.queue, Qt.Key.Key_Space)
-    qtbot.keyRelease(window.queue, Qt.Key.Key_Space)
+    qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
+    qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     key(qtbot, window, Qt.Key.Key_T)
-    window.viewer.image_view.set_regions([(0.1, 0.1, 0.3, 0.3)])
+    window.review.viewer.image_view.set_regions([(0.1, 0.1, 0.3, 0.3)])
     key(qtbot, window, Qt.Key.Key_D)
-    qtbot.waitUntil(lambda: window.case_filters.reduced_detail)
+    qtbot.waitUntil(lambda: window.review.case_filters.reduced_detail)
     go_to(qtbot, window, "vid-0")
-    player = window.viewer.player
+    player = window.review.viewer.player
     qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
     key(qtbot, window, Qt.Key.Key_T)
     key(qtbot, window, Qt.Key.Key_L)
@@ -356,8 +361,9 @@ def test_animated_images_play_like_video_and_stay_blurred(
         write_batch(folder, [case_record("anim-0", "image", [f"media/a.{suffix}"], tags=[])])
     )
     window = open_window(qtbot, workspace)
-    player = window.viewer.player
-    assert window.viewer.video_active() and not window.viewer.image_view.storyboard_mode
+    player = window.review.viewer.player
+    viewer = window.review.viewer
+    assert viewer.video_active() and not viewer.image_view.storyboard_mode
     qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
     assert 0.3 < player.duration_s < 0.8  # 6 frames of 80 ms (WebP may round to 100)
     key(qtbot, window, Qt.Key.Key_L)
@@ -374,15 +380,15 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     clock = FakeClock()
     window = open_window(qtbot, batch, clock)
     go_to(qtbot, window, "vid-0")
-    player = window.viewer.player
+    player = window.review.viewer.player
     qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
     screen = player.screen_view
     qtbot.waitUntil(lambda: not screen.image_rect().isEmpty(), timeout=5000)
     qtbot.mousePress(screen, Qt.MouseButton.LeftButton)
-    assert player.revealed and window.meter.revealing
+    assert player.revealed and window.review.meter.revealing
     clock.advance(1)
     qtbot.mouseRelease(screen, Qt.MouseButton.LeftButton)
-    assert not player.revealed and not window.meter.revealing
+    assert not player.revealed and not window.review.meter.revealing
 
     target = screen.image_rect()
     a = QPoint(int(target.x() + 2), int(target.y() + 2))
@@ -395,10 +401,10 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     qtbot.mouseRelease(screen, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, b)
     assert len(player.reveal_regions) == 1 and not player.revealed
     assert screen.dragging is None and screen.regions == player.reveal_regions
-    assert window.meter.revealing  # a quarter of the picture is unblurred
+    assert window.review.meter.revealing  # a quarter of the picture is unblurred
     clock.advance(4)
     key(qtbot, window, Qt.Key.Key_Escape)
-    assert player.reveal_regions == [] and not window.meter.revealing
+    assert player.reveal_regions == [] and not window.review.meter.revealing
     totals = batch.wellbeing.exposure_for_case("vid-0")
     assert totals.unblurred_ms == pytest.approx(5000)
     assert totals.weighted_ms == pytest.approx(1000 + 1000, rel=0.1)
@@ -411,7 +417,7 @@ def test_preferences_dialog_sets_defaults_and_break_rules(
 
     clock = FakeClock()
     window = open_window(qtbot, batch, clock)
-    dialog = PreferencesDialog(window.prefs, window)
+    dialog = PreferencesDialog(window.review.prefs, window)
     dialog.blur_level.setValue(8)
     dialog.grayscale.setChecked(True)
     dialog.session_minutes.setValue(2)
@@ -420,10 +426,11 @@ def test_preferences_dialog_sets_defaults_and_break_rules(
     dialog.warning_tags.setText("graphic, severe, gore")
     with windows.answer_dialog(qtbot, PreferencesDialog.accept, kind=PreferencesDialog):
         assert window.edit_preferences(dialog)
-    assert window.settings.blur_level == 8 and window.settings.grayscale
-    assert [r.kind for r in window.advisor.rules] == ["session_time"]
+    assert window.review.settings.blur_level == 8 and window.review.settings.grayscale
+    assert [r.kind for r in window.review.advisor.rules] == ["session_time"]
     key(qtbot, window, Qt.Key.Key_J)
-    assert window.case_filters.blur_level >= 8  # the next case starts from the new defaults
+    assert window.review.case_filters.blur_level >= 8  # the next case starts from the new defaults
     window.close()
     again = open_window(qtbot, batch)
-    assert "gore" in again.prefs.warning_screen_tags and again.settings.blur_level == 8
+    assert "gore" in again.review.prefs.warning_screen_tags
+    assert again.review.settings.blur_level == 8

@@ -56,6 +56,7 @@ from .media import (
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
+from .reveal import RevealState
 from .spreadsheet import safe_row
 from .store import DatabaseError
 from .sync import SyncFolderMissing, SyncReport
@@ -139,6 +140,7 @@ __all__ = [
     "RefusalReason",
     "Refused",
     "Region",
+    "RevealState",
     "Role",
     "Section",
     "SessionSummary",

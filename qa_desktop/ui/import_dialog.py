@@ -15,8 +15,8 @@ from ..core.api import (
     what_to_do,
 )
 from ..core.workspace import Workspace
-from .background_task import run_with_progress
 from .plain_text import ask, inform, warn
+from .workers import Outcome, run_in_background
 
 
 def describe_import_error(exc: Exception, quarantine: Path | None = None) -> str:
@@ -43,8 +43,8 @@ def run_import(
     (or when ``trust_unsigned`` says so); it then shows as unsigned.
     """
 
-    def attempt(trust: bool) -> tuple[object, Exception | None]:
-        return run_with_progress(
+    def attempt(trust: bool) -> Outcome[BatchImportReport]:
+        return run_in_background(
             parent,
             "Import case batch",
             f"Importing {path.name}…",
@@ -54,8 +54,8 @@ def run_import(
             ),
         )
 
-    result, error = attempt(bool(trust_unsigned))
-    if isinstance(error, UnsignedBatch):
+    outcome = attempt(bool(trust_unsigned))
+    if isinstance(outcome.error, UnsignedBatch):
         if trust_unsigned is None:
             trust_unsigned = ask(
                 parent,
@@ -67,10 +67,12 @@ def run_import(
         if not trust_unsigned:
             inform(parent, "Batch not imported", "Nothing was imported.")
             return None
-        result, error = attempt(True)
-    if error is not None:
-        warn(parent, "Batch not imported", describe_import_error(error, ws.batches.quarantine_dir))
+        outcome = attempt(True)
+    if outcome.error is not None:
+        warn(parent, "Batch not imported",
+             describe_import_error(outcome.error, ws.batches.quarantine_dir))
         return None
+    result = outcome.result
     if isinstance(result, BatchImportReport):
         signed = (
             f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."

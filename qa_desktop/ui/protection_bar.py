@@ -18,7 +18,7 @@ TRANSPARENCY_STEPS = (0.0, 0.3, 0.6)
 
 
 class ProtectionBar(QWidget):
-    """Emits ``action(name)`` with the main window method a button stands for."""
+    """Emits ``action(id)``: the id of the registry action (ui/actions.py) a button runs."""
 
     action = Signal(str)
 

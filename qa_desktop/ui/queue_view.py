@@ -11,6 +11,7 @@ from ..core.api import (
     QueueRow,
 )
 from ..core.workspace import Workspace
+from .changes import Changes
 from .plain_text import escaped
 
 COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict", "Outcome")
@@ -120,6 +121,16 @@ class QueueModel(QAbstractTableModel):
         if page is not None and offset < len(page):
             page[offset] = fresh
         self.dataChanged.emit(self.index(row_no, 0), self.index(row_no, len(COLUMNS) - 1))
+
+    def refresh_cases(self, case_ids: list[str]) -> None:
+        """Re-read the rows of ``case_ids`` (their verdicts changed)."""
+        for case_id in case_ids:
+            self.refresh_case(case_id)
+
+    def follow(self, changes: Changes) -> None:
+        """Keep up with the change hub: rows on new verdicts, everything on new cases."""
+        changes.verdicts_changed.connect(self.refresh_cases)
+        changes.cases_changed.connect(self.reload)
 
     def reload(self) -> None:
         """Forget every page and re-count (after an import)."""

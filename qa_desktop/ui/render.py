@@ -29,7 +29,8 @@ from ..core.api import (
 )
 
 DISPLAY_MAX_SIDE = 1600
-"""Images are decoded no larger than this: enough for a laptop or a shared screen."""
+"""Images and video frames are shown no larger than this on their long side: enough for a
+laptop or a shared screen. The one display limit (video_player.py imports it)."""
 
 STORYBOARD_TILES = 9
 

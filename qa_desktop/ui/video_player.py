@@ -57,7 +57,7 @@ from .overlay import (
     paint_reveal_frame,
     region_box,
 )
-from .render import to_qimage
+from .render import DISPLAY_MAX_SIDE, to_qimage
 
 try:  # QtMultimedia is optional: a build or platform without it plays silently.
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
@@ -65,8 +65,8 @@ except ImportError:  # pragma: no cover - depends on the installed Qt
     QAudioOutput = None  # type: ignore[assignment,misc]
     QMediaPlayer = None  # type: ignore[assignment,misc]
 
-DISPLAY_MAX_SIDE = 1280
-"""Frames are resized to at most this on their long side before protection and painting."""
+# Frames are resized to at most DISPLAY_MAX_SIDE (render.py) on their long side before
+# protection and painting, like images.
 
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]

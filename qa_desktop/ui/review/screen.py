@@ -1,0 +1,707 @@
+"""The review screen: queue on the left, the case in the middle, the verdict panel right.
+
+It is the review loop (like Anki's ``Reviewer``): the current case and navigation, record
+and undo, the verdict panel, protection and reveal (the pure state machine lives in
+:class:`~qa_desktop.core.api.RevealState`), exposure counting and the video keys. The main
+window around it owns menus, docks, the status bar and the dialogs; data changes arrive
+through :class:`~qa_desktop.ui.changes.Changes`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from ...core.api import (
+    MAX_BLUR_LEVEL,
+    BreakAdvisor,
+    Case,
+    CitationError,
+    Clock,
+    EffectiveSection,
+    ExposureMeter,
+    FilterSettings,
+    Guideline,
+    PackError,
+    Preferences,
+    QueueFilter,
+    apply_filters,
+    is_animated_image,
+    protection_for,
+    tag_key,
+)
+from ...core.workspace import Workspace
+from ..changes import Changes
+from ..history_dialog import HistoryDialog
+from ..protection_bar import TRANSPARENCY_STEPS, ProtectionBar
+from ..queue_filter_bar import QueueFilterBar
+from ..queue_view import QueueModel, QueueView
+from ..render import RenderCache, Rendered, ViewSettings
+from ..verdict_panel import VerdictPanel
+from ..viewer import CaseViewer
+from ..wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
+from .header import header_html
+from .preferences import load_preferences, save_preferences
+from .state import ReviewState
+from .video import VideoControls
+
+PREFETCH_AHEAD = 3
+log = logging.getLogger(__name__)  # ids only: never case text, notes or quotes
+
+
+class ReviewScreen(QWidget):
+    """The review loop over one Workspace (a screen of the main window's stack)."""
+
+    status_text = Signal(str)
+    """The permanent status line changed."""
+    message = Signal(str, int)
+    """A passing message for the status bar (text, milliseconds)."""
+    guideline_shown = Signal(object)
+    """The guideline of the case on screen (a Guideline, or None)."""
+    action_requested = Signal(str)
+    """A protection bar button: the id of the registry action it stands for."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        changes: Changes,
+        settings: QSettings,
+        clock: Clock = time.monotonic,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.changes = changes
+        self.preferences_file = settings
+        self.prefs = load_preferences(settings)
+        self.state = ReviewState(protection=protection_for((), self.prefs))
+        self._animation_cache: dict[Path, bool] = {}
+        self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
+        self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
+        self.session_id = workspace.wellbeing.start_session() if workspace.reviewer else None
+        self.renderer = RenderCache(workspace.media_dir, parent=self)
+        self.renderer.rendered.connect(self._on_rendered)
+        self.time_on_case = QElapsedTimer()
+
+        self.model = QueueModel(workspace, self)
+        self.queue = QueueView(self.model)
+        self.queue.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self._open_row(current.row())
+        )
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        header_font = QFont(self.header.font())
+        header_font.setPointSizeF(header_font.pointSizeF() * 1.15)
+        self.header.setFont(header_font)
+        self.viewer = CaseViewer()
+        self.viewer.regions_changed.connect(self._reveal_changed)
+        self.viewer.image_view.reveal_changed.connect(lambda _revealed: self._reveal_changed())
+        self.viewer.hold_requested.connect(self.hold_reveal)
+        self.viewer.player.set_speed(self.prefs.playback_speed)
+        self.viewer.player.set_jump_seconds(self.prefs.jump_seconds)
+        self.video = VideoControls(self.viewer, lambda: self.prefs.jump_seconds)
+        self.protection_bar = ProtectionBar()
+        self.protection_bar.action.connect(self.action_requested)
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(4, 4, 4, 4)
+        center_layout.addWidget(self.header)
+        center_layout.addWidget(self.protection_bar)
+        center_layout.addWidget(self.viewer, 1)
+
+        self.panel = VerdictPanel()
+        self.panel.record_requested.connect(self.record_and_next)
+        self.panel.text_editing_done.connect(self.leave_text_input)
+
+        self.filter_bar = QueueFilterBar()
+        self.filter_bar.filter_changed.connect(self.apply_filter)
+        self.filter_bar.view_saved.connect(self._save_view)
+        self.filter_bar.editing_done.connect(self.leave_text_input)
+        self.queue_pane = QWidget()
+        queue_layout = QVBoxLayout(self.queue_pane)
+        queue_layout.setContentsMargins(0, 0, 0, 0)
+        queue_layout.addWidget(self.filter_bar)
+        queue_layout.addWidget(self.queue, 1)
+        self.refresh_filter_choices()
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.queue_pane)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self._queue_width = 0
+
+        # The model listens first (connection order), so the screen sees fresh rows.
+        self.model.follow(changes)
+        changes.verdicts_changed.connect(self._verdicts_changed)
+        changes.cases_changed.connect(self._cases_changed)
+        changes.guidelines_changed.connect(self._guidelines_changed)
+
+        self.meter_timer = QTimer(self)
+        self.meter_timer.setInterval(250)
+        self.meter_timer.timeout.connect(self._tick_exposure)
+        self.meter_timer.start()
+        self.break_timer = QTimer(self)
+        self.break_timer.setInterval(5000)
+        self.break_timer.timeout.connect(self.check_break)
+        self.break_timer.start()
+
+    # -- the state, as the rest of the app reads it -------------------------------------------
+    @property
+    def case(self) -> Case | None:
+        """The case on screen."""
+        return self.state.case
+
+    @property
+    def guideline(self) -> Guideline | None:
+        """The guideline (pack and market overlay) of the case on screen."""
+        return self.state.guideline
+
+    @property
+    def case_filters(self) -> FilterSettings:
+        """The filters of the case on screen."""
+        return self.state.filters
+
+    @property
+    def case_revealed(self) -> bool:
+        """The case is revealed until the reviewer leaves it (T)."""
+        return self.state.reveal.case_revealed
+
+    @property
+    def settings(self) -> ViewSettings:
+        """The reviewer's own default filters (harm types may raise them per case)."""
+        return self.prefs.filters
+
+    def settings_for(self, case: Case) -> ViewSettings:
+        """The filters a case starts with: the reviewer's, raised for its harm types."""
+        return protection_for(case.tags, self.prefs).filters
+
+    def set_sizes(self, width: int) -> None:
+        """Share ``width`` out: the case gets the largest part."""
+        queue, panel = round(width * 0.30), round(width * 0.23)
+        self.splitter.setSizes([queue, width - queue - panel, panel])
+        self._queue_width = queue
+
+    def leave_text_input(self) -> None:
+        """Send keys back to the review loop (out of the citation, notes or search field)."""
+        self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- navigation -------------------------------------------------------------------------
+    def open_start_case(self) -> None:
+        """Open the case the reviewer left off on, else the first case."""
+        if self.model.rowCount() == 0:
+            self.state.case = None
+            self.header.setText("<b>No cases yet.</b>")
+            self.viewer.show_visual(
+                None,
+                "No cases yet.\n\nImport a case batch with File ▸ Import batch… (Ctrl+O),\n"
+                "or run  qa-desktop demo  to make the synthetic demo batch.",
+            )
+            self.update_status()
+            return
+        last = self.ws.queue.last_case_id()
+        row = self.model.row_of(last) if last else None
+        self.go_to_row(row if row is not None else 0)
+
+    def go_to_row(self, row: int) -> None:
+        """Select queue row ``row`` (which opens its case)."""
+        if not 0 <= row < self.model.rowCount():
+            return
+        index = self.model.index(row, 0)
+        self.queue.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.queue.scrollTo(index)
+
+    def current_row(self) -> int:
+        """The queue row on screen (-1 when none)."""
+        return self.queue.selectionModel().currentIndex().row()
+
+    def next_case(self) -> None:
+        """Go to the next case in the queue."""
+        self.go_to_row(self.current_row() + 1)
+
+    def previous_case(self) -> None:
+        """Go to the previous case in the queue."""
+        self.go_to_row(self.current_row() - 1)
+
+    def _open_row(self, row: int) -> None:
+        case_id = self.model.case_id_at(row)
+        if case_id is not None:
+            self.open_case(case_id)
+
+    def open_case(self, case_id: str) -> None:
+        """Show a case: blurred, fitted, with its pack's labels and the reviewer's draft."""
+        case = self.ws.queue.case(case_id)
+        if case is None:
+            return
+        self._stop_reveals()
+        try:
+            guideline = self.ws.guidelines.for_case(case)
+        except PackError:
+            guideline = None
+        # Navigation always re-protects, even with Space still down.
+        self.state.open(case, guideline, protection_for(case.tags, self.prefs))
+        self.viewer.image_view.reset_view()
+        self.viewer.leave_video()
+        self.advisor.observe_case(case.id, case.severe)
+        self.time_on_case.restart()
+        self.header.setText(header_html(case, self.ws.queue.row(case.id)))
+        self.panel.set_case_context(
+            list(guideline.labels) if guideline else [],
+            (case.pack_id, case.pack_version),
+            guideline.search if guideline else (lambda _text: []),
+        )
+        self.guideline_shown.emit(guideline)
+        self.panel.load_draft(self.ws.verdicts.mine(case_id))
+        self._show_content()
+        self._prefetch()
+        self.ws.queue.set_last_case_id(case_id)
+        self.update_status()
+
+    def open_case_by_id(self, case_id: str) -> None:
+        """Select a case in the queue (clearing a filter that hides it)."""
+        row = self.model.row_of(case_id)
+        if row is None and self.model.filter is not None:
+            self.model.set_filter(None)
+            row = self.model.row_of(case_id)
+        if row is not None:
+            self.go_to_row(row)
+
+    # -- the queue ----------------------------------------------------------------------------
+    def apply_filter(self, queue_filter: QueueFilter | None) -> None:
+        """Show only the cases the filter lets through; stay on the current case if it does."""
+        current = self.case.id if self.case else None
+        self.model.set_filter(queue_filter)
+        row = self.model.row_of(current) if current else None
+        if row is not None:
+            self.go_to_row(row)
+        elif self.model.rowCount():
+            self.go_to_row(0)
+        self.update_status()
+
+    def _save_view(self, name: str) -> None:
+        self.ws.queue.save_view(name, self.filter_bar.current_filter() or QueueFilter())
+        self.refresh_filter_choices()
+        self.message.emit(f"Saved view “{name}”", 3000)
+
+    def refresh_filter_choices(self) -> None:
+        """Offer the markets, policies, labels, views and reviewers the data has now."""
+        facets = self.ws.queue.facets()
+        self.filter_bar.set_choices(
+            facets["market"],
+            facets["orig_policy"],
+            facets["orig_label"],
+            self.ws.queue.saved_views(),
+            {
+                rid: name
+                for rid, name in self.ws.verdicts.reviewer_names().items()
+                if self.ws.reviewer is None or rid != self.ws.reviewer.id
+            },
+        )
+
+    def fold_queue(self, fold: bool) -> None:
+        """Hide the queue (to make room for the guideline browser) or bring it back."""
+        sizes = self.splitter.sizes()
+        if fold and self.queue_pane.isVisible():
+            self._queue_width = sizes[0]
+            self.queue_pane.hide()
+            # Recompute the window's minimum width now, without the queue: else the dock
+            # about to open is added to the old one and pushes the window past the screen.
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        elif not fold and not self.queue_pane.isVisible():
+            self.queue_pane.show()
+            self.splitter.setSizes([self._queue_width, max(200, sizes[1] - self._queue_width),
+                                    sizes[2]])
+
+    # -- data changes (from the hub) ------------------------------------------------------------
+    def _verdicts_changed(self, case_ids: list[str]) -> None:
+        if self.case is not None and self.case.id in case_ids:
+            self.header.setText(header_html(self.case, self.ws.queue.row(self.case.id)))
+        self.update_status()
+
+    def _cases_changed(self) -> None:
+        self.refresh_filter_choices()
+        if self.case is None:
+            self.open_start_case()
+        else:
+            row = self.model.row_of(self.case.id)
+            if row is not None:
+                self.go_to_row(row)
+        self.update_status()
+
+    def _guidelines_changed(self) -> None:
+        if self.case is not None:
+            self.open_case(self.case.id)
+
+    # -- content --------------------------------------------------------------------------------
+    def _show_content(self) -> None:
+        case = self.case
+        if case is None:
+            return
+        reveal, protection = self.state.reveal, self.state.protection
+        if self.state.is_text:
+            warned = tuple(case.tags) if reveal.shows_warning(protection.warning_screen) else ()
+            self.viewer.show_text(case.text, warned)
+            return
+        if reveal.shows_warning(protection.warning_screen):
+            self.viewer.show_warning(case.tags)
+            return
+        self.viewer.player.set_protect(self._video_protect())
+        rendered = self.renderer.request(case, self.state.filters)
+        if rendered is not None:
+            self._display(rendered)
+        else:
+            self._display(None, "Preparing the blurred view…")
+
+    def _animated(self, path: Path) -> bool:
+        if path not in self._animation_cache:
+            self._animation_cache[path] = is_animated_image(path)
+        return self._animation_cache[path]
+
+    def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
+        filters = self.state.filters
+        return lambda frame: apply_filters(frame, filters)
+
+    def _display(self, rendered: Rendered | None, message: str = "") -> None:
+        if rendered is not None and rendered.error:
+            rendered, message = None, (
+                f"Cannot show this media:\n{rendered.error}\n\n"
+                "You can still decide the case and note the problem."
+            )
+        case = self.case
+        path = self.ws.queue.media_path(case.media[0]) if case is not None and case.media else None
+        if case is not None and path is not None and case.content_type == "video":
+            self.viewer.show_video(path, rendered, message)
+        elif path is not None and self._animated(path):
+            self.viewer.show_video(path, rendered, message, storyboard=False)
+        else:
+            self.viewer.show_visual(rendered, message)
+        self._apply_reveal()
+
+    def _on_rendered(self, rendered: Rendered) -> None:
+        if (
+            self.case is not None
+            and rendered.case_id == self.case.id
+            and (rendered.settings == self.state.filters or rendered.error)
+            and self._media_on_screen()
+        ):
+            self._display(rendered)
+
+    def _prefetch(self) -> None:
+        row = self.current_row()
+        for ahead in (*range(1, PREFETCH_AHEAD + 1), -1):
+            case_id = self.model.case_id_at(row + ahead)
+            if case_id is None:
+                continue
+            case = self.ws.queue.case(case_id)
+            if case is not None and case.content_type != "text" and case.media:
+                self.renderer.request(case, self.settings_for(case))
+
+    # -- protection filters -------------------------------------------------------------------
+    def _change_filters(self, **changes: object) -> None:
+        """Change the filters of the case on screen (the next case starts from its defaults)."""
+        self.state.filters = replace(self.state.filters, **changes)  # type: ignore[arg-type]
+        self.viewer.player.set_protect(self._video_protect())
+        self._show_content()
+        self.update_status()
+
+    def toggle_grayscale(self) -> None:
+        """Grayscale on or off for this case."""
+        self._change_filters(grayscale=not self.state.filters.grayscale)
+
+    def toggle_sepia(self) -> None:
+        """Sepia on or off for this case."""
+        self._change_filters(sepia=not self.state.filters.sepia)
+
+    def toggle_pixelate(self) -> None:
+        """Pixelate instead of blur (or back) for this case."""
+        kind = "gaussian" if self.state.filters.blur_kind == "pixelate" else "pixelate"
+        self._change_filters(blur_kind=kind)
+
+    def toggle_reduced_detail(self) -> None:
+        """Show this case as an illustration (reduced detail), or not."""
+        self._change_filters(reduced_detail=not self.state.filters.reduced_detail)
+
+    def cycle_transparency(self) -> None:
+        """Fade the picture toward the background: 0 %, 30 %, 60 %, then back."""
+        steps = TRANSPARENCY_STEPS
+        current = min(steps, key=lambda v: abs(v - self.state.filters.transparency))
+        self._change_filters(transparency=steps[(steps.index(current) + 1) % len(steps)])
+
+    def stronger_blur(self) -> None:
+        """One blur level stronger."""
+        level = min(MAX_BLUR_LEVEL, self.state.filters.blur_level + 1)
+        self._change_filters(blur_level=level, blur_kind=self._blurring_kind())
+
+    def weaker_blur(self) -> None:
+        """One blur level weaker (level 1 still hides detail)."""
+        self._change_filters(blur_level=max(1, self.state.filters.blur_level - 1),
+                             blur_kind=self._blurring_kind())
+
+    def _blurring_kind(self) -> str:
+        kind = self.state.filters.blur_kind
+        return "gaussian" if kind == "none" else kind
+
+    def keep_filters_as_defaults(self) -> None:
+        """Make the filters on screen the reviewer's own defaults (saved in settings.ini)."""
+        self.prefs = replace(self.prefs, filters=self.state.filters)
+        save_preferences(self.preferences_file, self.prefs)
+        self.message.emit("These filters are now your defaults", 4000)
+
+    def set_preferences(self, preferences: Preferences) -> None:
+        """Use and keep new preferences (the case on screen keeps its own filters)."""
+        self.prefs = preferences
+        save_preferences(self.preferences_file, preferences)
+        self.advisor.rules = preferences.break_rules
+        self.viewer.player.set_speed(preferences.playback_speed)
+        self.viewer.player.set_jump_seconds(preferences.jump_seconds)
+        self.message.emit("Preferences saved", 3000)
+
+    # -- reveal and exposure ---------------------------------------------------------------------
+    def _media_on_screen(self) -> bool:
+        return self.viewer.currentWidget() is self.viewer.media_page
+
+    def hold_reveal(self, held: bool) -> None:
+        """Space (or the mouse) held: reveal; released: back to protected."""
+        self.state.reveal.hold(held)
+        self._apply_reveal()
+
+    def toggle_case_reveal(self) -> None:
+        """Reveal this case until you leave it, or protect it again.
+
+        Only media on screen can be revealed: behind a warning screen (or on a text case)
+        the key does nothing, so opting in with W still shows the media protected first.
+        """
+        if self.case is not None and self.state.reveal.toggle_case(self._media_on_screen()):
+            self._apply_reveal()
+
+    def clear_regions(self) -> None:
+        """Blur the regions revealed on this case again."""
+        self.viewer.clear_regions()
+
+    def accept_warning(self) -> None:
+        """Opt in to this case's media behind a warning screen (or expand collapsed text)."""
+        if self.case is None:
+            return
+        self.state.reveal.accept_warning()
+        self._show_content()
+
+    def protect(self) -> None:
+        """Back to protected now (the window lost focus, a break): nothing stays revealed."""
+        self.state.reveal.protect()
+        self._apply_reveal()
+
+    def _apply_reveal(self) -> None:
+        reveal = self.state.reveal
+        view = self.viewer.image_view
+        view.set_pinned(reveal.case_revealed)
+        view.set_revealed(reveal.full)
+        self.viewer.player.set_revealed(reveal.full and self.viewer.video_active())
+        self._reveal_changed()
+
+    def _revealed_fraction(self) -> float:
+        if self.case is None:
+            return 0.0
+        fully = self.viewer.player.revealed or self.viewer.image_view.revealed
+        return self.state.reveal.fraction(
+            self._media_on_screen(),
+            self.viewer.revealed_region_fraction() if self._media_on_screen() else 0.0,
+            fully,
+        )
+
+    def _reveal_changed(self) -> None:
+        fraction = self._revealed_fraction()
+        if fraction > 0 and self.case is not None:
+            if self.meter.revealing:
+                self.meter.set_fraction(fraction)
+            else:
+                self.meter.start_reveal(self.case.id, self._category(self.case), fraction)
+        else:
+            self._stop_reveals()
+        self.update_status()
+
+    def _stop_reveals(self) -> None:
+        span = self.meter.stop_reveal()
+        if span is not None and span.unblurred_ms > 0:
+            self.ws.wellbeing.record_exposure(self.session_id, span)
+
+    @staticmethod
+    def _category(case: Case) -> str:
+        return tag_key(case.tags[0]) if case.tags else "untagged"
+
+    def _exposure_accrued(
+        self, case_id: str, _category: str, _unblurred_ms: float, weighted_ms: float
+    ) -> None:
+        severe = self.case is not None and self.case.id == case_id and self.case.severe
+        self.advisor.observe_exposure(weighted_ms, severe)
+
+    def _tick_exposure(self) -> None:
+        if self.meter.revealing:
+            self.meter.tick()
+            self.update_status()
+
+    def check_break(self) -> None:
+        """Suggest a break if a rule says one is due (the content is protected meanwhile)."""
+        suggestion = self.advisor.due()
+        if suggestion is None or QApplication.activeModalWidget() is not None:
+            return
+        self.protect()
+        self.viewer.player.pause()
+        if BreakDialog(suggestion, self).exec() == BreakDialog.TOOK_BREAK:
+            self.advisor.took_break()
+            if self.session_id is not None:
+                self.ws.wellbeing.record_break(self.session_id, suggestion.rule.kind)
+        else:
+            self.advisor.snooze(SNOOZE_MINUTES)
+
+    def show_session_summary(self) -> None:
+        """What this session amounted to so far."""
+        self._stop_reveals()
+        if self.session_id is not None:
+            SummaryDialog(self.ws.wellbeing.session_summary(self.session_id), self).exec()
+
+    def toggle_mute(self) -> None:
+        """Sound on or off for this case's video (every case starts muted)."""
+        if self.video.toggle_mute():
+            self.update_status()
+
+    def zoom_in(self) -> None:
+        """Zoom in (the blur stays)."""
+        self.viewer.image_view.zoom_in()
+
+    def zoom_out(self) -> None:
+        """Zoom out."""
+        self.viewer.image_view.zoom_out()
+
+    def zoom_fit(self) -> None:
+        """Fit to the view."""
+        self.viewer.image_view.zoom_fit()
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def record_and_next(self) -> None:
+        """Record the drafted verdict now, then go to the next case."""
+        case = self.case
+        if case is None:
+            return
+        draft = self.panel.draft()
+        if draft is None:
+            self.message.emit("Choose a label first (keys 1–9)", 4000)
+            return
+        try:
+            warnings = self.ws.verdicts.check(case.id, draft)
+            self.ws.verdicts.record(case.id, draft, time_on_case_ms=self.time_on_case.elapsed())
+        except CitationError as exc:
+            self.message.emit(f"Not recorded: {exc} (C to cite)", 8000)
+            return
+        except ValueError as exc:
+            self.message.emit(f"Not recorded: {exc}", 8000)
+            return
+        log.info("recorded a verdict on %s", case.id)
+        self.changes.verdicts(case.id)
+        self.leave_text_input()  # the next case starts with keys driving the review loop
+        warned = f" — warning: {'; '.join(warnings)}" if warnings else ""
+        self.message.emit(f"Recorded {draft.label} on {case.id}{warned}",
+                          8000 if warnings else 3000)
+        if self.current_row() + 1 < self.model.rowCount():
+            self.next_case()
+        else:
+            self.panel.load_draft(self.ws.verdicts.mine(case.id))
+
+    def undo_verdict(self) -> None:
+        """Undo your last verdict on this case (a new event that supersedes it)."""
+        case = self.case
+        if case is None:
+            return
+        event = self.ws.verdicts.undo(case.id)
+        if event is None:
+            self.message.emit("Nothing to undo on this case", 3000)
+            return
+        log.info("undid the last verdict on %s", case.id)
+        self.changes.verdicts(case.id)
+        self.panel.load_draft(self.ws.verdicts.mine(case.id))
+        restored = event.label or "undecided"
+        self.message.emit(f"Undone: {case.id} is now {restored}", 3000)
+
+    def focus_citation(self) -> None:
+        """Put the cursor in the citation field."""
+        self.panel.citation_field.setFocus()
+
+    def focus_notes(self) -> None:
+        """Put the cursor in the notes field."""
+        self.panel.notes.setFocus()
+
+    def cite(self, section: EffectiveSection, quote: str) -> None:
+        """Add a citation chosen in the guideline browser."""
+        self.panel.add_citation(section, quote)
+        self.message.emit(f"Cited {section.id}", 3000)
+
+    def choose_rca(self) -> None:
+        """Escalate this verdict for root-cause analysis (a reason, then a note)."""
+        self.panel.details.choose_rca()
+
+    def choose_gap(self) -> None:
+        """Flag a policy gap on this verdict (a kind, then a note)."""
+        self.panel.details.choose_gap()
+
+    def show_history(self) -> None:
+        """Every verdict event on this case, oldest first."""
+        if self.case is None:
+            return
+        HistoryDialog(
+            self.case.id,
+            self.ws.verdicts.history(self.case.id),
+            self.ws.verdicts.reviewer_names(),
+            self,
+        ).exec()
+
+    # -- status ----------------------------------------------------------------------------
+    def update_status(self) -> None:
+        """Say where the reviewer is, what is visible, and the unblurred time so far."""
+        fraction = self._revealed_fraction()
+        shown = self.state.reveal.describe(
+            self.state.is_text, fraction, len(self.viewer.image_view.regions)
+        )
+        severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
+        position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
+        if self.model.filter is not None:
+            position += f" (filtered from {self.model.total_count})"
+        exposure = self.meter.session_total_ms / 1000
+        self.status_text.emit(
+            f"{position}  ·  content {shown}{severe}  ·  unblurred this session "
+            f"{exposure:.1f} s  ·  ? for shortcuts"
+        )
+        self.protection_bar.show_state(
+            self.state.filters,
+            self.state.reveal.case_revealed,
+            self.viewer.player.muted,
+            self.viewer.video_active(),
+        )
+
+    def shutdown(self, summary: bool) -> None:
+        """The window closes: stop timers and workers, record the last exposure and session."""
+        self.meter_timer.stop()
+        self.break_timer.stop()
+        self.viewer.leave_video()
+        self.renderer.shutdown()
+        if self.ws.is_open:  # else its owner closed it first: nothing left to record into
+            self._stop_reveals()
+            if self.session_id is not None:
+                if summary:
+                    self.show_session_summary()
+                self.ws.wellbeing.end_session(self.session_id)

@@ -1,0 +1,169 @@
+"""The one background-task helper: results, errors, progress, and Cancel that really cancels."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from qa_desktop.core import keys
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
+from qa_desktop.ui import workers
+from qa_desktop.ui.workers import IsCancelled, Progress, _Driver, _Worker, run_in_background
+
+from .factory import case_record, write_batch
+from .recording import record
+from .windows import open_window
+
+
+@pytest.fixture(autouse=True)
+def quick_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keys, "SCRYPT_N", 2**10)
+
+
+def when_progress_shown(action: Callable[[QProgressDialog], object]) -> None:
+    """Run ``action(dialog)`` once the progress dialog is up (give up after 5 s)."""
+    deadline = time.monotonic() + 5
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QProgressDialog):
+            action(dialog)
+        elif time.monotonic() < deadline:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+
+
+def press_cancel(dialog: QProgressDialog) -> None:
+    """Click the dialog's Cancel button, as the reviewer does."""
+    button = dialog.findChild(QPushButton)
+    assert button is not None and button.text() == "Cancel"
+    button.click()
+
+
+def test_a_result_comes_back_typed_with_the_jobs_own_workspace(
+    qtbot: QtBot, workspace: Workspace
+) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    seen: list[object] = []
+
+    def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        seen.append((ws is not workspace,
+                     threading.current_thread() is not threading.main_thread()))
+        progress(1, 1)
+        return 42
+
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
+    assert outcome.ok and outcome.result == 42 and not outcome.cancelled
+    assert seen == [(True, True)]  # its own Workspace, off the GUI thread
+
+
+def test_an_error_is_returned_not_lost(qtbot: QtBot, workspace: Workspace) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+
+    def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        raise ValueError("broken")
+
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
+    assert isinstance(outcome.error, ValueError) and not outcome.ok and not outcome.cancelled
+
+
+def test_cancel_stops_a_job_that_polls(qtbot: QtBot, workspace: Workspace) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    steps: list[int] = []
+
+    def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        for step in range(500):  # 10 s unless cancelled
+            workers.raise_if_cancelled(cancelled, "test")
+            steps.append(step)
+            progress(step, 500)
+            time.sleep(0.02)
+        return len(steps)
+
+    when_progress_shown(lambda dialog: QTimer.singleShot(100, lambda: press_cancel(dialog)))
+    started = time.monotonic()
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
+    assert outcome.cancelled and outcome.cancel_requested and outcome.result is None
+    assert time.monotonic() - started < 5 and len(steps) < 500
+
+
+def test_the_driver_does_not_shadow_qobject_thread(qtbot: QtBot, workspace: Workspace) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    driver = _Driver(parent, "t", "l", _Worker(workspace.data_dir, lambda ws, p, c: None))
+    assert driver.thread() is QApplication.instance().thread()
+    assert driver.worker_thread is not driver.thread()
+    driver.dialog.deleteLater()
+    driver.deleteLater()
+
+
+def test_cancelling_an_export_writes_nothing(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(
+        write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])])
+    )
+    record(workspace, "t-0", "no_violation")
+    window = open_window(qtbot, workspace)
+    assert window.create_key("correct horse")
+    # The worker thread opens its Workspace only once Cancel was pressed, so the job
+    # surely sees the flag: Cancel must stop the export before anything is written.
+    gate = threading.Event()
+    opened = workers.Workspace.open
+
+    class Gated:
+        @staticmethod
+        def open(data_dir: Path) -> Workspace:
+            gate.wait(5)
+            return opened(data_dir)
+
+    monkeypatch.setattr(workers, "Workspace", Gated)
+    messages: list[str] = []
+
+    def cancel(dialog: QProgressDialog) -> None:
+        press_cancel(dialog)
+        gate.set()
+
+        def answer(remaining: int = 200) -> None:
+            box = QApplication.activeModalWidget()
+            if isinstance(box, QMessageBox):
+                messages.append(box.text())
+                box.done(0)
+            elif remaining:
+                QTimer.singleShot(25, lambda: answer(remaining - 1))
+
+        QTimer.singleShot(25, answer)
+
+    when_progress_shown(cancel)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert not window.export_bundle(out, "correct horse")
+    assert messages == ["Export cancelled. Nothing was written."]
+    assert list(out.iterdir()) == []
+    # and without Cancel the same export writes the bundle
+    monkeypatch.setattr(workers, "Workspace", Workspace)
+    when_progress_shown(lambda _dialog: None)
+
+    def answer_done(remaining: int = 200) -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            messages.append(box.text())
+            box.done(0)
+        elif remaining:
+            QTimer.singleShot(25, lambda: answer_done(remaining - 1))
+
+    QTimer.singleShot(25, answer_done)
+    assert window.export_bundle(out, "correct horse")
+    assert len(list(out.glob("*.zip"))) == 1
