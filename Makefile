@@ -16,9 +16,13 @@ run: $(STAMP)           ## install, make the demo data if absent, open the GUI o
 	$(BIN)/qa-desktop demo --if-absent
 	$(BIN)/qa-desktop
 
-test: $(STAMP)          ## install and run every test offscreen, plus lint and layer contract
+lint: $(STAMP)          ## ruff (lint and format), the layer contracts, mypy
 	$(BIN)/ruff check qa_desktop tests benchmarks
+	$(BIN)/ruff format --check qa_desktop tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint              ## install, lint, and run every test offscreen
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)         ## ratio benchmarks (printed, never asserted)

@@ -61,9 +61,20 @@ def raw_rows(cases: list[dict[str, object]]) -> Iterator[tuple[object, ...]]:
         d = c["decision"]
         assert isinstance(d, dict)
         yield (
-            c["id"], "bench-batch", c["content_type"], c["market"], c["language"], c["text"],
-            json.dumps(c["tags"]), json.dumps(c["metadata"]), d["label"], d["policy"],
-            d["moderator_id"], d["queue"], d["decided_at"], "0" * 64,
+            c["id"],
+            "bench-batch",
+            c["content_type"],
+            c["market"],
+            c["language"],
+            c["text"],
+            json.dumps(c["tags"]),
+            json.dumps(c["metadata"]),
+            d["label"],
+            d["policy"],
+            d["moderator_id"],
+            d["queue"],
+            d["decided_at"],
+            "0" * 64,
         )
 
 

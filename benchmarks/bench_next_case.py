@@ -27,8 +27,12 @@ def write_image_batch(folder: Path, count: int) -> None:
     media.mkdir(parents=True)
     rng = np.random.default_rng(3)
     header = {
-        "format_version": 1, "id": "bench-images", "name": "Big images", "issuer": "bench",
-        "market": "global", "guideline_pack": {"id": "demo-global", "version": "1.0.0"},
+        "format_version": 1,
+        "id": "bench-images",
+        "name": "Big images",
+        "issuer": "bench",
+        "market": "global",
+        "guideline_pack": {"id": "demo-global", "version": "1.0.0"},
         "created_at": "2026-11-01T00:00:00Z",
     }
     (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
@@ -38,12 +42,27 @@ def write_image_batch(folder: Path, count: int) -> None:
         img = cv2.resize(img, (4000, 3000), interpolation=cv2.INTER_NEAREST)
         cv2.circle(img, (2000, 1500), 900, (i * 20 % 255, 80, 200), -1)
         cv2.imwrite(str(media / f"big-{i}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        lines.append(json.dumps({
-            "id": f"big-{i:03d}", "content_type": "image", "media": [f"media/big-{i}.jpg"],
-            "text": "", "market": "DE", "language": "de", "tags": [], "metadata": {},
-            "decision": {"label": "no_violation", "policy": "none", "moderator_id": "m-001",
-                         "queue": "bench", "decided_at": "2026-10-30T12:00:00Z"},
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"big-{i:03d}",
+                    "content_type": "image",
+                    "media": [f"media/big-{i}.jpg"],
+                    "text": "",
+                    "market": "DE",
+                    "language": "de",
+                    "tags": [],
+                    "metadata": {},
+                    "decision": {
+                        "label": "no_violation",
+                        "policy": "none",
+                        "moderator_id": "m-001",
+                        "queue": "bench",
+                        "decided_at": "2026-10-30T12:00:00Z",
+                    },
+                }
+            )
+        )
     (folder / "cases.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

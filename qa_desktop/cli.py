@@ -24,6 +24,7 @@ from .core.api import (
     BundleRejected,
     DatabaseError,
     Guideline,
+    Identity,
     ImportCancelled,
     KeyFormatError,
     KeyProblem,
@@ -237,15 +238,27 @@ def verdict_group() -> None:
 @verdict_group.command("record")
 @click.argument("case_id")
 @click.argument("label")
-@click.option("--cite", "sections", multiple=True, metavar="SECTION",
-              help="A guideline section id the verdict cites (repeat for several).")
+@click.option(
+    "--cite",
+    "sections",
+    multiple=True,
+    metavar="SECTION",
+    help="A guideline section id the verdict cites (repeat for several).",
+)
 @click.option("--note", default="", help="The verdict's notes.")
-@click.option("--reviewer", default=None,
-              help=f"Your display name, if this data directory has no profile yet"
-                   f" (default: ${DISPLAY_NAME_ENV}).")
+@click.option(
+    "--reviewer",
+    default=None,
+    help=f"Your display name, if this data directory has no profile yet"
+    f" (default: ${DISPLAY_NAME_ENV}).",
+)
 @click.pass_context
 def verdict_record_command(
-    ctx: click.Context, case_id: str, label: str, sections: tuple[str, ...], note: str,
+    ctx: click.Context,
+    case_id: str,
+    label: str,
+    sections: tuple[str, ...],
+    note: str,
     reviewer: str | None,
 ) -> None:
     """Record your verdict LABEL on CASE_ID, citing sections of the case's guidelines.
@@ -359,8 +372,12 @@ def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> Non
 
 
 @findings_group.command("rca")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the groups to this CSV file instead of printing them.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the groups to this CSV file instead of printing them.",
+)
 @click.pass_context
 def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
     """RCA escalations: count, reasons and example cases per cited section.
@@ -373,8 +390,12 @@ def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
 
 
 @findings_group.command("gaps")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the groups to this CSV file instead of printing them.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the groups to this CSV file instead of printing them.",
+)
 @click.pass_context
 def findings_gaps_command(ctx: click.Context, csv_path: Path | None) -> None:
     """Policy gaps: count, kinds and example cases per cited section.
@@ -451,7 +472,11 @@ def guidelines_list_command(ctx: click.Context) -> None:
 @click.option("--section", "section_id", help="Print this section's title and body.")
 @click.pass_context
 def guidelines_show_command(
-    ctx: click.Context, pack_id: str, version: str, market: str, on_date: str | None,
+    ctx: click.Context,
+    pack_id: str,
+    version: str,
+    market: str,
+    on_date: str | None,
     section_id: str | None,
 ) -> None:
     """Print the effective guideline tree (id, title, status, source) or one section.
@@ -493,8 +518,9 @@ def _echo_section(guideline: Guideline, section_id: str) -> None:
             f"no section {section_id!r} in {guideline.pack_id} {guideline.pack_version}"
             f" for market {guideline.market}"
         )
-    click.echo(f"{section.id} {section.title} ({section.status}; "
-               f"{section.pack_id} {section.pack_version})")
+    click.echo(
+        f"{section.id} {section.title} ({section.status}; {section.pack_id} {section.pack_version})"
+    )
     click.echo("")
     click.echo(section.body)
     for example in section.examples:
@@ -508,16 +534,13 @@ def _passphrase(confirm: bool = False) -> str:
     """The key passphrase: $QA_DESKTOP_PASSPHRASE, else asked for (hidden)."""
     import os
 
-
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
-    return click.prompt(
-        "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
-    )
+    return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
-def _identity(ws: Workspace):  # -> Identity
+def _identity(ws: Workspace) -> Identity:
 
     try:
         return ws.trust.identity(_passphrase())
@@ -563,8 +586,11 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
 
 
 @keys_group.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the public key to this file instead of printing it.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the public key to this file instead of printing it.",
+)
 @click.pass_context
 def keys_export_command(ctx: click.Context, out: Path | None) -> None:
     """Print the local reviewer's public key (minisign format).
@@ -591,12 +617,19 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
 @keys_group.command("trust")
 @click.argument("public_key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", "signer_name", required=True, help="Who the key belongs to.")
-@click.option("--role", type=click.Choice(["reviewer", "lead", "issuer"]), default="reviewer",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["reviewer", "lead", "issuer"]),
+    default="reviewer",
+    show_default=True,
+)
 @click.option("--reviewer-id", help="Reviewer id the key is bound to (default: from the file).")
 @click.pass_context
 def keys_trust_command(
-    ctx: click.Context, public_key_file: Path, signer_name: str, role: str,
+    ctx: click.Context,
+    public_key_file: Path,
+    signer_name: str,
+    role: str,
     reviewer_id: str | None,
 ) -> None:
     """Trust a signer's public key. Compare its key id with the signer out of band.
@@ -618,8 +651,10 @@ def keys_trust_command(
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
-    click.echo(f"trusted key {trusted.key_id}: {trusted.signer_name} ({trusted.role},"
-               f" reviewer {trusted.reviewer_id or '-'})")
+    click.echo(
+        f"trusted key {trusted.key_id}: {trusted.signer_name} ({trusted.role},"
+        f" reviewer {trusted.reviewer_id or '-'})"
+    )
 
 
 @keys_group.command("revoke")
@@ -681,8 +716,9 @@ def keys_list_command(ctx: click.Context) -> None:
         ws.close()
     out = _tsv(["key_id", "signer", "role", "reviewer_id", "added_at", "revoked_at"])
     for k in rows:
-        out.writerow([k.key_id, k.signer_name, k.role, k.reviewer_id or "", k.added_at,
-                      k.revoked_at or ""])
+        out.writerow(
+            [k.key_id, k.signer_name, k.role, k.reviewer_id or "", k.added_at, k.revoked_at or ""]
+        )
 
 
 @cli.group("bundle")
@@ -750,14 +786,17 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
         ) from exc
     finally:
         ws.close()
-    click.echo(f"{path.name}: OK, {verified.kind} bundle {verified.bundle_id} by"
-               f" {verified.signer.signer_name} (key {verified.signer.key_id}),"
-               f" sequence {verified.seq}, {len(verified.events)} events")
+    click.echo(
+        f"{path.name}: OK, {verified.kind} bundle {verified.bundle_id} by"
+        f" {verified.signer.signer_name} (key {verified.signer.key_id}),"
+        f" sequence {verified.seq}, {len(verified.events)} events"
+    )
 
 
 @bundle_group.command("import")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.pass_context
 def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Verify and merge bundles; refused ones are quarantined with their reason.
@@ -774,8 +813,10 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         ws.close()
     for r in reports:
         if r.refused:
-            click.echo(f"{r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-                       f"  {what_to_do(r.refused_reason or '')}")
+            click.echo(
+                f"{r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
+                f"  {what_to_do(r.refused_reason or '')}"
+            )
         else:
             click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
     if any(r.refused for r in reports):
@@ -798,12 +839,21 @@ def bundle_status_command(ctx: click.Context) -> None:
         rows = ws.bundles.deliveries()
     finally:
         ws.close()
-    out = _tsv(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing",
-                "last_at"])
+    out = _tsv(["key_id", "signer", "role", "bundles", "events", "last_seq", "missing", "last_at"])
     for d in rows:
         role = "own" if d.own else d.role + (" (revoked)" if d.revoked else "")
-        out.writerow([d.key_id, d.signer_name, role, d.bundles, d.items, d.last_seq,
-                      format_numbers(d.missing), d.last_at or ""])
+        out.writerow(
+            [
+                d.key_id,
+                d.signer_name,
+                role,
+                d.bundles,
+                d.items,
+                d.last_seq,
+                format_numbers(d.missing),
+                d.last_at or "",
+            ]
+        )
     if any(d.missing for d in rows):
         sys.exit(1)
 
@@ -831,11 +881,15 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
         ws.close()
     if report.exported is not None:
         click.echo(f"exported {report.exported.event_count} events to {report.exported.path}")
-    click.echo(f"imported {len(report.imported)} bundles ({report.new_events} new events),"
-               f" {report.skipped_seen} already seen, {len(report.refused)} refused")
+    click.echo(
+        f"imported {len(report.imported)} bundles ({report.new_events} new events),"
+        f" {report.skipped_seen} already seen, {len(report.refused)} refused"
+    )
     for r in report.refused:
-        click.echo(f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-                   f"    {what_to_do(r.refused_reason or '')}")
+        click.echo(
+            f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
+            f"    {what_to_do(r.refused_reason or '')}"
+        )
     if gaps:
         click.echo(gaps)
 
@@ -853,12 +907,20 @@ def batch_group() -> None:
 @batch_group.command("sign")
 @click.argument("batch", type=click.Path(exists=True, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seq", type=click.IntRange(min=1), default=None,
-              help="Sequence number of this signed batch for your key (default: the next"
-                   " one this data directory has not used).")
-@click.option("--expires", "expires_text", metavar="DATE",
-              help="When importers start refusing the batch: YYYY-MM-DD (the end of that day,"
-                   " UTC) or an ISO 8601 time with a zone. Default: 30 days from now.")
+@click.option(
+    "--seq",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sequence number of this signed batch for your key (default: the next"
+    " one this data directory has not used).",
+)
+@click.option(
+    "--expires",
+    "expires_text",
+    metavar="DATE",
+    help="When importers start refusing the batch: YYYY-MM-DD (the end of that day,"
+    " UTC) or an ISO 8601 time with a zone. Default: 30 days from now.",
+)
 @click.pass_context
 def batch_sign_command(
     ctx: click.Context, batch: Path, out_dir: Path, seq: int | None, expires_text: str | None

@@ -36,8 +36,15 @@ def write_video(path: Path, width: int = 160, height: int = 120, frames: int = 2
         base = np.array((40, 90, 200) if scene == 0 else (200, 60, 40), np.uint8)
         frame = np.where(stripes, base, base // 2).astype(np.uint8)
         cv2.circle(frame, (10 + i * 5 % width, height // 2), 12, (255, 255, 255), -1)
-        cv2.putText(frame, f"S{scene} F{i}", (4, height - 8), cv2.FONT_HERSHEY_SIMPLEX,
-                    height / 240, (255, 255, 255), 1)
+        cv2.putText(
+            frame,
+            f"S{scene} F{i}",
+            (4, height - 8),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            height / 240,
+            (255, 255, 255),
+            1,
+        )
         writer.write(frame)
     writer.release()
 
@@ -98,8 +105,9 @@ def mixed_batch(folder: Path, images: int = 4, videos: int = 1, texts: int = 2) 
         records.append(case_record(f"vid-{i}", "video", [f"media/vid{i}.mp4"]))
     for i in range(texts):
         records.append(
-            case_record(f"txt-{i}", "text", [], text=f"Text post {i}: a synthetic caption.",
-                        tags=[])
+            case_record(
+                f"txt-{i}", "text", [], text=f"Text post {i}: a synthetic caption.", tags=[]
+            )
         )
     return write_batch(folder, records)
 
@@ -160,8 +168,10 @@ def csv_row(record: dict) -> dict[str, str]:
         "market": record["market"],
         "language": record["language"],
         "tags": ";".join(record.get("tags", [])),
-        **{name: decision[name] for name in ("label", "policy", "moderator_id", "queue",
-                                              "decided_at")},
+        **{
+            name: decision[name]
+            for name in ("label", "policy", "moderator_id", "queue", "decided_at")
+        },
         "metadata": json.dumps(record["metadata"]) if record.get("metadata") else "",
     }
 

@@ -82,8 +82,9 @@ def test_the_shortcut_map_shows_every_keyed_action(qtbot: QtBot, loaded: Workspa
             QTimer.singleShot(30, read_map)
             return
         table = dialog.table
-        rows.extend((table.item(r, 0).text(), table.item(r, 1).text())
-                    for r in range(table.rowCount()))
+        rows.extend(
+            (table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())
+        )
         dialog.done(QDialog.DialogCode.Accepted)
 
     QTimer.singleShot(30, read_map)
@@ -116,7 +117,8 @@ def test_every_single_key_reaches_its_action_by_real_key_events(
             action,
             run=lambda _w, a=action: ran.append(a.id),
             release=(lambda _w, a=action: ran.append(f"{a.id}:release"))
-            if action.release else None,
+            if action.release
+            else None,
             digit=(lambda _w, n, a=action: ran.append(f"{a.id}:{n}")) if action.digit else None,
         )
 

@@ -64,9 +64,7 @@ def test_setting_up_twice_adds_no_second_handler(log_path: Path) -> None:
     assert log_path.name == LOG_FILENAME
 
 
-def test_the_hook_logs_the_traceback_and_says_what_happened(
-    qtbot: QtBot, log_path: Path
-) -> None:
+def test_the_hook_logs_the_traceback_and_says_what_happened(qtbot: QtBot, log_path: Path) -> None:
     hook = make_excepthook(log_path)
     texts: list[str] = []
     formats: list[Qt.TextFormat] = []

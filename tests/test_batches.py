@@ -136,7 +136,9 @@ def test_good_folder_imports_cases_media_and_the_batch(ws: Workspace, tmp_path: 
 def test_content_sha256_is_the_documented_canonical_form(ws: Workspace, tmp_path: Path) -> None:
     folder = media_batch(tmp_path / "b")
     run(ws, folder)
-    rows = {r["id"]: r["content_sha256"] for r in ws.database_for_tests().query("SELECT * FROM cases")}
+    rows = {
+        r["id"]: r["content_sha256"] for r in ws.database_for_tests().query("SELECT * FROM cases")
+    }
     record = case_record("t-0", "text", [], tags=[])
     d = record["decision"]
     fields = [
@@ -209,7 +211,9 @@ def test_good_csv_beside_batch_json_gives_the_same_cases_as_jsonl(
     assert [dict(r, seq=0) for r in ws.database_for_tests().query(query)] == [
         dict(r, seq=0) for r in other.query(query)
     ]
-    assert list(ws.database_for_tests().query("SELECT * FROM media")) == list(other.query("SELECT * FROM media"))
+    assert list(ws.database_for_tests().query("SELECT * FROM media")) == list(
+        other.query("SELECT * FROM media")
+    )
     other.close()
 
 
@@ -612,7 +616,8 @@ def test_oversize_media_is_refused(
     monkeypatch.setattr(zip_safety, "BATCH_LIMITS", replace(limits, max_member_bytes=1000))
     refused(ws, folder, "media/a.png is larger than the 1000 bytes limit for one file")
     monkeypatch.setattr(
-        zip_safety, "BATCH_LIMITS",
+        zip_safety,
+        "BATCH_LIMITS",
         replace(limits, max_member_bytes=2 * zip_safety.GiB, max_total_bytes=5000),
     )
     refused(ws, folder, "the batch is larger than the 4.88281 KiB limit")
@@ -893,7 +898,9 @@ def test_cancel_at_any_point_leaves_the_database_unchanged(ws: Workspace, tmp_pa
             return calls >= stop_at
 
         with pytest.raises(ImportCancelled):
-            import_batch(ws.database_for_tests(), tmp_path / f"media-{stop_at}", folder, cancelled=cancel_now)
+            import_batch(
+                ws.database_for_tests(), tmp_path / f"media-{stop_at}", folder, cancelled=cancel_now
+            )
         assert snapshot(ws.database_for_tests()) == before
     # Media copied before a late cancel may stay in the store: unreferenced, harmless.
     assert any(p.is_file() for p in (tmp_path / f"media-{polls}").rglob("*"))

@@ -24,7 +24,9 @@ groups = st.lists(st.lists(verdict, min_size=1, max_size=3), min_size=1, max_siz
 
 def table(ws: Workspace) -> list[tuple]:
     """Every verdict row, full, sorted."""
-    return sorted(tuple(sorted(r.items())) for r in ws.database_for_tests().query("SELECT * FROM verdicts"))
+    return sorted(
+        tuple(sorted(r.items())) for r in ws.database_for_tests().query("SELECT * FROM verdicts")
+    )
 
 
 def export_groups(ws: Workspace, plan: list[list[tuple[int, str]]], out: Path) -> list[bytes]:

@@ -48,7 +48,11 @@ class Setup:
         """Import ``data`` into the lead; return the reason code, checking nothing changed."""
         before = dump(self.lead)
         with pytest.raises(BundleRejected) as exc:
-            bundles.import_bundle(self.lead.database_for_tests(), data, quarantine_dir=self.lead.bundles.quarantine_dir)
+            bundles.import_bundle(
+                self.lead.database_for_tests(),
+                data,
+                quarantine_dir=self.lead.bundles.quarantine_dir,
+            )
         assert dump(self.lead) == before
         return exc.value.reason
 
@@ -96,8 +100,15 @@ def sign_events(
 ) -> bytes:
     """A correctly signed verdict bundle holding exactly ``lines``."""
     hashes = [hashlib.sha256(line).hexdigest() for line in lines]
-    cp = Checkpoint(identity.key_id, identity.reviewer_id, start, prev_head, start + len(lines),
-                    audit.chain_head(prev_head, hashes), "2026-11-02T00:00:00.000Z")
+    cp = Checkpoint(
+        identity.key_id,
+        identity.reviewer_id,
+        start,
+        prev_head,
+        start + len(lines),
+        audit.chain_head(prev_head, hashes),
+        "2026-11-02T00:00:00.000Z",
+    )
     return bundles.build_bag(
         identity,
         kind=kind,
@@ -154,7 +165,10 @@ def test_a_flipped_byte_anywhere_in_the_archive_is_refused_or_changes_nothing_si
             continue
         passed.append(offset)
         assert (verified.digest, verified.events, verified.checkpoint, verified.info) == (
-            original.digest, original.events, original.checkpoint, original.info
+            original.digest,
+            original.events,
+            original.checkpoint,
+            original.info,
         )
         with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
             assert {i.filename: archive.read(i) for i in archive.infolist()} == members(s.data)
@@ -206,8 +220,15 @@ def test_a_renamed_file_is_refused(s: Setup) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["../evil.txt", "{root}/../../evil.txt", "/etc/evil", "C:/evil.txt", "{root}\\data\\x",
-     "{root}/data/./x", "{root}/da\x01ta"],
+    [
+        "../evil.txt",
+        "{root}/../../evil.txt",
+        "/etc/evil",
+        "C:/evil.txt",
+        "{root}\\data\\x",
+        "{root}/data/./x",
+        "{root}/da\x01ta",
+    ],
 )
 def test_unsafe_names_are_refused(s: Setup, name: str) -> None:
     files = members(s.data)
@@ -347,9 +368,11 @@ def test_a_changed_event_under_a_known_id_is_refused(s: Setup) -> None:
 def test_a_replayed_sequence_number_is_refused(s: Setup) -> None:
     bundles.import_bundle(s.lead.database_for_tests(), s.data)
     start = s.result.event_count
-    _, head = s.lead.database_for_tests().execute(
-        "SELECT position, head FROM chain_points WHERE position = ?", [start]
-    ).fetchone()
+    _, head = (
+        s.lead.database_for_tests()
+        .execute("SELECT position, head FROM chain_points WHERE position = ?", [start])
+        .fetchone()
+    )
     data = sign_events(s.identity, [event_line(s)], seq=1, start=start, prev_head=head)
     assert s.refused(data) == "replay"
 

@@ -43,7 +43,9 @@ def three_bundles(tmp_path: Path) -> tuple[Workspace, Workspace, list[Path]]:
 
 def import_bytes(ws: Workspace, data: bytes, name: str = "b.zip") -> bundles.ImportReport:
     """Import a bundle given as bytes, quarantining it if refused."""
-    return bundles.import_bundle(ws.database_for_tests(), data, name=name, quarantine_dir=ws.bundles.quarantine_dir)
+    return bundles.import_bundle(
+        ws.database_for_tests(), data, name=name, quarantine_dir=ws.bundles.quarantine_dir
+    )
 
 
 def flip_a_content_byte(path: Path) -> bytes:
@@ -158,7 +160,9 @@ def test_a_refused_bundle_is_quarantined_with_its_reason(
     _reviewer, lead = pair
     with pytest.raises(BundleRejected):
         import_bytes(lead, b"not a zip", name="odd.zip")
-    (copy,) = [p for p in lead.bundles.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")]
+    (copy,) = [
+        p for p in lead.bundles.quarantine_dir.iterdir() if not p.name.endswith(".reason.txt")
+    ]
     assert copy.read_bytes() == b"not a zip"
     reason = copy.with_name(copy.name + ".reason.txt").read_text()
     assert reason.startswith("not-a-zip\n")
@@ -173,13 +177,13 @@ def test_the_audit_chain_covers_every_event_and_notices_a_rewrite(
     assert count == 2 and head != audit.GENESIS
     assert lead.bundles.audit_problems() == []
     lead.database_for_tests().execute("DROP TRIGGER verdicts_no_update")
-    lead.database_for_tests().execute("UPDATE verdicts SET label = 'hs_remove' WHERE case_id = 't-0'")
+    lead.database_for_tests().execute(
+        "UPDATE verdicts SET label = 'hs_remove' WHERE case_id = 't-0'"
+    )
     assert any("was changed" in p for p in audit.verify_chain(lead.database_for_tests()))
 
 
-def test_verify_reports_without_writing(
-    pair: tuple[Workspace, Workspace], tmp_path: Path
-) -> None:
+def test_verify_reports_without_writing(pair: tuple[Workspace, Workspace], tmp_path: Path) -> None:
     reviewer, lead = pair
     path = export(reviewer, tmp_path / "out").path
     before = dump(lead)
@@ -222,14 +226,22 @@ def test_minisign_verifies_the_signature_with_the_exported_key(
     pub.write_text(reviewer.trust.public_key().to_minisign())
     done = subprocess.run(
         [str(MINISIGN), "-Vm", "tagmanifest-sha256.txt", "-p", str(pub)],
-        cwd=bag_dir, capture_output=True, text=True, timeout=30, check=False,
+        cwd=bag_dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert f"kind=verdicts bundle_id={result.bundle_id}" in done.stdout
     (bag_dir / "tagmanifest-sha256.txt").write_bytes(b"tampered\n")
     tampered = subprocess.run(
         [str(MINISIGN), "-Vm", "tagmanifest-sha256.txt", "-p", str(pub)],
-        cwd=bag_dir, capture_output=True, text=True, timeout=30, check=False,
+        cwd=bag_dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert tampered.returncode != 0
 
@@ -244,9 +256,10 @@ def test_a_signed_case_batch_verifies_only_as_a_case_batch(
     path = bundles.sign_case_batch(issuer, folder, tmp_path / "signed")
     verified = bundles.verify_case_batch(lead.database_for_tests(), path.read_bytes())
     assert verified.payload["batch.json"] == (folder / "batch.json").read_bytes()
-    assert hashlib.sha256(verified.payload["cases.jsonl"]).hexdigest() == hashlib.sha256(
-        (folder / "cases.jsonl").read_bytes()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(verified.payload["cases.jsonl"]).hexdigest()
+        == hashlib.sha256((folder / "cases.jsonl").read_bytes()).hexdigest()
+    )
     shutil.rmtree(tmp_path / "signed")
 
 
@@ -268,8 +281,9 @@ def test_evidence_travels_verified_stored_and_validates_as_a_bag(
 ) -> None:
     reviewer, lead = pair
     files = evidence_files(tmp_path / "ev")
-    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
-                                    evidence=files)
+    result = reviewer.bundles.export(
+        reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=files
+    )
     assert result is not None
     data = result.path.read_bytes()
     with zipfile.ZipFile(result.path) as archive:
@@ -277,9 +291,7 @@ def test_evidence_travels_verified_stored_and_validates_as_a_bag(
     assert stored["data/evidence/capture.bin"] == zipfile.ZIP_STORED
     assert stored["data/evidence/note.txt"] == zipfile.ZIP_STORED
     verified = bundles.verify_bundle(lead.database_for_tests(), data)
-    assert verified.evidence == {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files
-    }
+    assert verified.evidence == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     assert verified.info["Payload-Oxum"].endswith(".4")
     report = import_bytes(lead, data)
     assert report.new_events == 2
@@ -303,12 +315,15 @@ def test_evidence_names_must_be_plain_and_unique(
         paths.append(path)
     before = dump(reviewer)
     with pytest.raises(ValueError):
-        reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=paths)
+        reviewer.bundles.export(
+            reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=paths
+        )
     assert dump(reviewer) == before
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     with pytest.raises(ValueError):
-        reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
-                               evidence=[tmp_path])
+        reviewer.bundles.export(
+            reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=[tmp_path]
+        )
     assert export(reviewer, tmp_path / "out").seq == 1
 
 
@@ -316,8 +331,11 @@ def test_tampered_or_unlisted_evidence_is_refused(
     pair: tuple[Workspace, Workspace], tmp_path: Path
 ) -> None:
     reviewer, lead = pair
-    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
-                                    evidence=evidence_files(tmp_path / "ev"))
+    result = reviewer.bundles.export(
+        reviewer.trust.identity(PASSPHRASE),
+        tmp_path / "out",
+        evidence=evidence_files(tmp_path / "ev"),
+    )
     assert result is not None
     original = zipfile.ZipFile(result.path)
 
@@ -363,8 +381,7 @@ def test_cli_export_attaches_evidence(tmp_path: Path, monkeypatch: pytest.Monkey
     ws.close()
     monkeypatch.setenv("QA_DESKTOP_PASSPHRASE", PASSPHRASE)
     files = evidence_files(tmp_path / "ev")
-    args = ["--data-dir", str(data_dir), "bundle", "export",
-            str(tmp_path / "out")]
+    args = ["--data-dir", str(data_dir), "bundle", "export", str(tmp_path / "out")]
     for path in files:
         args += ["--evidence", str(path)]
     done = CliRunner().invoke(cli, args, obj={})
@@ -384,8 +401,9 @@ def test_a_flipped_byte_in_stored_evidence_is_refused(
 ) -> None:
     reviewer, lead = pair
     files = evidence_files(tmp_path / "ev")
-    result = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "out",
-                                    evidence=files)
+    result = reviewer.bundles.export(
+        reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=files
+    )
     assert result is not None
     data = bytearray(result.path.read_bytes())
     at = bytes(data).index(files[1].read_bytes()[:4096]) + 1000
@@ -402,8 +420,9 @@ def test_importing_many_files_reports_progress_and_stops_between_files(
 ) -> None:
     rita, lena, paths = three_bundles(tmp_path)
     seen: list[tuple[int, int]] = []
-    reports = lena.bundles.import_files(paths, progress=lambda d, t: seen.append((d, t)),
-                                  cancelled=lambda: len(seen) > 2)
+    reports = lena.bundles.import_files(
+        paths, progress=lambda d, t: seen.append((d, t)), cancelled=lambda: len(seen) > 2
+    )
     assert [r.new_events for r in reports] == [1, 1]  # the third was never started
     assert seen == [(0, 3), (1, 3), (2, 3)]
     assert len(lena.verdicts.events()) == 2

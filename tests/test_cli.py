@@ -152,10 +152,15 @@ def resolve(example: str) -> tuple[tuple[str, ...], click.Command]:
     for word in rest:
         if word.startswith("-"):
             name = word.split("=", 1)[0]
-            options = {o: p for p in command.params if isinstance(p, click.Option)
-                       for o in (*p.opts, *p.secondary_opts)}
+            options = {
+                o: p
+                for p in command.params
+                if isinstance(p, click.Option)
+                for o in (*p.opts, *p.secondary_opts)
+            }
             assert name in options or name in ("-h", "--help"), (
-                f"{example!r}: {' '.join(path)} has no option {name}")
+                f"{example!r}: {' '.join(path)} has no option {name}"
+            )
             option = options.get(name)
             if option is not None and not option.is_flag and "=" not in word:
                 assert next(rest, None) is not None, f"{example!r}: {name} needs a value"
@@ -166,8 +171,7 @@ def resolve(example: str) -> tuple[tuple[str, ...], click.Command]:
             arguments.append(word)
     declared = [p for p in command.params if isinstance(p, click.Argument)]
     needed = sum(p.nargs if p.nargs > 0 else 1 for p in declared if p.required)
-    at_most = float("inf") if any(p.nargs < 0 for p in declared) else sum(
-        p.nargs for p in declared)
+    at_most = float("inf") if any(p.nargs < 0 for p in declared) else sum(p.nargs for p in declared)
     assert needed <= len(arguments) <= at_most, f"{example!r}: arguments {arguments}"
     return path, command
 
@@ -190,16 +194,19 @@ def test_every_example_runs_a_real_command_with_real_options() -> None:
 def test_help_shows_the_examples_unwrapped() -> None:
     result = CliRunner().invoke(cli, ["guidelines", "show", "--help"], obj={})
     assert result.exit_code == 0
-    assert ("\n  Example:\n    qa-desktop guidelines show demo-global 1.0.0 --market DE\n"
-            in result.output)
+    assert (
+        "\n  Example:\n    qa-desktop guidelines show demo-global 1.0.0 --market DE\n"
+        in result.output
+    )
 
 
 def _demo_like(tmp_path: Path) -> Path:
     """A data directory with the demo pack and three text cases, no profile yet."""
     data = tmp_path / "data"
     assert run(data, "guidelines", "import", str(DEMO_PACK))[0] == 0
-    batch = write_batch(tmp_path / "b", [case_record(f"t-{i}", "text", [], tags=[])
-                                         for i in range(3)])
+    batch = write_batch(
+        tmp_path / "b", [case_record(f"t-{i}", "text", [], tags=[]) for i in range(3)]
+    )
     assert run(data, "import", str(batch), "--trust-unsigned")[0] == 0
     return data
 
@@ -209,8 +216,19 @@ def test_verdict_record_obeys_the_rules_of_the_gui(tmp_path: Path, monkeypatch) 
     monkeypatch.delenv("QA_DESKTOP_DISPLAY_NAME", raising=False)
     code, _, err = run(data, "verdict", "record", "t-0", "no_violation")
     assert code == 1 and "--reviewer" in err  # no profile yet, no name given
-    code, out, _ = run(data, "verdict", "record", "t-0", "vh_remove", "--cite", "VH-2.3",
-                       "--note", "clear", "--reviewer", "Ana")
+    code, out, _ = run(
+        data,
+        "verdict",
+        "record",
+        "t-0",
+        "vh_remove",
+        "--cite",
+        "VH-2.3",
+        "--note",
+        "clear",
+        "--reviewer",
+        "Ana",
+    )
     assert code == 0 and "recorded vh_remove on t-0" in out
     code, _, err = run(data, "verdict", "record", "t-1", "vh_remove")
     assert code == 1 and "citation-required" in err and "needs a citation" in err
@@ -228,9 +246,7 @@ def test_verdict_record_obeys_the_rules_of_the_gui(tmp_path: Path, monkeypatch) 
     assert events[0]["citations"][0]["section_id"] == "VH-2.3"
 
 
-def test_verdict_record_takes_the_name_from_the_environment(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_verdict_record_takes_the_name_from_the_environment(tmp_path: Path, monkeypatch) -> None:
     data = _demo_like(tmp_path)
     monkeypatch.setenv("QA_DESKTOP_DISPLAY_NAME", "Bea")
     code, out, _ = run(data, "verdict", "record", "t-2", "no_violation")

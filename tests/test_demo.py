@@ -272,4 +272,3 @@ def test_demo_batch_imports_into_a_workspace(
                 assert ws.queue.media_path(media).is_file()
     finally:
         ws.close()
-

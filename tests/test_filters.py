@@ -83,7 +83,11 @@ def test_no_filters_give_an_equal_copy() -> None:
 def test_filters_apply_in_the_documented_order() -> None:
     img = detailed_image(320, 240, seed=2)
     settings = FilterSettings(
-        blur_kind="pixelate", blur_level=4, grayscale=True, sepia=True, transparency=0.3,
+        blur_kind="pixelate",
+        blur_level=4,
+        grayscale=True,
+        sepia=True,
+        transparency=0.3,
         reduced_detail=True,
     )
     expected = media.transparency(

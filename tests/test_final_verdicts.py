@@ -23,12 +23,17 @@ def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
     return workspace
 
 
-def other(ws: Workspace, case_id: str, label: str, reviewer: str = "bo",
-          **details: object) -> None:
+def other(ws: Workspace, case_id: str, label: str, reviewer: str = "bo", **details: object) -> None:
     """Another reviewer's verdict, as a merged bundle brings it."""
     cite = ws.verdicts.citation(case_id, "VH-2.3") if label == "vh_remove" else None
-    record_verdict(ws.database_for_tests(), case_id=case_id, reviewer_id=reviewer, label=label,
-                   citations=[cite] if cite else [], **details)  # type: ignore[arg-type]
+    record_verdict(
+        ws.database_for_tests(),
+        case_id=case_id,
+        reviewer_id=reviewer,
+        label=label,
+        citations=[cite] if cite else [],
+        **details,
+    )  # type: ignore[arg-type]
 
 
 def arbiter(ws: Workspace, case_id: str, label: str) -> None:
@@ -37,9 +42,14 @@ def arbiter(ws: Workspace, case_id: str, label: str) -> None:
 
     cite = ws.verdicts.citation(case_id, "VH-2.3") if label == "vh_remove" else None
     event = VerdictEvent(
-        id=f"rule-{case_id}", case_id=case_id, reviewer_id="lead", label=label,
-        citations=(cite,) if cite else (), created_at="2026-12-01T00:00:00.000Z",
-        role="arbiter", session_id="s-1",
+        id=f"rule-{case_id}",
+        case_id=case_id,
+        reviewer_id="lead",
+        label=label,
+        citations=(cite,) if cite else (),
+        created_at="2026-12-01T00:00:00.000Z",
+        role="arbiter",
+        session_id="s-1",
     )
     ws.database_for_tests()["verdicts"].insert(event.to_row())
 
@@ -84,9 +94,15 @@ def test_an_arbiters_ruling_is_final_over_any_dispute(ws: Workspace) -> None:
 def test_calibration_votes_never_decide_a_case(ws: Workspace) -> None:
     from qa_desktop.core.verdicts import VerdictEvent
 
-    vote = VerdictEvent(id="vote-1", case_id="t-3", reviewer_id="cy", label="no_violation",
-                        created_at="2026-12-01T00:00:00.000Z", role="participant",
-                        session_id="s-1")
+    vote = VerdictEvent(
+        id="vote-1",
+        case_id="t-3",
+        reviewer_id="cy",
+        label="no_violation",
+        created_at="2026-12-01T00:00:00.000Z",
+        role="participant",
+        session_id="s-1",
+    )
     ws.database_for_tests()["verdicts"].insert(vote.to_row())
     assert ws.verdicts.final("t-3").status == "open"  # type: ignore[union-attr]
 

@@ -46,7 +46,8 @@ def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def test_details_are_stored_and_in_the_history(ws: Workspace) -> None:
-    event = record(ws,
+    event = record(
+        ws,
         "t-0",
         "vh_remove",
         [cite("VH-2.3")],
@@ -56,8 +57,11 @@ def test_details_are_stored_and_in_the_history(ws: Workspace) -> None:
         gap_kind="ambiguous",
         gap_note="newsworthy gore",
     )
-    assert (event.confidence, event.rca_reason, event.rca_note) == (2, "guideline_misread",
-                                                                    "misread VH-2.1")
+    assert (event.confidence, event.rca_reason, event.rca_note) == (
+        2,
+        "guideline_misread",
+        "misread VH-2.1",
+    )
     assert (event.gap_kind, event.gap_note) == ("ambiguous", "newsworthy gore")
     assert ws.verdicts.mine("t-0") == event
     assert case_history(ws.database_for_tests(), "t-0") == [event]
@@ -234,8 +238,10 @@ def test_findings_csv(ws: Workspace, tmp_path: Path) -> None:
         "example_case_ids": "t-0;t-1;t-2;t-6",
     }
     assert [r["section_id"] for r in rows] == ["VH-2.3", NO_SECTION, "VH-1.1"]
-    assert write_csv([], tmp_path / "none.csv").read_text(encoding="utf-8").startswith(
-        "section_id,title,count,kinds,example_case_ids"
+    assert (
+        write_csv([], tmp_path / "none.csv")
+        .read_text(encoding="utf-8")
+        .startswith("section_id,title,count,kinds,example_case_ids")
     )
 
 

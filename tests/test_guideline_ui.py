@@ -90,8 +90,10 @@ def test_guideline_browser_searches_and_cites_with_a_quote(
     current = window.browser.tree.currentItem()
     assert current is not None and current.text(0).startswith("VH-2.3")
     assert "VH-2.3" in window.browser.text.toPlainText()
-    hidden = [window.browser.tree.topLevelItem(i).isHidden()
-              for i in range(window.browser.tree.topLevelItemCount())]
+    hidden = [
+        window.browser.tree.topLevelItem(i).isHidden()
+        for i in range(window.browser.tree.topLevelItemCount())
+    ]
     assert any(hidden)  # other policies are filtered out
 
     cursor = window.browser.text.document().find("visible injuries")
@@ -144,7 +146,9 @@ def test_confidence_rca_and_gap_from_the_keyboard_then_history(
     event = markets.verdicts.mine("de-1")
     assert event is not None
     assert (event.confidence, event.rca_reason, event.rca_note) == (
-        2, "frontline_error", "missed the news context"
+        2,
+        "frontline_error",
+        "missed the news context",
     )
     assert (event.gap_kind, event.gap_note) == ("ambiguous", "newsworthy gore unclear")
     assert window.review.model.data(window.review.model.index(0, 0)) == "✓ R G"
@@ -206,8 +210,9 @@ def test_queue_filters_outcomes_and_saved_views(
     markets.database_for_tests()["reviewers"].insert(
         {"id": "r-ana", "display_name": "Ana", "created_at": "2026-11-25T00:00:00Z"}
     )
-    record_verdict(markets.database_for_tests(), case_id="br-2", reviewer_id="r-ana",
-                   label="no_violation")
+    record_verdict(
+        markets.database_for_tests(), case_id="br-2", reviewer_id="r-ana", label="no_violation"
+    )
     window.review.refresh_filter_choices()
     bar.status.setCurrentIndex(bar.status.findData("done"))
     assert window.review.model.rowCount() == 1  # mine: de-1
@@ -223,9 +228,13 @@ def test_rca_and_gap_lists_fill_from_verdicts_and_export(
     from qa_desktop.core.verdicts import Citation
 
     for case_id in ("br-1", "br-2"):
-        decide(markets,
-            case_id, "vh_remove", [Citation(cite.pack_id, cite.pack_version, cite.id)],
-            rca_reason="guideline_misread", gap_kind="outdated",
+        decide(
+            markets,
+            case_id,
+            "vh_remove",
+            [Citation(cite.pack_id, cite.pack_version, cite.id)],
+            rca_reason="guideline_misread",
+            gap_kind="outdated",
         )
     groups = markets.reports.rca_escalations()
     assert [(g.section_id, g.count) for g in groups] == [("VH-2.3", 2)]
@@ -241,6 +250,7 @@ def test_rca_and_gap_lists_fill_from_verdicts_and_export(
     assert opened == ["br-1"]
 
     window = open_window(qtbot, markets)
+
     def one_gap(dialog: FindingsDialog) -> None:
         rows = dialog.table.rowCount()
         dialog.reject()

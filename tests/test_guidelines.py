@@ -53,12 +53,30 @@ def global_pack(version: str = "1.0.0", **fields: Any) -> dict[str, Any]:
             {"id": "rm", "name": "Remove", "action": "remove", "severity": 3, "policy": "VH"},
         ],
         "sections": [
-            {"id": "VH-0", "policy": "VH", "title": "Violence", "body": "Scope.",
-             "labels": ["rm", "ok"]},
-            {"id": "VH-1", "policy": "VH", "title": "Gore", "body": "Remove gore.",
-             "labels": ["rm"], "parent": "VH-0", "examples": ["a gory photo"]},
-            {"id": "VH-2", "policy": "VH", "title": "Fiction", "body": "Films are fine.",
-             "labels": ["ok"], "parent": "VH-0"},
+            {
+                "id": "VH-0",
+                "policy": "VH",
+                "title": "Violence",
+                "body": "Scope.",
+                "labels": ["rm", "ok"],
+            },
+            {
+                "id": "VH-1",
+                "policy": "VH",
+                "title": "Gore",
+                "body": "Remove gore.",
+                "labels": ["rm"],
+                "parent": "VH-0",
+                "examples": ["a gory photo"],
+            },
+            {
+                "id": "VH-2",
+                "policy": "VH",
+                "title": "Fiction",
+                "body": "Films are fine.",
+                "labels": ["ok"],
+                "parent": "VH-0",
+            },
         ],
     }
     pack.update(fields)
@@ -86,10 +104,21 @@ def overlay_pack(
         "sections": sections
         if sections is not None
         else [
-            {"id": "VH-1", "change": "replace", "title": f"Gore {market} {version}",
-             "body": f"Local gore rule {version}."},
-            {"id": "VH-3", "change": "add", "policy": "VH", "title": "Local law",
-             "body": "A local rule.", "labels": ["rm"], "parent": "VH-0"},
+            {
+                "id": "VH-1",
+                "change": "replace",
+                "title": f"Gore {market} {version}",
+                "body": f"Local gore rule {version}.",
+            },
+            {
+                "id": "VH-3",
+                "change": "add",
+                "policy": "VH",
+                "title": "Local law",
+                "body": "A local rule.",
+                "labels": ["rm"],
+                "parent": "VH-0",
+            },
             {"id": "VH-2", "change": "retire"},
         ],
     }
@@ -171,7 +200,10 @@ def test_overlay_replaces_adds_and_retires(
     s = g.section(section_id)
     assert s is not None
     assert (s.status, s.localized, s.title, (s.pack_id, s.pack_version)) == (
-        status, localized, title, source,
+        status,
+        localized,
+        title,
+        source,
     )
 
 
@@ -260,10 +292,21 @@ def test_resolving_an_overlay_directly_says_what_to_do(db: sqlite_utils.Database
 
 
 def test_search_ranks_active_then_id_then_title_then_body(db: sqlite_utils.Database) -> None:
-    store(db, overlay_pack("FR", sections=[
-        {"id": "VH-2", "change": "retire"},
-        {"id": "VH-0", "change": "replace", "title": "Violence", "body": "Vh rules, gore too."},
-    ]))
+    store(
+        db,
+        overlay_pack(
+            "FR",
+            sections=[
+                {"id": "VH-2", "change": "retire"},
+                {
+                    "id": "VH-0",
+                    "change": "replace",
+                    "title": "Violence",
+                    "body": "Vh rules, gore too.",
+                },
+            ],
+        ),
+    )
     g = resolve_guideline(db, "base", "1.0.0", "FR", on_date="2026-06-01")
     assert [s.id for s in g.search("gore")] == ["VH-1", "VH-0"]
     assert [s.id for s in g.search("vh")] == ["VH-0", "VH-1", "VH-2"]
@@ -282,7 +325,10 @@ def test_list_packs_orders_by_id_then_semver(db: sqlite_utils.Database) -> None:
     store(db, global_pack("1.2.0"))
     store(db, overlay_pack("FR"))
     assert [(p.id, p.version) for p in list_packs(db)] == [
-        ("base", "1.0.0"), ("base", "1.2.0"), ("base", "1.10.0"), ("base-fr", "1.0.0"),
+        ("base", "1.0.0"),
+        ("base", "1.2.0"),
+        ("base", "1.10.0"),
+        ("base-fr", "1.0.0"),
     ]
     assert list_packs(db)[-1] == PackSummary(
         "base-fr", "1.0.0", "FR", "fr", "Base FR", "2026-02-01", ("base", "1.0.0")
@@ -292,7 +338,12 @@ def test_list_packs_orders_by_id_then_semver(db: sqlite_utils.Database) -> None:
 def test_semver_precedence() -> None:
     versions = ["1.0.0", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-alpha.1", "0.9.9", "1.0.1"]
     assert sorted(versions, key=semver_key) == [
-        "0.9.9", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-rc.1", "1.0.0", "1.0.1",
+        "0.9.9",
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
     ]
     with pytest.raises(ValueError):
         semver_key("1.0")
@@ -352,10 +403,14 @@ BAD_GLOBALS = [
     (_set(["sections", 2, "id"], "VH-1"), "sections[2].id: duplicate section id 'VH-1'"),
     (_set(["sections", 1, "labels", 0], "rmm"), "sections[1].labels[0]: unknown label 'rmm'"),
     (_set(["sections", 1, "parent"], "VH-9"), "sections[1].parent: unknown section 'VH-9'"),
-    (_set(["sections", 0, "parent"], "VH-1"),
-     "sections[0].parent: cycle in the section tree: VH-0 -> VH-1 -> VH-0"),
-    (_set(["sections", 0, "parent"], "VH-0"),
-     "sections[0].parent: cycle in the section tree: VH-0 -> VH-0"),
+    (
+        _set(["sections", 0, "parent"], "VH-1"),
+        "sections[0].parent: cycle in the section tree: VH-0 -> VH-1 -> VH-0",
+    ),
+    (
+        _set(["sections", 0, "parent"], "VH-0"),
+        "sections[0].parent: cycle in the section tree: VH-0 -> VH-0",
+    ),
     (_set(["sections", 1, "body"], "  \n "), "sections[1].body: must not be empty"),
     (_set(["sections", 1, "title"], ""), "sections[1].title: must not be empty"),
     (_set(["sections", 1, "labels"], []), "sections[1].labels: must not be empty"),
@@ -389,41 +444,119 @@ def test_bad_global_pack_names_file_and_json_path(
 
 
 BAD_OVERLAYS = [
-    ({"base": {"id": "nope", "version": "1.0.0"}},
-     "base: unknown base pack nope 1.0.0 (no version is stored)"),
-    ({"base": {"id": "base", "version": "3.0.0"}},
-     "base: unknown base pack base 3.0.0 (stored: 1.0.0)"),
+    (
+        {"base": {"id": "nope", "version": "1.0.0"}},
+        "base: unknown base pack nope 1.0.0 (no version is stored)",
+    ),
+    (
+        {"base": {"id": "base", "version": "3.0.0"}},
+        "base: unknown base pack base 3.0.0 (stored: 1.0.0)",
+    ),
     ({"base": {"id": "base", "version": "3.0"}}, "base.version: bad semver '3.0'"),
-    ({"sections": [{"id": "VH-9", "change": "replace", "title": "T", "body": "B"}]},
-     "sections[0].id: unknown section 'VH-9' (not in base 1.0.0)"),
-    ({"sections": [{"id": "VH-9", "change": "retire"}]},
-     "sections[0].id: unknown section 'VH-9' (not in base 1.0.0)"),
-    ({"sections": [{"id": "VH-1", "change": "add", "policy": "VH", "title": "T", "body": "B",
-                    "labels": ["rm"]}]},
-     "sections[0].id: section 'VH-1' is already in base 1.0.0"),
-    ({"sections": [{"id": "VH-1", "change": "retire"},
-                   {"id": "VH-3", "change": "add", "policy": "VH", "title": "T", "body": "B",
-                    "labels": ["rm", "vh_remov"]}]},
-     "sections[1].labels[1]: unknown label 'vh_remov'"),
-    ({"sections": [{"id": "VH-3", "change": "add", "policy": "VH", "title": "T", "body": "B",
-                    "labels": ["rm"], "parent": "VH-7"}]},
-     "sections[0].parent: unknown section 'VH-7'"),
-    ({"sections": [{"id": "VH-3", "change": "add", "policy": "VH", "title": "T", "body": "B",
-                    "labels": ["rm"], "parent": "VH-4"},
-                   {"id": "VH-4", "change": "add", "policy": "VH", "title": "T", "body": "B",
-                    "labels": ["rm"], "parent": "VH-3"}]},
-     "sections[0].parent: cycle in the section tree: VH-3 -> VH-4 -> VH-3"),
-    ({"sections": [{"id": "VH-1", "change": "replace", "title": "T", "body": ""}]},
-     "sections[0].body: must not be empty"),
-    ({"sections": [{"id": "VH-1", "change": "replace", "title": "T"}]},
-     "sections[0]: missing field 'body'"),
-    ({"sections": [{"id": "VH-1", "change": "replace", "title": "T", "body": "B",
-                    "labels": ["rm"]}]},
-     "sections[0]: field 'labels' is not allowed here (allowed: change, id, title, body"),
-    ({"sections": [{"id": "VH-1", "change": "rewrite"}]},
-     "sections[0].change: 'rewrite' is not one of add, replace, retire"),
-    ({"sections": [{"id": "VH-1", "change": "retire"}, {"id": "VH-1", "change": "retire"}]},
-     "sections[1].id: duplicate section id 'VH-1'"),
+    (
+        {"sections": [{"id": "VH-9", "change": "replace", "title": "T", "body": "B"}]},
+        "sections[0].id: unknown section 'VH-9' (not in base 1.0.0)",
+    ),
+    (
+        {"sections": [{"id": "VH-9", "change": "retire"}]},
+        "sections[0].id: unknown section 'VH-9' (not in base 1.0.0)",
+    ),
+    (
+        {
+            "sections": [
+                {
+                    "id": "VH-1",
+                    "change": "add",
+                    "policy": "VH",
+                    "title": "T",
+                    "body": "B",
+                    "labels": ["rm"],
+                }
+            ]
+        },
+        "sections[0].id: section 'VH-1' is already in base 1.0.0",
+    ),
+    (
+        {
+            "sections": [
+                {"id": "VH-1", "change": "retire"},
+                {
+                    "id": "VH-3",
+                    "change": "add",
+                    "policy": "VH",
+                    "title": "T",
+                    "body": "B",
+                    "labels": ["rm", "vh_remov"],
+                },
+            ]
+        },
+        "sections[1].labels[1]: unknown label 'vh_remov'",
+    ),
+    (
+        {
+            "sections": [
+                {
+                    "id": "VH-3",
+                    "change": "add",
+                    "policy": "VH",
+                    "title": "T",
+                    "body": "B",
+                    "labels": ["rm"],
+                    "parent": "VH-7",
+                }
+            ]
+        },
+        "sections[0].parent: unknown section 'VH-7'",
+    ),
+    (
+        {
+            "sections": [
+                {
+                    "id": "VH-3",
+                    "change": "add",
+                    "policy": "VH",
+                    "title": "T",
+                    "body": "B",
+                    "labels": ["rm"],
+                    "parent": "VH-4",
+                },
+                {
+                    "id": "VH-4",
+                    "change": "add",
+                    "policy": "VH",
+                    "title": "T",
+                    "body": "B",
+                    "labels": ["rm"],
+                    "parent": "VH-3",
+                },
+            ]
+        },
+        "sections[0].parent: cycle in the section tree: VH-3 -> VH-4 -> VH-3",
+    ),
+    (
+        {"sections": [{"id": "VH-1", "change": "replace", "title": "T", "body": ""}]},
+        "sections[0].body: must not be empty",
+    ),
+    (
+        {"sections": [{"id": "VH-1", "change": "replace", "title": "T"}]},
+        "sections[0]: missing field 'body'",
+    ),
+    (
+        {
+            "sections": [
+                {"id": "VH-1", "change": "replace", "title": "T", "body": "B", "labels": ["rm"]}
+            ]
+        },
+        "sections[0]: field 'labels' is not allowed here (allowed: change, id, title, body",
+    ),
+    (
+        {"sections": [{"id": "VH-1", "change": "rewrite"}]},
+        "sections[0].change: 'rewrite' is not one of add, replace, retire",
+    ),
+    (
+        {"sections": [{"id": "VH-1", "change": "retire"}, {"id": "VH-1", "change": "retire"}]},
+        "sections[1].id: duplicate section id 'VH-1'",
+    ),
     ({"labels": global_pack()["labels"]}, "an overlay (a pack with 'base') cannot define labels"),
     ({"market": "global"}, "market: bad market 'global'"),
 ]
@@ -445,9 +578,13 @@ def test_replacing_a_retired_section_is_refused(db: sqlite_utils.Database) -> No
     newer = global_pack("1.1.0")
     newer["sections"][2]["status"] = "retired"
     store(db, newer)
-    data = overlay_pack("FR", base_version="1.1.0", sections=[
-        {"id": "VH-2", "change": "replace", "title": "T", "body": "B"},
-    ])
+    data = overlay_pack(
+        "FR",
+        base_version="1.1.0",
+        sections=[
+            {"id": "VH-2", "change": "replace", "title": "T", "body": "B"},
+        ],
+    )
     with pytest.raises(PackError, match=r"sections\[0\].id: section 'VH-2' is retired"):
         store(db, data, "fr.json")
 
@@ -474,8 +611,9 @@ def test_unreadable_files_are_pack_errors(tmp_path: Path, content: bytes, messag
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 KEYS = st.sampled_from(
@@ -516,13 +654,17 @@ TEXT = st.text(min_size=1, max_size=30).filter(str.strip)
 @st.composite
 def valid_packs(draw: st.DrawFn) -> dict[str, Any]:
     """A valid global pack: random labels, sections, examples and a random tree."""
-    label_ids = draw(st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1,
-                              max_size=4, unique=True))
+    label_ids = draw(
+        st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=4, unique=True)
+    )
     section_ids = draw(st.lists(IDS, min_size=1, max_size=6, unique=True))
     sections = []
     for i, sid in enumerate(section_ids):
         section = {
-            "id": sid, "policy": "VH", "title": draw(TEXT), "body": draw(TEXT),
+            "id": sid,
+            "policy": "VH",
+            "title": draw(TEXT),
+            "body": draw(TEXT),
             "labels": draw(st.lists(st.sampled_from(label_ids), min_size=1, max_size=2)),
             "examples": draw(st.lists(TEXT, max_size=2)),
             "status": draw(st.sampled_from(["active", "retired"])),
@@ -531,13 +673,20 @@ def valid_packs(draw: st.DrawFn) -> dict[str, Any]:
             section["parent"] = draw(st.sampled_from(section_ids[:i]))
         sections.append(section)
     labels = [
-        {"id": lid, "name": draw(TEXT), "action": draw(st.sampled_from(
-            ["no_action", "reduce_reach", "age_restrict", "remove"])),
-         "severity": draw(st.integers(0, 9)), "policy": "VH"}
+        {
+            "id": lid,
+            "name": draw(TEXT),
+            "action": draw(
+                st.sampled_from(["no_action", "reduce_reach", "age_restrict", "remove"])
+            ),
+            "severity": draw(st.integers(0, 9)),
+            "policy": "VH",
+        }
         for lid in label_ids
     ]
-    version = draw(st.from_regex(r"(0|[1-9][0-9]?)\.(0|[1-9])\.(0|[1-9])(-rc\.[1-9])?",
-                                 fullmatch=True))
+    version = draw(
+        st.from_regex(r"(0|[1-9][0-9]?)\.(0|[1-9])\.(0|[1-9])(-rc\.[1-9])?", fullmatch=True)
+    )
     return global_pack(version, labels=labels, sections=sections)
 
 
@@ -556,8 +705,7 @@ def test_valid_packs_round_trip(data: dict[str, Any]) -> None:
         (s.id, s.title, s.body, list(s.labels), list(s.examples), s.parent, s.status)
         for s in g.sections
     ] == [
-        (s["id"], s["title"], s["body"], s["labels"], s["examples"], s.get("parent"),
-         s["status"])
+        (s["id"], s["title"], s["body"], s["labels"], s["examples"], s.get("parent"), s["status"])
         for s in data["sections"]
     ]
     assert pack_sections(db, "base", data["version"]) == list(pack.sections)
@@ -596,8 +744,13 @@ def _changes(g: Guideline) -> dict[str, set[str]]:
     [
         ("1.0.0", "global", "en", set(), set()),
         ("1.0.0", "BR", "en", set(), set()),
-        ("1.0.0", "FR", "fr", {"VH-0", "VH-2.1", "VH-2.3", "HS-1.1", "HS-2.1", "HS-3.1"},
-         {"SP-1.2"}),
+        (
+            "1.0.0",
+            "FR",
+            "fr",
+            {"VH-0", "VH-2.1", "VH-2.3", "HS-1.1", "HS-2.1", "HS-3.1"},
+            {"SP-1.2"},
+        ),
         ("1.0.0", "DE", "de", {"VH-1.2", "VH-2.3", "HS-1.3"}, set()),
         ("1.1.0", "FR", "en", set(), {"AN-1.3", "SP-1.3"}),
     ],
@@ -614,8 +767,15 @@ def test_demo_guidelines_per_market_and_version(
     assert g.language == language
     assert _changes(g) == {"localized": localized, "retired": retired}
     assert [lb.id for lb in g.labels] == [
-        "no_violation", "vh_remove", "vh_age_restrict", "hs_remove", "an_remove",
-        "an_age_restrict", "hb_remove", "sh_remove", "sp_reduce",
+        "no_violation",
+        "vh_remove",
+        "vh_age_restrict",
+        "hs_remove",
+        "an_remove",
+        "an_age_restrict",
+        "hb_remove",
+        "sh_remove",
+        "sp_reduce",
     ]
 
 
@@ -624,8 +784,7 @@ def test_demo_global_1_1_0_rewrites_two_sections(demo_db: sqlite_utils.Database)
     new = resolve_guideline(demo_db, "demo-global", "1.1.0", "global")
     assert [s.id for s in old.sections] == [s.id for s in new.sections]
     rewritten = {
-        s.id for s in new.sections
-        if s.status == "active" and (s.title, s.body) != _text(old, s.id)
+        s.id for s in new.sections if s.status == "active" and (s.title, s.body) != _text(old, s.id)
     }
     assert rewritten == {"VH-2.1", "VH-3.1"}
     assert new.search("dismember")[0].id == "VH-2.3"

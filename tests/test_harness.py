@@ -23,8 +23,9 @@ def parent(qtbot: QtBot) -> QWidget:
 
 def test_dialogs_are_answered_in_order(qtbot: QtBot, parent: QWidget) -> None:
     texts: list[str] = []
-    with answer_dialog(qtbot, note_and_close(texts), note_and_close(texts),
-                       kind=QMessageBox) as answered:
+    with answer_dialog(
+        qtbot, note_and_close(texts), note_and_close(texts), kind=QMessageBox
+    ) as answered:
         ask(parent, "first")
         ask(parent, "second")
     assert texts == ["first", "second"] and len(answered) == 2
@@ -64,9 +65,7 @@ def test_a_dialog_left_open_by_its_answer_is_closed_and_fails(
         ask(parent, "left open")
 
 
-def test_a_failing_answer_fails_the_test_with_its_own_error(
-    qtbot: QtBot, parent: QWidget
-) -> None:
+def test_a_failing_answer_fails_the_test_with_its_own_error(qtbot: QtBot, parent: QWidget) -> None:
     def wrong(box: QMessageBox) -> None:
         assert box.text() == "something else"
 

@@ -21,8 +21,10 @@ from .recording import record
 def plant(ws: Workspace, case_id: str, label: str) -> None:
     """An event as another app could have recorded it, past the local rules."""
     assert ws.reviewer is not None
-    record_verdict(ws.database_for_tests(), case_id=case_id, reviewer_id=ws.reviewer.id,
-                   label=label)
+    record_verdict(
+        ws.database_for_tests(), case_id=case_id, reviewer_id=ws.reviewer.id, label=label
+    )
+
 
 LABELS = {label.id: label for label in load_pack(DEMO_PACK).labels}
 

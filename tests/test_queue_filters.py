@@ -44,11 +44,11 @@ def _record(i: int) -> dict:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """450 text cases; the local reviewer decided every 4th, flagging some; another every 7th."""
     tmp = tmp_path_factory.mktemp("filters")
-    workspace = make_workspace(tmp, "data", cases=0, reviewer="Filter Tester", pack=True,
-                               key=False)
+    workspace = make_workspace(tmp, "data", cases=0, reviewer="Filter Tester", pack=True, key=False)
     workspace.batches.import_batch(write_batch(tmp / "b", [_record(i) for i in range(CASES)]))
     for i in range(0, CASES, 4):
-        record(workspace,
+        record(
+            workspace,
             f"t-{i:03d}",
             LABELS[(i // 4) % len(LABELS)][0],
             rca_reason="frontline_error" if i % 8 == 0 else None,
@@ -57,7 +57,12 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     for i in (4, 8, 12):  # retracted: open again, no outcome, no flags
         workspace.verdicts.undo(f"t-{i:03d}")
     for i in range(0, CASES, 7):
-        record_verdict(workspace.database_for_tests(), case_id=f"t-{i:03d}", reviewer_id=OTHER, label="sp_reduce")
+        record_verdict(
+            workspace.database_for_tests(),
+            case_id=f"t-{i:03d}",
+            reviewer_id=OTHER,
+            label="sp_reduce",
+        )
     yield workspace
     workspace.close()
 
@@ -225,4 +230,3 @@ def test_a_saved_filter_ignores_keys_it_does_not_know() -> None:
     text = '{"status": "open", "colour": "red", "market": "FR"}'
     assert QueueFilter.from_json(text) == QueueFilter(status="open", market="FR")
     assert QueueFilter.from_json(QueueFilter(flag="gap").to_json()) == QueueFilter(flag="gap")
-

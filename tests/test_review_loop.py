@@ -88,9 +88,7 @@ def test_mouse_hold_reveals_and_navigation_reblurs(qtbot: QtBot, loaded: Workspa
     assert window.review.case is not None and window.review.case.id == "img-1"
 
 
-def test_keys_record_a_verdict_with_a_citation_and_move_on(
-    qtbot: QtBot, loaded: Workspace
-) -> None:
+def test_keys_record_a_verdict_with_a_citation_and_move_on(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
     assert window.review.case is not None and window.review.case.id == "img-0"
     press(qtbot, window, Qt.Key.Key_2)  # vh_remove in the demo pack
@@ -163,9 +161,7 @@ def test_record_needs_a_label(qtbot: QtBot, loaded: Workspace) -> None:
     assert "label" in window.statusBar().currentMessage()
 
 
-def test_undo_and_a_restarted_window_reopens_where_we_left(
-    qtbot: QtBot, loaded: Workspace
-) -> None:
+def test_undo_and_a_restarted_window_reopens_where_we_left(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
     press(qtbot, window, Qt.Key.Key_1)
     qtbot.keyClick(window.review.queue, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -203,8 +199,10 @@ def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> No
     press(qtbot, window, Qt.Key.Key_G)
     assert window.review.case_filters.grayscale
     qtbot.waitUntil(
-        lambda: window.review.viewer.image_view._rendered is not None
-        and window.review.viewer.image_view._rendered.settings.grayscale,
+        lambda: (
+            window.review.viewer.image_view._rendered is not None
+            and window.review.viewer.image_view._rendered.settings.grayscale
+        ),
         timeout=10000,
     )
     pixels = painted(window)
@@ -270,8 +268,9 @@ def test_shortcut_map_lists_every_key(qtbot: QtBot, loaded: Workspace) -> None:
 
     def close_map(dialog: ShortcutMapDialog) -> None:
         table = dialog.table
-        seen.append([(table.item(r, 0).text(), table.item(r, 1).text())
-                     for r in range(table.rowCount())])
+        seen.append(
+            [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+        )
         # it fits the screen, Close button included (the table scrolls on a small one)
         assert dialog.frameGeometry().height() <= dialog.screen().availableGeometry().height()
         dialog.done(QDialog.DialogCode.Accepted)
@@ -285,8 +284,9 @@ def test_bad_batch_from_the_gui_says_what_to_do_and_changes_nothing(
     qtbot: QtBot, loaded: Workspace, tmp_path: Path
 ) -> None:
     window = open_window(qtbot, loaded)
-    bad = write_batch(tmp_path / "bad", [case_record("x-1", "image", ["media/missing.png"])],
-                      batch_id="bad-batch")
+    bad = write_batch(
+        tmp_path / "bad", [case_record("x-1", "image", ["media/missing.png"])], batch_id="bad-batch"
+    )
     messages: list[str] = []
 
     before = loaded.queue.count()
@@ -383,8 +383,7 @@ def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
     def respond(box: QMessageBox) -> None:  # the question
         seen.append(box.text())
         button = (
-            QMessageBox.StandardButton.Yes if answer == "yes"
-            else QMessageBox.StandardButton.No
+            QMessageBox.StandardButton.Yes if answer == "yes" else QMessageBox.StandardButton.No
         )
         box.button(button).click()
 
@@ -393,9 +392,11 @@ def test_an_unsigned_batch_is_imported_only_after_the_reviewer_says_so(
     assert "not signed by an issuer you trust" in seen[0]
     if answer == "yes":
         assert "Marked as unsigned" in seen[1] and workspace.queue.count() == 2
-        status = workspace.database_for_tests().execute(
-            "select signature_status from batches"
-        ).fetchone()[0]
+        status = (
+            workspace.database_for_tests()
+            .execute("select signature_status from batches")
+            .fetchone()[0]
+        )
         assert status == "unsigned"
     else:
         assert "Nothing was imported" in seen[1] and workspace.queue.count() == 0
@@ -410,9 +411,7 @@ def test_the_window_fits_a_1366_by_768_laptop(qtbot: QtBot, loaded: Workspace) -
     assert window.height() <= max(available.height(), hint.height())
 
 
-def test_with_the_guidelines_open_it_still_fits_a_laptop(
-    qtbot: QtBot, loaded: Workspace
-) -> None:
+def test_with_the_guidelines_open_it_still_fits_a_laptop(qtbot: QtBot, loaded: Workspace) -> None:
     window = open_window(qtbot, loaded)
     window.show_guidelines()
     qtbot.waitUntil(window.guideline_dock.isVisible)

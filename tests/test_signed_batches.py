@@ -47,8 +47,9 @@ def issuer_key(ws: Workspace | None = None, role: str = "issuer") -> keys.Identi
 
 
 def text_batch(folder: Path, batch_id: str = "sb-1") -> Path:
-    return write_batch(folder, [case_record(f"{batch_id}-{i}", "text", []) for i in range(3)],
-                       batch_id)
+    return write_batch(
+        folder, [case_record(f"{batch_id}-{i}", "text", []) for i in range(3)], batch_id
+    )
 
 
 def dump(ws: Workspace) -> list[str]:
@@ -148,10 +149,16 @@ def test_a_signed_bag_naming_another_batch_id_is_refused(
     issuer = issuer_key(importer)
     files = batches.batch_files(text_batch(tmp_path / "batch"))
     bag = bundles.build_bag(
-        issuer, kind=bundles.KIND_CASE_BATCH, bundle_id="00000000-0000-4000-8000-000000000001",
-        seq=1, payload={"data/" + n: d for n, d in files.items()},
-        info={"Event-Count": "3", "Batch-Ids": "other-batch",
-              bundles.EXPIRES: "2099-01-01T00:00:00Z"},
+        issuer,
+        kind=bundles.KIND_CASE_BATCH,
+        bundle_id="00000000-0000-4000-8000-000000000001",
+        seq=1,
+        payload={"data/" + n: d for n, d in files.items()},
+        info={
+            "Event-Count": "3",
+            "Batch-Ids": "other-batch",
+            bundles.EXPIRES: "2099-01-01T00:00:00Z",
+        },
     )
     path = tmp_path / "b.zip"
     path.write_bytes(bag.data)
@@ -215,15 +222,15 @@ def test_cli_signs_a_batch_and_imports_it_without_trust_unsigned(tmp_path: Path)
     assert run(issuer_dir, "keys", "export", "--out", str(pub))[0] == 0
     folder = text_batch(tmp_path / "batch")
 
-    code, out, err = run(issuer_dir, "batch", "sign", str(folder), str(tmp_path / "out"),
-                         env=env)
+    code, out, err = run(issuer_dir, "batch", "sign", str(folder), str(tmp_path / "out"), env=env)
     assert code == 0, err
     (signed,) = (tmp_path / "out").glob("*.zip")
 
     code, _, err = run(importer_dir, "import", str(signed))
     assert code != 0 and "unknown-signer" in err and signed.name in err
-    code, _, err = run(importer_dir, "keys", "trust", str(pub), "--name", ISSUER, "--role",
-                       "issuer")
+    code, _, err = run(
+        importer_dir, "keys", "trust", str(pub), "--name", ISSUER, "--role", "issuer"
+    )
     assert code == 0, err
     code, out, err = run(importer_dir, "import", str(signed))
     assert code == 0, err
@@ -252,8 +259,7 @@ def quarantined(ws: Workspace) -> list[str]:
 def test_a_refused_signed_batch_is_quarantined_with_its_reason(
     importer: Workspace, tmp_path: Path
 ) -> None:
-    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"),
-                                     tmp_path / "out")
+    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"), tmp_path / "out")
     with pytest.raises(batches.SignedBatchRefused):
         importer.batches.import_batch(signed)
     names = quarantined(importer)
@@ -269,14 +275,18 @@ def test_an_issuers_sequence_number_cannot_be_replayed_by_another_batch(
     importer: Workspace, tmp_path: Path
 ) -> None:
     issuer = issuer_key(importer)
-    first = bundles.sign_case_batch(issuer, text_batch(tmp_path / "a", "sb-1"),
-                                    tmp_path / "out", seq=1)
-    second = bundles.sign_case_batch(issuer, text_batch(tmp_path / "b", "sb-2"),
-                                     tmp_path / "out", seq=1)
+    first = bundles.sign_case_batch(
+        issuer, text_batch(tmp_path / "a", "sb-1"), tmp_path / "out", seq=1
+    )
+    second = bundles.sign_case_batch(
+        issuer, text_batch(tmp_path / "b", "sb-2"), tmp_path / "out", seq=1
+    )
     importer.batches.import_batch(first, trust_unsigned=False)
-    logged = importer.database_for_tests().execute(
-        "SELECT kind, seq, direction, event_count FROM bundle_log"
-    ).fetchall()
+    logged = (
+        importer.database_for_tests()
+        .execute("SELECT kind, seq, direction, event_count FROM bundle_log")
+        .fetchall()
+    )
     assert logged == [("case-batch", 1, "import", 3)]
     before = dump(importer)
     with pytest.raises(batches.SignedBatchRefused) as caught:
@@ -309,16 +319,25 @@ def test_signing_with_the_issuers_database_takes_the_next_sequence_number(
     try:
         issuer = issuer_key(importer)
         paths = [
-            bundles.sign_case_batch(issuer, text_batch(tmp_path / n, n), tmp_path / "out",
-                                    db=issuer_ws.database_for_tests())
+            bundles.sign_case_batch(
+                issuer,
+                text_batch(tmp_path / n, n),
+                tmp_path / "out",
+                db=issuer_ws.database_for_tests(),
+            )
             for n in ("sb-1", "sb-2")
         ]
         assert issuer_ws.database_for_tests().execute(
             "SELECT seq, kind, direction FROM bundle_log ORDER BY seq"
         ).fetchall() == [(1, "case-batch", "export"), (2, "case-batch", "export")]
         with pytest.raises(ValueError, match="already used"):
-            bundles.sign_case_batch(issuer, text_batch(tmp_path / "c", "sb-3"),
-                                    tmp_path / "out", seq=2, db=issuer_ws.database_for_tests())
+            bundles.sign_case_batch(
+                issuer,
+                text_batch(tmp_path / "c", "sb-3"),
+                tmp_path / "out",
+                seq=2,
+                db=issuer_ws.database_for_tests(),
+            )
     finally:
         issuer_ws.close()
     for path in paths:
@@ -333,18 +352,33 @@ def test_cli_numbers_an_issuers_signed_batches_and_refuses_a_reused_number(
     issuer_dir = tmp_path / "issuer"
     assert run(issuer_dir, "keys", "create", "--name", ISSUER, env=env)[0] == 0
     for name in ("sb-1", "sb-2"):
-        code, _, err = run(issuer_dir, "batch", "sign", str(text_batch(tmp_path / name, name)),
-                           str(tmp_path / "out"), env=env)
+        code, _, err = run(
+            issuer_dir,
+            "batch",
+            "sign",
+            str(text_batch(tmp_path / name, name)),
+            str(tmp_path / "out"),
+            env=env,
+        )
         assert code == 0, err
-    code, _, err = run(issuer_dir, "batch", "sign", str(text_batch(tmp_path / "c", "sb-3")),
-                       str(tmp_path / "out"), "--seq", "1", env=env)
+    code, _, err = run(
+        issuer_dir,
+        "batch",
+        "sign",
+        str(text_batch(tmp_path / "c", "sb-3")),
+        str(tmp_path / "out"),
+        "--seq",
+        "1",
+        env=env,
+    )
     assert code != 0 and "already used" in err and "replay" in err
     seqs = []
     for path in (tmp_path / "out").glob("*.zip"):
         with zipfile.ZipFile(path) as archive:
             info = archive.read(f"{path.stem}/bag-info.txt").decode()
-        seqs += [line.split(": ")[1] for line in info.splitlines()
-                 if line.startswith("Sequence-Number")]
+        seqs += [
+            line.split(": ")[1] for line in info.splitlines() if line.startswith("Sequence-Number")
+        ]
     assert sorted(seqs) == ["1", "2"]
 
 
@@ -353,8 +387,9 @@ def test_a_batch_past_its_expiry_is_refused_and_quarantined(
 ) -> None:
     issuer = issuer_key(importer)
     folder = text_batch(tmp_path / "batch")
-    expired = bundles.sign_case_batch(issuer, folder, tmp_path / "old",
-                                      expires=datetime.now(UTC) - timedelta(seconds=1))
+    expired = bundles.sign_case_batch(
+        issuer, folder, tmp_path / "old", expires=datetime.now(UTC) - timedelta(seconds=1)
+    )
     before = dump(importer)
     with pytest.raises(batches.SignedBatchRefused) as caught:
         importer.batches.import_batch(expired, trust_unsigned=False)
@@ -362,14 +397,14 @@ def test_a_batch_past_its_expiry_is_refused_and_quarantined(
     assert "expired at" in str(caught.value) and expired.name in str(caught.value)
     assert dump(importer) == before
     assert any(n.endswith(".reason.txt") for n in quarantined(importer))
-    fresh = bundles.sign_case_batch(issuer, folder, tmp_path / "new",
-                                    expires=datetime.now(UTC) + timedelta(days=1))
+    fresh = bundles.sign_case_batch(
+        issuer, folder, tmp_path / "new", expires=datetime.now(UTC) + timedelta(days=1)
+    )
     assert importer.batches.import_batch(fresh, trust_unsigned=False).cases_added == 3
 
 
 def test_a_signed_batch_says_when_it_expires_by_default(tmp_path: Path) -> None:
-    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"),
-                                     tmp_path / "out")
+    signed = bundles.sign_case_batch(issuer_key(), text_batch(tmp_path / "batch"), tmp_path / "out")
     with zipfile.ZipFile(signed) as archive:
         info = archive.read(f"{signed.stem}/bag-info.txt").decode()
     fields = dict(line.split(": ", 1) for line in info.splitlines())
@@ -388,8 +423,12 @@ def test_a_batch_without_a_readable_utc_expiry_is_refused(
     if expires is not None:
         info[bundles.EXPIRES] = expires
     bag = bundles.build_bag(
-        issuer, kind=bundles.KIND_CASE_BATCH, bundle_id="00000000-0000-4000-8000-000000000002",
-        seq=1, payload={"data/" + n: d for n, d in files.items()}, info=info,
+        issuer,
+        kind=bundles.KIND_CASE_BATCH,
+        bundle_id="00000000-0000-4000-8000-000000000002",
+        seq=1,
+        payload={"data/" + n: d for n, d in files.items()},
+        info=info,
     )
     path = tmp_path / "b.zip"
     path.write_bytes(bag.data)
@@ -404,16 +443,29 @@ def test_cli_sets_the_expiry_and_refuses_a_past_or_unreadable_one(tmp_path: Path
     issuer_dir = tmp_path / "issuer"
     assert run(issuer_dir, "keys", "create", "--name", ISSUER, env=env)[0] == 0
     folder = str(text_batch(tmp_path / "batch"))
-    for bad, why in (("2001-01-01", "in the past"), ("soon", "not YYYY-MM-DD"),
-                     ("2099-01-01T00:00:00", "no time zone")):
-        code, _, err = run(issuer_dir, "batch", "sign", folder, str(tmp_path / "out"),
-                           "--expires", bad, env=env)
+    for bad, why in (
+        ("2001-01-01", "in the past"),
+        ("soon", "not YYYY-MM-DD"),
+        ("2099-01-01T00:00:00", "no time zone"),
+    ):
+        code, _, err = run(
+            issuer_dir, "batch", "sign", folder, str(tmp_path / "out"), "--expires", bad, env=env
+        )
         assert code != 0 and why in err
     assert not (tmp_path / "out").exists()
-    code, _, err = run(issuer_dir, "batch", "sign", folder, str(tmp_path / "out"),
-                       "--expires", "2099-12-31", env=env)
+    code, _, err = run(
+        issuer_dir,
+        "batch",
+        "sign",
+        folder,
+        str(tmp_path / "out"),
+        "--expires",
+        "2099-12-31",
+        env=env,
+    )
     assert code == 0, err
     (signed,) = (tmp_path / "out").glob("*.zip")
     with zipfile.ZipFile(signed) as archive:
-        assert "Expires: 2099-12-31T23:59:59Z" in archive.read(
-            f"{signed.stem}/bag-info.txt").decode()
+        assert (
+            "Expires: 2099-12-31T23:59:59Z" in archive.read(f"{signed.stem}/bag-info.txt").decode()
+        )

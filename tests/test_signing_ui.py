@@ -107,8 +107,12 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
     window_b.create_key(PASS_B)
     pub = tmp_path / "ana.pub"
     pub.write_text(a.trust.public_key().to_minisign(), encoding="utf-8")
-    b.trust.trust(keys.PublicKey.from_minisign(pub.read_text()), "Ana", "reviewer",
-                keys.PublicKey.from_minisign(pub.read_text()).bound_reviewer_id)
+    b.trust.trust(
+        keys.PublicKey.from_minisign(pub.read_text()),
+        "Ana",
+        "reviewer",
+        keys.PublicKey.from_minisign(pub.read_text()).bound_reviewer_id,
+    )
     record(a, "t-1", "no_violation")
     out = tmp_path / "out"
     out.mkdir()
@@ -135,10 +139,10 @@ def test_an_expired_signed_batch_gets_a_dialog_saying_what_to_do(
     a, _ = pair
     issuer = keys.generate_identity("", "Issuer")
     a.trust.trust(issuer.public_key, "Central QA", "issuer", None)
-    batch = write_batch(tmp_path / "late", [case_record("late-1", "text", [], tags=[])],
-                        "late")
-    signed = bundles.sign_case_batch(issuer, batch, tmp_path / "signed",
-                                     expires=datetime.now(UTC) - timedelta(minutes=1))
+    batch = write_batch(tmp_path / "late", [case_record("late-1", "text", [], tags=[])], "late")
+    signed = bundles.sign_case_batch(
+        issuer, batch, tmp_path / "signed", expires=datetime.now(UTC) - timedelta(minutes=1)
+    )
     window = open_window(qtbot, a)
     messages: list[str] = []
     with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
@@ -155,14 +159,19 @@ def test_a_sync_report_from_many_reviewers_stays_short_with_every_bundle_in_the_
 
     report = SyncReport(
         imported=[ImportReport(f"r{i}.zip", new_events=3, signer=f"R{i}") for i in range(10)],
-        refused=[ImportReport(f"bad{i}.zip", refused_reason="unknown-signer",
-                              refused_message="not trusted") for i in range(12)]
+        refused=[
+            ImportReport(
+                f"bad{i}.zip", refused_reason="unknown-signer", refused_message="not trusted"
+            )
+            for i in range(12)
+        ]
         + [ImportReport("late.zip", refused_reason="replay", refused_message="seq 1 again")],
     )
     text, details = sync_summary(report)
     assert "Received 30 new events from 10 bundles." in text
-    assert ("REFUSED (unknown-signer): bad0.zip, bad1.zip, bad2.zip, bad3.zip, bad4.zip"
-            " and 7 more") in text
+    assert (
+        "REFUSED (unknown-signer): bad0.zip, bad1.zip, bad2.zip, bad3.zip, bad4.zip and 7 more"
+    ) in text
     assert text.count("What to do:") == 2 and "REFUSED (replay): late.zip" in text
     assert len(text.splitlines()) < 12
     assert len(details.splitlines()) == 23 and "REFUSED bad11.zip" in details
@@ -203,7 +212,9 @@ def test_a_sync_says_which_bundles_never_arrived(
         record(a, case, "no_violation")
         with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
             assert window_a.sync_now(folder, PASS_A)
-    (first,) = a.database_for_tests().execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
+    (first,) = (
+        a.database_for_tests().execute("SELECT bundle_id FROM bundle_log WHERE seq = 1").fetchone()
+    )
     (folder / a.trust.public_key().key_id / f"{first}.zip").rename(tmp_path / "lost.zip")
     with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
         assert window_b.sync_now(folder, PASS_B)

@@ -20,8 +20,17 @@ def test_no_cell_starts_like_a_formula_and_nothing_is_lost(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "cell"),
-    [("=1+2", "'=1+2"), ("-5", "-5"), ("+1.5e3", "+1.5e3"), ("-", "'-"), ("@x", "'@x"),
-     ("plain", "plain"), (42, 42), (None, None), ("", "")],
+    [
+        ("=1+2", "'=1+2"),
+        ("-5", "-5"),
+        ("+1.5e3", "+1.5e3"),
+        ("-", "'-"),
+        ("@x", "'@x"),
+        ("plain", "plain"),
+        (42, 42),
+        (None, None),
+        ("", ""),
+    ],
 )
 def test_examples(value: object, cell: object) -> None:
     assert safe_cell(value) == cell

@@ -113,8 +113,7 @@ def test_the_cli_round_trip(keyed_pair: Pair, tmp_path: Path, monkeypatch) -> No
     ok("--data-dir", str(tmp_path / "carl"), "keys", "create", "--name", "Carl")
     ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
     assert "trusted key" in ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
-    missing = runner.invoke(cli, ["--data-dir", a_dir, "sync", str(tmp_path / "shared")],
-                            obj={})
+    missing = runner.invoke(cli, ["--data-dir", a_dir, "sync", str(tmp_path / "shared")], obj={})
     assert missing.exit_code != 0 and "does not exist or cannot be reached" in missing.output
     (tmp_path / "shared").mkdir()
     assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
@@ -182,9 +181,19 @@ def test_three_machines_syncing_at_the_same_moment_lose_and_refuse_nothing(
             ws.close()
         runs = [
             subprocess.Popen(
-                [sys.executable, "-c", "from qa_desktop.cli import main; main()",
-                 "--data-dir", d, "sync", str(folder)],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    "from qa_desktop.cli import main; main()",
+                    "--data-dir",
+                    d,
+                    "sync",
+                    str(folder),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for d in dirs
         ]

@@ -31,7 +31,9 @@ def run_in_terminal(args: list[str]) -> str:
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-c", "from qa_desktop.__main__ import main; main()", *args],
-        stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     os.close(follower)
     chunks = []
@@ -50,7 +52,9 @@ def run_in_terminal(args: list[str]) -> str:
 
 def test_a_note_with_escape_sequences_reaches_a_terminal_defused(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path, "data", cases=0, reviewer="Ana", key=False)
-    ws.batches.import_batch(write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])]))
+    ws.batches.import_batch(
+        write_batch(tmp_path / "batch", [case_record("t-0", "text", [], tags=[])])
+    )
     record(ws, "t-0", "no_violation", notes=f"look{ESCAPE}here")
     ws.close()
     args = ["--data-dir", str(tmp_path / "data"), "verdicts", "--format", "csv"]
@@ -58,6 +62,8 @@ def test_a_note_with_escape_sequences_reaches_a_terminal_defused(tmp_path: Path)
     assert "look" in shown and "here" in shown and "\x1b" not in shown and "\x07" not in shown
     piped = subprocess.run(
         [sys.executable, "-c", "from qa_desktop.__main__ import main; main()", *args],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert ESCAPE in piped.stdout  # a file or a pipe gets the data exactly

@@ -72,7 +72,9 @@ def test_repeated_undo_walks_back_through_edits_and_never_redoes(ws: Workspace) 
 def test_two_reviewers_each_have_their_own_effective_verdict(ws: Workspace) -> None:
     from qa_desktop.core.verdicts import effective_verdict, record_verdict
 
-    other = record_verdict(ws.database_for_tests(), case_id="t-2", reviewer_id="someone-else", label="sp_reduce")
+    other = record_verdict(
+        ws.database_for_tests(), case_id="t-2", reviewer_id="someone-else", label="sp_reduce"
+    )
     mine = record(ws, "t-2", "no_violation")
     assert mine.supersedes is None
     assert effective_verdict(ws.database_for_tests(), "t-2", "someone-else") == other
@@ -86,8 +88,9 @@ def test_a_verdict_needs_a_label_and_a_known_case(ws: Workspace) -> None:
         record(ws, "no-such-case", "vh_remove")
     assert refused.value.reason == RefusalReason.UNKNOWN_CASE
     with pytest.raises(Exception, match="FOREIGN KEY"):  # the store refuses it too
-        record_verdict(ws.database_for_tests(), case_id="no-such-case", reviewer_id="r",
-                       label="vh_remove")
+        record_verdict(
+            ws.database_for_tests(), case_id="no-such-case", reviewer_id="r", label="vh_remove"
+        )
     assert ws.verdicts.events() == []
 
 

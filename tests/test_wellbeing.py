@@ -148,13 +148,23 @@ def test_preferences_parsing_is_tolerant() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 _keys = st.sampled_from(
-    ["filters", "muted", "tag_overrides", "playback_speed", "jump_seconds",
-     "warning_screen_tags", "break_rules", "blur_level", "kind"]
+    [
+        "filters",
+        "muted",
+        "tag_overrides",
+        "playback_speed",
+        "jump_seconds",
+        "warning_screen_tags",
+        "break_rules",
+        "blur_level",
+        "kind",
+    ]
 )
 _filter_dicts = st.fixed_dictionaries(
     {},
@@ -170,8 +180,12 @@ _filter_dicts = st.fixed_dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(
     st.dictionaries(_keys, _json | _filter_dicts, max_size=7)
-    | st.fixed_dictionaries({"filters": _filter_dicts, "tag_overrides": st.dictionaries(
-        st.text(max_size=6), _filter_dicts, max_size=3)})
+    | st.fixed_dictionaries(
+        {
+            "filters": _filter_dicts,
+            "tag_overrides": st.dictionaries(st.text(max_size=6), _filter_dicts, max_size=3),
+        }
+    )
 )
 def test_any_plain_data_parses_to_valid_preferences(data: dict) -> None:
     prefs = Preferences.from_dict(data)
@@ -192,7 +206,10 @@ def test_any_plain_data_parses_to_valid_preferences(data: dict) -> None:
     speed=st.floats(0.25, 4),
 )
 def test_valid_preferences_survive_the_round_trip(
-    blur_kind: str, blur_level: int, flags: tuple[bool, bool, bool], transparency: float,
+    blur_kind: str,
+    blur_level: int,
+    flags: tuple[bool, bool, bool],
+    transparency: float,
     speed: float,
 ) -> None:
     filters = FilterSettings(blur_kind, blur_level, *flags[:2], transparency, flags[2])
@@ -249,9 +266,7 @@ def test_exposure_totals_by_case_and_category_and_listener() -> None:
     meter.start_reveal("c-1", "violence")
     clock.advance(3)
     meter.stop_reveal()
-    assert meter.by_case() == {
-        "c-1": ExposureTotals(4000, 4000), "c-2": ExposureTotals(2000, 1000)
-    }
+    assert meter.by_case() == {"c-1": ExposureTotals(4000, 4000), "c-2": ExposureTotals(2000, 1000)}
     assert meter.by_category()["nudity"] == ExposureTotals(2000, 1000)
     assert meter.session_total_ms == pytest.approx(6000)
     assert sum(s[3] for s in slices) == pytest.approx(5000)
@@ -272,7 +287,9 @@ def span(case_id: str, category: str, unblurred: float, weighted: float) -> Expo
 
 def test_migration_4_makes_the_exposure_tables(workspace: Workspace) -> None:
     assert schema_version(workspace.database_for_tests()) >= 4
-    assert {"exposure", "review_sessions", "session_breaks"} <= set(workspace.database_for_tests().table_names())
+    assert {"exposure", "review_sessions", "session_breaks"} <= set(
+        workspace.database_for_tests().table_names()
+    )
 
 
 def test_exposure_is_persisted_and_summarized(text_cases: Workspace) -> None:
@@ -292,7 +309,8 @@ def test_exposure_is_persisted_and_summarized(text_cases: Workspace) -> None:
     assert (summary.cases_seen, summary.decided) == (3, 1)
     assert (summary.unblurred_ms, summary.weighted_ms) == (9000, 3750)
     assert summary.by_category == {
-        "self-harm": ExposureTotals(5000, 1250), "violence": ExposureTotals(4000, 2500)
+        "self-harm": ExposureTotals(5000, 1250),
+        "violence": ExposureTotals(4000, 2500),
     }
     assert summary.longest_exposure_ms == 5000 and summary.breaks_taken == 1
     assert ws.wellbeing.exposure_for_case("c-1") == ExposureTotals(4700, 3200)

@@ -54,8 +54,7 @@ def batch(workspace: Workspace, tmp_path: Path) -> Workspace:
         case_record("img-0", "image", ["media/img0.png"], tags=["violence"]),
         case_record("img-1", "image", ["media/img1.png"], tags=["spam"]),
         case_record("vid-0", "video", ["media/clip.mp4"], tags=["violence"]),
-        case_record("txt-0", "text", [], text="A long and upsetting post. " * 20,
-                    tags=["graphic"]),
+        case_record("txt-0", "text", [], text="A long and upsetting post. " * 20, tags=["graphic"]),
         case_record("img-2", "image", ["media/img2.png"], tags=["graphic"]),
     ]
     workspace.guidelines.import_pack(DEMO_PACK)
@@ -137,8 +136,10 @@ def test_filter_keys_apply_to_this_case_only(qtbot: QtBot, batch: Workspace) -> 
         key(qtbot, window, k)
         assert check(window.review.case_filters)
         qtbot.waitUntil(
-            lambda: window.review.viewer.image_view._rendered is not None
-            and window.review.viewer.image_view._rendered.settings == window.review.case_filters,
+            lambda: (
+                window.review.viewer.image_view._rendered is not None
+                and window.review.viewer.image_view._rendered.settings == window.review.case_filters
+            ),
             timeout=10000,
         )
     assert window.review.protection_bar.buttons["toggle_sepia"].isChecked()
@@ -153,7 +154,8 @@ def test_my_default_filters_are_kept_for_the_next_start(qtbot: QtBot, batch: Wor
     window = open_window(qtbot, batch)
     key(qtbot, window, Qt.Key.Key_G)
     qtbot.keyClick(
-        window.review.queue, Qt.Key.Key_D,
+        window.review.queue,
+        Qt.Key.Key_D,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
     window.close()
@@ -190,9 +192,7 @@ def test_warning_screen_and_collapsed_text_need_an_explicit_opt_in(
     assert window.review.viewer.currentWidget() is window.review.viewer.warning_view
 
 
-def test_video_plays_blurred_muted_and_the_storyboard_seeks(
-    qtbot: QtBot, batch: Workspace
-) -> None:
+def test_video_plays_blurred_muted_and_the_storyboard_seeks(qtbot: QtBot, batch: Workspace) -> None:
     window = open_window(qtbot, batch)
     go_to(qtbot, window, "vid-0")
     player = window.review.viewer.player
@@ -298,7 +298,11 @@ def save_preferences_for(ws: Workspace, preferences: Preferences) -> None:
 
 
 IMAGE_MAGIC = (
-    b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"GIF89a", b"ftypisom"
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"\xff\xd8\xff\xdb",
+    b"GIF89a",
+    b"ftypisom",
 )
 
 
@@ -325,7 +329,8 @@ def test_no_unblurred_pixels_are_ever_written_to_disk(
     window.close()
 
     written = [
-        p for p in tmp_path.rglob("*")
+        p
+        for p in tmp_path.rglob("*")
         if p.is_file() and (p not in before or p.stat().st_mtime_ns > started)
     ]
     assert written, "the session must at least have written to the database"
@@ -338,7 +343,10 @@ def test_no_unblurred_pixels_are_ever_written_to_disk(
     assert not [p for p in Path.cwd().glob("*.png") if p.stat().st_mtime_ns > started]
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     assert not [
-        p for p in tmp.glob("*") if p.is_file() and p.stat().st_mtime_ns > started
+        p
+        for p in tmp.glob("*")
+        if p.is_file()
+        and p.stat().st_mtime_ns > started
         and p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".mp4", ".ppm"}
     ]
 
@@ -353,8 +361,11 @@ def test_animated_images_play_like_video_and_stay_blurred(
     (folder / "media").mkdir(parents=True)
     frames = [Image.fromarray(detailed_image(320, 240, seed=i)) for i in range(6)]
     frames[0].save(
-        folder / "media" / f"a.{suffix}", save_all=True, append_images=frames[1:],
-        duration=80, loop=0,
+        folder / "media" / f"a.{suffix}",
+        save_all=True,
+        append_images=frames[1:],
+        duration=80,
+        loop=0,
     )
     workspace.guidelines.import_pack(DEMO_PACK)
     workspace.batches.import_batch(
@@ -410,9 +421,7 @@ def test_on_the_playing_video_the_mouse_reveals_and_shift_drag_reveals_a_region(
     assert totals.weighted_ms == pytest.approx(1000 + 1000, rel=0.1)
 
 
-def test_preferences_dialog_sets_defaults_and_break_rules(
-    qtbot: QtBot, batch: Workspace
-) -> None:
+def test_preferences_dialog_sets_defaults_and_break_rules(qtbot: QtBot, batch: Workspace) -> None:
     from qa_desktop.ui.preferences_dialog import PreferencesDialog
 
     clock = FakeClock()

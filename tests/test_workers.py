@@ -57,8 +57,9 @@ def test_a_result_comes_back_typed_with_the_jobs_own_workspace(
     seen: list[object] = []
 
     def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
-        seen.append((ws is not workspace,
-                     threading.current_thread() is not threading.main_thread()))
+        seen.append(
+            (ws is not workspace, threading.current_thread() is not threading.main_thread())
+        )
         progress(1, 1)
         return 42
 

@@ -104,8 +104,9 @@ class _DialogWatch:
             return
         if any(widget is done for done in self.answered):
             if late:
-                self.fail(f"{_name(widget)} was still open {self.timeout_ms} ms after its "
-                          "answer", widget)
+                self.fail(
+                    f"{_name(widget)} was still open {self.timeout_ms} ms after its answer", widget
+                )
             return
         if self.pending and isinstance(widget, self.kind):
             answer = self.pending.pop(0)

@@ -191,9 +191,7 @@ class Guideline:
         if not words:
             return []
         found = [s for s in self.sections if all(w in _haystack(s) for w in words)]
-        return sorted(found, key=lambda s: (s.status != "active", _search_rank(s, words)))[
-            :limit
-        ]
+        return sorted(found, key=lambda s: (s.status != "active", _search_rank(s, words)))[:limit]
 
     def label(self, label_id: str) -> Label | None:
         """The label with that id, or None."""
@@ -313,8 +311,16 @@ PACK_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "QA Desktop guideline pack",
     "type": "object",
-    "required": ["format_version", "id", "version", "market", "language", "title",
-                 "effective_date", "sections"],
+    "required": [
+        "format_version",
+        "id",
+        "version",
+        "market",
+        "language",
+        "title",
+        "effective_date",
+        "sections",
+    ],
     "if": {"type": "object", "required": ["base"]},
     "then": {
         "properties": {
@@ -494,9 +500,7 @@ def _cycles(
         while node is not None and node in parents:
             chain.append(node)
             if node == s.id:
-                yield ["sections", i, "parent"], "cycle in the section tree: " + " -> ".join(
-                    chain
-                )
+                yield ["sections", i, "parent"], "cycle in the section tree: " + " -> ".join(chain)
                 return
             if len(chain) > len(parents):
                 break  # a cycle above this section: reported at one of its members
@@ -531,7 +535,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
         return "must not be empty"
     if kind == "not":
         return "an overlay (a pack with 'base') cannot define labels; its base's apply"
-    return error.message
+    return str(error.message)
 
 
 def _unknown_field(error: jsonschema.ValidationError) -> str:
@@ -800,9 +804,7 @@ def _stored_sections(
 
 def _pack_row(db: sqlite_utils.Database, pack_id: str, version: str) -> dict[str, Any] | None:
     rows = list(
-        db.query(
-            "SELECT * FROM guideline_packs WHERE id = ? AND version = ?", [pack_id, version]
-        )
+        db.query("SELECT * FROM guideline_packs WHERE id = ? AND version = ?", [pack_id, version])
     )
     return rows[0] if rows else None
 
@@ -905,9 +907,7 @@ def _apply_overlay(
     return result
 
 
-def _changed(
-    section: EffectiveSection, change: Section, overlay: PackSummary
-) -> EffectiveSection:
+def _changed(section: EffectiveSection, change: Section, overlay: PackSummary) -> EffectiveSection:
     if change.change == "retire":
         return replace(section, status="retired")
     return replace(
@@ -958,8 +958,6 @@ def _descends_from(section_id: str, ancestor: str, parents: dict[str, str | None
             return True
         node = parents.get(node)
     return False
-
-
 
 
 class Guidelines:

@@ -201,7 +201,8 @@ def create_identity(
         entry = f"{identity.key_id}"
         keyring.set_password(KEYRING_SERVICE, entry, json.dumps(record))
         record = {
-            k: v for k, v in record.items()
+            k: v
+            for k, v in record.items()
             if k in ("format", "version", "key_id", "reviewer_id", "display_name", "public_key")
         } | {"storage": "keyring", "keyring_entry": entry}
     _write_private_file(path, record)

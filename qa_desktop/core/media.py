@@ -424,13 +424,15 @@ def _quantize_colours(img: np.ndarray, colours: int) -> np.ndarray:
             if len(members):
                 centres[k] = members.mean(axis=0)
     labels = _nearest_centre(pixels, centres)
-    return centres.round().astype(np.uint8)[labels].reshape(img.shape)
+    result: np.ndarray = centres.round().astype(np.uint8)[labels].reshape(img.shape)
+    return result
 
 
 def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     # |p - c|^2 = |p|^2 - 2 p.c + |c|^2; |p|^2 is the same for every centre.
     scores = points @ (-2.0 * centres.T) + (centres * centres).sum(axis=1)
-    return scores.argmin(axis=1)
+    nearest: np.ndarray = scores.argmin(axis=1)
+    return nearest
 
 
 def _draw_edge_lines(flat: np.ndarray, smoothed: np.ndarray) -> np.ndarray:

@@ -122,9 +122,20 @@ _FILTERED_SQL = f"SELECT {_ROW_COLUMNS} FROM ({_QUEUE_SQL}) q"
 def _row(values: tuple) -> QueueRow:
     *fields, rca, gap, final_label, disputed = values
     seq, case_id, market, policy, original, content_type, my_label, outcome = fields
-    return QueueRow(seq, case_id, market, policy, original, content_type, my_label, outcome,
-                    rca=bool(rca), gap=bool(gap), final_label=final_label,
-                    disputed=bool(disputed))
+    return QueueRow(
+        seq,
+        case_id,
+        market,
+        policy,
+        original,
+        content_type,
+        my_label,
+        outcome,
+        rca=bool(rca),
+        gap=bool(gap),
+        final_label=final_label,
+        disputed=bool(disputed),
+    )
 
 
 def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[str, dict]:
@@ -295,7 +306,11 @@ class Queue:
     ) -> list[QueueRow]:
         """A page of the queue (cases passing ``filter``) with the local reviewer's verdicts."""
         return queue_page(
-            self._db, self._reviewer_id(), after_seq=after_seq, offset=offset, limit=limit,
+            self._db,
+            self._reviewer_id(),
+            after_seq=after_seq,
+            offset=offset,
+            limit=limit,
             filter=filter,
         )
 

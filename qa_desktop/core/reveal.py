@@ -67,9 +67,7 @@ class RevealState:
         return warning_screen and not self.warning_accepted
 
     @staticmethod
-    def fraction(
-        media_on_screen: bool, region_fraction: float, fully_shown: bool = False
-    ) -> float:
+    def fraction(media_on_screen: bool, region_fraction: float, fully_shown: bool = False) -> float:
         """How much of the content shows sharp: 0 when no media is on screen, 1 when the
         whole picture or video is shown sharp, else the revealed regions' share."""
         if not media_on_screen:

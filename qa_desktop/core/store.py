@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import sqlite_utils
@@ -365,7 +366,7 @@ def _migration_7(db: sqlite_utils.Database) -> None:
                 {_FINAL_EVENT} AS event_id,
                 (SELECT v.label FROM verdicts v WHERE v.id = {_FINAL_EVENT}) AS label,
                 CASE
-                    WHEN {_newest_decided('a', 'arbiter')} IS NOT NULL THEN 'ruled'
+                    WHEN {_newest_decided("a", "arbiter")} IS NOT NULL THEN 'ruled'
                     WHEN {_SME_LABELS} = 1 THEN 'decided'
                     WHEN {_SME_LABELS} > 1 THEN 'disputed'
                     ELSE 'open'
@@ -442,7 +443,7 @@ def migrate(db: sqlite_utils.Database) -> None:
             )
 
 
-def transaction(db: sqlite_utils.Database):
+def transaction(db: sqlite_utils.Database) -> AbstractContextManager[sqlite_utils.Database]:
     """Run a block as one SQLite transaction: committed on success, rolled back on error.
 
     Nested use becomes a savepoint inside the outer transaction (sqlite-utils' ``atomic``).

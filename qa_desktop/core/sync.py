@@ -184,6 +184,10 @@ class Sync:
     ) -> SyncReport:
         """Export new events into a shared folder and import everyone else's bundles."""
         return sync_folder(
-            self._db, identity, folder, quarantine_dir=quarantine_dir(self._data_dir),
-            progress=progress, cancelled=cancelled,
+            self._db,
+            identity,
+            folder,
+            quarantine_dir=quarantine_dir(self._data_dir),
+            progress=progress,
+            cancelled=cancelled,
         )

@@ -60,7 +60,10 @@ class Trust:
             raise keys.KeyFormatError(f"{path}: {exc}") from exc
 
     def trust(
-        self, public_key: keys.PublicKey, signer_name: str, role: str,
+        self,
+        public_key: keys.PublicKey,
+        signer_name: str,
+        role: str,
         reviewer_id: str | None = None,
     ) -> keys.TrustedKey:
         """Add a signer's public key to the trust store, bound to a reviewer id (who then

@@ -394,8 +394,9 @@ def check_draft(db: sqlite_utils.Database, case_id: str, draft: VerdictDraft) ->
             f"{draft.label!r} is not a label of {case.pack_id} {case.pack_version}, the pack"
             f" of case {case_id} (its labels: {known})",
         )
-    check_details(draft.confidence, draft.rca_reason, draft.rca_note, draft.gap_kind,
-                  draft.gap_note)
+    check_details(
+        draft.confidence, draft.rca_reason, draft.rca_note, draft.gap_kind, draft.gap_note
+    )
     try:
         guideline = resolve_guideline(db, case.pack_id, case.pack_version, case.market)
     except GuidelineNotFound as exc:

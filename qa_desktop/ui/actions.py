@@ -265,9 +265,7 @@ def readme_key_table(readme: str) -> str:
 def with_key_table(readme: str, actions: Iterable[Action] = ACTIONS) -> str:
     """README.md's text with the table between the markers replaced by a fresh one."""
     start, end = readme.index(README_START), readme.index(README_END)
-    return (
-        readme[: start + len(README_START)] + "\n" + markdown_table(actions) + readme[end:]
-    )
+    return readme[: start + len(README_START)] + "\n" + markdown_table(actions) + readme[end:]
 
 
 def build_menus(window: QMainWindow, run: Callable[[Action], None]) -> dict[str, QAction]:

@@ -43,13 +43,14 @@ BASE_POINT_SIZE = 11.0
 
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the app's names and a readable base font."""
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName("QA Desktop")
     app.setOrganizationName("QA Desktop")
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), BASE_POINT_SIZE))
     app.setFont(font)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def ask_display_name() -> str | None:

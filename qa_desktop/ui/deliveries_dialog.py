@@ -30,20 +30,27 @@ class DeliveriesDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Bundles received")
         cells = [
-            (d.signer_name,
-             "you (sent)" if d.own else d.role + (", revoked" if d.revoked else ""),
-             d.key_id, str(d.bundles), str(d.items), str(d.last_seq or ""),
-             format_numbers(d.missing), (d.last_at or "")[:16])
+            (
+                d.signer_name,
+                "you (sent)" if d.own else d.role + (", revoked" if d.revoked else ""),
+                d.key_id,
+                str(d.bundles),
+                str(d.items),
+                str(d.last_seq or ""),
+                format_numbers(d.missing),
+                (d.last_at or "")[:16],
+            )
             for d in rows
         ]
         self.table = read_only_table(COLUMNS, cells, self)
         for r, d in enumerate(rows):
             for c in range(len(COLUMNS) if d.missing else 0):
-                self.table.item(r, c).setForeground(MISSING_COLOUR)
+                item = self.table.item(r, c)
+                if item is not None:
+                    item.setForeground(MISSING_COLOUR)
         gaps = missing_summary(rows)
         self.summary = QLabel(
-            gaps
-            or "Nothing is missing: every signer's bundles arrived up to the last one seen."
+            gaps or "Nothing is missing: every signer's bundles arrived up to the last one seen."
         )
         self.summary.setTextFormat(Qt.TextFormat.PlainText)  # signer names are outside text
         self.summary.setWordWrap(True)

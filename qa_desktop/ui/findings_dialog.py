@@ -43,9 +43,13 @@ class FindingsDialog(QDialog):
         self.groups = groups
         self.open_case = open_case
         rows = [
-            (g.section_id, g.title, str(g.count),
-             ", ".join(f"{kind.replace('_', ' ')} ×{n}" for kind, n in g.kinds),
-             ", ".join(g.example_case_ids))
+            (
+                g.section_id,
+                g.title,
+                str(g.count),
+                ", ".join(f"{kind.replace('_', ' ')} ×{n}" for kind, n in g.kinds),
+                ", ".join(g.example_case_ids),
+            )
             for g in groups
         ]
         self.table = read_only_table(COLUMNS, rows, self)

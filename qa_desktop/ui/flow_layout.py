@@ -60,7 +60,8 @@ class FlowLayout(QLayout):
         """Place (or only measure) the items in ``rect``; the height they take."""
         x, y, row_height = rect.x(), rect.y(), 0
         for item in self._items:
-            if item.widget() is not None and item.widget().isHidden():
+            widget = item.widget()
+            if widget is not None and widget.isHidden():
                 continue
             hint = item.sizeHint()
             if x + hint.width() > rect.right() + 1 and row_height > 0:

@@ -131,13 +131,15 @@ class GuidelineBrowser(QWidget):
             node = stack.pop()
             for i in range(node.childCount()):
                 child = node.child(i)
-                found.append(child)
-                stack.append(child)
+                if child is not None:
+                    found.append(child)
+                    stack.append(child)
         return found
 
     @staticmethod
     def _section(item: QTreeWidgetItem) -> EffectiveSection:
-        return item.data(0, _SECTION_ROLE)
+        section: EffectiveSection = item.data(0, _SECTION_ROLE)
+        return section
 
     def _filter(self, text: str) -> None:
         if self.guideline is None:
@@ -148,7 +150,7 @@ class GuidelineBrowser(QWidget):
         for item in items:
             item.setHidden(matches is not None and self._section(item).id not in matches)
         if ranked is not None and not ranked:
-            self.tree.setCurrentItem(None)
+            self.tree.setCurrentItem(None)  # type: ignore[call-overload]  # clears it
             self.text.set_markdown(f"No section of this guideline matches *{text.strip()}*.")
             return
         if ranked is None:

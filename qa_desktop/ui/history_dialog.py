@@ -15,8 +15,17 @@ from ..core.api import (
 )
 from .tables import read_only_table
 
-COLUMNS = ("When (UTC)", "Reviewer", "Event", "Label", "Citations", "Confidence", "RCA", "Gap",
-           "Notes")
+COLUMNS = (
+    "When (UTC)",
+    "Reviewer",
+    "Event",
+    "Label",
+    "Citations",
+    "Confidence",
+    "RCA",
+    "Gap",
+    "Notes",
+)
 
 
 def describe(event: VerdictEvent, events_by_id: dict[str, VerdictEvent]) -> str:
@@ -35,17 +44,19 @@ def history_rows(events: list[VerdictEvent], names: dict[str, str]) -> list[list
     by_id = {e.id: e for e in events}
     rows = []
     for e in events:
-        rows.append([
-            e.created_at.replace("T", " ").rstrip("Z")[:19],
-            names.get(e.reviewer_id, e.reviewer_id[:8]),
-            describe(e, by_id),
-            e.label or "—",
-            ", ".join(c.section_id for c in e.citations),
-            str(e.confidence or ""),
-            (e.rca_reason or "") + (f": {e.rca_note}" if e.rca_note else ""),
-            (e.gap_kind or "") + (f": {e.gap_note}" if e.gap_note else ""),
-            e.notes,
-        ])
+        rows.append(
+            [
+                e.created_at.replace("T", " ").rstrip("Z")[:19],
+                names.get(e.reviewer_id, e.reviewer_id[:8]),
+                describe(e, by_id),
+                e.label or "—",
+                ", ".join(c.section_id for c in e.citations),
+                str(e.confidence or ""),
+                (e.rca_reason or "") + (f": {e.rca_note}" if e.rca_note else ""),
+                (e.gap_kind or "") + (f": {e.gap_note}" if e.gap_note else ""),
+                e.notes,
+            ]
+        )
     return rows
 
 

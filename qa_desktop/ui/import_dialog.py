@@ -24,10 +24,10 @@ def describe_import_error(exc: Exception, quarantine: Path | None = None) -> str
     if isinstance(exc, ImportCancelled):
         return "Import cancelled. Nothing was imported."
     if isinstance(exc, SignedBatchRefused):
-        return (
-            f"{exc}\n\nNothing was imported. {what_to_do(exc.rejected.reason)}"
-            + (f"\n\nA copy of the file and the reason are in {quarantine}."
-               if quarantine is not None else "")
+        return f"{exc}\n\nNothing was imported. {what_to_do(exc.rejected.reason)}" + (
+            f"\n\nA copy of the file and the reason are in {quarantine}."
+            if quarantine is not None
+            else ""
         )
     if isinstance(exc, BatchError):
         return f"{exc}\n\nNothing was imported. Fix the batch and import it again."
@@ -69,14 +69,15 @@ def run_import(
             return None
         outcome = attempt(True)
     if outcome.error is not None:
-        warn(parent, "Batch not imported",
-             describe_import_error(outcome.error, ws.batches.quarantine_dir))
+        warn(
+            parent,
+            "Batch not imported",
+            describe_import_error(outcome.error, ws.batches.quarantine_dir),
+        )
         return None
     result = outcome.result
     if isinstance(result, BatchImportReport):
-        signed = (
-            f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."
-        )
+        signed = f"Signed by {result.signer_name}." if result.signed else "Marked as unsigned."
         inform(
             parent,
             "Batch imported",

@@ -70,8 +70,11 @@ class MainWindow(QMainWindow):
             f"QA Desktop — {workspace.reviewer.display_name if workspace.reviewer else ''}"
         )
 
-        self.review = ReviewScreen(workspace, self.changes, self.preferences_file, clock)
-        self.review.status_text.connect(lambda text: self.status.setText(text))
+        self.status = QLabel()
+        self.review: ReviewScreen = ReviewScreen(
+            workspace, self.changes, self.preferences_file, clock
+        )
+        self.review.status_text.connect(self.status.setText)
         self.review.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.review.action_requested.connect(self.trigger)
         self.screens = QStackedWidget()
@@ -90,11 +93,10 @@ class MainWindow(QMainWindow):
         # Also when the dock's own close button (or anything else) hides or shows it.
         self.guideline_dock.visibilityChanged.connect(self.review.fold_queue)
 
-        self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
         self.menu_actions = build_menus(self, self.trigger)
         self.keys = KeyDispatcher(self)
-        QApplication.instance().installEventFilter(self.keys)
+        _application().installEventFilter(self.keys)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # As big as the screen allows, up to 1600x950; the case gets the largest share.
         available = self.screen().availableGeometry()
@@ -146,8 +148,9 @@ class MainWindow(QMainWindow):
 
     def show_rca_escalations(self) -> None:
         """RCA escalations grouped by the section they cite."""
-        FindingsDialog("RCA escalations", self.ws.reports.rca_escalations(),
-                       self.review.open_case_by_id, self).exec()
+        FindingsDialog(
+            "RCA escalations", self.ws.reports.rca_escalations(), self.review.open_case_by_id, self
+        ).exec()
 
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
@@ -215,13 +218,16 @@ class MainWindow(QMainWindow):
         """The signing key, opened with the passphrase (asked once per session)."""
         if not self.ws.trust.has_identity():
             inform(
-                self, "No signing key",
+                self,
+                "No signing key",
                 "Create your signing key first (Keys ▸ Create my signing key…): every bundle "
                 "you send is signed with it.",
             )
             return None
-        passphrase = passphrase or self._passphrase or ask_passphrase(
-            self, "Passphrase of your signing key:"
+        passphrase = (
+            passphrase
+            or self._passphrase
+            or ask_passphrase(self, "Passphrase of your signing key:")
         )
         if passphrase is None:
             return None
@@ -269,7 +275,10 @@ class MainWindow(QMainWindow):
         self.preferences_file.setValue("sync/folder", str(folder))
         target = folder
         outcome = run_in_background(
-            self, "Sync", f"Syncing with {folder}…", self.ws.data_dir,
+            self,
+            "Sync",
+            f"Syncing with {folder}…",
+            self.ws.data_dir,
             lambda ws, progress, cancelled: ws.sync.folder(identity, target, progress, cancelled),
         )
         if outcome.cancelled:
@@ -299,7 +308,8 @@ class MainWindow(QMainWindow):
             return False
         if ask_evidence and evidence is None:
             chosen_files, _ = QFileDialog.getOpenFileNames(
-                self, "Evidence files to attach (stored in the bundle as they are)",
+                self,
+                "Evidence files to attach (stored in the bundle as they are)",
                 str(Path.home()),
             )
             if not chosen_files:
@@ -322,7 +332,10 @@ class MainWindow(QMainWindow):
             return ws.bundles.export(identity, target, evidence=attached)
 
         outcome = run_in_background(
-            self, "Export", f"Signing and writing the bundle into {folder}…", self.ws.data_dir,
+            self,
+            "Export",
+            f"Signing and writing the bundle into {folder}…",
+            self.ws.data_dir,
             export,
         )
         if outcome.cancelled:
@@ -336,7 +349,8 @@ class MainWindow(QMainWindow):
         log.info("exported bundle %s", exported.path.name if exported else "(nothing new)")
         files = f" and {plural(len(evidence), 'evidence file')}" if exported and evidence else ""
         inform(
-            self, "Export",
+            self,
+            "Export",
             f"Wrote {plural(exported.event_count, 'event')}{files} to {exported.path}"
             if exported
             else "Nothing new to export: every verdict of yours is in an earlier bundle"
@@ -355,7 +369,9 @@ class MainWindow(QMainWindow):
             paths = [Path(p) for p in chosen]
         chosen_paths = paths
         outcome = run_in_background(
-            self, "Import bundles", f"Verifying and merging {len(paths)} bundle file(s)…",
+            self,
+            "Import bundles",
+            f"Verifying and merging {len(paths)} bundle file(s)…",
             self.ws.data_dir,
             lambda ws, progress, cancelled: ws.bundles.import_files(
                 chosen_paths, progress, cancelled
@@ -369,13 +385,22 @@ class MainWindow(QMainWindow):
         self.changes.cases_changed.emit()
         text, details = import_summary(reports)
         if len(reports) < len(paths):
-            text += (f"\nCancelled after {len(reports)} of {len(paths)} files: each was"
-                     " imported whole; import the rest again.")
+            text += (
+                f"\nCancelled after {len(reports)} of {len(paths)} files: each was"
+                " imported whole; import the rest again."
+            )
         inform(self, "Import bundles", text, details)
         return len(reports) == len(paths) and all(not r.refused for r in reports)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop listening for keys, end the review session (its summary if asked)."""
-        QApplication.instance().removeEventFilter(self.keys)
+        _application().removeEventFilter(self.keys)
         self.review.shutdown(self.summary_on_close)
         super().closeEvent(event)
+
+
+def _application() -> QApplication:
+    """The running QApplication (a MainWindow only exists inside one)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app

@@ -1,4 +1,3 @@
-
 """What the content views paint over the picture: a message in place of it, the badge in
 the corner that says whether the content is protected, and the red frame of a reveal."""
 
@@ -53,8 +52,12 @@ def paint_badge(painter: QPainter, text: str, background: QColor) -> None:
 def region_box(target: QRectF, region: Region) -> QRectF:
     """Where a region (fractions of the picture) lies in widget coordinates."""
     x, y, w, h = region
-    return QRectF(target.x() + x * target.width(), target.y() + y * target.height(),
-                  w * target.width(), h * target.height())
+    return QRectF(
+        target.x() + x * target.width(),
+        target.y() + y * target.height(),
+        w * target.width(),
+        h * target.height(),
+    )
 
 
 def region_between(a: QPointF, b: QPointF, target: QRectF) -> Region | None:

@@ -59,8 +59,7 @@ def fail(parent: QWidget | None, title: str, text: str) -> None:
 
 def ask(parent: QWidget | None, title: str, text: str) -> bool:
     """A Yes/No question (plain text); True for Yes."""
-    answer = show_message(parent, QMessageBox.Icon.Question, title, text,
-                          Button.Yes | Button.No)
+    answer = show_message(parent, QMessageBox.Icon.Question, title, text, Button.Yes | Button.No)
     return answer == Button.Yes
 
 
@@ -77,12 +76,14 @@ class SafeTextBrowser(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
 
-    def loadResource(self, kind: int, name: QUrl) -> object:  # Qt calls it for every resource
+    def loadResource(self, kind: int, name: QUrl | str) -> object:  # Qt calls it for every resource
         # Not None: for "nothing here" QTextDocument goes and reads local files itself.
         return _NOTHING if kind == QTextDocument.ResourceType.ImageResource.value else ""
 
     def set_markdown(self, text: str) -> None:
         """Show Markdown (GitHub dialect) with any raw HTML in it shown as text."""
-        features = (QTextDocument.MarkdownFeature.MarkdownDialectGitHub
-                    | QTextDocument.MarkdownFeature.MarkdownNoHTML)
+        features = (
+            QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+            | QTextDocument.MarkdownFeature.MarkdownNoHTML
+        )
         self.document().setMarkdown(text, features)

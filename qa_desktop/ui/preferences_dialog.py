@@ -1,4 +1,3 @@
-
 """The reviewer's wellbeing preferences: default protection, playback, break rules."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-
 """Filters over the queue (status, market, policy, original label, outcome, flags, text)
 and saved views, in one compact bar above the queue table."""
 
@@ -95,7 +94,10 @@ class QueueFilterBar(QWidget):
         return combo
 
     def set_choices(
-        self, markets: list[str], policies: list[str], labels: list[str],
+        self,
+        markets: list[str],
+        policies: list[str],
+        labels: list[str],
         views: list[tuple[str, QueueFilter]],
         reviewers: dict[str, str] | None = None,
     ) -> None:

@@ -137,9 +137,7 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self._pages.clear()
         self.total_count = self.ws.queue.count()
-        self._count = (
-            self.ws.queue.count(filter=self.filter) if self.filter else self.total_count
-        )
+        self._count = self.ws.queue.count(filter=self.filter) if self.filter else self.total_count
         self.endResetModel()
 
     def set_filter(self, queue_filter: QueueFilter | None) -> None:

@@ -1,4 +1,3 @@
-
 """Rendering cases for display off the GUI thread, with an in-memory cache for prefetch.
 
 A worker decodes a case's media at display size (an image, or a storyboard grid of a

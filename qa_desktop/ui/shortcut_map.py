@@ -21,8 +21,15 @@ from PySide6.QtWidgets import (
 class Binding(Protocol):
     """Anything with keys and a description."""
 
-    keys: str
-    description: str
+    @property
+    def keys(self) -> str:
+        """The keys, as the map shows them."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What they do."""
+        ...
 
 
 class ShortcutMapDialog(QDialog):

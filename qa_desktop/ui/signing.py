@@ -39,9 +39,7 @@ ROLES = ("reviewer", "lead", "issuer")
 
 def ask_passphrase(parent: QWidget, prompt: str, confirm: bool = False) -> str | None:
     """A passphrase typed twice when ``confirm`` (a new key); None if cancelled or empty."""
-    first, ok = QInputDialog.getText(
-        parent, "Signing key", prompt, QLineEdit.EchoMode.Password
-    )
+    first, ok = QInputDialog.getText(parent, "Signing key", prompt, QLineEdit.EchoMode.Password)
     if not ok or not first:
         return None
     if confirm:
@@ -84,7 +82,7 @@ def refusal_lines(reports: list[BundleImportReport]) -> list[str]:
     by_reason: dict[str, list[str]] = {}
     for r in reports:
         if r.refused:
-            by_reason.setdefault(r.refused_reason, []).append(r.name)
+            by_reason.setdefault(r.refused_reason or "", []).append(r.name)
     lines = []
     for reason, names in sorted(by_reason.items()):
         shown = ", ".join(names[:MAX_NAMES])
@@ -166,10 +164,13 @@ class TrustDialog(QDialog):
             self.mine.setText(f"Your signing key: <b>{mine.key_id}</b>")
         except NoIdentity:
             self.mine.setText("You have no signing key yet: <i>Keys ▸ Create my signing key…</i>")
-        fill_table(self.table, [
-            (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
-            for k in self.ws.trust.trusted_keys()
-        ])
+        fill_table(
+            self.table,
+            [
+                (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
+                for k in self.ws.trust.trusted_keys()
+            ],
+        )
 
     def add_key(self, path: Path | None = None, name: str = "", role: str = "") -> bool:
         """Trust the minisign public key in a file (asking for the file, name and role)."""
@@ -211,7 +212,7 @@ class TrustDialog(QDialog):
         row = self.table.currentRow()
         if row < 0:
             return False
-        key_id = self.table.item(row, 2).text()
+        key_id = self._cell(row, 2)
         if confirm and not ask(
             self, "Revoke", f"Revoke key {key_id}? Its new bundles will be refused."
         ):
@@ -225,9 +226,10 @@ class TrustDialog(QDialog):
         row = self.table.currentRow()
         if row < 0:
             return False
-        key_id = self.table.item(row, 2).text()
+        key_id = self._cell(row, 2)
         if confirm and not ask(
-            self, "Remove",
+            self,
+            "Remove",
             f"Forget key {key_id}? Its bundles will be refused as from an unknown signer until"
             " you trust it again; what it sent stays. To refuse it for good, revoke it instead.",
         ):
@@ -256,3 +258,8 @@ class TrustDialog(QDialog):
             path = Path(chosen)
         path.write_text(text, encoding="utf-8")
         return path
+
+    def _cell(self, row: int, column: int) -> str:
+        """The text of one cell of the trust-store table."""
+        item = self.table.item(row, column)
+        return item.text() if item is not None else ""

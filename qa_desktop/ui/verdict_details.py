@@ -1,4 +1,3 @@
-
 """Confidence, RCA escalation and policy-gap flag of the verdict being drafted.
 
 All reachable from the keyboard: Ctrl+1..3 confidence, R an RCA reason, P a policy gap

@@ -491,8 +491,8 @@ class VideoPlayer(QWidget):
         self._seek_target: float | None = None  # where a seek or step is headed, until shown
         self._muted = True
         self._has_audio = False
-        self._audio: QMediaPlayer | None = None  # type: ignore[valid-type]
-        self._audio_output: QAudioOutput | None = None  # type: ignore[valid-type]
+        self._audio: QMediaPlayer | None = None
+        self._audio_output: QAudioOutput | None = None
         self._audio_checked_at = 0.0
         self._scrubbing = False
 

@@ -1,4 +1,3 @@
-
 """The calm break screen and the end-of-session summary."""
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from .problems import BatchError, _Bad, _Problems
 _T = rf"(?!\s)[^\x00-\x1f\x7f-\x9f]{{1,{limits.MAX_TOKEN_LENGTH}}}(?<!\s)"
 _TOKEN = re.compile(_T).fullmatch
 
+
 def _check_fields(
     obj: dict[str, Any],
     allowed: frozenset[str],
@@ -75,7 +76,6 @@ def _token_problem(value: Any) -> str:
     if len(value) > limits.MAX_TOKEN_LENGTH:
         return f"longer than {limits.MAX_TOKEN_LENGTH} characters"
     return f"must not start or end with whitespace, got {value!r}"
-
 
 
 def _sha256_hex(*parts: bytes) -> str:
@@ -149,4 +149,3 @@ def _json_type(value: Any) -> str:
 
 def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else _json_type(value)
-

@@ -114,8 +114,10 @@ def _import(
         media_added = _store_media(source, media_dir, cases, tracker)
     _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
     tracker.finish()
-    return ImportReport(header.id, len(new_rows), present, media_added,
-                        source.signature_status, source.signer_name)
+    return ImportReport(
+        header.id, len(new_rows), present, media_added, source.signature_status, source.signer_name
+    )
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
@@ -132,4 +134,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-

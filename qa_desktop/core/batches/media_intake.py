@@ -276,4 +276,3 @@ def _copy_verified(
         raise BatchError(f"{source.label(name)}: cannot be read ({exc})") from None
     if copied != size or digest.hexdigest() != sha256:
         raise changed
-

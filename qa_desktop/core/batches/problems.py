@@ -61,7 +61,7 @@ class _Problems:
         if count == 1:
             raise BatchError(self.messages[0])
         if count > 1:
-            shown = self.messages[:limits.MAX_REPORTED_PROBLEMS]
+            shown = self.messages[: limits.MAX_REPORTED_PROBLEMS]
             lines = [f"{count} problems in this batch:", *(f"- {m}" for m in shown)]
             if count > len(shown):
                 lines.append(f"- ... and {count - len(shown)} more")

@@ -435,7 +435,6 @@ def _check_timestamp(name: str, value: Any) -> None:
         _VALID_TIMES.add(value)
 
 
-
 def _tags_json(tags: Any) -> str:
     """The stored (canonical JSON) form of a list of tags, once they are checked."""
     if type(tags) is not list:
@@ -479,4 +478,3 @@ def _check_media_paths(media: Any, content_type: str) -> None:
         problem = relative_path_problem(path)
         if problem:
             raise _Bad("media", f"{path!r} {problem}")
-

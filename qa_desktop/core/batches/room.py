@@ -49,8 +49,13 @@ class Batches:
         ``trust_unsigned``.
         """
         return import_batch(
-            self._db, self._media_dir, path, progress=progress, cancelled=cancelled,
-            trust_unsigned=trust_unsigned, quarantine_dir=self.quarantine_dir,
+            self._db,
+            self._media_dir,
+            path,
+            progress=progress,
+            cancelled=cancelled,
+            trust_unsigned=trust_unsigned,
+            quarantine_dir=self.quarantine_dir,
         )
 
     def has(self, batch_id: str) -> bool:

@@ -231,8 +231,7 @@ class _SignedSource(_Source):
 def _looks_signed(names: list[str]) -> bool:
     """True for a .zip holding a bag (``<folder>/bagit.txt`` or its signature)."""
     return any(
-        name.count("/") == 1 and name.split("/", 1)[1] in (BAGIT_TXT, SIGNATURE)
-        for name in names
+        name.count("/") == 1 and name.split("/", 1)[1] in (BAGIT_TXT, SIGNATURE) for name in names
     )
 
 

@@ -138,8 +138,7 @@ def _write(
             if source.bundle is not None:
                 bundles.log_imported_bundle(db, source.bundle, cases.count)
                 conn.execute(
-                    "UPDATE batches SET signature_status = ? WHERE id = ? AND"
-                    " signature_status = ?",
+                    "UPDATE batches SET signature_status = ? WHERE id = ? AND signature_status = ?",
                     [signature_status, header.id, UNSIGNED],
                 )
             if batch_is_new:
@@ -181,4 +180,3 @@ def _media_rows_of(
 ) -> Iterator[tuple[Any, ...]]:
     for row in rows:
         yield from media_rows.get(row[0], ())
-

@@ -64,8 +64,14 @@ def build_bag(
     hashes = {name: hashlib.sha256(data).hexdigest() for name, data in payload.items()}
     sizes = {name: len(data) for name, data in payload.items()}
     tags, digest = signed_tags(
-        identity, kind=kind, bundle_id=bundle_id, seq=seq, hashes=hashes, sizes=sizes,
-        info=info, created=created,
+        identity,
+        kind=kind,
+        bundle_id=bundle_id,
+        seq=seq,
+        hashes=hashes,
+        sizes=sizes,
+        info=info,
+        created=created,
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -112,8 +118,7 @@ def signed_tags(
         "Created": created,
         **info,
     }
-    tags = {BAGIT_TXT: BAGIT_DECLARATION, BAG_INFO: bagit.bag_info_text(fields),
-            MANIFEST: manifest}
+    tags = {BAGIT_TXT: BAGIT_DECLARATION, BAG_INFO: bagit.bag_info_text(fields), MANIFEST: manifest}
     tagmanifest = bagit.manifest_text(
         {name: hashlib.sha256(data).hexdigest() for name, data in tags.items()}
     )
@@ -165,7 +170,9 @@ def write_bag_file(
 
 
 def _submit(
-    pool: ThreadPoolExecutor, pending: deque[Future[None]], fn: Callable[[Any], None],
+    pool: ThreadPoolExecutor,
+    pending: deque[Future[None]],
+    fn: Callable[[Any], None],
     data: bytes | memoryview,
 ) -> None:
     pending.append(pool.submit(fn, data))
@@ -178,7 +185,11 @@ def _drain(pending: deque[Future[None]], keep: int) -> None:
 
 
 def _stream_member(
-    archive: zipfile.ZipFile, bundle_id: str, member: str, path: Path, size: int,
+    archive: zipfile.ZipFile,
+    bundle_id: str,
+    member: str,
+    path: Path,
+    size: int,
     pool: ThreadPoolExecutor,
 ) -> str:
     """Copy one file into the archive uncompressed (ZIP_STORED); its SHA-256."""

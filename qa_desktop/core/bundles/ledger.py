@@ -143,5 +143,13 @@ def log_imported_bundle(db: sqlite_utils.Database, bundle: VerifiedBundle, count
     """Record an imported bundle in ``bundle_log`` (no-op if it is there already)."""
     if db.execute("SELECT 1 FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]).fetchone():
         return
-    log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
-               bundle.digest, count, "import")
+    log_bundle(
+        db,
+        bundle.bundle_id,
+        bundle.signer.key_id,
+        bundle.seq,
+        bundle.kind,
+        bundle.digest,
+        count,
+        "import",
+    )

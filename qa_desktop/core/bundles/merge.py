@@ -94,9 +94,7 @@ def import_bundle_file(
     db: sqlite_utils.Database, path: Path, *, quarantine_dir: Path | None = None
 ) -> ImportReport:
     """:func:`import_bundle` on a file, refusing oversize files before reading them."""
-    return import_bundle(
-        db, read_bundle_file(path), name=path.name, quarantine_dir=quarantine_dir
-    )
+    return import_bundle(db, read_bundle_file(path), name=path.name, quarantine_dir=quarantine_dir)
 
 
 def import_bundles(
@@ -122,11 +120,15 @@ def import_bundles(
         try:
             reports.append(import_bundle_file(db, path, quarantine_dir=quarantine_dir))
         except BundleRejected as exc:
-            reports.append(ImportReport(path.name, refused_reason=exc.reason,
-                                        refused_message=exc.message))
+            reports.append(
+                ImportReport(path.name, refused_reason=exc.reason, refused_message=exc.message)
+            )
         except OSError as exc:
-            reports.append(ImportReport(path.name, refused_reason=RefusalReason.UNREADABLE,
-                                        refused_message=str(exc)))
+            reports.append(
+                ImportReport(
+                    path.name, refused_reason=RefusalReason.UNREADABLE, refused_message=str(exc)
+                )
+            )
     if progress is not None and len(reports) == len(paths):
         progress(len(paths), len(paths))
     return reports

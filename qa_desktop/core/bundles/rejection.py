@@ -23,31 +23,33 @@ class BundleRejected(Refused):
         return f"{self.reason}: {self.message}"
 
 
-_DAMAGED = ("The file was changed after it was signed, or damaged on the way. Ask the sender"
-            " for a new copy; do not repair it by hand.")
+_DAMAGED = (
+    "The file was changed after it was signed, or damaged on the way. Ask the sender"
+    " for a new copy; do not repair it by hand."
+)
 _NOT_OURS = "This is not a QA Desktop bundle. Check that you picked the right file."
 _WHAT_TO_DO = {
     "unknown-signer": "Nobody you trust signed it. If you know the signer, add their public key"
-                      " (Keys ▸ Trusted signers, or `qa-desktop keys trust`) and import it again.",
+    " (Keys ▸ Trusted signers, or `qa-desktop keys trust`) and import it again.",
     "revoked-signer": "The signer's key was revoked here. Ask them to sign it again with their"
-                      " current key.",
+    " current key.",
     "role-not-allowed": "The signer's key is trusted, but not for this kind of bundle (only an"
-                        " issuer signs case batches; reviewers and leads sign verdicts). Change"
-                        " the key's role only if that is really their job.",
+    " issuer signs case batches; reviewers and leads sign verdicts). Change"
+    " the key's role only if that is really their job.",
     "wrong-kind": "A case batch and a verdict bundle are imported in different places: use"
-                  " File ▸ Import batch for case batches and Import bundles for verdicts.",
+    " File ▸ Import batch for case batches and Import bundles for verdicts.",
     "expired": "Ask the issuer for a freshly signed copy of the batch.",
     "replay": "The signer used this sequence number for another bundle already. Ask them to"
-              " export again: a new export takes a new number.",
+    " export again: a new export takes a new number.",
     "equivocation": "Two different bundles carry the same id. Keep both files and tell the"
-                    " signer and your lead: one of them was not made by QA Desktop.",
+    " signer and your lead: one of them was not made by QA Desktop.",
     "history-rewritten": "The signer's earlier history differs from what they sent before (a"
-                         " restored backup or an edited database). Tell your lead.",
+    " restored backup or an edited database). Tell your lead.",
     "impersonation": "The bundle holds verdicts in someone else's name. Tell your lead.",
     "unknown-case": "Import the case batch these verdicts are about first, then this bundle.",
     "event-conflict": "An event id was reused with other content. Tell the signer and your lead.",
     "zip-bomb": "The file is larger than a bundle may be (or expands too much). Ask the sender"
-                " to split it.",
+    " to split it.",
     "unreadable": "The file could not be read. Check that it is fully copied, then try again.",
 }
 

@@ -61,7 +61,10 @@ class Bundles:
         Cancelling stops before the next file; the reports cover the files done.
         """
         return bundles.import_bundles(
-            self._db, paths, quarantine_dir=self.quarantine_dir, progress=progress,
+            self._db,
+            paths,
+            quarantine_dir=self.quarantine_dir,
+            progress=progress,
             cancelled=cancelled,
         )
 

@@ -34,8 +34,18 @@ MAX_TAG_FILE_BYTES = 1024**2
 """Largest tag file (bagit.txt, bag-info.txt, manifests, signature)."""
 
 _NUMBER = re.compile(r"[0-9]{1,15}")
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
-               OSError, EOFError, zlib.error, ValueError, KeyError, IndexError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+    KeyError,
+    IndexError,
+)
 _ZIP_REASONS = {
     ZipRule.ARCHIVE_TOO_LARGE: RefusalReason.ZIP_BOMB,
     ZipRule.TOO_MANY_MEMBERS: RefusalReason.ZIP_BOMB,
@@ -183,9 +193,7 @@ def _read_members(
         if "/" not in relative or not relative.startswith("data/"):
             limit = min(limit, MAX_TAG_FILE_BYTES)
             if info.file_size > MAX_TAG_FILE_BYTES:
-                raise BundleRejected(
-                    RefusalReason.ZIP_BOMB, f"tag file {relative!r} is too large"
-                )
+                raise BundleRejected(RefusalReason.ZIP_BOMB, f"tag file {relative!r} is too large")
         try:
             with archive.open(info) as stream:
                 content = stream.read(limit + 1)

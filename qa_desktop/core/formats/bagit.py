@@ -116,7 +116,8 @@ def check_bag(files: Mapping[str, bytes], unlisted_tag_files: Collection[str] = 
     tag_files = {n for n in files if not n.startswith(PAYLOAD_DIR)}
     payload_files = {n for n in files if n.startswith(PAYLOAD_DIR)}
     other_manifests = {
-        n for n in tag_files
+        n
+        for n in tag_files
         if re.fullmatch(r"(tag)?manifest-\w+\.txt", n) and n not in (MANIFEST, TAGMANIFEST)
     }
     if other_manifests:

@@ -112,9 +112,7 @@ def signature_file(
         raise ValueError("a trusted comment is one line")
     signature = signer.sign(hashlib.blake2b(message, digest_size=64).digest())
     global_signature = signer.sign(signature + trusted_comment.encode("utf-8"))
-    blob = base64.b64encode(
-        PREHASHED_ALGORITHM + keynum_bytes(signer.key_id) + signature
-    ).decode()
+    blob = base64.b64encode(PREHASHED_ALGORITHM + keynum_bytes(signer.key_id) + signature).decode()
     untrusted = untrusted_comment or f"signature from QA Desktop key {signer.key_id}"
     return (
         f"untrusted comment: {untrusted}\n{blob}\n"

@@ -129,8 +129,7 @@ def member_too_large(limits: ZipLimits) -> str:
 def over_compressed(limits: ZipLimits) -> str:
     """The problem of a member expanding more than ``limits.max_compression_ratio`` times."""
     return (
-        f"expands more than {limits.max_compression_ratio} times its compressed size"
-        " (a zip bomb?)"
+        f"expands more than {limits.max_compression_ratio} times its compressed size (a zip bomb?)"
     )
 
 
@@ -226,8 +225,8 @@ def data_offset(read_at: ReadAt, info: zipfile.ZipInfo) -> int:
     header = read_at(offset, LOCAL_HEADER_SIZE)
     if len(header) != LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
         raise ZipProblem(ZipRule.LOCAL_HEADER, name, "has no local file header")
-    flags, method, _time, _date, crc, compressed, size, name_length, extra_length = (
-        struct.unpack("<HHHHLLLHH", header[6:30])
+    flags, method, _time, _date, crc, compressed, size, name_length, extra_length = struct.unpack(
+        "<HHHHLLLHH", header[6:30]
     )
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
     try:
@@ -251,4 +250,4 @@ def data_offset(read_at: ReadAt, info: zipfile.ZipInfo) -> int:
             name,
             "has a local header whose CRC-32 or sizes differ from the central directory's",
         )
-    return offset + LOCAL_HEADER_SIZE + name_length + extra_length
+    return int(offset + LOCAL_HEADER_SIZE + name_length + extra_length)

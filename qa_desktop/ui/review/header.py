@@ -17,7 +17,8 @@ def header_html(case: Case, row: QueueRow | None) -> str:
     tags = ", ".join(case.tags) or "none"
     outcome = row.outcome.replace("_", " ") if row and row.outcome else "not decided"
     provenance = (
-        f"batch signed by {e(case.batch_signer)}" if case.batch_signer
+        f"batch signed by {e(case.batch_signer)}"
+        if case.batch_signer
         else "<span style='color:#b45f06'><b>unsigned batch</b></span>"
     )
     return (

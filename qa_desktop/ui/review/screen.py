@@ -326,8 +326,9 @@ class ReviewScreen(QWidget):
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         elif not fold and not self.queue_pane.isVisible():
             self.queue_pane.show()
-            self.splitter.setSizes([self._queue_width, max(200, sizes[1] - self._queue_width),
-                                    sizes[2]])
+            self.splitter.setSizes(
+                [self._queue_width, max(200, sizes[1] - self._queue_width), sizes[2]]
+            )
 
     # -- data changes (from the hub) ------------------------------------------------------------
     def _verdicts_changed(self, case_ids: list[str]) -> None:
@@ -380,10 +381,11 @@ class ReviewScreen(QWidget):
 
     def _display(self, rendered: Rendered | None, message: str = "") -> None:
         if rendered is not None and rendered.error:
-            rendered, message = None, (
+            message = (
                 f"Cannot show this media:\n{rendered.error}\n\n"
                 "You can still decide the case and note the problem."
             )
+            rendered = None
         case = self.case
         path = self.ws.queue.media_path(case.media[0]) if case is not None and case.media else None
         if case is not None and path is not None and case.content_type == "video":
@@ -451,8 +453,9 @@ class ReviewScreen(QWidget):
 
     def weaker_blur(self) -> None:
         """One blur level weaker (level 1 still hides detail)."""
-        self._change_filters(blur_level=max(1, self.state.filters.blur_level - 1),
-                             blur_kind=self._blurring_kind())
+        self._change_filters(
+            blur_level=max(1, self.state.filters.blur_level - 1), blur_kind=self._blurring_kind()
+        )
 
     def _blurring_kind(self) -> str:
         kind = self.state.filters.blur_kind
@@ -616,8 +619,9 @@ class ReviewScreen(QWidget):
         self.changes.verdicts(case.id)
         self.leave_text_input()  # the next case starts with keys driving the review loop
         warned = f" — warning: {'; '.join(warnings)}" if warnings else ""
-        self.message.emit(f"Recorded {draft.label} on {case.id}{warned}",
-                          8000 if warnings else 3000)
+        self.message.emit(
+            f"Recorded {draft.label} on {case.id}{warned}", 8000 if warnings else 3000
+        )
         if self.current_row() + 1 < self.model.rowCount():
             self.next_case()
         else:

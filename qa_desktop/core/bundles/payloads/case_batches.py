@@ -97,9 +97,12 @@ def sign_case_batch_files(
 
     def sign(seq: int) -> BuiltBag:
         bag = build_bag(
-            identity, kind=KIND_CASE_BATCH, bundle_id=bundle_id, seq=seq, payload=payload,
-            info={"Event-Count": str(case_count), "Batch-Ids": batch_id,
-                  EXPIRES: iso_utc(until)},
+            identity,
+            kind=KIND_CASE_BATCH,
+            bundle_id=bundle_id,
+            seq=seq,
+            payload=payload,
+            info={"Event-Count": str(case_count), "Batch-Ids": batch_id, EXPIRES: iso_utc(until)},
             created=iso_utc(created),
         )
         if len(bag.data) > limits.max_archive_bytes:
@@ -118,8 +121,9 @@ def sign_case_batch_files(
                 " importers would refuse it as a replay (leave the number out to use the next)"
             )
         bag = sign(seq)
-        ledger.log_bundle(db, bundle_id, identity.key_id, seq, KIND_CASE_BATCH, bag.digest,
-                          case_count, "export")
+        ledger.log_bundle(
+            db, bundle_id, identity.key_id, seq, KIND_CASE_BATCH, bag.digest, case_count, "export"
+        )
         return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
 
 

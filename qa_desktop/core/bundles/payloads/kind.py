@@ -31,8 +31,14 @@ class SignedBag:
     def verified(self, **payload: Any) -> VerifiedBundle:
         """The :class:`VerifiedBundle` of this bag with the kind's ``payload`` fields."""
         return VerifiedBundle(
-            bundle_id=self.bundle_id, kind=self.kind, signer=self.signer, seq=self.seq,
-            created=self.created, digest=self.digest, info=self.info, **payload,
+            bundle_id=self.bundle_id,
+            kind=self.kind,
+            signer=self.signer,
+            seq=self.seq,
+            created=self.created,
+            digest=self.digest,
+            info=self.info,
+            **payload,
         )
 
 

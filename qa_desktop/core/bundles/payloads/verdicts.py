@@ -48,15 +48,21 @@ EVIDENCE_DIR = "data/evidence/"
 CHAIN_FORMAT = "qa-desktop-signer-chain"
 
 _CHECKPOINT_FIELDS = frozenset(
-    ("format", "version", "key_id", "reviewer_id", "start", "prev_head", "count", "head",
-     "created")
+    ("format", "version", "key_id", "reviewer_id", "start", "prev_head", "count", "head", "created")
 )
 _EVENT_FIELDS = frozenset(VerdictEvent.__dataclass_fields__)
 _CITATION_FIELDS = frozenset(Citation.__dataclass_fields__)
-_STR_FIELDS = ("id", "case_id", "reviewer_id", "notes", "created_at", "role", "rca_note",
-               "gap_note")
-_OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason",
-                        "gap_kind")
+_STR_FIELDS = (
+    "id",
+    "case_id",
+    "reviewer_id",
+    "notes",
+    "created_at",
+    "role",
+    "rca_note",
+    "gap_note",
+)
+_OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason", "gap_kind")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -147,8 +153,14 @@ def export_bundle(
 
         def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
             return signed_tags(
-                identity, kind=KIND_VERDICTS, bundle_id=bundle_id, seq=seq, hashes=hashes,
-                sizes=sizes, info=info, created=checkpoint.created,
+                identity,
+                kind=KIND_VERDICTS,
+                bundle_id=bundle_id,
+                seq=seq,
+                hashes=hashes,
+                sizes=sizes,
+                info=info,
+                created=checkpoint.created,
             )
 
         name = f"{bundle_id}.zip"
@@ -156,8 +168,9 @@ def export_bundle(
             out_dir, name, bundle_id, verdict_payload(lines, checkpoint), attached, tags
         )
         try:
-            ledger.log_bundle(db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest,
-                              len(lines), "export")
+            ledger.log_bundle(
+                db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest, len(lines), "export"
+            )
             db.table("exported_events").insert_all(
                 [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
             )
@@ -208,8 +221,9 @@ def _unexported_events(
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
-    return [VerdictEvent.from_row(r) for r in db.query(sql + " ORDER BY v.created_at, v.id",
-                                                        params)]
+    return [
+        VerdictEvent.from_row(r) for r in db.query(sql + " ORDER BY v.created_at, v.id", params)
+    ]
 
 
 def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
@@ -220,9 +234,7 @@ def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
         marks = ",".join("?" * len(chunk))
         found.update(
             r[0]
-            for r in db.execute(
-                f"SELECT DISTINCT batch_id FROM cases WHERE id IN ({marks})", chunk
-            )
+            for r in db.execute(f"SELECT DISTINCT batch_id FROM cases WHERE id IN ({marks})", chunk)
         )
     return " ".join(sorted(found))
 
@@ -240,8 +252,10 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
         if n.startswith(EVIDENCE_DIR) and "/" not in n.removeprefix(EVIDENCE_DIR)
     }
     extra = sorted(
-        n for n in files
-        if n.startswith("data/") and n not in (EVENTS, CHECKPOINT)
+        n
+        for n in files
+        if n.startswith("data/")
+        and n not in (EVENTS, CHECKPOINT)
         and n.removeprefix(EVIDENCE_DIR) not in evidence
     )
     if extra:
@@ -254,8 +268,7 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
     events, lines = _parse_events(files[EVENTS], info, signer)
     checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines)
-    return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint,
-                        evidence=evidence)
+    return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
 
 
 def _parse_event(line: bytes, number: int) -> VerdictEvent:
@@ -304,7 +317,10 @@ def _event_problem(data: dict[str, Any]) -> str | None:
         return "citations must be a list of {pack_id, pack_version, section_id, quote}"
     try:
         check_details(
-            data["confidence"], data["rca_reason"], data["rca_note"], data["gap_kind"],
+            data["confidence"],
+            data["rca_reason"],
+            data["rca_note"],
+            data["gap_kind"],
             data["gap_note"],
         )
     except (ValueError, TypeError) as exc:
@@ -312,9 +328,9 @@ def _event_problem(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse_events(data: bytes, info: dict[str, str], signer: keys.TrustedKey) -> tuple[
-    tuple[VerdictEvent, ...], tuple[bytes, ...]
-]:
+def _parse_events(
+    data: bytes, info: dict[str, str], signer: keys.TrustedKey
+) -> tuple[tuple[VerdictEvent, ...], tuple[bytes, ...]]:
     if data and not data.endswith(b"\n"):
         raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} must end with a newline")
     lines = data.split(b"\n")[:-1] if data else []
@@ -335,9 +351,7 @@ def _parse_events(data: bytes, info: dict[str, str], signer: keys.TrustedKey) ->
     return events, tuple(lines)
 
 
-def _parse_checkpoint(
-    data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, ...]
-) -> Checkpoint:
+def _parse_checkpoint(data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, ...]) -> Checkpoint:
     try:
         raw = loads_strict(data)
     except DuplicateKeyError as exc:
@@ -354,8 +368,9 @@ def _parse_checkpoint(
             isinstance(raw[k], int) and not isinstance(raw[k], bool) and raw[k] >= 0
             for k in ("start", "count")
         )
-        or not all(isinstance(raw[k], str) and _HEX64.fullmatch(raw[k])
-                   for k in ("prev_head", "head"))
+        or not all(
+            isinstance(raw[k], str) and _HEX64.fullmatch(raw[k]) for k in ("prev_head", "head")
+        )
     ):
         raise BundleRejected(RefusalReason.SCHEMA, f"{CHECKPOINT} is not a version 1 checkpoint")
     cp = Checkpoint(**{k: raw[k] for k in Checkpoint.__dataclass_fields__})
@@ -410,8 +425,16 @@ def apply_verdicts_merge(
     """Insert the new events, log the bundle and its chain points, extend the audit chain."""
     for event in plan.new_events:
         db.table("verdicts").insert(event.to_row())
-    ledger.log_bundle(db, bundle.bundle_id, bundle.signer.key_id, bundle.seq, bundle.kind,
-                      bundle.digest, len(bundle.events), "import")
+    ledger.log_bundle(
+        db,
+        bundle.bundle_id,
+        bundle.signer.key_id,
+        bundle.seq,
+        bundle.kind,
+        bundle.digest,
+        len(bundle.events),
+        "import",
+    )
     if bundle.checkpoint is not None:
         ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
     audit.sync_chain(db)
