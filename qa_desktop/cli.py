@@ -782,7 +782,7 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
         verified = ws.bundles.verify(path)
     except BundleRejected as exc:
         raise click.ClickException(
-            f"{path.name}: refused ({exc.reason}): {exc.message}\n{what_to_do(exc.reason)}"
+            f"{path.name}: refused ({exc.reason}): {exc.message}\n{_advice(exc.reason)}"
         ) from exc
     finally:
         ws.close()
@@ -815,7 +815,7 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         if r.refused:
             click.echo(
                 f"{r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-                f"  {what_to_do(r.refused_reason or '')}"
+                f"  {_advice(r.refused_reason or '')}"
             )
         else:
             click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
@@ -888,7 +888,7 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
     for r in report.refused:
         click.echo(
             f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"
-            f"    {what_to_do(r.refused_reason or '')}"
+            f"    {_advice(r.refused_reason or '')}"
         )
     if gaps:
         click.echo(gaps)
@@ -971,6 +971,18 @@ def _parse_expiry(text: str) -> datetime:
     if moment <= datetime.now(UTC):
         raise click.BadParameter(f"{text!r} is in the past", param_hint="--expires")
     return moment
+
+
+CLI_PLACES = {
+    "trust_key": "`qa-desktop keys trust`",
+    "import_batch": "`qa-desktop import`",
+    "import_bundles": "`qa-desktop bundle import`",
+}
+
+
+def _advice(reason: str) -> str:
+    """Core's advice about a refusal, pointing at the CLI's commands."""
+    return what_to_do(reason, CLI_PLACES)
 
 
 def _tsv(header: list[str] | tuple[str, ...]) -> Any:

@@ -43,8 +43,9 @@ from .formats.minisign import keynum_bytes as keynum_bytes
 from .paths import private_dir
 from .reviewers import Reviewer
 from .store import transaction
+from .vocab import KeyRole
 
-ROLES = ("reviewer", "lead", "issuer")
+ROLES = tuple(KeyRole)
 """What a trusted key may sign: reviewers and leads sign verdicts, issuers sign case batches."""
 
 SCRYPT_N = 2**17

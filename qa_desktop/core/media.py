@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import QADesktopError
+from .vocab import BlurKind
 
 MAX_IMAGE_PIXELS = 100_000_000
 """Images larger than this are refused as probable decompression bombs."""
@@ -347,7 +348,7 @@ def _choose_keyframes(
 
 # -- wellbeing filters (issue 3) ---------------------------------------------------------
 
-BLUR_KINDS = ("gaussian", "pixelate", "none")
+BLUR_KINDS = (BlurKind.GAUSSIAN, BlurKind.PIXELATE, BlurKind.NONE)
 """How :func:`apply_filters` obscures detail: Gaussian blur, coarse blocks, or not at all."""
 
 DEFAULT_BACKGROUND = (30, 30, 34)

@@ -35,13 +35,14 @@ and the tests hold them equal::
 from __future__ import annotations
 
 from .guidelines import ACTIONS, Label
+from .vocab import Outcome
 
-AGREE = "agree"
-OVER_ENFORCEMENT = "over_enforcement"
-UNDER_ENFORCEMENT = "under_enforcement"
-WRONG_POLICY = "wrong_policy"
-WRONG_ACTION = "wrong_action"
-UNKNOWN_LABEL = "unknown_label"
+AGREE = Outcome.AGREE
+OVER_ENFORCEMENT = Outcome.OVER_ENFORCEMENT
+UNDER_ENFORCEMENT = Outcome.UNDER_ENFORCEMENT
+WRONG_POLICY = Outcome.WRONG_POLICY
+WRONG_ACTION = Outcome.WRONG_ACTION
+UNKNOWN_LABEL = Outcome.UNKNOWN_LABEL
 
 OUTCOMES = (AGREE, OVER_ENFORCEMENT, UNDER_ENFORCEMENT, WRONG_POLICY, WRONG_ACTION, UNKNOWN_LABEL)
 """Every QA outcome, in the order reports list them."""

@@ -12,9 +12,9 @@ from ..core.api import (
     ImportCancelled,
     SignedBatchRefused,
     UnsignedBatch,
-    what_to_do,
 )
 from ..core.workspace import Workspace
+from .advice import advice
 from .plain_text import ask, inform, warn
 from .workers import Outcome, run_in_background
 
@@ -24,7 +24,7 @@ def describe_import_error(exc: Exception, quarantine: Path | None = None) -> str
     if isinstance(exc, ImportCancelled):
         return "Import cancelled. Nothing was imported."
     if isinstance(exc, SignedBatchRefused):
-        return f"{exc}\n\nNothing was imported. {what_to_do(exc.rejected.reason)}" + (
+        return f"{exc}\n\nNothing was imported. {advice(exc.rejected.reason)}" + (
             f"\n\nA copy of the file and the reason are in {quarantine}."
             if quarantine is not None
             else ""

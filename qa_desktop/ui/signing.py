@@ -28,9 +28,9 @@ from ..core.api import (
     NoIdentity,
     SyncReport,
     TrustError,
-    what_to_do,
 )
 from ..core.workspace import Workspace
+from .advice import advice
 from .plain_text import ask, inform, warn
 from .tables import fill_table, read_only_table
 
@@ -88,7 +88,7 @@ def refusal_lines(reports: list[BundleImportReport]) -> list[str]:
         shown = ", ".join(names[:MAX_NAMES])
         more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
         lines.append(f"REFUSED ({reason}): {shown}{more}")
-        lines.append(f"    What to do: {what_to_do(reason)}")
+        lines.append(f"    What to do: {advice(reason)}")
     if lines:
         lines.append("Refused files are in the quarantine folder, each with its reason.")
     return lines

@@ -30,14 +30,14 @@ _DAMAGED = (
 _NOT_OURS = "This is not a QA Desktop bundle. Check that you picked the right file."
 _WHAT_TO_DO = {
     "unknown-signer": "Nobody you trust signed it. If you know the signer, add their public key"
-    " (Keys ▸ Trusted signers, or `qa-desktop keys trust`) and import it again.",
+    " ({trust_key}) and import it again.",
     "revoked-signer": "The signer's key was revoked here. Ask them to sign it again with their"
     " current key.",
     "role-not-allowed": "The signer's key is trusted, but not for this kind of bundle (only an"
     " issuer signs case batches; reviewers and leads sign verdicts). Change"
     " the key's role only if that is really their job.",
-    "wrong-kind": "A case batch and a verdict bundle are imported in different places: use"
-    " File ▸ Import batch for case batches and Import bundles for verdicts.",
+    "wrong-kind": "A case batch and a verdict bundle are imported in different places:"
+    " {import_batch} for case batches, {import_bundles} for verdicts.",
     "expired": "Ask the issuer for a freshly signed copy of the batch.",
     "replay": "The signer used this sequence number for another bundle already. Ask them to"
     " export again: a new export takes a new number.",
@@ -54,11 +54,25 @@ _WHAT_TO_DO = {
 }
 
 
-def what_to_do(reason: str) -> str:
-    """Advice for a person about a bundle refused with ``reason`` (a reason code)."""
+PLACES = {
+    "trust_key": "to the keys you trust",
+    "import_batch": "import it as a case batch",
+    "import_bundles": "import them as bundles",
+}
+"""Where advice sends people, in words that name no front end. The GUI and the CLI pass
+their own (a menu, a command) to :func:`what_to_do`."""
+
+
+def what_to_do(reason: str, places: dict[str, str] | None = None) -> str:
+    """Advice for a person about a bundle refused with ``reason`` (a reason code).
+
+    ``places`` names where the front end does each thing (keys of :data:`PLACES`)::
+
+        what_to_do("unknown-signer", {**PLACES, "trust_key": "`qa-desktop keys trust`"})
+    """
     if reason in ("not-a-zip", "not-a-bag", "empty"):
         return _NOT_OURS
-    return _WHAT_TO_DO.get(reason, _DAMAGED)
+    return _WHAT_TO_DO.get(reason, _DAMAGED).format_map({**PLACES, **(places or {})})
 
 
 def quarantine(folder: Path, name: str, data: bytes, reason: BundleRejected) -> Path:
