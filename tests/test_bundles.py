@@ -13,6 +13,7 @@ import bagit
 import pytest
 
 from qa_desktop.core import audit, bundles, keys
+from qa_desktop.core.api import Cancelled
 from qa_desktop.core.bundles import BundleRejected
 from qa_desktop.core.workspace import Workspace
 
@@ -430,3 +431,30 @@ def test_importing_many_files_reports_progress_and_stops_between_files(
     assert [r.new_events for r in everything] == [0, 0, 1] and seen[-1] == (3, 3)
     rita.close()
     lena.close()
+
+
+@pytest.mark.parametrize("after_polls", [0, 1, 3])
+def test_a_cancelled_export_writes_and_records_nothing(
+    pair: tuple[Workspace, Workspace], tmp_path: Path, after_polls: int
+) -> None:
+    """Cancel while evidence streams (or just before the file is put in place): no file, no
+    temporary file, no ledger row; the next export takes sequence number 1."""
+    reviewer, _ = pair
+    big = tmp_path / "ev" / "big.bin"
+    big.parent.mkdir()
+    big.write_bytes(bytes(range(256)) * 40_000)  # about 10 MiB: several 4 MiB chunks
+    polls: list[int] = []
+
+    def cancelled() -> bool:
+        polls.append(1)
+        return len(polls) > after_polls
+
+    before = dump(reviewer)
+    with pytest.raises(Cancelled, match="nothing was written"):
+        reviewer.bundles.export(
+            reviewer.trust.identity(PASSPHRASE), tmp_path / "out", evidence=[big],
+            cancelled=cancelled,
+        )  # fmt: skip
+    assert dump(reviewer) == before
+    assert not list((tmp_path / "out").iterdir())
+    assert export(reviewer, tmp_path / "out").seq == 1

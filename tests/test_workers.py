@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushB
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import keys
+from qa_desktop.core.api import check_cancelled
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui import workers
@@ -86,7 +87,7 @@ def test_cancel_stops_a_job_that_polls(qtbot: QtBot, workspace: Workspace) -> No
 
     def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
         for step in range(500):  # 10 s unless cancelled
-            workers.raise_if_cancelled(cancelled, "test")
+            check_cancelled(cancelled, "test cancelled")
             steps.append(step)
             progress(step, 500)
             time.sleep(0.02)

@@ -22,7 +22,7 @@ from .bundles import ImportReport as BundleImportReport
 from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, missing_summary
-from .errors import Cancelled, NoReviewer, QADesktopError, Refused
+from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancelled
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingGroup, write_csv
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section
@@ -158,6 +158,7 @@ __all__ = [
     "WrongPassphrase",
     "apply_filters",
     "blur",
+    "check_cancelled",
     "data_dir",
     "decode_image_for_display",
     "format_numbers",

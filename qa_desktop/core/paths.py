@@ -40,3 +40,8 @@ def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
+
+
+def settings_path(data_dir: Path) -> Path:
+    """The GUI's preferences file (an INI file) in ``data_dir``."""
+    return data_dir / "settings.ini"

@@ -25,7 +25,7 @@ from .batches.room import Batches
 from .bundles.room import Bundles
 from .errors import NoReviewer
 from .guidelines import Guidelines
-from .paths import private_dir
+from .paths import private_dir, settings_path
 from .queue import Queue
 from .reports import Reports
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
@@ -83,6 +83,11 @@ class Workspace:
     def is_open(self) -> bool:
         """False once :meth:`close` was called."""
         return not self._closed
+
+    @property
+    def settings_path(self) -> Path:
+        """The file where the GUI keeps the reviewer's preferences for this data directory."""
+        return settings_path(self.data_dir)
 
     def database_for_tests(self) -> sqlite_utils.Database:
         """The workspace's database connection, for tests that inspect or plant rows.

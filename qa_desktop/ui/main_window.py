@@ -44,7 +44,7 @@ from .preferences_dialog import PreferencesDialog
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
 from .signing import TrustDialog, ask_passphrase, import_summary, plural, sync_summary
-from .workers import IsCancelled, Progress, raise_if_cancelled, run_in_background
+from .workers import IsCancelled, Progress, run_in_background
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
 
@@ -62,9 +62,7 @@ class MainWindow(QMainWindow):
         self.ws = workspace
         self.summary_on_close = summary_on_close
         self.changes = Changes(self)
-        self.preferences_file = QSettings(
-            str(workspace.data_dir / "settings.ini"), QSettings.Format.IniFormat
-        )
+        self.preferences_file = QSettings(str(workspace.settings_path), QSettings.Format.IniFormat)
         self._passphrase: str | None = None
         self.setWindowTitle(
             f"QA Desktop — {workspace.reviewer.display_name if workspace.reviewer else ''}"
@@ -327,9 +325,7 @@ class MainWindow(QMainWindow):
         def export(
             ws: Workspace, _progress: Progress, cancelled: IsCancelled
         ) -> ExportResult | None:
-            # Core writes a bundle in one step: Cancel is honoured up to its start.
-            raise_if_cancelled(cancelled, "export")
-            return ws.bundles.export(identity, target, evidence=attached)
+            return ws.bundles.export(identity, target, evidence=attached, cancelled=cancelled)
 
         outcome = run_in_background(
             self,

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from ..core.api import Cancelled, ImportCancelled
+from ..core.api import Cancelled
 from ..core.workspace import Workspace
 
 T = TypeVar("T")
@@ -51,18 +51,12 @@ class Outcome(Generic[T]):
     @property
     def cancelled(self) -> bool:
         """The job stopped because Cancel was pressed (it raised a cancellation)."""
-        return isinstance(self.error, Cancelled | ImportCancelled)
+        return isinstance(self.error, Cancelled)
 
     @property
     def ok(self) -> bool:
         """The job ran to its end without raising."""
         return self.error is None and not self.cancelled
-
-
-def raise_if_cancelled(cancelled: IsCancelled, what: str) -> None:
-    """Stop a job that polls the flag: raises :class:`Cancelled` once Cancel was pressed."""
-    if cancelled():
-        raise Cancelled(f"{what} cancelled")
 
 
 class _Worker(QObject, Generic[T]):

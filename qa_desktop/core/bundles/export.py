@@ -25,6 +25,7 @@ from typing import Any
 from ... import __version__
 from .. import keys
 from ..clock import utc_now_iso
+from ..errors import CancelCheck, check_cancelled
 from ..formats import bagit, minisign, zip_safety
 from ..formats.bagit import BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, TAGMANIFEST
 from .atomic_files import temporary_name
@@ -138,12 +139,14 @@ def write_bag_file(
     payload: dict[str, bytes],
     evidence: list[tuple[str, Path, int]],
     tags: TagWriter,
+    cancelled: CancelCheck | None = None,
 ) -> tuple[Path, str]:
     """Stream a bag into a temporary file in ``out_dir``, fsynced: (path, tag manifest digest).
 
     Evidence (if any) is read in chunks into reused buffers; a worker thread hashes each chunk for
     the manifest while zipfile computes its CRC and writes it, so every byte is read once.
-    The tag files (which need those hashes) come last in the archive.
+    The tag files (which need those hashes) come last in the archive. ``cancelled()`` is
+    polled between chunks: :class:`Cancelled` then, and the temporary file is gone.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(out_dir, name)
@@ -154,7 +157,9 @@ def write_bag_file(
         with tmp.open("xb") as raw, ThreadPoolExecutor(1) as pool:
             with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
                 for member, path, size in evidence:
-                    hashes[member] = _stream_member(archive, bundle_id, member, path, size, pool)
+                    hashes[member] = _stream_member(
+                        archive, bundle_id, member, path, size, pool, cancelled
+                    )
                     sizes[member] = size
                 signed, digest = tags(hashes, sizes)
                 for member, data in {**payload, **signed}.items():
@@ -191,6 +196,7 @@ def _stream_member(
     path: Path,
     size: int,
     pool: ThreadPoolExecutor,
+    cancelled: CancelCheck | None = None,
 ) -> str:
     """Copy one file into the archive uncompressed (ZIP_STORED); its SHA-256."""
     sha = hashlib.sha256()
@@ -207,6 +213,7 @@ def _stream_member(
             read = source.readinto(buffer)
             if not read:
                 break
+            check_cancelled(cancelled, "export cancelled; nothing was written")
             chunk = memoryview(buffer)[:read]
             _submit(pool, pending, sha.update, chunk)
             dest.write(chunk)

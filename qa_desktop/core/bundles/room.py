@@ -36,13 +36,17 @@ class Bundles:
         out_dir: Path,
         since: str | None = None,
         evidence: list[Path] | None = None,
+        cancelled: CancelCheck | None = None,
     ) -> bundles.ExportResult | None:
         """Write the local reviewer's events not yet exported as a signed bundle.
 
         ``evidence`` files travel in it as ``data/evidence/<name>`` (ValueError for
-        names that are not plain and unique). None when there is nothing new.
+        names that are not plain and unique). None when there is nothing new. Cancelling
+        (``cancelled()`` answers True) raises :class:`Cancelled` with nothing written.
         """
-        return bundles.export_bundle(self._db, identity, out_dir, since, evidence=evidence)
+        return bundles.export_bundle(
+            self._db, identity, out_dir, since, evidence=evidence, cancelled=cancelled
+        )
 
     def verify(self, path: Path) -> bundles.VerifiedBundle:
         """Check a bundle file fully (and against the database) without writing anything."""

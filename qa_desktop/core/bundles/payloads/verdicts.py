@@ -22,6 +22,7 @@ import sqlite_utils
 
 from ... import audit, keys
 from ...clock import utc_now_iso
+from ...errors import CancelCheck, check_cancelled
 from ...formats import bagit, zip_safety
 from ...formats.bagit import MANIFEST
 from ...formats.canonical import (
@@ -120,6 +121,7 @@ def export_bundle(
     out_dir: Path,
     since: str | None = None,
     evidence: list[Path] | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> ExportResult | None:
     """Write the reviewer's events not yet exported as ``out_dir/<bundle_id>.zip``.
 
@@ -129,6 +131,8 @@ def export_bundle(
     plain and unique, else ValueError. Returns None when there is nothing to export. The
     file appears atomically (temporary name, fsync, rename); the database records the
     export in the same transaction, committed only once the file is in place.
+    ``cancelled()`` is polled while writing and once more before the file is put in place:
+    :class:`Cancelled` then, with nothing written and nothing recorded.
     """
     attached = _evidence_members(evidence)
     with transaction(db):
@@ -165,7 +169,13 @@ def export_bundle(
 
         name = f"{bundle_id}.zip"
         tmp, digest = write_bag_file(
-            out_dir, name, bundle_id, verdict_payload(lines, checkpoint), attached, tags
+            out_dir,
+            name,
+            bundle_id,
+            verdict_payload(lines, checkpoint),
+            attached,
+            tags,
+            cancelled,
         )
         try:
             ledger.log_bundle(
@@ -176,6 +186,7 @@ def export_bundle(
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             audit.sync_chain(db)
+            check_cancelled(cancelled, "export cancelled; nothing was written")
             os.replace(tmp, out_dir / name)
         except BaseException:
             tmp.unlink(missing_ok=True)
