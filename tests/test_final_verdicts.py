@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.api import QueueFilter
 from qa_desktop.core.verdicts import record_verdict
@@ -13,6 +14,7 @@ from qa_desktop.demo import DEMO_PACK
 
 from .factory import case_record, write_batch
 from .recording import record
+from .windows import open_window
 
 
 @pytest.fixture
@@ -129,3 +131,16 @@ def test_the_workspace_is_a_context_manager(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "d") as ws:
         assert ws.is_open
     assert not ws.is_open
+
+
+def test_the_lead_filters_disputed_cases_and_sees_why(qtbot: QtBot, ws: Workspace) -> None:
+    record(ws, "t-1", "vh_remove")
+    other(ws, "t-1", "no_violation")
+    window = open_window(qtbot, ws)
+    bar = window.review.filter_bar
+    bar.status.setCurrentIndex(bar.status.findData("disputed"))
+    model = window.review.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    assert model.case_id_at(0) == "t-1"
+    window.review.open_case("t-1")
+    assert "disputed: reviewers disagree" in window.review.header.text()

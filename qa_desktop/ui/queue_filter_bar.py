@@ -37,7 +37,10 @@ class QueueFilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._updating = False
-        self.status = self._combo("Status", [("all", "all"), ("open", "open"), ("done", "done")])
+        self.status = self._combo(
+            "Status",
+            [("all", "all"), ("open", "open"), ("done", "done"), ("disputed", "disputed")],
+        )
         self.market = self._combo("Market", [])
         self.policy = self._combo("Policy", [])
         self.original = self._combo("Original decision", [])

@@ -15,7 +15,12 @@ def header_html(case: Case, row: QueueRow | None) -> str:
     e = html.escape
     o = case.original
     tags = ", ".join(case.tags) or "none"
-    outcome = row.outcome.replace("_", " ") if row and row.outcome else "not decided"
+    if row is not None and row.disputed:
+        outcome = "disputed: reviewers disagree, nobody has ruled"
+    elif row is not None and row.outcome:
+        outcome = row.outcome.replace("_", " ")
+    else:
+        outcome = "not decided"
     provenance = (
         f"batch signed by {e(case.batch_signer)}"
         if case.batch_signer
