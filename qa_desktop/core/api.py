@@ -56,7 +56,7 @@ from .media import (
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
-from .reveal import RevealState
+from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filters
 from .spreadsheet import safe_row
 from .store import DatabaseError
 from .sync import SyncFolderMissing, SyncReport
@@ -90,6 +90,7 @@ __all__ = [
     "FINDING_CSV_FIELDS",
     "GAP_KINDS",
     "MAX_BLUR_LEVEL",
+    "MIN_PROTECTIVE_LEVEL",
     "OUTCOMES",
     "PASSPHRASE_ENV",
     "RCA_REASONS",
@@ -166,9 +167,11 @@ __all__ = [
     "is_severe",
     "missing_summary",
     "protection_for",
+    "protects",
     "resize_to_fit",
     "resources_dir",
     "reveal_regions",
+    "revealed_filters",
     "revealed_fraction",
     "safe_row",
     "storyboard",

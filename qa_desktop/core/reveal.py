@@ -13,7 +13,39 @@ viewer). A warning screen hides media until the reviewer opts in. Navigation re-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .media import FilterSettings
+
+MIN_PROTECTIVE_LEVEL: dict[str, int] = {"gaussian": 4, "pixelate": 5}
+"""The weakest blur (and pixelation) level that still counts as protection.
+
+Measured on the synthetic demo images (30 pictures, ``docs/wellbeing.md``): below these
+levels the blurred picture keeps most of the mid-scale structure of the original (the scale
+of facial features and wounds at display size), so a face or a wound can still be made out.
+Anything weaker shows the content: it is counted as exposure of the whole picture, like a
+reveal, and the status bar says so."""
+
+
+def protects(filters: FilterSettings) -> bool:
+    """Whether ``filters`` hide the detail of a picture (see :data:`MIN_PROTECTIVE_LEVEL`).
+
+    Reduced detail (an illustration) protects at any level; grayscale, sepia and a fade
+    alone do not: they change colour, not what can be recognised.
+    """
+    if filters.reduced_detail:
+        return True
+    minimum = MIN_PROTECTIVE_LEVEL.get(filters.blur_kind)
+    return minimum is not None and filters.blur_level >= minimum
+
+
+def revealed_filters(filters: FilterSettings) -> FilterSettings:
+    """What a reveal still applies: the case's colour filters (grayscale, sepia) stay.
+
+    A reveal removes what hides shape and detail (blur, pixelation, reduced detail, the
+    fade); the least exposure needed keeps colour off until the reviewer turns it off.
+    """
+    return replace(filters, blur_kind="none", reduced_detail=False, transparency=0.0)
 
 
 @dataclass
@@ -67,21 +99,31 @@ class RevealState:
         return warning_screen and not self.warning_accepted
 
     @staticmethod
-    def fraction(media_on_screen: bool, region_fraction: float, fully_shown: bool = False) -> float:
+    def fraction(
+        media_on_screen: bool,
+        region_fraction: float,
+        fully_shown: bool = False,
+        protected: bool = True,
+    ) -> float:
         """How much of the content shows sharp: 0 when no media is on screen, 1 when the
-        whole picture or video is shown sharp, else the revealed regions' share."""
+        whole picture or video is shown sharp or its filters are too weak to protect it
+        (``protected`` False), else the revealed regions' share."""
         if not media_on_screen:
             return 0.0
-        if fully_shown:
+        if fully_shown or not protected:
             return 1.0
         return max(0.0, min(1.0, region_fraction))
 
-    def describe(self, text_case: bool, fraction: float, regions: int) -> str:
+    def describe(
+        self, text_case: bool, fraction: float, regions: int, protected: bool = True
+    ) -> str:
         """The status bar's words for what the reviewer sees now."""
         if text_case:
             return "text"
         if self.case_revealed:
             return "REVEALED FOR THIS CASE"
+        if fraction >= 1.0 and not protected:
+            return "NOT PROTECTED (blur too weak: counted as exposure)"
         if fraction >= 1.0:
             return "REVEALED"
         if fraction > 0:

@@ -89,6 +89,14 @@ class Workspace:
         """The file where the GUI keeps the reviewer's preferences for this data directory."""
         return settings_path(self.data_dir)
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (the CLI, another process, a
+        worker) commits to this data directory's database; cheap enough to poll each second.
+
+        SQLite's ``PRAGMA data_version``: this connection's own commits do not change it.
+        """
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def database_for_tests(self) -> sqlite_utils.Database:
         """The workspace's database connection, for tests that inspect or plant rows.
 

@@ -83,6 +83,8 @@ ACTIONS: tuple[Action, ...] = (
     # -- File ------------------------------------------------------------------------------
     _a("import_batch", "Ctrl+O", "Import a case batch", "&File",
        lambda w: w.import_batch(), menu_text="&Import batch…", shortcuts=("Ctrl+O",)),
+    _a("load_demo", "", "Load the synthetic demo batch and its guideline packs", "&File",
+       lambda w: w.load_demo(), menu_text="Load the &demo batch…"),
     _a("import_guideline_pack", "Ctrl+Shift+O", "Import a guideline pack", "&File",
        lambda w: w.import_guideline_pack(), menu_text="Import &guideline pack…",
        shortcuts=("Ctrl+Shift+O",)),
@@ -224,6 +226,8 @@ ACTIONS: tuple[Action, ...] = (
        lambda w: w.show_deliveries(), menu_text="&Bundles received…"),
     _a("show_shortcuts", "?", "This shortcut map", "&Help", lambda w: w.show_shortcuts(),
        menu_text="&Shortcut map", single_keys=(K.Key_Question,)),
+    _a("take_break", "", "Take a break now: content hidden, session clock and exposure paused",
+       "&Help", lambda w: w.review.take_break("taken"), menu_text="Take a &break now"),
     _a("session_summary", "", "What this session amounted to so far", "&Help",
        lambda w: w.review.show_session_summary(), menu_text="Session s&ummary"),
 )  # fmt: skip

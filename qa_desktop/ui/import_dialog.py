@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QLineEdit, QWidget
 
 from ..core.api import (
     BatchError,
@@ -17,6 +17,52 @@ from ..core.workspace import Workspace
 from .advice import advice
 from .plain_text import ask, inform, warn
 from .workers import Outcome, run_in_background
+
+BATCH_HEADER = "batch.json"
+
+
+class BatchFileDialog(QFileDialog):
+    """Choose a case batch: a folder (holding batch.json), its batch.json, a .zip or a .csv.
+
+    A standard file dialog cannot choose "a file or a folder", so this one (Qt's own, the
+    same on every platform) accepts a selected folder that holds a batch.json, or the
+    folder it is showing when that folder is a batch, instead of opening it.
+    """
+
+    def __init__(self, parent: QWidget | None = None, start: Path | None = None) -> None:
+        super().__init__(parent, "Import case batch", str(start or Path.home()))
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setFileMode(QFileDialog.FileMode.ExistingFile)
+        self.setNameFilters(["Case batches (batch.json *.zip *.csv)", "All files (*)"])
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Import")
+        self.chosen: Path | None = None
+
+    def accept(self) -> None:
+        """A batch folder (selected, typed, or the one shown) is chosen, not opened."""
+        shown = Path(self.directory().absolutePath())
+        edit = self.findChild(QLineEdit, "fileNameEdit")
+        typed = edit.text().strip() if edit is not None else ""
+        if typed:
+            candidates = [shown / typed]
+        else:
+            candidates = [Path(p) for p in self.selectedFiles()] or [shown]
+        if not typed and (shown / BATCH_HEADER).is_file():
+            candidates.append(shown)
+        for candidate in candidates:
+            if candidate.is_dir() and (candidate / BATCH_HEADER).is_file():
+                self.chosen = candidate
+                QDialog.accept(self)
+                return
+        super().accept()
+        if self.result() == QDialog.DialogCode.Accepted and self.selectedFiles():
+            path = Path(self.selectedFiles()[0])
+            self.chosen = path.parent if path.name == BATCH_HEADER else path
+
+
+def choose_batch(parent: QWidget | None, start: Path | None = None) -> Path | None:
+    """Ask for a case batch (folder, batch.json, .zip or .csv); None when cancelled."""
+    dialog = BatchFileDialog(parent, start)
+    return dialog.chosen if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def describe_import_error(exc: Exception, quarantine: Path | None = None) -> str:

@@ -10,10 +10,11 @@ follow. Long work runs off the GUI thread through :func:`~qa_desktop.ui.workers.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,7 +39,7 @@ from .changes import Changes
 from .deliveries_dialog import DeliveriesDialog
 from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
-from .import_dialog import run_import
+from .import_dialog import choose_batch, run_import
 from .plain_text import inform, warn
 from .preferences_dialog import PreferencesDialog
 from .review import ReviewScreen
@@ -47,6 +48,9 @@ from .signing import TrustDialog, ask_passphrase, import_summary, plural, sync_s
 from .workers import IsCancelled, Progress, run_in_background
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
+
+OUTSIDE_CHANGES_MS = 1500
+"""How often the window asks SQLite whether another process changed the data."""
 
 
 class MainWindow(QMainWindow):
@@ -102,8 +106,31 @@ class MainWindow(QMainWindow):
         self.resize(width, min(950, available.height()))
         self.review.set_sizes(width)
         self.review.open_start_case()
+        # What another process (the CLI, a second window) commits shows up here too.
+        self._data_version = workspace.data_version()
+        self.outside_changes = QTimer(self)
+        self.outside_changes.setInterval(OUTSIDE_CHANGES_MS)
+        self.outside_changes.timeout.connect(self.check_outside_changes)
+        self.outside_changes.start()
         # Start with keys going to the review loop, not into the citation field.
         self.review.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def check_outside_changes(self) -> bool:
+        """Refresh everything when another process changed the data; whether it did.
+
+        Skipped while a modal dialog runs (an import's own worker commits too, and says so
+        itself when it ends); the next poll picks the change up.
+        """
+        if not self.ws.is_open or QApplication.activeModalWidget() is not None:
+            return False
+        version = self.ws.data_version()
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        log.info("data changed outside this window: refreshing")
+        # Not guidelines_changed: that reopens the case on screen and would drop a draft.
+        self.changes.cases_changed.emit()
+        return True
 
     def trigger(self, action: Action | str) -> None:
         """Run a registry action (by id or itself)."""
@@ -169,20 +196,35 @@ class MainWindow(QMainWindow):
         return True
 
     # -- imports -------------------------------------------------------------------------------
+    def load_demo(self) -> bool:
+        """Generate the synthetic demo batch and import it with its guideline packs.
+
+        Generating takes a while: it runs off the GUI thread, behind a progress dialog.
+        """
+        outcome = run_in_background(
+            self,
+            "Load the demo batch",
+            "Generating the synthetic demo batch and importing it…",
+            self.ws.data_dir,
+            _import_demo,
+        )
+        if outcome.cancelled:
+            inform(self, "Demo batch", "Cancelled. Nothing was imported.")
+            return False
+        if outcome.error is not None:
+            log.warning("demo load failed: %s", type(outcome.error).__name__)
+            warn(self, "Demo batch not loaded", f"{outcome.error}\n\nNothing was imported.")
+            return False
+        self.changes.cases_changed.emit()
+        self.statusBar().showMessage(f"Demo batch loaded: {outcome.result} cases added", 5000)
+        return True
+
     def import_batch(self, path: Path | None = None, trust_unsigned: bool | None = None) -> None:
         """Choose a batch and import it with a cancellable progress dialog."""
         if path is None:
-            chosen, _ = QFileDialog.getOpenFileName(
-                self,
-                "Import case batch",
-                str(Path.home()),
-                "Case batches (batch.json *.zip *.csv);;All files (*)",
-            )
-            if not chosen:
+            path = choose_batch(self)
+            if path is None:
                 return
-            path = Path(chosen)
-            if path.name == "batch.json":
-                path = path.parent
         if (report := run_import(self, self.ws, path, trust_unsigned)) is not None:
             log.info("imported batch %s", report.batch_id)
             self.changes.cases_changed.emit()
@@ -391,8 +433,22 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop listening for keys, end the review session (its summary if asked)."""
         _application().removeEventFilter(self.keys)
+        self.outside_changes.stop()
         self.review.shutdown(self.summary_on_close)
         super().closeEvent(event)
+
+
+def _import_demo(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+    """The demo packs and a freshly generated demo batch, imported (a worker's job).
+
+    The generated files are only the import's source: the media store keeps its own copy.
+    """
+    from ..demo import DEMO_PACKS, generate_demo_batch
+
+    ws.guidelines.import_packs(DEMO_PACKS)
+    with tempfile.TemporaryDirectory(prefix="qa-demo-") as tmp:
+        batch = generate_demo_batch(Path(tmp) / "demo-batch")
+        return ws.batches.import_batch(batch, progress, cancelled).cases_added
 
 
 def _application() -> QApplication:

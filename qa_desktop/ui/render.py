@@ -24,6 +24,7 @@ from ..core.api import (
     apply_filters,
     decode_image_for_display,
     resize_to_fit,
+    revealed_filters,
     storyboard,
 )
 
@@ -129,11 +130,15 @@ def decode_for_display(case: Case, media_dir: Path) -> Decoded | None:
 def protect(
     frames: list[np.ndarray], settings: ViewSettings, grid: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the case's filters: (what reveal shows — the original —, what is shown).
+    """Apply the case's filters: (what reveal shows, what is shown).
 
-    Storyboard tiles are filtered one by one, so tiles never bleed into each other.
+    A reveal shows the original without blur, but in the colour filters the case is under
+    (grayscale, sepia), see :func:`~qa_desktop.core.api.revealed_filters`. Storyboard tiles
+    are filtered one by one, so tiles never bleed into each other.
     """
     blurred = [apply_filters(f, settings) for f in frames]
+    if settings.grayscale or settings.sepia:
+        frames = [apply_filters(f, revealed_filters(settings)) for f in frames]
     if grid:
         return tile_grid(frames), tile_grid(blurred)
     return frames[0], blurred[0]

@@ -286,9 +286,22 @@ def _open_source(path: Path, db: sqlite_utils.Database | None = None) -> Iterato
         source.close()
 
 
+def _claims_to_be_zip(path: Path) -> bool:
+    """A file named .zip, or one that starts like a zip: a damaged archive, not another kind."""
+    if path.suffix.lower() == ".zip":
+        return True
+    with path.open("rb") as stream:
+        return stream.read(2) == b"PK"
+
+
 def _open_zip(path: Path, db: sqlite_utils.Database | None = None) -> _Source:
     try:
         is_zip = zipfile.is_zipfile(path)
+        if not is_zip and _claims_to_be_zip(path):
+            raise BatchError(
+                f"{path}: the .zip file is damaged or incomplete (no readable zip directory);"
+                " copy or download it again"
+            )
         if not is_zip:
             raise BatchError(
                 f"{path}: not a case batch (expected a folder with {HEADER_FILE}, a .zip or a"

@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.api import (
     MAX_BLUR_LEVEL,
@@ -36,6 +43,7 @@ from ...core.api import (
     apply_filters,
     is_animated_image,
     protection_for,
+    protects,
     tag_key,
 )
 from ...core.workspace import Workspace
@@ -47,7 +55,7 @@ from ..queue_view import QueueModel, QueueView
 from ..render import RenderCache, Rendered, ViewSettings
 from ..verdict_panel import VerdictPanel
 from ..viewer import CaseViewer
-from ..wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, SummaryDialog
+from ..wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, BreakScreen, SummaryDialog
 from .header import header_html
 from .preferences import load_preferences, save_preferences
 from .state import ReviewState
@@ -84,6 +92,7 @@ class ReviewScreen(QWidget):
         self.prefs = load_preferences(settings)
         self.state = ReviewState(protection=protection_for((), self.prefs))
         self._animation_cache: dict[Path, bool] = {}
+        self._clock = clock
         self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
         self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
         self.session_id = workspace.wellbeing.start_session() if workspace.reviewer else None
@@ -115,6 +124,11 @@ class ReviewScreen(QWidget):
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(4, 4, 4, 4)
         center_layout.addWidget(self.header)
+        self.demo_button = QPushButton("Load the demo batch")
+        self.demo_button.setToolTip("Synthetic cases and guideline packs to try the app on")
+        self.demo_button.clicked.connect(lambda: self.action_requested.emit("load_demo"))
+        self.demo_button.hide()
+        center_layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
         center_layout.addWidget(self.protection_bar)
         center_layout.addWidget(self.viewer, 1)
 
@@ -205,13 +219,15 @@ class ReviewScreen(QWidget):
         if self.model.rowCount() == 0:
             self.state.case = None
             self.header.setText("<b>No cases yet.</b>")
+            self.demo_button.show()
             self.viewer.show_visual(
                 None,
                 "No cases yet.\n\nImport a case batch with File ▸ Import batch… (Ctrl+O),\n"
-                "or run  qa-desktop demo  to make the synthetic demo batch.",
+                "or try the app on synthetic cases: Load the demo batch (File menu).",
             )
             self.update_status()
             return
+        self.demo_button.hide()
         last = self.ws.queue.last_case_id()
         row = self.model.row_of(last) if last else None
         self.go_to_row(row if row is not None else 0)
@@ -417,11 +433,14 @@ class ReviewScreen(QWidget):
 
     # -- protection filters -------------------------------------------------------------------
     def _change_filters(self, **changes: object) -> None:
-        """Change the filters of the case on screen (the next case starts from its defaults)."""
+        """Change the filters of the case on screen (the next case starts from its defaults).
+
+        Filters too weak to protect count as exposure from now on, like a reveal.
+        """
         self.state.filters = replace(self.state.filters, **changes)  # type: ignore[arg-type]
         self.viewer.player.set_protect(self._video_protect())
         self._show_content()
-        self.update_status()
+        self._reveal_changed()
 
     def toggle_grayscale(self) -> None:
         """Grayscale on or off for this case."""
@@ -452,7 +471,7 @@ class ReviewScreen(QWidget):
         self._change_filters(blur_level=level, blur_kind=self._blurring_kind())
 
     def weaker_blur(self) -> None:
-        """One blur level weaker (level 1 still hides detail)."""
+        """One blur level weaker (below the protective minimum it counts as exposure)."""
         self._change_filters(
             blur_level=max(1, self.state.filters.blur_level - 1), blur_kind=self._blurring_kind()
         )
@@ -526,7 +545,12 @@ class ReviewScreen(QWidget):
             self._media_on_screen(),
             self.viewer.revealed_region_fraction() if self._media_on_screen() else 0.0,
             fully,
+            self._protected(),
         )
+
+    def _protected(self) -> bool:
+        """Whether the filters of the case on screen hide its detail (too weak a blur does not)."""
+        return self.state.is_text or protects(self.state.filters)
 
     def _reveal_changed(self) -> None:
         fraction = self._revealed_fraction()
@@ -567,11 +591,30 @@ class ReviewScreen(QWidget):
         self.protect()
         self.viewer.player.pause()
         if BreakDialog(suggestion, self).exec() == BreakDialog.TOOK_BREAK:
-            self.advisor.took_break()
-            if self.session_id is not None:
-                self.ws.wellbeing.record_break(self.session_id, suggestion.rule.kind)
+            self.take_break(suggestion.rule.kind)
         else:
             self.advisor.snooze(SNOOZE_MINUTES)
+
+    def take_break(self, reason: str = "") -> None:
+        """A break now: content protected, the session clock and exposure paused, a calm
+        screen with a timer until the reviewer's key; recorded in the session."""
+        self.protect()
+        self._stop_reveals()
+        self.viewer.player.pause()
+        self.meter_timer.stop()
+        self.break_timer.stop()
+        if self.session_id is not None:
+            self.ws.wellbeing.record_break(self.session_id, reason)
+        log.info("break started (%s)", reason or "taken")
+        screen = BreakScreen(self._clock, self.window())
+        screen.exec()
+        log.info("break ended after %.0f s", screen.elapsed_s)
+        self.advisor.took_break()
+        self.time_on_case.restart()
+        self.meter_timer.start()
+        self.break_timer.start()
+        self.message.emit(f"Welcome back: the break lasted {screen.timer_text()}", 5000)
+        self.update_status()
 
     def show_session_summary(self) -> None:
         """What this session amounted to so far."""
@@ -679,7 +722,7 @@ class ReviewScreen(QWidget):
         """Say where the reviewer is, what is visible, and the unblurred time so far."""
         fraction = self._revealed_fraction()
         shown = self.state.reveal.describe(
-            self.state.is_text, fraction, len(self.viewer.image_view.regions)
+            self.state.is_text, fraction, len(self.viewer.image_view.regions), self._protected()
         )
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
