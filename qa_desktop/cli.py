@@ -33,7 +33,7 @@ from .core.api import (
     TrustError,
     UnsignedBatch,
     VerdictDraft,
-    format_numbers,
+    format_ranges,
     missing_summary,
     safe_row,
     what_to_do,
@@ -602,7 +602,9 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
 
     ws = _open(ctx)
     try:
-        text = ws.trust.public_key().to_minisign()
+        public_key = ws.trust.public_key()
+        text = public_key.to_minisign()
+        reviewer_id = ws.reviewer.id if ws.reviewer else "-"
     except KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -612,6 +614,8 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(f"public key written to {out}")
+    # Whoever trusts the key binds it to a reviewer id: they hear both from you, not the file.
+    click.echo(f"key id {public_key.key_id}, reviewer id {reviewer_id}", err=out is None)
 
 
 @keys_group.command("trust")
@@ -623,7 +627,11 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
     default="reviewer",
     show_default=True,
 )
-@click.option("--reviewer-id", help="Reviewer id the key is bound to (default: from the file).")
+@click.option(
+    "--reviewer-id",
+    help="Reviewer id the key signs for (reviewer and lead keys): ask the signer for it"
+    " (`keys export` prints it) along with the key id.",
+)
 @click.pass_context
 def keys_trust_command(
     ctx: click.Context,
@@ -632,11 +640,14 @@ def keys_trust_command(
     role: str,
     reviewer_id: str | None,
 ) -> None:
-    """Trust a signer's public key. Compare its key id with the signer out of band.
+    """Trust a signer's public key. Compare its key id and reviewer id with the signer out
+    of band. A reviewer or lead key needs --reviewer-id: the id is never taken from the
+    file (its comment is not signed); your own id and one another key holds are refused.
 
     \b
     Example:
-      qa-desktop keys trust bo.pub --name "Bo Berg" --role lead
+      qa-desktop keys trust bo.pub --name "Bo Berg" --role lead --reviewer-id 0190f3a2-...
+      qa-desktop keys trust central.pub --name "Central QA" --role issuer
     """
 
     ws = _open(ctx)
@@ -645,7 +656,13 @@ def keys_trust_command(
             public_key = ws.trust.read_public_key(public_key_file)
         except KeyFormatError as exc:
             raise click.ClickException(str(exc)) from exc
-        reviewer_id = reviewer_id or public_key.bound_reviewer_id
+        if role in ("reviewer", "lead") and not reviewer_id:
+            suggested = public_key.suggested_reviewer_id
+            hint = f" (the file's unsigned comment says {suggested!r})" if suggested else ""
+            raise click.ClickException(
+                f"key {public_key.key_id}: a {role} key signs for one reviewer id; pass"
+                f" --reviewer-id after the signer has confirmed it to you{hint}."
+            )
         trusted = ws.trust.trust(public_key, signer_name, role, reviewer_id)
     except TrustError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -653,7 +670,7 @@ def keys_trust_command(
         ws.close()
     click.echo(
         f"trusted key {trusted.key_id}: {trusted.signer_name} ({trusted.role},"
-        f" reviewer {trusted.reviewer_id or '-'})"
+        f" signs for reviewer {trusted.reviewer_id or '-'})"
     )
 
 
@@ -850,7 +867,7 @@ def bundle_status_command(ctx: click.Context) -> None:
                 d.bundles,
                 d.items,
                 d.last_seq,
-                format_numbers(d.missing),
+                format_ranges(d.missing),
                 d.last_at or "",
             ]
         )

@@ -2,8 +2,10 @@
 
 Notes, guideline text and signer names come from outside; an escape sequence in one of them
 (``\\x1b]…``, ``\\x1b[2J``) would otherwise retitle, clear or reprogram the user's terminal
-when printed. When stdout or stderr is a terminal, control characters other than newline and
-tab are shown as U+FFFD; output to a file or a pipe is left exactly as it is::
+when printed, and a bidi control (U+202A-202E, U+2066-2069, U+200E/200F, U+061C) would
+reorder the line so a name or id reads as something else. When stdout or stderr is a
+terminal, both are shown as U+FFFD (control characters other than newline and tab);
+output to a file or a pipe is left exactly as it is::
 
     sys.stdout = TerminalSafe(sys.stdout)
 """
@@ -14,11 +16,12 @@ import io
 import re
 from typing import TextIO
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with every control character but newline and tab replaced by U+FFFD."""
+    """``text`` with every control character but newline and tab, and every bidi control,
+    replaced by U+FFFD."""
     return _CONTROL.sub("\ufffd", text)
 
 

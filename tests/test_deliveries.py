@@ -28,7 +28,7 @@ def test_a_bundle_that_never_arrived_shows_as_missing_until_it_does(tmp_path: Pa
     rows = lena.bundles.deliveries()
     assert rows[0].signer_name == "Rita"  # signers with gaps come first
     got = row_for(rows, "Rita")
-    assert (got.bundles, got.items, got.last_seq, got.missing) == (2, 2, 3, (2,))
+    assert (got.bundles, got.items, got.last_seq, got.missing) == (2, 2, 3, ((2, 2),))
     mine = row_for(rows, "Lena")
     assert mine.own and mine.bundles == 0 and mine.missing == ()
     lena.bundles.import_files([paths[1]])

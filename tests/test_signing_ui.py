@@ -30,7 +30,9 @@ def keyed_windows(
     if b_trusts_a_as is not None:
         pub = tmp_path / "a.pub"
         TrustDialog(a).export_mine(pub)
-        assert TrustDialog(b, window_b).add_key(pub, a.reviewer.display_name, b_trusts_a_as)
+        assert TrustDialog(b, window_b).add_key(
+            pub, a.reviewer.display_name, b_trusts_a_as, a.reviewer.id, confirm=False
+        )
     return window_a, window_b
 
 
@@ -49,7 +51,7 @@ def test_two_reviewers_sync_through_one_folder(
         TrustDialog(theirs).export_mine(pub)
         dialog = TrustDialog(mine.ws, mine)
         qtbot.addWidget(dialog)
-        assert dialog.add_key(pub, their_name, "reviewer")
+        assert dialog.add_key(pub, their_name, "reviewer", theirs.reviewer.id, confirm=False)
         signers = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
         assert their_name in signers
 
@@ -111,7 +113,7 @@ def test_a_tampered_bundle_is_refused_with_its_reason(
         keys.PublicKey.from_minisign(pub.read_text()),
         "Ana",
         "reviewer",
-        keys.PublicKey.from_minisign(pub.read_text()).bound_reviewer_id,
+        keys.PublicKey.from_minisign(pub.read_text()).suggested_reviewer_id,
     )
     record(a, "t-1", "no_violation")
     out = tmp_path / "out"
@@ -267,6 +269,6 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     (bundle,) = (tmp_path / "out").glob("*.zip")
     pub = tmp_path / "ana.pub"
     TrustDialog(a).export_mine(pub)
-    assert TrustDialog(b).add_key(pub, "Ana", "reviewer")
+    assert TrustDialog(b).add_key(pub, "Ana", "reviewer", a.reviewer.id, confirm=False)
     verified = b.bundles.verify(bundle)
     assert list(verified.evidence) == ["note.txt"]

@@ -111,16 +111,23 @@ def test_the_cli_round_trip(keyed_pair: Pair, tmp_path: Path, monkeypatch) -> No
     assert "\tBo\treviewer\t" in ok("--data-dir", a_dir, "keys", "list")
     pub = tmp_path / "carl.pub"
     ok("--data-dir", str(tmp_path / "carl"), "keys", "create", "--name", "Carl")
-    ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
-    assert "trusted key" in ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
+    told = ok("--data-dir", str(tmp_path / "carl"), "keys", "export", "--out", str(pub))
+    carl_id = told.split("reviewer id ")[1].split()[0]
+    unbound = runner.invoke(
+        cli, ["--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl"], obj={}
+    )
+    key_id = pub.read_text().split()[5]
+    assert unbound.exit_code != 0 and "--reviewer-id" in unbound.output
+    assert key_id in unbound.output and carl_id in unbound.output  # shown, not taken
+    carl = ("keys", "trust", str(pub), "--name", "Carl", "--reviewer-id", carl_id)
+    assert f"signs for reviewer {carl_id}" in ok("--data-dir", a_dir, *carl)
     missing = runner.invoke(cli, ["--data-dir", a_dir, "sync", str(tmp_path / "shared")], obj={})
     assert missing.exit_code != 0 and "does not exist or cannot be reached" in missing.output
     (tmp_path / "shared").mkdir()
     assert "imported" in ok("--data-dir", a_dir, "sync", str(tmp_path / "shared"))
-    key_id = pub.read_text().split()[5]
     assert "removed key" in ok("--data-dir", a_dir, "keys", "remove", key_id)
     assert "Carl" not in ok("--data-dir", a_dir, "keys", "list")
-    ok("--data-dir", a_dir, "keys", "trust", str(pub), "--name", "Carl")
+    ok("--data-dir", a_dir, *carl)
     assert "revoked key" in ok("--data-dir", a_dir, "keys", "revoke", key_id)
     refused = runner.invoke(cli, ["--data-dir", a_dir, "keys", "remove", key_id], obj={})
     assert refused.exit_code != 0 and "stays on record" in refused.output

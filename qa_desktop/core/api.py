@@ -21,7 +21,7 @@ from .bundles import BundleRejected, ExportResult, what_to_do
 from .bundles import ImportReport as BundleImportReport
 from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
-from .deliveries import SignerDeliveries, format_numbers, missing_summary
+from .deliveries import SignerDeliveries, format_numbers, format_ranges, missing_summary
 from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancelled
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingGroup, write_csv
@@ -57,6 +57,7 @@ from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
 from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filters
+from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
 from .store import DatabaseError
 from .sync import SyncFolderMissing, SyncReport
@@ -162,7 +163,10 @@ __all__ = [
     "check_cancelled",
     "data_dir",
     "decode_image_for_display",
+    "display_text",
+    "distinct_names",
     "format_numbers",
+    "format_ranges",
     "is_animated_image",
     "is_severe",
     "missing_summary",

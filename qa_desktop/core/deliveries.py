@@ -6,7 +6,11 @@ sees it and asks that reviewer to sync again, instead of merging an incomplete s
 knowing. Numbers come from ``bundle_log``; names and roles from the trust store::
 
     for d in signer_deliveries(db):
-        print(d.signer_name, d.bundles, d.last_seq, format_numbers(d.missing))
+        print(d.signer_name, d.bundles, d.last_seq, format_ranges(d.missing))
+
+Gaps are kept as ranges (first, last), never as lists of numbers: a signer's number may be
+far beyond the last one seen (import caps each jump, ``ledger.MAX_SEQ_JUMP``), and a
+description of what is missing costs one pair per gap, whatever its size.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from . import keys
+from .signer_names import display_text
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,8 @@ class SignerDeliveries:
     """Events in those bundles (cases, for an issuer's case batches)."""
     last_seq: int
     """The highest sequence number seen (0: none yet)."""
-    missing: tuple[int, ...]
-    """Sequence numbers below ``last_seq`` that never arrived."""
+    missing: tuple[tuple[int, int], ...]
+    """Sequence numbers below ``last_seq`` that never arrived, as ``(first, last)`` ranges."""
     last_at: str | None
     """When the newest of them was logged here."""
 
@@ -51,8 +56,8 @@ def signer_deliveries(db: sqlite_utils.Database) -> list[SignerDeliveries]:
     result = []
     for key_id in sorted(set(trusted) | set(logged)):
         rows = logged.get(key_id, [])
-        seen = {seq for seq, _, _ in rows}
-        last = max(seen, default=0)
+        seqs = [seq for seq, _, _ in rows]  # ascending, one per bundle
+        last = seqs[-1] if seqs else 0
         key = trusted.get(key_id)
         result.append(
             SignerDeliveries(
@@ -64,12 +69,34 @@ def signer_deliveries(db: sqlite_utils.Database) -> list[SignerDeliveries]:
                 bundles=len(rows),
                 items=sum(count for _, count, _ in rows),
                 last_seq=last,
-                missing=tuple(n for n in range(1, last) if n not in seen),
+                missing=gaps(seqs),
                 last_at=max((at for _, _, at in rows), default=None),
             )
         )
     result.sort(key=lambda d: (not d.missing, d.own, d.signer_name.casefold(), d.key_id))
     return result
+
+
+def gaps(seqs: list[int]) -> tuple[tuple[int, int], ...]:
+    """The ``(first, last)`` ranges of numbers from 1 up to ``max(seqs)`` not in ``seqs``
+    (ascending, distinct): one pair per gap, computed without listing the numbers."""
+    found: list[tuple[int, int]] = []
+    previous = 0
+    for seq in seqs:
+        if seq > previous + 1:
+            found.append((previous + 1, seq - 1))
+        previous = seq
+    return tuple(found)
+
+
+def missing_count(ranges: tuple[tuple[int, int], ...]) -> int:
+    """How many numbers ``ranges`` cover."""
+    return sum(last - first + 1 for first, last in ranges)
+
+
+def format_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    """``((1, 3), (5, 5))`` as ``"1–3, 5"``; empty for none."""
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
 
 
 def format_numbers(numbers: tuple[int, ...]) -> str:
@@ -86,7 +113,8 @@ def format_numbers(numbers: tuple[int, ...]) -> str:
 def missing_summary(rows: list[SignerDeliveries]) -> str:
     """One line per signer with bundles that never arrived; empty when none are missing."""
     return "\n".join(
-        f"Missing from {d.signer_name} ({d.key_id}): bundle(s) {format_numbers(d.missing)}"
+        f"Missing from {display_text(d.signer_name)} ({d.key_id}):"
+        f" bundle(s) {format_ranges(d.missing)}"
         " — ask them to sync again."
         for d in rows
         if d.missing

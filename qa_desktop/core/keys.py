@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from .formats.minisign import key_id_hex as key_id_hex  # callers use keys.key_i
 from .formats.minisign import keynum_bytes as keynum_bytes
 from .paths import private_dir
 from .reviewers import Reviewer
+from .signer_names import display_text, name_problem, name_skeleton
 from .store import transaction
 from .vocab import KeyRole
 
@@ -99,8 +101,10 @@ class PublicKey:
         return minisign.public_key_text(self.key_id, self.key, self.comment)
 
     @property
-    def bound_reviewer_id(self) -> str | None:
-        """The reviewer id the key's (untrusted) comment names, as QA Desktop writes it."""
+    def suggested_reviewer_id(self) -> str | None:
+        """The reviewer id the key's (untrusted) comment names, as QA Desktop writes it.
+
+        Only a suggestion to show: whoever trusts the key decides the binding."""
         first = self.comment.split()[0] if self.comment else ""
         return first.removeprefix("reviewer=") or None if first.startswith("reviewer=") else None
 
@@ -207,14 +211,9 @@ def create_identity(
             if k in ("format", "version", "key_id", "reviewer_id", "display_name", "public_key")
         } | {"storage": "keyring", "keyring_entry": entry}
     _write_private_file(path, record)
-    trust_key(
-        db,
-        identity.public_key,
-        signer_name=reviewer.display_name,
-        role="reviewer",
-        reviewer_id=reviewer.id,
-    )
     with transaction(db):
+        # The local key is the one key bound to the local reviewer's id.
+        _insert_key(db, identity.public_key, reviewer.display_name, "reviewer", reviewer.id)
         db.table("meta").upsert({"key": "local_key_id", "value": identity.key_id}, pk="key")
     return identity
 
@@ -381,6 +380,10 @@ def _write_private_file(path: Path, record: dict[str, object]) -> None:
 # -- the trust store ------------------------------------------------------------------------
 
 
+REVIEWER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""What a reviewer id bound to a key may look like (QA Desktop's own are UUIDv7s)."""
+
+
 def trust_key(
     db: sqlite_utils.Database,
     public_key: PublicKey,
@@ -392,16 +395,14 @@ def trust_key(
     """Add a signer's key to the trust store (a no-op if that exact key is there already).
 
     A verdict signer must be bound to a ``reviewer_id`` (every event it signs must carry
-    it); the reviewer is added to ``reviewers`` under ``signer_name`` if unknown. A
-    different key under a trusted key id is refused.
+    it), chosen by whoever trusts the key (shown and confirmed; a public key file's comment
+    is only a suggestion). Refused (:class:`TrustError`): a different key under a trusted
+    key id; the local reviewer's own id; an id another trusted key is bound to (unless
+    every such key is revoked: a new key for the same person); a signer name with control
+    or format characters, or one that looks like another signer's (:func:`name_skeleton`)
+    unless both keys are bound to the same reviewer. The reviewer is added to
+    ``reviewers`` under ``signer_name`` if unknown.
     """
-    if role not in ROLES:
-        raise TrustError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    name = signer_name.strip()
-    if not name:
-        raise TrustError("a trusted key needs a signer name")
-    if role in ("reviewer", "lead") and not reviewer_id:
-        raise TrustError(f"a {role} key must be bound to a reviewer id")
     with transaction(db):
         existing = trusted_key(db, public_key.key_id)
         if existing is not None:
@@ -410,21 +411,77 @@ def trust_key(
                     f"key id {public_key.key_id} is already trusted for a different key"
                 )
             return existing
-        row = TrustedKey(
-            key_id=public_key.key_id,
-            public_key=public_key.key_b64,
-            signer_name=name,
-            role=role,
-            reviewer_id=reviewer_id,
-            added_at=utc_now_iso(),
-            revoked_at=None,
-        )
-        db.table("trusted_keys").insert(asdict(row))
-        if reviewer_id:
-            db.execute(
-                "INSERT OR IGNORE INTO reviewers (id, display_name, created_at) VALUES (?,?,?)",
-                [reviewer_id, name, row.added_at],
+        name = _check_new_key(db, signer_name, role, reviewer_id)
+        return _insert_key(db, public_key, name, role, reviewer_id)
+
+
+def _check_new_key(
+    db: sqlite_utils.Database, signer_name: str, role: str, reviewer_id: str | None
+) -> str:
+    """The signer name to store, once the key's role, name and binding are allowed."""
+    if role not in ROLES:
+        raise TrustError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    name = signer_name.strip()
+    if not name:
+        raise TrustError("a trusted key needs a signer name")
+    problem = name_problem(name)
+    if problem:
+        raise TrustError(f"signer name {display_text(name)!r}: {problem}")
+    if role in ("reviewer", "lead") and not reviewer_id:
+        raise TrustError(f"a {role} key must be bound to a reviewer id")
+    others = list_keys(db)
+    if reviewer_id is not None:
+        if not REVIEWER_ID.fullmatch(reviewer_id):
+            raise TrustError(
+                f"reviewer id {display_text(reviewer_id)!r} is not a valid id (letters, digits,"
+                " '.', '_', ':', '-'; at most 128)"
             )
+        local = db.execute("SELECT value FROM meta WHERE key = 'local_reviewer'").fetchone()
+        if local is not None and local[0] == reviewer_id:
+            raise TrustError(
+                f"reviewer id {reviewer_id} is your own: only your own key signs for you"
+            )
+        bound = [k for k in others if k.reviewer_id == reviewer_id and not k.revoked]
+        if bound:
+            raise TrustError(
+                f"reviewer id {reviewer_id} is already bound to key {bound[0].key_id}"
+                f" ({display_text(bound[0].signer_name)}); revoke that key first if this"
+                " is the same person's new key"
+            )
+    skeleton = name_skeleton(name)
+    for other in others:
+        same_person = reviewer_id is not None and other.reviewer_id == reviewer_id
+        if name_skeleton(other.signer_name) == skeleton and not same_person:
+            raise TrustError(
+                f"signer name {display_text(name)!r} looks like the name of key"
+                f" {other.key_id} ({display_text(other.signer_name)}); give this signer a"
+                " name people can tell apart"
+            )
+    return name
+
+
+def _insert_key(
+    db: sqlite_utils.Database,
+    public_key: PublicKey,
+    name: str,
+    role: str,
+    reviewer_id: str | None,
+) -> TrustedKey:
+    row = TrustedKey(
+        key_id=public_key.key_id,
+        public_key=public_key.key_b64,
+        signer_name=name,
+        role=role,
+        reviewer_id=reviewer_id,
+        added_at=utc_now_iso(),
+        revoked_at=None,
+    )
+    db.table("trusted_keys").insert(asdict(row))
+    if reviewer_id:
+        db.execute(
+            "INSERT OR IGNORE INTO reviewers (id, display_name, created_at) VALUES (?,?,?)",
+            [reviewer_id, name, row.added_at],
+        )
     return row
 
 

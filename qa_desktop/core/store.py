@@ -376,6 +376,38 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """Only a reviewer's own events supersede theirs (issue 17).
+
+    ``effective_verdicts`` counted any event naming another as superseded, so an event in a
+    bundle from one reviewer could retract or replace another's verdict. Now a reviewer's
+    effective verdict on a case is their newest event that none of *their own* events
+    supersedes; an event claiming to supersede someone else's changes nothing of theirs.
+    ``final_verdicts`` reads this view by name and follows it unchanged. "Newest" among a
+    reviewer's unsuperseded events is by ``created_at`` (which bundle import keeps within
+    minutes of the importer's clock), then by id; an edit or undo always supersedes
+    explicitly, so within one reviewer's chain the clock never decides.
+    """
+    _execute_script(
+        db,
+        """
+        DROP VIEW effective_verdicts;
+        CREATE VIEW effective_verdicts AS
+            SELECT v.* FROM verdicts v
+            WHERE NOT EXISTS (
+                SELECT 1 FROM verdicts s
+                WHERE s.supersedes = v.id AND s.reviewer_id = v.reviewer_id)
+              AND v.id = (
+                SELECT w.id FROM verdicts w
+                WHERE w.case_id = v.case_id AND w.reviewer_id = v.reviewer_id
+                  AND NOT EXISTS (
+                    SELECT 1 FROM verdicts s2
+                    WHERE s2.supersedes = w.id AND s2.reviewer_id = w.reviewer_id)
+                ORDER BY w.created_at DESC, w.id DESC LIMIT 1);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -384,6 +416,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -5,7 +5,7 @@
     if not ws.trust.has_identity():
         ws.trust.create_identity(passphrase)
     key = ws.trust.read_public_key(Path("bo.pub"))
-    ws.trust.trust(key, "Bo", "reviewer", key.bound_reviewer_id)
+    ws.trust.trust(key, "Bo", "reviewer", bo_reviewer_id)  # the id Bo told you, confirmed
 """
 
 from __future__ import annotations

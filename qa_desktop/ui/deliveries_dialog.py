@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 
 from ..core.api import (
     SignerDeliveries,
-    format_numbers,
+    distinct_names,
+    format_ranges,
     missing_summary,
 )
 from .tables import read_only_table
@@ -29,15 +30,16 @@ class DeliveriesDialog(QDialog):
     def __init__(self, rows: list[SignerDeliveries], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Bundles received")
+        names = distinct_names([(d.key_id, d.signer_name) for d in rows])
         cells = [
             (
-                d.signer_name,
+                names[d.key_id],
                 "you (sent)" if d.own else d.role + (", revoked" if d.revoked else ""),
                 d.key_id,
                 str(d.bundles),
                 str(d.items),
                 str(d.last_seq or ""),
-                format_numbers(d.missing),
+                format_ranges(d.missing),
                 (d.last_at or "")[:16],
             )
             for d in rows

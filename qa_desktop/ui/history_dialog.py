@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
 
 from ..core.api import (
     VerdictEvent,
+    display_text,
+    distinct_names,
 )
 from .tables import read_only_table
 
@@ -40,14 +42,16 @@ def describe(event: VerdictEvent, events_by_id: dict[str, VerdictEvent]) -> str:
 
 
 def history_rows(events: list[VerdictEvent], names: dict[str, str]) -> list[list[str]]:
-    """The table rows for ``events`` (reviewer ids shown as display names where known)."""
+    """The table rows for ``events`` (reviewer ids shown as display names where known, with
+    the id beside a name that looks like another's; bidi controls made inert)."""
     by_id = {e.id: e for e in events}
+    shown = distinct_names(list(names.items()))
     rows = []
     for e in events:
         rows.append(
             [
                 e.created_at.replace("T", " ").rstrip("Z")[:19],
-                names.get(e.reviewer_id, e.reviewer_id[:8]),
+                shown.get(e.reviewer_id) or display_text(e.reviewer_id[:8]),
                 describe(e, by_id),
                 e.label or "—",
                 ", ".join(c.section_id for c in e.citations),

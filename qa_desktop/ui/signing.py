@@ -28,6 +28,8 @@ from ..core.api import (
     NoIdentity,
     SyncReport,
     TrustError,
+    display_text,
+    distinct_names,
 )
 from ..core.workspace import Workspace
 from .advice import advice
@@ -133,7 +135,9 @@ class TrustDialog(QDialog):
         super().__init__(parent)
         self.ws = ws
         self.setWindowTitle("Trusted signers")
-        self.table = read_only_table(["Signer", "Role", "Key id", "Added", "Revoked"], [], self)
+        self.table = read_only_table(
+            ["Signer", "Role", "Key id", "Signs for reviewer", "Added", "Revoked"], [], self
+        )
         self.mine = QLabel()
         add = QPushButton("Trust a public key…")
         add.clicked.connect(lambda: self.add_key())
@@ -164,16 +168,34 @@ class TrustDialog(QDialog):
             self.mine.setText(f"Your signing key: <b>{mine.key_id}</b>")
         except NoIdentity:
             self.mine.setText("You have no signing key yet: <i>Keys ▸ Create my signing key…</i>")
+        trusted = self.ws.trust.trusted_keys()
+        shown = distinct_names([(k.key_id, k.signer_name) for k in trusted])
         fill_table(
             self.table,
             [
-                (k.signer_name, k.role, k.key_id, k.added_at[:19], (k.revoked_at or "")[:19])
-                for k in self.ws.trust.trusted_keys()
+                (
+                    shown[k.key_id],
+                    k.role,
+                    display_text(k.key_id),
+                    (k.reviewer_id and display_text(k.reviewer_id)) or "",
+                    k.added_at[:19],
+                    (k.revoked_at or "")[:19],
+                )
+                for k in trusted
             ],
         )
 
-    def add_key(self, path: Path | None = None, name: str = "", role: str = "") -> bool:
-        """Trust the minisign public key in a file (asking for the file, name and role)."""
+    def add_key(
+        self,
+        path: Path | None = None,
+        name: str = "",
+        role: str = "",
+        reviewer_id: str = "",
+        confirm: bool = True,
+    ) -> bool:
+        """Trust the minisign public key in a file (asking for the file, name, role and, for
+        a reviewer or lead key, the reviewer id it signs for), after showing the key id and
+        the binding and asking to confirm them (unless ``confirm`` is False)."""
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
                 self, "Trust a public key", str(Path.home()), "Public keys (*.pub);;All (*)"
@@ -186,12 +208,12 @@ class TrustDialog(QDialog):
         except KeyFormatError as exc:
             warn(self, "Not trusted", str(exc))
             return False
+        key_id = display_text(public_key.key_id)
         if not name:
             name, ok = QInputDialog.getText(
                 self,
                 "Trust a public key",
-                f"Key id {public_key.key_id}: compare it with the signer (phone, in person).\n"
-                "Signer's name:",
+                f"Key id {key_id}: compare it with the signer (phone, in person).\nSigner's name:",
             )
             if not ok or not name.strip():
                 return False
@@ -199,8 +221,36 @@ class TrustDialog(QDialog):
             role, ok = QInputDialog.getItem(self, "Trust a public key", "Role:", ROLES, 0, False)
             if not ok:
                 return False
+        if role != "issuer" and not reviewer_id:
+            # The file's comment is not signed: it is offered as a suggestion, to be confirmed.
+            suggested = public_key.suggested_reviewer_id or ""
+            reviewer_id, ok = QInputDialog.getText(
+                self,
+                "Trust a public key",
+                f"Key id {key_id} signs verdicts for one reviewer id. Ask the signer for it"
+                " (the file suggests the one below, but anyone could have written it).\n"
+                "Reviewer id:",
+                QLineEdit.EchoMode.Normal,
+                display_text(suggested),
+            )
+            if not ok or not reviewer_id.strip():
+                return False
+        binding = (
+            f"signs for reviewer {display_text(reviewer_id.strip())}"
+            if role != "issuer"
+            else "signs case batches"
+        )
+        if confirm and not ask(
+            self,
+            "Trust a public key",
+            f"Trust key {key_id} as {display_text(name.strip())} ({role}): it {binding}."
+            "\n\nOnly if the signer confirmed this key id to you.",
+        ):
+            return False
         try:
-            self.ws.trust.trust(public_key, name.strip(), role, public_key.bound_reviewer_id)
+            self.ws.trust.trust(
+                public_key, name.strip(), role, reviewer_id.strip() if role != "issuer" else None
+            )
         except TrustError as exc:
             warn(self, "Not trusted", str(exc))
             return False

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from .payloads.verdicts import Checkpoint
 
 
+MAX_SEQ_JUMP = 10_000
+"""How far past a signer's highest known sequence number a bundle's may be (the first
+bundle seen from a signer: at most this). QA Desktop numbers a key's bundles 1, 2, 3, ...;
+a bigger jump is refused (``sequence-jump``) so no gap is ever too large to describe."""
+
+
 def next_seq(db: sqlite_utils.Database, key_id: str) -> int:
     """The next unused sequence number of ``key_id``'s bundles."""
     row = db.execute("SELECT MAX(seq) FROM bundle_log WHERE key_id = ?", [key_id]).fetchone()
@@ -117,7 +123,8 @@ def check_bundle_log(db: sqlite_utils.Database, bundle: VerifiedBundle) -> bool:
     """True if this very bundle was logged before; refuses ``equivocation`` and ``replay``.
 
     The same bundle id with other signed content is equivocation; a signer's sequence
-    number already used by another bundle id is a replay.
+    number already used by another bundle id is a replay; one more than
+    :data:`MAX_SEQ_JUMP` past the signer's highest known is a ``sequence-jump``.
     """
     logged = db.execute(
         "SELECT digest FROM bundle_log WHERE bundle_id = ?", [bundle.bundle_id]
@@ -129,6 +136,13 @@ def check_bundle_log(db: sqlite_utils.Database, bundle: VerifiedBundle) -> bool:
                 f"bundle {bundle.bundle_id} was seen with other content",
             )
         return True
+    highest = next_seq(db, bundle.signer.key_id) - 1
+    if bundle.seq > highest + MAX_SEQ_JUMP:
+        raise BundleRejected(
+            RefusalReason.SEQUENCE_JUMP,
+            f"sequence number {bundle.seq} of key {bundle.signer.key_id} is more than"
+            f" {MAX_SEQ_JUMP} past its highest known one ({highest})",
+        )
     other = seq_used_by(db, bundle.signer.key_id, bundle.seq)
     if other is not None:
         raise BundleRejected(

@@ -46,6 +46,18 @@ _WHAT_TO_DO = {
     "history-rewritten": "The signer's earlier history differs from what they sent before (a"
     " restored backup or an edited database). Tell your lead.",
     "impersonation": "The bundle holds verdicts in someone else's name. Tell your lead.",
+    "supersedes-other": "The bundle tries to replace or restore someone else's verdict; only"
+    " its author can. Tell your lead.",
+    "future-timestamp": "The signer's clock is ahead of yours. Ask them to set their clock"
+    " right (or check yours), then to sync again.",
+    "bad-timestamp": "The bundle holds a time QA Desktop never writes. Tell your lead.",
+    "unknown-role": "The bundle holds a verdict role QA Desktop does not know. Tell your lead.",
+    "unknown-label": "The verdicts use a label that is not in the case's guideline pack. Import"
+    " the pack the signer used, or tell your lead.",
+    "unknown-section": "The verdicts cite a guideline section in no pack you have. Import the"
+    " packs the signer used, or tell your lead.",
+    "sequence-jump": "The bundle's sequence number is far beyond the signer's last one. Tell"
+    " your lead: QA Desktop numbers bundles one by one.",
     "unknown-case": "Import the case batch these verdicts are about first, then this bundle.",
     "event-conflict": "An event id was reused with other content. Tell the signer and your lead.",
     "zip-bomb": "The file is larger than a bundle may be (or expands too much). Ask the sender"

@@ -15,6 +15,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from ...formats.canonical import (
 from ...formats.safe_paths import relative_path_problem
 from ...store import transaction
 from ...verdicts import Citation, VerdictEvent, check_details
-from ...vocab import KeyRole, RefusalReason
+from ...vocab import KeyRole, RefusalReason, Role
 from .. import ledger
 from ..atomic_files import fsync_dir
 from ..export import signed_tags, write_bag_file
@@ -65,6 +66,12 @@ _STR_FIELDS = (
 )
 _OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason", "gap_kind")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+"""An event's ``created_at`` as QA Desktop writes it (``clock.utc_now_iso``): RFC 3339, UTC,
+milliseconds. One form, so times compare as text the way they compare as times."""
+MAX_CLOCK_AHEAD = timedelta(minutes=10)
+"""How far an event's ``created_at`` may be after the importer's clock. Later is refused
+(``future-timestamp``): a clock set in the future cannot make a verdict the newest for long."""
 
 
 @dataclass(frozen=True)
@@ -302,8 +309,33 @@ def _parse_event(line: bytes, number: int) -> VerdictEvent:
     problem = _event_problem(data)
     if problem:
         raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
+    _check_created_at(data["created_at"], where)
+    if data["role"] not in tuple(Role):
+        raise BundleRejected(
+            RefusalReason.UNKNOWN_ROLE,
+            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
+        )
     citations = tuple(Citation(**c) for c in data["citations"])
     return VerdictEvent(**{**data, "citations": citations})
+
+
+def _check_created_at(value: str, where: str) -> None:
+    """Refuse a time QA Desktop never writes, or one too far after this machine's clock."""
+    try:
+        if not CREATED_AT.fullmatch(value):
+            raise ValueError
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BundleRejected(
+            RefusalReason.BAD_TIMESTAMP,
+            f"{where}: created_at {value[:40]!r} is not a UTC time like 2026-01-31T09:30:00.000Z",
+        ) from None
+    if moment - datetime.now(UTC) > MAX_CLOCK_AHEAD:
+        raise BundleRejected(
+            RefusalReason.FUTURE_TIMESTAMP,
+            f"{where}: created_at {value} is more than {MAX_CLOCK_AHEAD.seconds // 60} minutes"
+            " after this computer's clock",
+        )
 
 
 def _event_problem(data: dict[str, Any]) -> str | None:
@@ -353,6 +385,13 @@ def _parse_events(
     if int(info["Event-Count"]) != len(events):
         raise BundleRejected(RefusalReason.SCHEMA, "Event-Count does not match the events")
     for event in events:
+        if event.role == Role.ARBITER and signer.role != KeyRole.LEAD:
+            # A ruling decides a case over every SME: only a lead's key may sign one.
+            raise BundleRejected(
+                RefusalReason.ROLE_NOT_ALLOWED,
+                f"event {event.id} is an arbiter's ruling, but key {signer.key_id} is a"
+                f" {signer.role}'s (only a lead's key signs rulings)",
+            )
         if signer.reviewer_id is None or event.reviewer_id != signer.reviewer_id:
             raise BundleRejected(
                 RefusalReason.IMPERSONATION,
@@ -406,9 +445,14 @@ def plan_verdicts_merge(
     db: sqlite_utils.Database, bundle: VerifiedBundle, logged: bool
 ) -> MergePlan:
     """The events not yet in the database; refuses a rewritten chain (``history-rewritten``),
-    an event id with other content (``event-conflict``) and events on unknown cases."""
+    an event id with other content (``event-conflict``), events on unknown cases, an event
+    that supersedes or restores another reviewer's (``supersedes-other``), labels not in
+    the case's pack (``unknown-label``) and citations of sections in no pack
+    (``unknown-section``)."""
+    _check_not_local_reviewer(db, bundle.signer)
     if bundle.checkpoint is not None:
         ledger.check_chain_points(db, bundle.checkpoint)
+    in_bundle = {e.id: e for e in bundle.events}
     new: list[VerdictEvent] = []
     known = 0
     for event, line in zip(bundle.events, bundle.event_lines, strict=True):
@@ -426,8 +470,87 @@ def plan_verdicts_merge(
                 f"event {event.id} is on case {event.case_id},"
                 " which is not in this database (import its batch first)",
             )
+        _check_references(db, event, in_bundle)
+        _check_vocabulary(db, event)
         new.append(event)
     return MergePlan(logged, tuple(new), known)
+
+
+def _check_not_local_reviewer(db: sqlite_utils.Database, signer: keys.TrustedKey) -> None:
+    """Refuse (``impersonation``) another key signing in the local reviewer's name: only the
+    local key signs for the local reviewer (a binding made before that rule was enforced
+    must not turn someone's events into ours, nor let our next export re-sign them)."""
+    local = db.execute("SELECT value FROM meta WHERE key = 'local_reviewer'").fetchone()
+    if (
+        local is not None
+        and signer.reviewer_id == local[0]
+        and signer.key_id != keys.local_key_id(db)
+    ):
+        raise BundleRejected(
+            RefusalReason.IMPERSONATION,
+            f"key {signer.key_id} signs as reviewer {local[0]}, who is you; only your own key"
+            " does. Remove that key and trust it again bound to its own reviewer id",
+        )
+
+
+def _check_references(
+    db: sqlite_utils.Database, event: VerdictEvent, in_bundle: dict[str, VerdictEvent]
+) -> None:
+    """Refuse an event that supersedes or restores another reviewer's event, or one on
+    another case. (An event it names that is not here yet cannot be checked; the
+    ``effective_verdicts`` view ignores it if it turns out to be someone else's.)"""
+    for field, target_id in (("supersedes", event.supersedes), ("restores", event.restores)):
+        if target_id is None:
+            continue
+        target = in_bundle.get(target_id)
+        if target is not None:
+            owner, case_id = target.reviewer_id, target.case_id
+        else:
+            row = db.execute(
+                "SELECT reviewer_id, case_id FROM verdicts WHERE id = ?", [target_id]
+            ).fetchone()
+            if row is None:
+                continue
+            owner, case_id = row
+        if owner != event.reviewer_id or case_id != event.case_id:
+            raise BundleRejected(
+                RefusalReason.SUPERSEDES_OTHER,
+                f"event {event.id} {field} event {target_id}, which is "
+                + (
+                    f"reviewer {owner}'s, not {event.reviewer_id}'s"
+                    if owner != event.reviewer_id
+                    else f"on case {case_id}, not {event.case_id}"
+                ),
+            )
+
+
+def _check_vocabulary(db: sqlite_utils.Database, event: VerdictEvent) -> None:
+    """Refuse a label not in the case's guideline pack and a citation of a section that is
+    in no imported pack: values no honest QA Desktop writes."""
+    if event.label is not None:
+        found = db.execute(
+            "SELECT 1 FROM cases c JOIN batches b ON b.id = c.batch_id"
+            " JOIN guideline_labels l ON l.pack_id = b.pack_id AND l.pack_version = b.pack_version"
+            " WHERE c.id = ? AND l.id = ?",
+            [event.case_id, event.label],
+        ).fetchone()
+        if found is None:
+            raise BundleRejected(
+                RefusalReason.UNKNOWN_LABEL,
+                f"event {event.id}: label {event.label!r} is not in the guideline pack of case"
+                f" {event.case_id} (or that pack is not imported here)",
+            )
+    for citation in event.citations:
+        found = db.execute(
+            "SELECT 1 FROM guideline_sections WHERE pack_id = ? AND pack_version = ? AND id = ?",
+            [citation.pack_id, citation.pack_version, citation.section_id],
+        ).fetchone()
+        if found is None:
+            raise BundleRejected(
+                RefusalReason.UNKNOWN_SECTION,
+                f"event {event.id} cites section {citation.section_id!r} of"
+                f" {citation.pack_id} {citation.pack_version}, which is in no pack here",
+            )
 
 
 def apply_verdicts_merge(
