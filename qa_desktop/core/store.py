@@ -427,7 +427,7 @@ class DatabaseError(QADesktopError):
     """The database file cannot be used (newer schema, corrupt, not SQLite)."""
 
 
-class DatabaseBusy(QADesktopError):
+class DatabaseBusy(DatabaseError):
     """Another process held the database's write lock for longer than we wait for it."""
 
 
@@ -515,8 +515,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     block reads anything, so another process's write makes it wait (``busy_timeout``) rather
     than fail. (A deferred ``BEGIN`` that reads and then writes gets ``SQLITE_BUSY`` at once
     in WAL mode, whatever the timeout.) If the lock is still busy after the timeout, taking
-    it is retried :data:`BUSY_RETRIES` times before :class:`DatabaseBusy`. Nested use
-    becomes a savepoint inside the outer transaction.
+    it is retried :data:`BUSY_RETRIES` times before :class:`DatabaseBusy`. An SQLite
+    operational error (locked, disk full, I/O) rolls back and becomes :class:`DatabaseError`.
+    Nested use becomes a savepoint inside the outer transaction.
     """
     conn = db.conn
     if conn.in_transaction:
@@ -535,15 +536,17 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     _begin_immediate(conn)
     try:
         yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    try:
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):
+            # Locked, disk full, I/O error: nothing was written; say so in our own terms.
+            if _is_busy(exc):
+                raise DatabaseBusy(f"the database is busy ({exc}); nothing was changed") from exc
+            raise DatabaseError(
+                f"could not write to the database ({exc}); nothing was changed"
+            ) from exc
         raise
 
 
