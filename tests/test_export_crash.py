@@ -142,3 +142,47 @@ def test_leftover_temporaries_of_dead_writers_are_removed_on_open(tmp_path: Path
 
     assert not old_incoming.exists() and not dead_tmp.exists()
     assert fresh_incoming.exists() and live_tmp.exists()
+
+
+@pytest.mark.slow
+def test_a_pending_bundle_whose_file_is_gone_is_abandoned_and_its_number_never_reused(
+    tmp_path: Path,
+) -> None:
+    """Killed right after the rename, and the file then moved away by hand before the app
+    opened again: the events go out again in a new bundle under a new number."""
+    ana = make_workspace(tmp_path, "ana")
+    lead = make_workspace(tmp_path, "lead")
+    introduce(ana, lead, "lead")
+    introduce(lead, ana)
+    first = [record(ana, f"t-{i}", "no_violation").id for i in range(2)]
+    data, key_id = ana.data_dir, ana.trust.public_key().key_id
+    ana.close()
+    folder = tmp_path / "sync"
+    folder.mkdir()
+    child = subprocess.run(
+        [sys.executable, "-c", _CRASHING_SYNC, str(data), str(folder), PASSPHRASE, "after-rename"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    [orphan] = (folder / key_id).glob("*.zip")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = orphan.rename(elsewhere / orphan.name)
+
+    with Workspace.open(data) as ana:
+        db = ana.database_for_tests()
+        assert db.execute("SELECT COUNT(*) FROM abandoned_exports").fetchone()[0] == 1
+        report = ana.sync.folder(ana.trust.identity(PASSPHRASE), folder)
+        assert report.exported is not None and report.exported.seq == 2
+        assert report.exported.event_count == 2
+
+    lead_report = lead.sync.folder(lead.trust.identity(PASSPHRASE), folder)
+    assert lead_report.refused == []
+    assert set(first) <= {e.id for e in lead.verdicts.events()}
+    # The abandoned bundle, delivered by hand after all, is no replay: its events are known.
+    [late] = lead.bundles.import_files([moved])
+    assert late.refused_reason is None and late.new_events == 0
+    lead.close()
