@@ -779,8 +779,18 @@ def bundle_export_command(
         ws.close()
     if result is None:
         click.echo("nothing new to export")
+    elif len(result.paths) > 1:
+        click.echo(f"{result.event_count} events in {len(result.paths)} bundles:")
+        for path in result.paths:
+            click.echo(f"  {path}")
     else:
         click.echo(f"{result.path}: {result.event_count} events, sequence {result.seq}")
+    if result is not None and result.undeliverable:
+        click.echo(
+            f"warning: {len(result.undeliverable)} events are too large for any bundle and"
+            f" were not exported: {', '.join(result.undeliverable)}",
+            err=True,
+        )
 
 
 @bundle_group.command("verify")

@@ -36,10 +36,42 @@ def quarantine_dir(data_dir: Path) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the user alone (0700) and return it."""
-    path.mkdir(parents=True, exist_ok=True)
+    """The app's own folder ``path``, readable by the user alone (0700); returned.
+
+    Only for folders the app owns (``media/``, ``keys/``, ``quarantine/`` in the data
+    directory): an existing one is made 0700 again. Missing parents are created 0700 too.
+    For the data directory itself, which a person may point at any folder, use
+    :func:`app_dir`.
+    """
+    _make_dirs(path)
     path.chmod(0o700)
     return path
+
+
+def app_dir(path: Path) -> Path:
+    """The data directory ``path``: created 0700 (parents too) if it is missing; an existing
+    folder keeps its mode (``--data-dir /shared/tmp`` must not make a shared folder private).
+    The app's files and subfolders in it are private on their own."""
+    _make_dirs(path)
+    return path
+
+
+def _make_dirs(path: Path) -> None:
+    """Create ``path`` and missing parents with mode 0700, whatever the umask; existing
+    folders are left as they are."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        folder.chmod(0o700)
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
 
 
 def settings_path(data_dir: Path) -> Path:

@@ -6,14 +6,20 @@ One file per data directory, opened through sqlite-utils::
     with transaction(db):
         db.table("meta").upsert({"key": "k", "value": "v"}, pk="key")
 
-Every write the app makes goes through :func:`transaction`, so it is all or nothing.
+Every write the app makes goes through :func:`transaction`, so it is all or nothing, and
+takes the write lock first (``BEGIN IMMEDIATE``): several processes (the GUI, CLI commands, a
+sync) may write one database at once, and a writer waits for another (``busy_timeout``, then a
+few bounded retries) instead of failing with "database is locked".
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -408,6 +414,32 @@ def _migration_8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_9(db: sqlite_utils.Database) -> None:
+    """Exports that survive a crash (issue 17): a bundle is recorded before it appears.
+
+    ``pending_exports`` holds an exported bundle (already in ``bundle_log``) whose file was
+    not yet confirmed in place: its temporary and final paths, so that after a crash it is
+    adopted (renamed into place) or, if its file is gone, abandoned. ``abandoned_exports``
+    remembers abandoned ones: their events are unexported again, their sequence number stays
+    used (never reused for other content). See docs/bundle-format.md.
+    """
+    _execute_script(
+        db,
+        """
+        CREATE TABLE pending_exports (
+            bundle_id TEXT PRIMARY KEY REFERENCES bundle_log(bundle_id),
+            tmp_path TEXT NOT NULL,
+            final_path TEXT NOT NULL,
+            started_at TEXT NOT NULL
+        );
+        CREATE TABLE abandoned_exports (
+            bundle_id TEXT PRIMARY KEY REFERENCES bundle_log(bundle_id),
+            abandoned_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -417,6 +449,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
@@ -427,15 +460,32 @@ class DatabaseError(QADesktopError):
     """The database file cannot be used (newer schema, corrupt, not SQLite)."""
 
 
+class DatabaseBusy(DatabaseError):
+    """Another process held the database's write lock for longer than we wait for it."""
+
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long SQLite itself waits for another writer's lock (``PRAGMA busy_timeout``)."""
+BUSY_RETRIES = 3
+"""Further attempts to take the write lock after a wait of ``BUSY_TIMEOUT_MS`` ran out."""
+_savepoints = itertools.count(1)
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path`` and bring its schema up to date.
 
-    WAL journaling and foreign keys are switched on for every connection.
+    WAL journaling and foreign keys are switched on for every connection, and a writer waits
+    up to :data:`BUSY_TIMEOUT_MS` for another's lock. The file (and its ``-wal`` and ``-shm``
+    companions) is readable by the user alone.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    _make_private_files(path)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     db = sqlite_utils.Database(conn)
     try:
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -476,12 +526,86 @@ def migrate(db: sqlite_utils.Database) -> None:
             )
 
 
-def transaction(db: sqlite_utils.Database) -> AbstractContextManager[sqlite_utils.Database]:
-    """Run a block as one SQLite transaction: committed on success, rolled back on error.
+def _make_private_files(path: Path) -> None:
+    """Create the database file 0600 if it is absent; make it and its companions 0600.
 
-    Nested use becomes a savepoint inside the outer transaction (sqlite-utils' ``atomic``).
+    SQLite creates ``-wal`` and ``-shm`` with the database file's mode, so new ones follow.
     """
-    return db.atomic()
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for name in (path.name, path.name + "-wal", path.name + "-shm"):
+            if path.with_name(name).is_file():
+                path.with_name(name).chmod(0o600)
+    except OSError:
+        pass  # a read-only location or not a file: connecting will say what is wrong
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run a block as one SQLite write transaction: committed on success, rolled back on error.
+
+    The outermost level starts with ``BEGIN IMMEDIATE``: it takes the write lock before the
+    block reads anything, so another process's write makes it wait (``busy_timeout``) rather
+    than fail. (A deferred ``BEGIN`` that reads and then writes gets ``SQLITE_BUSY`` at once
+    in WAL mode, whatever the timeout.) If the lock is still busy after the timeout, taking
+    it is retried :data:`BUSY_RETRIES` times before :class:`DatabaseBusy`. An SQLite
+    operational error (locked, disk full, I/O) rolls back and becomes :class:`DatabaseError`.
+    Nested use becomes a savepoint inside the outer transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        name = f"qa_savepoint_{next(_savepoints)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            # A RAISE(ROLLBACK) trigger may already have ended the whole transaction.
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    _begin_immediate(conn)
+    try:
+        yield db
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):
+            # Locked, disk full, I/O error: nothing was written; say so in our own terms.
+            if _is_busy(exc):
+                raise DatabaseBusy(f"the database is busy ({exc}); nothing was changed") from exc
+            raise DatabaseError(
+                f"could not write to the database ({exc}); nothing was changed"
+            ) from exc
+        raise
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``, retried a bounded number of times while another writer holds on."""
+    for attempt in range(BUSY_RETRIES + 1):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or attempt == BUSY_RETRIES:
+                if _is_busy(exc):
+                    raise DatabaseBusy(
+                        "the database is busy: another QA Desktop window or command kept"
+                        f" writing to it for over {BUSY_TIMEOUT_MS * (BUSY_RETRIES + 1) // 1000}"
+                        " seconds; nothing was changed, try again"
+                    ) from exc
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _execute_script(db: sqlite_utils.Database, script: str) -> None:

@@ -45,6 +45,16 @@ RCA_REASONS = (
 )
 """Why a case is escalated for root-cause analysis."""
 
+MAX_NOTE_CHARS = 20_000
+"""Longest ``notes``, ``rca_note`` or ``gap_note`` a verdict may have, in characters."""
+MAX_QUOTE_CHARS = 2_000
+"""Longest quote of a guideline section a citation may carry, in characters."""
+MAX_CITATIONS = 50
+"""Most citations one verdict may carry.
+
+Together these keep one verdict event under about 1 MiB (6 bytes a character at worst in
+canonical JSON), so every event fits in a bundle (``bundles.payloads.verdicts``)."""
+
 GAP_KINDS = ("silent", "ambiguous", "conflicting", "outdated")
 """How the guidelines fall short for a case: silent, ambiguous, conflicting or outdated."""
 
@@ -374,6 +384,34 @@ def final_verdict(db: sqlite_utils.Database, case_id: str) -> FinalVerdict | Non
     return FinalVerdict(case_id, row[1], _event(db, row[0]) if row[0] else None)
 
 
+def check_sizes(draft: VerdictDraft) -> None:
+    """Refuse (``too-large``) a draft whose notes, quotes or citations exceed the limits
+    (:data:`MAX_NOTE_CHARS`, :data:`MAX_QUOTE_CHARS`, :data:`MAX_CITATIONS`)."""
+    for name, text in (
+        ("notes", draft.notes),
+        ("RCA note", draft.rca_note),
+        ("policy-gap note", draft.gap_note),
+    ):
+        if len(text) > MAX_NOTE_CHARS:
+            raise Refused(
+                RefusalReason.TOO_LARGE,
+                f"the {name} has {len(text):,} characters; a verdict's {name} may have at most"
+                f" {MAX_NOTE_CHARS:,} (shorten it or attach the text as evidence to a bundle)",
+            )
+    if len(draft.citations) > MAX_CITATIONS:
+        raise Refused(
+            RefusalReason.TOO_LARGE,
+            f"the verdict cites {len(draft.citations)} sections; at most {MAX_CITATIONS}",
+        )
+    for citation in draft.citations:
+        if len(citation.quote) > MAX_QUOTE_CHARS:
+            raise Refused(
+                RefusalReason.TOO_LARGE,
+                f"the quote of section {citation.section_id} has {len(citation.quote):,}"
+                f" characters; a quote may have at most {MAX_QUOTE_CHARS:,}",
+            )
+
+
 def check_draft(db: sqlite_utils.Database, case_id: str, draft: VerdictDraft) -> list[str]:
     """Apply the domain rules to a draft verdict on a case; return warnings for the reviewer.
 
@@ -382,6 +420,7 @@ def check_draft(db: sqlite_utils.Database, case_id: str, draft: VerdictDraft) ->
     supports it in the guideline in force for the case's market (:func:`check_citations`).
     Citing an unknown or retired section is only a warning.
     """
+    check_sizes(draft)
     case = load_case(db, case_id)
     if case is None:
         raise Refused(RefusalReason.UNKNOWN_CASE, f"there is no case {case_id!r}")

@@ -62,6 +62,7 @@ class RefusalReason(StrEnum):
     CITATION_UNSUPPORTED = "citation-unsupported"
     UNKNOWN_SECTION = "unknown-section"
     NO_REVIEWER = "no-reviewer"
+    TOO_LARGE = "too-large"
     # bundles and signed batches
     BAD_SIGNATURE = "bad-signature"
     BAD_TIMESTAMP = "bad-timestamp"

@@ -22,10 +22,12 @@ from types import TracebackType
 import sqlite_utils
 
 from .batches.room import Batches
+from .bundles.atomic_files import remove_stale_temporaries
+from .bundles.ledger import recover_exports
 from .bundles.room import Bundles
 from .errors import NoReviewer
 from .guidelines import Guidelines
-from .paths import private_dir, settings_path
+from .paths import app_dir, private_dir, quarantine_dir, settings_path
 from .queue import Queue
 from .reports import Reports
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
@@ -59,9 +61,27 @@ class Workspace:
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:
-        """Open (creating if needed) the workspace in ``data_dir``."""
-        private_dir(data_dir)
-        return cls(data_dir, open_database(data_dir / DB_FILENAME))
+        """Open (creating if needed) the workspace in ``data_dir``.
+
+        A folder that exists keeps its mode; the app's files and subfolders are private.
+        What a killed process left is settled first: pending exports adopted or abandoned
+        (:func:`~.bundles.ledger.recover_exports`), stale temporary files removed.
+        """
+        app_dir(data_dir)
+        ws = cls(data_dir, open_database(data_dir / DB_FILENAME))
+        try:
+            ws._recover()
+        except BaseException:
+            ws.close()
+            raise
+        return ws
+
+    def _recover(self) -> None:
+        recover_exports(self._db)
+        for folder in (self.data_dir, quarantine_dir(self.data_dir)):
+            remove_stale_temporaries(folder)
+        for shard in self.media_dir.glob("??"):
+            remove_stale_temporaries(shard, ".incoming-*")
 
     def close(self) -> None:
         """Close the database connection."""

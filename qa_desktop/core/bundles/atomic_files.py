@@ -1,23 +1,37 @@
-"""Files that appear complete or not at all: temporary name, fsync, rename, fsync the folder."""
+"""Files that appear complete or not at all: temporary name, fsync, rename, fsync the folder.
+
+A temporary file is named ``.<final name>.<pid>.<random>.tmp``: when a process is killed
+mid-write, :func:`remove_stale_temporaries` later removes what it left (its process is gone,
+or the file was not touched for :data:`STALE_AFTER_S`), and never a live writer's file.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import time
 from pathlib import Path
+
+STALE_AFTER_S = 3600
+"""A temporary file untouched for this long is a leftover even if its process id is alive
+(process ids are reused); a live writer touches its file with every chunk it writes."""
+
+_TEMPORARY = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
 
 
 def temporary_name(folder: Path, name: str) -> Path:
     """A fresh hidden temporary path in ``folder`` for a file to be renamed to ``name``."""
-    return folder / f".{name}.{secrets.token_hex(4)}.tmp"
+    return folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
-def write_atomically(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``folder/name`` so that it appears complete or not at all."""
+def write_atomically(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``folder/name`` (with ``mode``) so that it appears complete or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(folder, name)
     try:
-        with tmp.open("xb") as out:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+            os.chmod(tmp, mode)
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -27,6 +41,56 @@ def write_atomically(folder: Path, name: str, data: bytes) -> Path:
         raise
     fsync_dir(folder)
     return folder / name
+
+
+def publish(tmp: Path, final: Path) -> bool:
+    """Rename a complete, fsynced ``tmp`` to ``final`` and flush the folder.
+
+    True if ``final`` is in place, by this call or an earlier one (another process may have
+    finished the same pending rename); False if neither file is there.
+    """
+    try:
+        os.replace(tmp, final)
+    except FileNotFoundError:
+        return final.is_file()
+    fsync_dir(final.parent)
+    return True
+
+
+def remove_stale_temporaries(folder: Path, pattern: str = ".*.tmp") -> int:
+    """Remove the temporary files (matching ``pattern``) that killed writers left in
+    ``folder``; the number removed. A file whose writer is alive and recent stays."""
+    removed = 0
+    try:
+        candidates = list(folder.glob(pattern))
+    except OSError:
+        return 0
+    now = time.time()
+    for path in candidates:
+        try:
+            if not path.is_file() or path.is_symlink():
+                continue
+            match = _TEMPORARY.fullmatch(path.name)
+            fresh = now - path.stat().st_mtime < STALE_AFTER_S
+            if fresh and (match is None or _process_alive(int(match.group(1)))):
+                continue
+            path.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def fsync_dir(folder: Path) -> None:

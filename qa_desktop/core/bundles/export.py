@@ -15,6 +15,7 @@ import itertools
 import os
 import stat
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -163,15 +164,38 @@ def write_bag_file(
                     sizes[member] = size
                 signed, digest = tags(hashes, sizes)
                 for member, data in {**payload, **signed}.items():
-                    archive.writestr(zip_info(bundle_id, member, zipfile.ZIP_DEFLATED), data)
+                    archive.writestr(zip_info(bundle_id, member, _compression(data)), data)
             raw.flush()
             os.fsync(raw.fileno())
         if tmp.stat().st_size > limit:
             raise ValueError(f"the bundle would be larger than {limit} bytes")
+        check_deliverable(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp, digest
+
+
+def _compression(data: bytes) -> int:
+    """Deflate, unless the member would expand more than half the ratio importers allow
+    (they refuse such members as zip bombs): then store it."""
+    limits = zip_safety.BUNDLE_LIMITS
+    if len(data) <= limits.ratio_check_min_bytes:
+        return zipfile.ZIP_DEFLATED
+    compressed = len(zlib.compress(data, 6))
+    if len(data) > compressed * limits.max_compression_ratio // 2:
+        return zipfile.ZIP_STORED
+    return zipfile.ZIP_DEFLATED
+
+
+def check_deliverable(path: Path) -> None:
+    """ValueError unless the archive at ``path`` passes the archive rules every importer
+    applies (:data:`zip_safety.BUNDLE_LIMITS`): a bundle they would refuse is never sent."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            zip_safety.checked_members(archive, zip_safety.BUNDLE_LIMITS)
+    except zip_safety.ZipProblem as problem:
+        raise ValueError(f"every importer would refuse this bundle: {problem}") from None
 
 
 def _submit(

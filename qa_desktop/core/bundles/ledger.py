@@ -2,18 +2,23 @@
 number, and the signers' event chain points; replays and equivocations are refused here.
 
 Tables: ``bundle_log`` (every bundle exported or imported), ``chain_points`` (a signer's
-event chain head at a position), ``exported_events`` and ``seen_bundles``.
+event chain head at a position), ``exported_events``, ``seen_bundles``, and
+``pending_exports``/``abandoned_exports`` (an export is recorded before its file appears:
+see :func:`recover_exports`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from .. import audit
 from ..clock import utc_now_iso
+from ..store import transaction
 from ..vocab import RefusalReason
+from .atomic_files import publish
 from .rejection import BundleRejected
 
 if TYPE_CHECKING:
@@ -167,3 +172,60 @@ def log_imported_bundle(db: sqlite_utils.Database, bundle: VerifiedBundle, count
         count,
         "import",
     )
+
+
+# -- exports that survive a crash ------------------------------------------------------------
+
+
+def begin_export(db: sqlite_utils.Database, bundle_id: str, tmp: Path, final: Path) -> None:
+    """Note that ``bundle_id`` (logged in this transaction) is about to be renamed into place."""
+    db.table("pending_exports").insert(
+        {
+            "bundle_id": bundle_id,
+            "tmp_path": str(tmp),
+            "final_path": str(final),
+            "started_at": utc_now_iso(),
+        }
+    )
+
+
+def finish_export(db: sqlite_utils.Database, bundle_id: str) -> None:
+    """The bundle's file is in place: it is no longer pending."""
+    with transaction(db):
+        db.execute("DELETE FROM pending_exports WHERE bundle_id = ?", [bundle_id])
+
+
+def recover_exports(db: sqlite_utils.Database) -> tuple[int, int]:
+    """Settle the exports a crash left pending: ``(adopted, abandoned)``.
+
+    A pending bundle whose temporary or final file is there is put in place and kept (it was
+    complete and fsynced before it was recorded). One whose files are both gone is abandoned:
+    its events become unexported again (the next export sends them in a new bundle) and its
+    chain points go, but its sequence number stays used, so no other content ever takes it.
+    A bundle whose folder cannot be reached (an unmounted share) stays pending for next time.
+    """
+    adopted = abandoned = 0
+    for bundle_id, tmp_path, final_path in db.execute(
+        "SELECT bundle_id, tmp_path, final_path FROM pending_exports ORDER BY started_at"
+    ).fetchall():
+        final = Path(final_path)
+        if not final.parent.is_dir():
+            continue
+        in_place = publish(Path(tmp_path), final)
+        with transaction(db):
+            if not db.execute(
+                "SELECT 1 FROM pending_exports WHERE bundle_id = ?", [bundle_id]
+            ).fetchone():
+                continue  # another process settled it
+            db.execute("DELETE FROM pending_exports WHERE bundle_id = ?", [bundle_id])
+            if in_place:
+                adopted += 1
+                continue
+            db.execute("DELETE FROM exported_events WHERE bundle_id = ?", [bundle_id])
+            db.execute("DELETE FROM chain_points WHERE bundle_id = ?", [bundle_id])
+            db.execute(
+                "INSERT OR IGNORE INTO abandoned_exports (bundle_id, abandoned_at) VALUES (?, ?)",
+                [bundle_id, utc_now_iso()],
+            )
+            abandoned += 1
+    return adopted, abandoned

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import Refused
+from ..paths import private_dir
 from ..vocab import RefusalReason
 from .atomic_files import write_atomically
 
@@ -88,10 +89,14 @@ def what_to_do(reason: str, places: dict[str, str] | None = None) -> str:
 
 
 def quarantine(folder: Path, name: str, data: bytes, reason: BundleRejected) -> Path:
-    """Copy a refused bundle into ``folder`` with a ``<name>.reason.txt`` beside it."""
+    """Copy a refused bundle into ``folder`` with a ``<name>.reason.txt`` beside it.
+
+    The folder is private (0700) and the files are readable by the user alone (0600).
+    """
+    private_dir(folder)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-100:] or "bundle"
     target = f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     text = f"{reason.reason}\n{reason.message}\nrefused at {stamp}\n{what_to_do(reason.reason)}\n"
-    write_atomically(folder, f"{target}.reason.txt", text.encode())
-    return write_atomically(folder, target, data)
+    write_atomically(folder, f"{target}.reason.txt", text.encode(), mode=0o600)
+    return write_atomically(folder, target, data, mode=0o600)

@@ -33,6 +33,7 @@ from ...core.api import (
     Case,
     CitationError,
     Clock,
+    DatabaseError,
     EffectiveSection,
     ExposureMeter,
     FilterSettings,
@@ -657,6 +658,14 @@ class ReviewScreen(QWidget):
             return
         except ValueError as exc:
             self.message.emit(f"Not recorded: {exc}", 8000)
+            return
+        except DatabaseError as exc:
+            # Another window or command kept the database busy, or the disk failed: the
+            # draft stays in the panel, and the message stays until the next one.
+            log.warning("recording a verdict failed: %s", type(exc).__name__)
+            self.message.emit(
+                f"Not recorded: {exc}. Your draft is kept; record it again (Ctrl+Return).", 0
+            )
             return
         log.info("recorded a verdict on %s", case.id)
         self.changes.verdicts(case.id)

@@ -11,7 +11,6 @@ events by id::
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from ...store import transaction
 from ...verdicts import Citation, VerdictEvent, check_details
 from ...vocab import KeyRole, RefusalReason, Role
 from .. import ledger
-from ..atomic_files import fsync_dir
+from ..atomic_files import publish, remove_stale_temporaries
 from ..export import signed_tags, write_bag_file
 from ..rejection import BundleRejected
 from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
@@ -103,12 +102,40 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """A bundle written by :func:`export_bundle`."""
+    """What :func:`export_bundle` wrote: one bundle, or several when the events do not fit
+    in one (``path``, ``bundle_id`` and ``seq`` are the last one's)."""
 
     path: Path
     bundle_id: str
     seq: int
     event_count: int
+    """Events exported, in all the bundles."""
+    paths: tuple[Path, ...] = ()
+    """Every bundle written, in sequence order."""
+    undeliverable: tuple[str, ...] = ()
+    """Ids of events too large for any bundle (left unexported; see ``MAX_EVENTS_BYTES``)."""
+
+
+MAX_EVENTS_PER_BUNDLE = 50_000
+"""Most events one bundle carries; an export with more writes several bundles."""
+MAX_EVENTS_BYTES = 64 * zip_safety.MiB
+"""Largest ``data/events.jsonl`` one bundle carries (well under every ``BUNDLE_LIMITS``
+limit, evidence included); an export with more writes several bundles."""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    events: list[VerdictEvent]
+    lines: list[bytes]
+    seq: int
+    start: int
+    prev_head: str
+    skipped: list[str]
+    cursor: tuple[str, str]
+
+
+class _Overtaken(Exception):
+    """Another process exported the same events (or took the sequence number) first."""
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -129,77 +156,190 @@ def export_bundle(
     since: str | None = None,
     evidence: list[Path] | None = None,
     cancelled: CancelCheck | None = None,
+    *,
+    max_events: int = MAX_EVENTS_PER_BUNDLE,
+    max_bytes: int = MAX_EVENTS_BYTES,
 ) -> ExportResult | None:
     """Write the reviewer's events not yet exported as ``out_dir/<bundle_id>.zip``.
 
     ``since`` (an ISO timestamp) leaves out events created before it. ``evidence`` files
-    go into the bundle as ``data/evidence/<file name>`` (listed and hashed like every
+    go into the (first) bundle as ``data/evidence/<file name>`` (listed and hashed like every
     payload file, stored uncompressed, streamed: never all in memory); their names must be
-    plain and unique, else ValueError. Returns None when there is nothing to export. The
-    file appears atomically (temporary name, fsync, rename); the database records the
-    export in the same transaction, committed only once the file is in place.
-    ``cancelled()`` is polled while writing and once more before the file is put in place:
-    :class:`Cancelled` then, with nothing written and nothing recorded.
+    plain and unique, else ValueError. Returns None when there is nothing to export.
+
+    Events that do not fit in one bundle (``max_events``, ``max_bytes``) go into several,
+    each within every limit an importer checks; an event too large for any bundle stays
+    unexported (``undeliverable``). Each bundle is written to a temporary file (fsynced),
+    then recorded in the database as pending (committed), then renamed into place, then
+    marked done: a crash at any point leaves either nothing recorded (the temporary file is
+    cleaned later) or a pending bundle that :func:`ledger.recover_exports` adopts or
+    abandons, so a sequence number is never used for two bundles. Nothing is recorded for
+    a bundle whose archive an importer would refuse. ``cancelled()`` is polled while writing
+    and before each bundle is recorded: :class:`Cancelled` then; bundles already written stay.
     """
     attached = _evidence_members(evidence)
-    with transaction(db):
-        events = _unexported_events(db, identity.reviewer_id, since)
-        if not events:
-            return None
-        seq = ledger.next_seq(db, identity.key_id)
-        bundle_id = str(uuid.uuid4())
-        lines = [audit.event_bytes(e) for e in events]
-        hashes = [hashlib.sha256(line).hexdigest() for line in lines]
-        start, prev_head = ledger.latest_chain_point(db, identity.key_id)
-        checkpoint = Checkpoint(
-            key_id=identity.key_id,
-            reviewer_id=identity.reviewer_id,
-            start=start,
-            prev_head=prev_head,
-            count=start + len(lines),
-            head=audit.chain_head(prev_head, hashes),
-            created=utc_now_iso(),
-        )
-        info = {"Event-Count": str(len(lines)), "Batch-Ids": _batch_ids(db, events)}
-
-        def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
-            return signed_tags(
-                identity,
-                kind=KIND_VERDICTS,
-                bundle_id=bundle_id,
-                seq=seq,
-                hashes=hashes,
-                sizes=sizes,
-                info=info,
-                created=checkpoint.created,
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    ledger.recover_exports(db)
+    upto = int(db.execute("SELECT COALESCE(MAX(rowid), 0) FROM verdicts").fetchone()[0])
+    written: list[tuple[Path, str, int]] = []
+    undeliverable: list[str] = []
+    exported = 0
+    overtaken = 0
+    cursor = ("", "")
+    while True:
+        budget = max_bytes
+        if attached and not written:
+            budget = min(
+                budget, zip_safety.BUNDLE_LIMITS.max_archive_bytes - sum(m[2] for m in attached)
             )
-
-        name = f"{bundle_id}.zip"
-        tmp, digest = write_bag_file(
-            out_dir,
-            name,
-            bundle_id,
-            verdict_payload(lines, checkpoint),
-            attached,
-            tags,
-            cancelled,
-        )
+        plan = _plan(db, identity, since, upto, cursor, max_events, max(budget, 1))
+        if plan is None:
+            break
+        undeliverable.extend(plan.skipped)
+        if not plan.events:
+            cursor = plan.cursor
+            continue
         try:
+            done = _write_one(
+                db, identity, out_dir, plan, attached if not written else [], cancelled
+            )
+        except _Overtaken:
+            overtaken += 1
+            if overtaken > 20:
+                raise RuntimeError("another export kept taking the same events") from None
+            continue
+        written.append(done)
+        exported += len(plan.events)
+        cursor = plan.cursor
+    if not written:
+        return None
+    path, bundle_id, seq = written[-1]
+    return ExportResult(
+        path, bundle_id, seq, exported, tuple(w[0] for w in written), tuple(undeliverable)
+    )
+
+
+def _plan(
+    db: sqlite_utils.Database,
+    identity: keys.Identity,
+    since: str | None,
+    upto: int,
+    cursor: tuple[str, str],
+    max_events: int,
+    max_bytes: int,
+) -> _Planned | None:
+    """The next bundle's events (after ``cursor``), sequence number and chain start."""
+    candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events)
+    if not candidates:
+        return None
+    events: list[VerdictEvent] = []
+    lines: list[bytes] = []
+    skipped: list[str] = []
+    size = 0
+    last = cursor
+    for event in candidates:
+        line = audit.event_bytes(event)
+        if len(line) + 1 > max_bytes:
+            if not events:
+                skipped.append(event.id)
+                last = (event.created_at, event.id)
+                continue
+            break
+        if size + len(line) + 1 > max_bytes:
+            break
+        events.append(event)
+        lines.append(line)
+        size += len(line) + 1
+        last = (event.created_at, event.id)
+    start, prev_head = ledger.latest_chain_point(db, identity.key_id)
+    seq = ledger.next_seq(db, identity.key_id)
+    return _Planned(events, lines, seq, start, prev_head, skipped, last)
+
+
+def _write_one(
+    db: sqlite_utils.Database,
+    identity: keys.Identity,
+    out_dir: Path,
+    plan: _Planned,
+    attached: list[tuple[str, Path, int]],
+    cancelled: CancelCheck | None,
+) -> tuple[Path, str, int]:
+    """Write, record (pending), rename into place and mark done one bundle."""
+    bundle_id = str(uuid.uuid4())
+    hashes = [hashlib.sha256(line).hexdigest() for line in plan.lines]
+    checkpoint = Checkpoint(
+        key_id=identity.key_id,
+        reviewer_id=identity.reviewer_id,
+        start=plan.start,
+        prev_head=plan.prev_head,
+        count=plan.start + len(plan.lines),
+        head=audit.chain_head(plan.prev_head, hashes),
+        created=utc_now_iso(),
+    )
+    info = {"Event-Count": str(len(plan.lines)), "Batch-Ids": _batch_ids(db, plan.events)}
+
+    def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
+        return signed_tags(
+            identity,
+            kind=KIND_VERDICTS,
+            bundle_id=bundle_id,
+            seq=plan.seq,
+            hashes=hashes,
+            sizes=sizes,
+            info=info,
+            created=checkpoint.created,
+        )
+
+    name = f"{bundle_id}.zip"
+    final = out_dir / name
+    tmp, digest = write_bag_file(
+        out_dir, name, bundle_id, verdict_payload(plan.lines, checkpoint), attached, tags, cancelled
+    )
+    try:
+        check_cancelled(cancelled, "export cancelled; nothing was written of this bundle")
+        with transaction(db):
+            ids = [e.id for e in plan.events]
+            if (
+                ledger.next_seq(db, identity.key_id) != plan.seq
+                or ledger.latest_chain_point(db, identity.key_id) != (plan.start, plan.prev_head)
+                or _any_exported(db, ids)
+            ):
+                raise _Overtaken
             ledger.log_bundle(
-                db, bundle_id, identity.key_id, seq, KIND_VERDICTS, digest, len(lines), "export"
+                db,
+                bundle_id,
+                identity.key_id,
+                plan.seq,
+                KIND_VERDICTS,
+                digest,
+                len(plan.lines),
+                "export",
             )
             db.table("exported_events").insert_all(
-                [{"event_id": e.id, "bundle_id": bundle_id} for e in events]
+                [{"event_id": event_id, "bundle_id": bundle_id} for event_id in ids]
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
+            ledger.begin_export(db, bundle_id, tmp, final)
             audit.sync_chain(db)
-            check_cancelled(cancelled, "export cancelled; nothing was written")
-            os.replace(tmp, out_dir / name)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(out_dir)
-    return ExportResult(out_dir / name, bundle_id, seq, len(lines))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    # Recorded: from here on a crash leaves a pending export that recover_exports settles.
+    publish(tmp, final)
+    ledger.finish_export(db, bundle_id)
+    return final, bundle_id, plan.seq
+
+
+def _any_exported(db: sqlite_utils.Database, ids: list[str]) -> bool:
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        if db.execute(
+            f"SELECT 1 FROM exported_events WHERE event_id IN ({marks}) LIMIT 1", chunk
+        ).fetchone():
+            return True
+    return False
 
 
 def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]]:
@@ -229,19 +369,27 @@ def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]
 
 
 def _unexported_events(
-    db: sqlite_utils.Database, reviewer_id: str, since: str | None
+    db: sqlite_utils.Database,
+    reviewer_id: str,
+    since: str | None,
+    upto: int,
+    cursor: tuple[str, str],
+    limit: int,
 ) -> list[VerdictEvent]:
+    """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
+    among those that existed when the export started (rowid <= ``upto``)."""
     sql = (
-        "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND NOT EXISTS"
+        "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
     )
-    params: list[Any] = [reviewer_id]
+    params: list[Any] = [reviewer_id, upto, *cursor]
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
-    return [
-        VerdictEvent.from_row(r) for r in db.query(sql + " ORDER BY v.created_at, v.id", params)
-    ]
+    sql += " ORDER BY v.created_at, v.id LIMIT ?"
+    params.append(limit)
+    return [VerdictEvent.from_row(r) for r in db.query(sql, params)]
 
 
 def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
