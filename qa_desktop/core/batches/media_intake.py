@@ -7,14 +7,13 @@ import hashlib
 import os
 import tempfile
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from PIL import Image
 
+from ..formats import zip_safety
 from . import limits
 from .problems import BatchError, _Unusable
 from .progress import _Progress
@@ -158,7 +157,7 @@ def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
                 _check_image_header(stream, mime)
             stream.seek(0)
             digest, size = _hash_stream(stream, limit, why, tracker)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except zip_safety.DECODE_ERRORS as exc:
             raise _Unusable(f"cannot be read ({exc})") from None
     source.count(size)
     return _Media(digest, mime, size)
@@ -272,7 +271,9 @@ def _copy_verified(
                 tracker.check_cancelled()
     except _Unusable as exc:
         raise BatchError(f"{source.label(name)}: {exc}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except OSError:
+        raise
+    except zip_safety.DECODE_ERRORS as exc:
         raise BatchError(f"{source.label(name)}: cannot be read ({exc})") from None
     if copied != size or digest.hexdigest() != sha256:
         raise changed
