@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -157,6 +158,7 @@ class _ZipSource(_Source):
         super().__init__()
         self.path = path
         self.archive = archive
+        self._lock = threading.Lock()
         try:
             self._raw = path.open("rb")
         except OSError as exc:
@@ -193,16 +195,17 @@ class _ZipSource(_Source):
         limit, why = zip_safety.read_cap(info, limits)
         if limit == limits.max_member_bytes:
             why = _larger_than(limits)
-        try:
-            zip_safety.data_offset(self._read_at, info)
-        except ZipProblem as problem:
-            raise _Unusable(problem.problem) from None
-        except OSError as exc:
-            raise _Unusable(f"cannot be read from the archive ({exc})") from None
-        try:
-            return self.archive.open(info), limit, why
-        except zip_safety.DECODE_ERRORS as exc:
-            raise _Unusable(f"cannot be read from the archive ({exc})") from None
+        with self._lock:  # media are inspected in several threads
+            try:
+                zip_safety.data_offset(self._read_at, info)
+            except ZipProblem as problem:
+                raise _Unusable(problem.problem) from None
+            except OSError as exc:
+                raise _Unusable(f"cannot be read from the archive ({exc})") from None
+            try:
+                return self.archive.open(info), limit, why
+            except zip_safety.DECODE_ERRORS as exc:
+                raise _Unusable(f"cannot be read from the archive ({exc})") from None
 
     def _read_at(self, offset: int, size: int) -> bytes:
         if offset < 0:
