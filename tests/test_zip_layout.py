@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import lzma
+import os
 import shutil
 import subprocess
+import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -471,3 +473,35 @@ def test_mutated_batches_only_ever_raise_batch_error(
     except BatchError as exc:
         assert "mutated.zip" in str(exc)
         assert db["cases"].count == before
+
+
+@pytest.mark.slow
+def test_the_cli_refuses_a_corrupt_lzma_bundle_without_a_traceback(
+    keyed_pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    """``bundle verify``, ``bundle import`` and ``sync`` as real processes."""
+    a, b = keyed_pair
+    record(b, "t-2", "vh_remove")
+    good = b.bundles.export(b.trust.identity(PASSPHRASE), tmp_path / "out").path
+    built = entries(members(good.read_bytes()))
+    target = next(e for e in built if e.name.endswith(b"events.jsonl"))
+    raw = bytearray(lzma_raw(target.data))
+    raw[len(raw) // 2 :] = b"\xff" * (len(raw) - len(raw) // 2)
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(build(_with_raw(built, target, raw)))
+    shared = tmp_path / "shared"
+    (shared / "x").mkdir(parents=True)
+    shutil.copy(bad, shared / "x" / "0-bad.zip")
+    shutil.copy(good, shared / "x" / "1-good.zip")
+    data_dir = str(a.data_dir)
+    a.close()
+    cli = [sys.executable, "-m", "qa_desktop", "--data-dir", data_dir]
+    env = {**os.environ, "QA_DESKTOP_PASSPHRASE": PASSPHRASE}
+    for command in (["bundle", "verify", str(bad)], ["bundle", "import", str(bad)]):
+        done = subprocess.run([*cli, *command], capture_output=True, text=True, env=env)
+        assert done.returncode != 0
+        assert "Traceback" not in done.stderr + done.stdout
+        assert "LZMA" in done.stderr + done.stdout
+    done = subprocess.run([*cli, "sync", str(shared)], capture_output=True, text=True, env=env)
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert "0-bad.zip" in done.stdout + done.stderr and "1 new event" in done.stdout
