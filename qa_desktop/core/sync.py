@@ -14,11 +14,15 @@ remembers its path, size and modification time, so a rerun does not even read it
 (a file changed in place gets a new modification time and is read again). Our own bundles
 (``<bundle id>.zip`` in our outbox, logged as exported) are skipped without being read.
 Refused bundles are quarantined and retried next time (the signer may be trusted later).
+One bad file never stops a sync: whatever goes wrong importing it (short of the database
+itself failing) refuses and quarantines that file, and the next one is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +30,10 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
-from .errors import QADesktopError
+from .errors import Cancelled, QADesktopError
 from .paths import quarantine_dir
 from .store import transaction
+from .vocab import RefusalReason
 
 SKIPPED_SUFFIXES = (".tmp", ".partial")
 
@@ -155,6 +160,11 @@ def _sync_one(
         except bundles.BundleRejected as exc:
             report.refused.append(_refusal(path, exc.reason, exc.message))
             return
+        except (sqlite3.Error, Cancelled):
+            raise  # the database or the user, not this file: stop
+        except Exception as exc:  # anything unforeseen in one file must not stop the sync
+            _quarantine_unforeseen(path, data, exc, quarantine_dir, report)
+            return
         report.imported.append(imported)
     with transaction(db):
         bundles.remember_seen(db, sha, path.name, "imported")
@@ -162,6 +172,19 @@ def _sync_one(
             "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
             [key, stat.st_size, stat.st_mtime_ns, sha],
         )
+
+
+def _quarantine_unforeseen(
+    path: Path, data: bytes, exc: Exception, quarantine_dir: Path | None, report: SyncReport
+) -> None:
+    """Refuse (and quarantine) a file whose import failed in a way no rule names yet."""
+    rejected = bundles.BundleRejected(
+        RefusalReason.CORRUPT, f"cannot be read ({type(exc).__name__}: {exc})"
+    )
+    if quarantine_dir is not None:
+        with contextlib.suppress(OSError):
+            bundles.quarantine(quarantine_dir, path.name, data, rejected)
+    report.refused.append(_refusal(path, rejected.reason, rejected.message))
 
 
 def _refusal(path: Path, reason: str, message: str) -> bundles.ImportReport:

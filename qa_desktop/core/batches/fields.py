@@ -98,10 +98,37 @@ def _decode_utf8(label: str, data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names the same key twice (json.loads would keep the last silently)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r} (each key may appear once in an object)")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: refuse a key given twice, like bundles do."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return record
+
+
+def _loads(text: str) -> Any:
+    """json.loads, refusing duplicate keys (:class:`_DuplicateKey`)."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def _decode_json_document(label: str, data: bytes) -> Any:
     text = _decode_utf8(label, data)
     try:
-        return json.loads(text)
+        return _loads(text)
+    except _DuplicateKey as exc:
+        raise BatchError(f"{label}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise BatchError(
             f"{label} line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"

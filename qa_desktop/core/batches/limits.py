@@ -19,3 +19,6 @@ MAX_TOKEN_LENGTH = 200
 """Longest id, name, market, language, tag or decision field (compiled into the checks)."""
 MAX_REPORTED_PROBLEMS = 20
 """Problems listed in one :class:`BatchError` message (the rest are counted)."""
+MAX_FIELD_CHARS = 131_072
+"""Longest free-text field (a case's ``text``; its ``metadata`` as stored JSON), in
+characters: one limit for cases.jsonl and cases.csv (where it is also the longest cell)."""

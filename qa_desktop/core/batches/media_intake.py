@@ -6,15 +6,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import warnings
-import zipfile
-import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from PIL import Image
 
+from ..formats import zip_safety
 from . import limits
 from .problems import BatchError, _Unusable
 from .progress import _Progress
@@ -22,6 +23,12 @@ from .records import _CHUNK_CASES, _ROW_SHA, _Cases
 from .sources import _READ_CHUNK, _Source
 
 _SNIFF_BYTES = 64
+_WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Media files inspected (decoded, hashed) at once."""
+_BIG_IMAGE_PIXELS = 16_000_000
+_BIG_IMAGE = threading.Lock()
+"""Held while an image over :data:`_BIG_IMAGE_PIXELS` is decoded at full size, so that the
+workers never hold several of them in memory at once."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +101,55 @@ def _check_media(source: _Source, cases: _Cases, tracker: _Progress) -> None:
     for start in range(0, cases.count, _CHUNK_CASES):
         tracker.check_cancelled()
         end = min(start + _CHUNK_CASES, cases.count)
+        _inspect_new_media(source, media_cases, range(start, end), seen, tracker)
         for index in range(start, end):
             entry = media_cases.get(index)
             if entry is not None:
                 _check_case_media(source, cases, index, entry[0], entry[1], seen, tracker)
         tracker.advance(end - start - sum(1 for i in range(start, end) if i in media_cases))
     cases.problems.raise_if_any()
+
+
+def _inspect_new_media(
+    source: _Source,
+    media_cases: dict[int, tuple[list[str], bytes]],
+    indexes: range,
+    seen: dict[str, _Media | str],
+    tracker: _Progress,
+) -> None:
+    """Inspect every media path of these cases not seen yet, several at a time.
+
+    Decoding dominates (Pillow and OpenCV release the GIL while decoding), so files are
+    inspected in :data:`_WORKERS` threads; results are kept by path, in the cases' order.
+    """
+    paths: dict[str, None] = {}
+    for index in indexes:
+        entry = media_cases.get(index)
+        for path in entry[0] if entry is not None else ():
+            if path not in seen:
+                paths[path] = None
+    if not paths:
+        return
+
+    def inspect(path: str) -> _Media | str:
+        try:
+            return _inspect_media(source, path, tracker)
+        except _Unusable as exc:
+            return str(exc)
+
+    results: list[_Media | str]
+    if _WORKERS == 1 or len(paths) == 1:
+        results = [inspect(path) for path in paths]
+    else:
+        pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="media-intake")
+        try:
+            results = list(pool.map(inspect, paths))
+        finally:
+            pool.shutdown(cancel_futures=True)
+    for path, found in zip(paths, results, strict=True):
+        seen[path] = found
+        if isinstance(found, _Media):
+            source.count(found.size)
 
 
 def _check_case_media(
@@ -117,15 +167,9 @@ def _check_case_media(
     media: list[_Media] = []
     for path in paths:
         tracker.check_cancelled()
-        found = seen.get(path)
-        if found is None:
-            try:
-                found = _inspect_media(source, path, tracker)
-            except _Unusable as exc:
-                found = str(exc)
-            seen[path] = found
+        found = seen[path]  # inspected by _inspect_new_media
         if isinstance(found, str):
-            cases.problems.add(f"{where}: {path} {found}")
+            cases.problems.add(f"{where}: {path} {found} (case {row[0]!r})")
         elif found.kind != content_type:
             cases.problems.add(
                 f"{where}: {path} is {found.mime}, but the case's content_type is"
@@ -145,7 +189,8 @@ def _check_case_media(
 
 
 def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
-    """Sniff, size-check and hash one media file of the batch."""
+    """Sniff, size-check, decode-check and hash one media file of the batch (the caller
+    charges its size to the batch)."""
     stream, limit, why = source.open(path)
     with stream:
         try:
@@ -153,33 +198,80 @@ def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
             mime = _sniff_mime(head)
             if mime is None:
                 raise _Unusable(f"is not a supported image or video (it starts with {head[:8]!r})")
+            stream.seek(0)
             if mime.startswith("image/"):
-                stream.seek(0)
-                _check_image_header(stream, mime)
+                _check_image(stream, mime)
+            else:
+                _check_video(stream)
             stream.seek(0)
             digest, size = _hash_stream(stream, limit, why, tracker)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except zip_safety.DECODE_ERRORS as exc:
             raise _Unusable(f"cannot be read ({exc})") from None
-    source.count(size)
     return _Media(digest, mime, size)
 
 
-def _check_image_header(stream: IO[bytes], mime: str) -> None:
-    """Refuse an image Pillow cannot identify, or one over :data:`limits.MAX_IMAGE_PIXELS`.
+def _check_image(stream: IO[bytes], mime: str) -> None:
+    """Refuse an image Pillow cannot decode, or one over :data:`limits.MAX_IMAGE_PIXELS`.
 
-    Only the header is read; nothing is decoded.
+    The size is checked from the header first (a decompression bomb is never decoded); then
+    the whole image is decoded once, so a truncated or corrupt file is refused here and not
+    found broken on screen. A JPEG is decoded at 1/8 scale: every byte is still read and
+    entropy-decoded (truncation and corruption show), for a fraction of the time. An
+    animation is checked by its first frame.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream, formats=[_IMAGE_FORMATS[mime]]) as image:
                 width, height = image.size
+                if width * height > limits.MAX_IMAGE_PIXELS:
+                    raise _Unusable(f"is {width}x{height} pixels; {_bomb_problem()}")
+                if mime == "image/jpeg":
+                    image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+                if width * height > _BIG_IMAGE_PIXELS and mime != "image/jpeg":
+                    with _BIG_IMAGE:  # one full-size decode of a big image at a time
+                        image.load()
+                else:
+                    image.load()
+    except _Unusable:
+        raise
     except Image.DecompressionBombError:
         raise _Unusable(_bomb_problem()) from None
-    except Exception as exc:  # Pillow's plugins raise many types on a malformed header
+    except Exception as exc:  # Pillow's plugins raise many types on a malformed file
         raise _Unusable(f"is not a readable {mime} image ({exc})") from None
-    if width * height > limits.MAX_IMAGE_PIXELS:
-        raise _Unusable(f"is {width}x{height} pixels; {_bomb_problem()}")
+
+
+def _check_video(stream: IO[bytes]) -> None:
+    """Refuse a video OpenCV (FFmpeg) cannot play: it must open, its first frame must decode,
+    and so must a frame near its end (a truncated file fails there).
+
+    Read from the stream itself (a file, a .zip member, memory): nothing is written to disk.
+    """
+    import cv2  # imported here: only video batches pay for loading OpenCV
+
+    try:
+        reader = cast("cv2.IStreamReader", stream)  # any object with read() and seek()
+        capture = cv2.VideoCapture(reader, cv2.CAP_FFMPEG, [])
+    except Exception as exc:  # cv2.error, or the stream failing underneath
+        raise _Unusable(f"is not a playable video ({exc})") from None
+    try:
+        if not capture.isOpened():
+            raise _Unusable("is not a playable video (it cannot be opened)")
+        if not capture.read()[0]:
+            raise _Unusable("is not a playable video (its first frame cannot be decoded)")
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        near_end = frames - 1 - frames // 20  # 95%: frame counts of some containers are estimates
+        if near_end > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, near_end)
+            if not capture.read()[0]:
+                raise _Unusable(
+                    f"is not a playable video (frame {near_end + 1} of {frames}, near its end,"
+                    " cannot be decoded: is it truncated?)"
+                )
+    except cv2.error as exc:
+        raise _Unusable(f"is not a playable video ({exc})") from None
+    finally:
+        capture.release()
 
 
 def _bomb_problem() -> str:
@@ -272,7 +364,9 @@ def _copy_verified(
                 tracker.check_cancelled()
     except _Unusable as exc:
         raise BatchError(f"{source.label(name)}: {exc}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except OSError:
+        raise
+    except zip_safety.DECODE_ERRORS as exc:
         raise BatchError(f"{source.label(name)}: cannot be read ({exc})") from None
     if copied != size or digest.hexdigest() != sha256:
         raise changed

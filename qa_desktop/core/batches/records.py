@@ -19,9 +19,11 @@ from .fields import (
     _check_keys,
     _check_token,
     _decode_utf8,
+    _DuplicateKey,
     _is_token,
     _json_error,
     _json_type,
+    _loads,
     _shown,
     _timestamp_problem,
     _token_problem,
@@ -164,7 +166,9 @@ _MALFORMED = object()
 def _decode_line(cases: _Cases, line: int, text: str) -> Any:
     """The JSON value of one line, or ``_MALFORMED`` after noting the problem."""
     try:
-        return json.loads(text)
+        return _loads(text)
+    except _DuplicateKey as exc:
+        cases.problems.add(f"{cases.label} line {line}: {exc}")
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         cases.problems.add(f"{cases.label} line {line}: not valid JSON ({_json_error(exc)})")
     except RecursionError:
@@ -174,6 +178,7 @@ def _decode_line(cases: _Cases, line: int, text: str) -> Any:
 
 def _parse_csv(text: str, batch_id: str, cases: _Cases, tracker: _Progress) -> None:
     label = cases.label
+    csv.field_size_limit(limits.MAX_FIELD_CHARS)  # the default, made explicit: one limit
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -182,6 +187,11 @@ def _parse_csv(text: str, batch_id: str, cases: _Cases, tracker: _Progress) -> N
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise BatchError(
+                f"{label} line {reader.line_num}: a cell is longer than"
+                f" {limits.MAX_FIELD_CHARS:,} characters; {_field_limit()}"
+            ) from None
         raise BatchError(f"{label} line {reader.line_num}: not valid CSV ({exc})") from None
     if header is None:
         raise BatchError(f"{label}: empty; expected a header row naming the columns")
@@ -251,7 +261,9 @@ def _record_from_csv(cells: dict[str, str]) -> dict[str, Any]:
     metadata = cells.get("metadata", "").strip()
     if metadata:
         try:
-            record["metadata"] = json.loads(metadata)
+            record["metadata"] = _loads(metadata)
+        except _DuplicateKey as exc:
+            raise _Bad("metadata", str(exc)) from None
         except ValueError as exc:
             raise _Bad("metadata", f"not valid JSON ({_json_error(exc)})") from None
         except RecursionError:
@@ -339,6 +351,8 @@ def _case_row(record: Any, batch_id: str) -> tuple[list[Any], list[str], bytes]:
         else:
             tags_json = "[]" if tags is None or tags == [] else _tags_json(tags)
         metadata_json = "{}" if metadata is None or metadata == {} else _metadata_json(metadata)
+        if len(text) > limits.MAX_FIELD_CHARS or len(metadata_json) > limits.MAX_FIELD_CHARS:
+            raise _NotValid
         fields = (
             record["id"], content_type, text, record["market"], record["language"],
             tags_json, metadata_json, decision["label"], decision["policy"],
@@ -402,11 +416,13 @@ def _check_case(record: Any) -> None:
         raise _Bad("text", f"expected a string, got {_json_type(text)}")
     if "\x00" in text:
         raise _Bad("text", "must not contain NUL characters")
+    if len(text) > limits.MAX_FIELD_CHARS:
+        raise _Bad("text", f"is {len(text):,} characters long; {_field_limit()}")
     tags, metadata, media = record.get("tags"), record.get("metadata"), record.get("media")
     if tags is not None:
         _tags_json(tags)
-    if metadata is not None:
-        _metadata_json(metadata)
+    if metadata is not None and len(stored := _metadata_json(metadata)) > limits.MAX_FIELD_CHARS:
+        raise _Bad("metadata", f"is {len(stored):,} characters long as JSON; {_field_limit()}")
     if content_type == "text":
         if not text.strip():
             raise _Bad("text", "a text case needs text")
@@ -421,6 +437,10 @@ def _check_case(record: Any) -> None:
             json.dumps(value, ensure_ascii=False).encode()
         except UnicodeEncodeError:
             raise _Bad(name, "invalid Unicode (an unpaired surrogate escape)") from None
+
+
+def _field_limit() -> str:
+    return f"the limit for one field is {limits.MAX_FIELD_CHARS:,} characters"
 
 
 _VALID_TIMES: set[str] = set()

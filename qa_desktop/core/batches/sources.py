@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import os
 import stat
+import threading
 import zipfile
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,12 +158,26 @@ class _ZipSource(_Source):
         super().__init__()
         self.path = path
         self.archive = archive
+        self._lock = threading.Lock()
+        try:
+            self._raw = path.open("rb")
+        except OSError as exc:
+            raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
         try:
             self.members = zip_safety.checked_members(archive, zip_safety.BATCH_LIMITS)
+            size = os.fstat(self._raw.fileno()).st_size
+            zip_safety.check_layout(archive, self._read_at, size)
         except ZipProblem as problem:
+            self._raw.close()
             raise BatchError(_zip_problem_message(path, problem)) from None
-        self.prefix = _batch_prefix(path, self.members)
-        self._raw = path.open("rb")
+        except OSError as exc:
+            self._raw.close()
+            raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        try:
+            self.prefix = _batch_prefix(path, self.members)
+        except BaseException:
+            self._raw.close()
+            raise
 
     def label(self, name: str) -> str:
         return f"{self.path.name}: {self.prefix}{name}"
@@ -181,18 +195,21 @@ class _ZipSource(_Source):
         limit, why = zip_safety.read_cap(info, limits)
         if limit == limits.max_member_bytes:
             why = _larger_than(limits)
-        try:
-            zip_safety.data_offset(self._read_at, info)
-        except ZipProblem as problem:
-            raise _Unusable(problem.problem) from None
-        except OSError as exc:
-            raise _Unusable(f"cannot be read from the archive ({exc})") from None
-        try:
-            return self.archive.open(info), limit, why
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-            raise _Unusable(f"cannot be read from the archive ({exc})") from None
+        with self._lock:  # media are inspected in several threads
+            try:
+                zip_safety.data_offset(self._read_at, info)
+            except ZipProblem as problem:
+                raise _Unusable(problem.problem) from None
+            except OSError as exc:
+                raise _Unusable(f"cannot be read from the archive ({exc})") from None
+            try:
+                return self.archive.open(info), limit, why
+            except zip_safety.DECODE_ERRORS as exc:
+                raise _Unusable(f"cannot be read from the archive ({exc})") from None
 
     def _read_at(self, offset: int, size: int) -> bytes:
+        if offset < 0:
+            return b""
         self._raw.seek(offset)
         return self._raw.read(size)
 
@@ -313,8 +330,10 @@ def _open_zip(path: Path, db: sqlite_utils.Database | None = None) -> _Source:
         raise BatchError(_zip_problem_message(path, problem)) from None
     except OSError as exc:
         raise BatchError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except zipfile.BadZipFile as exc:
-        raise BatchError(f"{path}: not a readable zip archive ({exc})") from exc
+    except zip_safety.DECODE_ERRORS as exc:  # a bad "version needed", a name not in UTF-8...
+        raise BatchError(
+            f"{path}: not a readable zip archive ({type(exc).__name__}: {exc})"
+        ) from None
     try:
         signed = _looks_signed(archive.namelist())
         if not signed:
@@ -350,6 +369,6 @@ def _read_all(stream: IO[bytes], limit: int, label: str) -> bytes:
         while size < limit and (chunk := stream.read(min(_READ_CHUNK * 16, limit - size))):
             chunks.append(chunk)
             size += len(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except zip_safety.DECODE_ERRORS as exc:
         raise BatchError(f"{label}: cannot be read ({exc})") from None
     return b"".join(chunks)

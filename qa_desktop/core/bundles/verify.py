@@ -34,18 +34,7 @@ MAX_TAG_FILE_BYTES = 1024**2
 """Largest tag file (bagit.txt, bag-info.txt, manifests, signature)."""
 
 _NUMBER = re.compile(r"[0-9]{1,15}")
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    NotImplementedError,
-    RuntimeError,
-    OSError,
-    EOFError,
-    zlib.error,
-    ValueError,
-    KeyError,
-    IndexError,
-)
+_ZIP_ERRORS = zip_safety.DECODE_ERRORS
 _ZIP_REASONS = {
     ZipRule.ARCHIVE_TOO_LARGE: RefusalReason.ZIP_BOMB,
     ZipRule.TOO_MANY_MEMBERS: RefusalReason.ZIP_BOMB,
@@ -59,6 +48,9 @@ _ZIP_REASONS = {
     ZipRule.OVER_COMPRESSED: RefusalReason.ZIP_BOMB,
     ZipRule.TOTAL_TOO_LARGE: RefusalReason.ZIP_BOMB,
     ZipRule.LOCAL_HEADER: RefusalReason.CORRUPT,
+    ZipRule.COMPRESSION: RefusalReason.CORRUPT,
+    ZipRule.LAYOUT: RefusalReason.CORRUPT,
+    ZipRule.DATA_DESCRIPTOR: RefusalReason.CORRUPT,
 }
 """The bundle reason code of each archive-safety rule."""
 
@@ -85,12 +77,13 @@ def verify_bundle(
                 ).items()
                 if not info.is_dir()
             }
+            zip_safety.check_layout(archive, _reader(data), len(data))
         except ZipProblem as problem:
             raise _refusal(problem) from None
         if not members:
             raise BundleRejected(RefusalReason.EMPTY, "the archive holds no files")
         root = _bag_root(members)
-        files = _read_members(archive, members, root, data)
+        files = _read_members(members, root, data)
     for name in REQUIRED_TAG_FILES:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
@@ -160,9 +153,7 @@ def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
     return tops.pop()
 
 
-def _read_members(
-    archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], root: str, data: bytes
-) -> dict[str, bytes]:
+def _read_members(members: dict[str, zipfile.ZipInfo], root: str, data: bytes) -> dict[str, bytes]:
     """Every file's bytes by bag-relative name, counting bytes as they come out.
 
     Evidence stored uncompressed is not copied: it is a view into ``data`` (its CRC-32
@@ -172,10 +163,7 @@ def _read_members(
     files: dict[str, bytes] = {}
     views: list[tuple[str, zipfile.ZipInfo]] = []
     total = 0
-
-    def read_at(offset: int, size: int) -> bytes:
-        return data[offset : offset + size]
-
+    read_at = _reader(data)
     for name, info in members.items():
         relative = name[len(root) + 1 :]
         try:
@@ -194,13 +182,7 @@ def _read_members(
             limit = min(limit, MAX_TAG_FILE_BYTES)
             if info.file_size > MAX_TAG_FILE_BYTES:
                 raise BundleRejected(RefusalReason.ZIP_BOMB, f"tag file {relative!r} is too large")
-        try:
-            with archive.open(info) as stream:
-                content = stream.read(limit + 1)
-        except _ZIP_ERRORS as exc:
-            raise BundleRejected(
-                RefusalReason.CORRUPT, f"{relative!r} cannot be read ({exc})"
-            ) from None
+        content = _decoded(data, start, info, limit, relative)
         if len(content) > limit:
             raise BundleRejected(
                 RefusalReason.ZIP_BOMB, f"{relative!r} holds more than it declares"
@@ -214,6 +196,51 @@ def _read_members(
         if crc != info.CRC:
             raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)")
     return files
+
+
+def _reader(data: bytes) -> zip_safety.ReadAt:
+    def read_at(offset: int, size: int) -> bytes:
+        return data[offset : offset + size] if offset >= 0 else b""
+
+    return read_at
+
+
+def _decoded(data: bytes, start: int, info: zipfile.ZipInfo, limit: int, relative: str) -> bytes:
+    """A member's bytes (at most ``limit`` + 1 of them), decoded from the archive directly.
+
+    Only stored and deflate reach here (``checked_members``). The compressed data must be
+    exactly ``compress_size`` bytes: a deflate stream that ends early would let a streaming
+    extractor look for the next file somewhere else.
+    """
+    end = start + info.compress_size
+    if end > len(data):
+        raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} is truncated")
+    raw = data[start:end]
+    if info.compress_type == zipfile.ZIP_STORED:
+        content = raw[: limit + 1]
+        if len(content) > limit:
+            return content
+    else:
+        decoder = zlib.decompressobj(-15)
+        try:
+            content = decoder.decompress(raw, limit + 1)
+        except zlib.error as exc:
+            raise BundleRejected(
+                RefusalReason.CORRUPT, f"{relative!r} cannot be read (corrupt deflate data: {exc})"
+            ) from None
+        if len(content) > limit:
+            return content
+        if not decoder.eof or decoder.unused_data or decoder.unconsumed_tail:
+            raise BundleRejected(
+                RefusalReason.CORRUPT,
+                f"{relative!r} cannot be read (its deflate data does not end where the archive"
+                " says)",
+            )
+    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+        raise BundleRejected(
+            RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad size or CRC-32)"
+        )
+    return content
 
 
 def _stored_view(data: bytes, start: int, info: zipfile.ZipInfo, relative: str) -> memoryview:

@@ -13,15 +13,27 @@ The rules, each refused with its :class:`ZipRule`:
 
 - too many entries (``max_members``), an archive file too big (``max_archive_bytes``);
 - a link, or any member that is not a plain file or folder (device, FIFO, socket);
-- a name that is not a plain portable relative path (:func:`relative_path_problem` with
+- a name that is neither ASCII nor flagged UTF-8 (tools decode it differently), or one
+  that is not a plain portable relative path (:func:`relative_path_problem` with
   ``strict``: no absolute paths, ``..``, backslashes, ``:``, control characters, non-NFC);
 - the same name twice, or two names that differ only by case;
-- an encrypted member;
+- an encrypted member, or one compressed by any method but stored or deflate (what we
+  write; LZMA, bzip2 and the rest are never decoded);
 - a member bigger than ``max_member_bytes``, or expanding more than
   ``max_compression_ratio`` times (above ``ratio_check_min_bytes``);
 - more than ``max_total_bytes`` uncompressed in all;
 - a local file header that disagrees with the central directory (name, flags, method,
-  CRC-32 or sizes), so that a streaming extractor sees the very files checked here.
+  CRC-32 or sizes), so that a streaming extractor sees the very files checked here;
+- the layout (:func:`check_layout`): the first local header at offset 0 (nothing
+  prepended, no archive glued behind another), every byte up to the central directory
+  belonging to exactly one member (local header, name, extra field, data, data descriptor)
+  in order, with no gap and no overlap, the central directory followed only by its end
+  records (no comment, nothing appended), and every data descriptor agreeing with the
+  central directory.
+
+Decoding a member can still fail (a corrupt deflate stream): callers catch
+:data:`DECODE_ERRORS`, every error the standard library's zip, zlib and text decoders raise,
+and refuse by name.
 
 Each caller turns a :class:`ZipProblem` into its own refusal (a batch's ``BatchError``
 message, a bundle's reason code).
@@ -29,9 +41,11 @@ message, a bundle's reason code).
 
 from __future__ import annotations
 
+import lzma
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +57,31 @@ KiB, MiB, GiB = 1024, 1024**2, 1024**3
 
 LOCAL_HEADER_SIZE = 30
 """Bytes of a local file header before its file name and extra field."""
+END_RECORD_SIZE = 22
+"""Bytes of the end of central directory record (we allow no archive comment after it)."""
+ZIP64_LOCATOR_SIZE = 20
+ZIP64_END_RECORD_SIZE = 56
+
+ALLOWED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+"""The only compression methods read (the ones we write)."""
+
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,  # bz2 errors, and read errors
+    ValueError,  # UnicodeDecodeError, and zipfile's checks of header values
+    struct.error,
+    KeyError,
+    IndexError,
+    OverflowError,
+)
+"""Every error opening a zip or decoding a member can raise: callers turn each into a named
+refusal (a corrupt archive is the sender's problem, never a traceback)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +139,9 @@ class ZipRule(StrEnum):
     OVER_COMPRESSED = "over-compressed"
     TOTAL_TOO_LARGE = "total-too-large"
     LOCAL_HEADER = "local-header"
+    COMPRESSION = "compression"
+    LAYOUT = "layout"
+    DATA_DESCRIPTOR = "data-descriptor"
 
 
 class ZipProblem(QADesktopError, ValueError):
@@ -180,6 +222,13 @@ def checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> dict[str, zi
             raise ZipProblem(ZipRule.LINK, name, "is a link; links are not allowed")
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise ZipProblem(ZipRule.NOT_REGULAR, name, "is not a plain file or folder")
+        if not info.flag_bits & 0x800 and not info.orig_filename.isascii():
+            raise ZipProblem(
+                ZipRule.UNSAFE_NAME,
+                name,
+                "has a name that is neither ASCII nor marked as UTF-8 (other tools would read"
+                " another name)",
+            )
         bare = name.rstrip("/") if info.is_dir() else name
         problem = relative_path_problem(bare, strict=True)
         if problem:
@@ -195,6 +244,13 @@ def checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> dict[str, zi
         folded[fold] = bare
         if info.flag_bits & 0x1:
             raise ZipProblem(ZipRule.ENCRYPTED, name, "is encrypted")
+        if info.compress_type not in ALLOWED_METHODS:
+            raise ZipProblem(
+                ZipRule.COMPRESSION,
+                name,
+                f"is compressed with method {info.compress_type}"
+                f"{_method_name(info.compress_type)}; only stored and deflate are allowed",
+            )
         if info.file_size > limits.max_member_bytes:
             raise ZipProblem(ZipRule.MEMBER_TOO_LARGE, name, member_too_large(limits))
         if info.file_size > limits.ratio_check_min_bytes and (
@@ -220,6 +276,11 @@ def data_offset(read_at: ReadAt, info: zipfile.ZipInfo) -> int:
     other tools could see other files than the ones checked here. Raises
     :class:`ZipProblem` (:attr:`ZipRule.LOCAL_HEADER`).
     """
+    return _local_header(read_at, info)[0]
+
+
+def _local_header(read_at: ReadAt, info: zipfile.ZipInfo) -> tuple[int, bool]:
+    """Where the member's data starts, and whether its local extra field is zip64."""
     name = info.filename
     offset = info.header_offset
     header = read_at(offset, LOCAL_HEADER_SIZE)
@@ -235,6 +296,13 @@ def data_offset(read_at: ReadAt, info: zipfile.ZipInfo) -> int:
         expected = b""
     if read_at(offset + LOCAL_HEADER_SIZE, name_length) != expected:
         raise ZipProblem(ZipRule.LOCAL_HEADER, name, "has a local header naming another file")
+    start = offset + LOCAL_HEADER_SIZE + name_length
+    extra = read_at(start, extra_length)
+    if len(extra) != extra_length:
+        raise ZipProblem(ZipRule.LOCAL_HEADER, name, "has a truncated local header")
+    zip64 = _zip64_sizes(extra, name)
+    if zip64 is not None and (compressed, size) == (0xFFFFFFFF, 0xFFFFFFFF):
+        size, compressed = zip64
     described = (crc, compressed, size)
     deferred = flags & 0x08 and described == (0, 0, 0)  # sizes in a data descriptor
     if flags != info.flag_bits or method != info.compress_type:
@@ -250,4 +318,147 @@ def data_offset(read_at: ReadAt, info: zipfile.ZipInfo) -> int:
             name,
             "has a local header whose CRC-32 or sizes differ from the central directory's",
         )
-    return int(offset + LOCAL_HEADER_SIZE + name_length + extra_length)
+    return int(start + extra_length), zip64 is not None
+
+
+def _zip64_sizes(extra: bytes, name: str) -> tuple[int, int] | None:
+    """(uncompressed, compressed) from a local header's zip64 extra field, if it has one."""
+    position = 0
+    while position + 4 <= len(extra):
+        tag, length = struct.unpack("<HH", extra[position : position + 4])
+        if tag == 0x0001:
+            body = extra[position + 4 : position + 4 + length]
+            if len(body) < 16:
+                raise ZipProblem(ZipRule.LOCAL_HEADER, name, "has a zip64 extra field too short")
+            sizes: tuple[int, int] = struct.unpack("<QQ", body[:16])
+            return sizes
+        position += 4 + length
+    return None
+
+
+def _method_name(method: int) -> str:
+    known = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 93: "Zstandard"}
+    return f" ({known[method]})" if method in known else ""
+
+
+def check_layout(archive: zipfile.ZipFile, read_at: ReadAt, size: int) -> None:
+    """Refuse an archive whose bytes are not exactly its members, in order, then its directory.
+
+    The central directory is what zipfile (and so every check here) reads; a streaming
+    extractor reads local headers from offset 0 on instead. Only when the first local header
+    is at offset 0, each member's header, data and data descriptor is followed directly by
+    the next member's header, and the last one by the central directory, do both see the
+    same files. This refuses a junk prefix, an archive glued behind another one (a forged bag
+    followed by a genuine bundle), unreferenced or shared byte ranges, and data descriptors
+    that disagree with the central directory. Raises :class:`ZipProblem`.
+    """
+    directory_offset, _directory_size, entries = _central_directory(read_at, size)
+    if archive.start_dir != directory_offset:
+        raise ZipProblem(
+            ZipRule.LAYOUT, None, "the central directory is not where the archive says"
+        )
+    infos = sorted(archive.infolist(), key=lambda info: info.header_offset)
+    if entries != len(infos):
+        raise ZipProblem(
+            ZipRule.LAYOUT,
+            None,
+            f"the end of the central directory counts {entries} entries, the directory holds"
+            f" {len(infos)}",
+        )
+    position = 0
+    for info in infos:
+        if info.header_offset != position:
+            raise ZipProblem(ZipRule.LAYOUT, info.filename, _misplaced(info, position))
+        start, zip64 = _local_header(read_at, info)
+        position = start + info.compress_size
+        if info.flag_bits & 0x08:
+            position += _descriptor_length(read_at, position, info, zip64)
+    if position != directory_offset:
+        raise ZipProblem(
+            ZipRule.LAYOUT,
+            None,
+            "the last file does not end where the central directory starts"
+            f" ({abs(directory_offset - position)} bytes "
+            f"{'unaccounted for' if position < directory_offset else 'overlap'})",
+        )
+
+
+def _misplaced(info: zipfile.ZipInfo, position: int) -> str:
+    if position == 0:
+        return (
+            f"starts at byte {info.header_offset}, not at the start of the archive (prepended data)"
+        )
+    if info.header_offset < position:
+        return "overlaps the file before it"
+    return f"follows {info.header_offset - position} bytes no file accounts for"
+
+
+def _central_directory(read_at: ReadAt, size: int) -> tuple[int, int, int]:
+    """Offset, size and entry count of the central directory, from the end records.
+
+    The end record must be the archive's last 22 bytes (no comment, nothing appended) and
+    the directory (and zip64 end records, if any) must fill the space before it exactly.
+    """
+    end = read_at(size - END_RECORD_SIZE, END_RECORD_SIZE) if size >= END_RECORD_SIZE else b""
+    if len(end) != END_RECORD_SIZE or end[:4] != b"PK\x05\x06":
+        raise ZipProblem(
+            ZipRule.LAYOUT,
+            None,
+            "the archive does not end with its central directory (a comment or appended data)",
+        )
+    disk, start_disk, _here, entries, directory_size, offset, comment = struct.unpack(
+        "<HHHHLLH", end[4:]
+    )
+    if disk or start_disk or comment:
+        raise ZipProblem(
+            ZipRule.LAYOUT, None, "a multi-disk archive or an archive comment is not allowed"
+        )
+    directory_end = size - END_RECORD_SIZE
+    if entries == 0xFFFF or 0xFFFFFFFF in (directory_size, offset):
+        locator_at = directory_end - ZIP64_LOCATOR_SIZE
+        locator = read_at(locator_at, ZIP64_LOCATOR_SIZE) if locator_at >= 0 else b""
+        if len(locator) != ZIP64_LOCATOR_SIZE or locator[:4] != b"PK\x06\x07":
+            raise ZipProblem(ZipRule.LAYOUT, None, "the zip64 end of directory is missing")
+        _disk, record_at, _disks = struct.unpack("<LQL", locator[4:])
+        record = read_at(record_at, ZIP64_END_RECORD_SIZE)
+        if len(record) != ZIP64_END_RECORD_SIZE or record[:4] != b"PK\x06\x06":
+            raise ZipProblem(ZipRule.LAYOUT, None, "the zip64 end of directory is missing")
+        record_size, _made, _needed, disk, start_disk, _here, entries, directory_size, offset = (
+            struct.unpack("<QHHLLQQQQ", record[4:])
+        )
+        if disk or start_disk or record_at + 12 + record_size != locator_at:
+            raise ZipProblem(ZipRule.LAYOUT, None, "the zip64 end of directory is malformed")
+        directory_end = record_at
+    actual = directory_end - directory_size
+    if actual > offset:
+        raise ZipProblem(
+            ZipRule.LAYOUT,
+            None,
+            f"{actual - offset} bytes come before the archive itself (prepended data, or an"
+            " archive glued behind another one)",
+        )
+    if actual != offset:
+        raise ZipProblem(
+            ZipRule.LAYOUT,
+            None,
+            "the central directory does not end where its end record starts (hidden data)",
+        )
+    return offset, directory_size, entries
+
+
+def _descriptor_length(read_at: ReadAt, at: int, info: zipfile.ZipInfo, zip64: bool) -> int:
+    """The length of the data descriptor at ``at``, once it agrees with the central directory."""
+    raw = read_at(at, 24)
+    signed = raw[:4] == b"PK\x07\x08"
+    body = raw[4:] if signed else raw
+    fmt = "<LQQ" if zip64 else "<LLL"
+    length = struct.calcsize(fmt)
+    if len(body) < length:
+        raise ZipProblem(ZipRule.DATA_DESCRIPTOR, info.filename, "has a truncated data descriptor")
+    if struct.unpack(fmt, body[:length]) != (info.CRC, info.compress_size, info.file_size):
+        raise ZipProblem(
+            ZipRule.DATA_DESCRIPTOR,
+            info.filename,
+            "has a data descriptor whose CRC-32 or sizes differ from the central directory's",
+        )
+    return length + (4 if signed else 0)
