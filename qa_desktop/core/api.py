@@ -42,7 +42,9 @@ from .media import (
     AnimatedImage,
     FilterSettings,
     MediaError,
+    MediaSource,
     Region,
+    VideoCapture,
     apply_filters,
     blur,
     decode_image_for_display,
@@ -53,6 +55,7 @@ from .media import (
     storyboard,
     video_info,
 )
+from .media_store import MediaKeyError, StoredMedia
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
@@ -126,6 +129,8 @@ __all__ = [
     "Label",
     "MediaError",
     "MediaFile",
+    "MediaKeyError",
+    "MediaSource",
     "NoIdentity",
     "NoReviewer",
     "OriginalDecision",
@@ -148,6 +153,7 @@ __all__ = [
     "SevereExposureRule",
     "SignedBatchRefused",
     "SignerDeliveries",
+    "StoredMedia",
     "SyncFolderMissing",
     "SyncReport",
     "TrustError",
@@ -155,6 +161,7 @@ __all__ = [
     "UnsignedBatch",
     "VerdictDraft",
     "VerdictEvent",
+    "VideoCapture",
     "WrongPassphrase",
     "apply_filters",
     "blur",
