@@ -233,7 +233,14 @@ class VideoCapture:
             except SealedFileError as exc:
                 raise _damaged(self.name, exc) from exc
             # The stubs say IStreamReader; at run time any io.BufferedIOBase is taken.
-            self._capture = cv2.VideoCapture(self._reader, cv2.CAP_FFMPEG, [])  # type: ignore[call-overload]
+            try:
+                self._capture = cv2.VideoCapture(self._reader, cv2.CAP_FFMPEG, [])  # type: ignore[call-overload]
+            except cv2.error as exc:  # an OpenCV before 4.10, which cannot read a stream
+                self._reader.close()
+                raise MediaError(
+                    f"{self.name}: this OpenCV ({cv2.__version__}) cannot play encrypted "
+                    "videos; version 4.10 or later is needed"
+                ) from exc
         else:
             self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
