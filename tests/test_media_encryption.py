@@ -346,6 +346,18 @@ def test_without_a_keyring_the_key_file_holds_the_key_privately(
     assert stat.S_IMODE(ws.media_store.key_path.stat().st_mode) == 0o600
 
 
+def test_a_lost_key_file_is_said_plainly_and_never_replaced(
+    imported: tuple[Workspace, Path],
+) -> None:
+    ws, _ = imported
+    ws.media_store.key_path.unlink()
+    media_store.forget_keys()
+    image = ws.queue.case("img-0").media[0]  # type: ignore[union-attr]
+    with pytest.raises(MediaKeyError, match=r"media-store-key\.json is missing"):
+        ws.queue.open_media(image)
+    assert not ws.media_store.key_path.exists()  # no new key that would open nothing
+
+
 def test_processes_making_the_key_at_once_agree_on_one(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""

@@ -38,6 +38,7 @@ from .sealed_files import (
     SealedFileError,
     SealedReader,
     SealedWriter,
+    is_sealed,
     seal_in_place,
     sealed_size,
 )
@@ -114,9 +115,28 @@ class MediaStore:
         with _KEY_LOCK:
             key = _KEY_CACHE.get(path)
             if key is None:
-                key = _load_key(path) if path.exists() else _create_key(path)
+                if path.exists():
+                    key = _load_key(path)
+                elif self._holds_sealed_media():
+                    raise MediaKeyError(
+                        f"{path} is missing, and the media in {self.media_dir} were encrypted "
+                        "with the key it held: restore it, or remove the media folder and "
+                        "import the batches again (verdicts are kept)"
+                    )
+                else:
+                    key = _create_key(path)
                 _KEY_CACHE[path] = key
             return key
+
+    def _holds_sealed_media(self) -> bool:
+        if not self.media_dir.is_dir():
+            return False
+        for sub in self.media_dir.iterdir():
+            if sub.is_dir() and len(sub.name) == 2:
+                for entry in sub.iterdir():
+                    if not entry.name.startswith(".") and is_sealed(entry):
+                        return True
+        return False
 
     def path(self, sha256: str) -> Path:
         """Where the file with this content hash lives."""
