@@ -1,6 +1,6 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
-Run ``python -m benchmarks [name ...]``; names: import, next_case, video_fps,
+Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
 storyboard, big_image, reduced_detail, bundles (default: all).
 """
 
@@ -15,6 +15,7 @@ from . import bench_bundles, bench_import, bench_media, bench_next_case
 
 BENCHMARKS = {
     "import": bench_import.run,
+    "import_media": bench_import.run_media,
     "next_case": bench_next_case.run,
     "video_fps": bench_media.run_video_fps,
     "storyboard": bench_media.run_storyboard,

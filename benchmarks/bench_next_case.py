@@ -84,14 +84,14 @@ def run(tmp: Path) -> list[str]:
     window.show()
     samples = []
     for _ in range(IMAGES - 1):
-        window.renderer.wait()
+        window.review.renderer.wait()
         app.processEvents()  # deliver the prefetched renders
         started = time.perf_counter()
-        QTest.keyClick(window.queue, Qt.Key.Key_J)
-        if window.viewer.image_view.current_image() is not None:
+        QTest.keyClick(window.review.queue, Qt.Key.Key_J)
+        if window.review.viewer.image_view.current_image() is not None:
             samples.append((time.perf_counter() - started) * 1000)
         else:  # not prefetched: wait for the render, and count that time too
-            while window.viewer.image_view.current_image() is None:
+            while window.review.viewer.image_view.current_image() is None:
                 app.processEvents()
             samples.append((time.perf_counter() - started) * 1000)
     window.close()

@@ -49,7 +49,7 @@ def snapshot(db: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def run(ws: Workspace, path: Path, **kwargs: Any) -> ImportReport:
-    return import_batch(ws.database_for_tests(), ws.media_dir, path, **kwargs)
+    return import_batch(ws.database_for_tests(), ws.media_store, path, **kwargs)
 
 
 def refused(ws: Workspace, path: Path, *fragments: str, **kwargs: Any) -> str:
@@ -127,7 +127,9 @@ def test_good_folder_imports_cases_media_and_the_batch(ws: Workspace, tmp_path: 
     assert load_case(ws.database_for_tests(), "img-a").metadata == {"source": "report", "n": 2}  # type: ignore[union-attr]
     for media in (*case.media, *video.media):
         stored = media.path_in(ws.media_dir)
-        assert stored.read_bytes() == (folder / media.name).read_bytes()
+        original = (folder / media.name).read_bytes()
+        assert ws.queue.open_media(media).read_bytes() == original  # encrypted at rest
+        assert stored.read_bytes() != original
         assert stat.S_IMODE(stored.stat().st_mode) == 0o600
         assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
     assert not list(ws.media_dir.rglob(".incoming-*"))

@@ -42,7 +42,9 @@ from .media import (
     AnimatedImage,
     FilterSettings,
     MediaError,
+    MediaSource,
     Region,
+    VideoCapture,
     apply_filters,
     blur,
     decode_image_for_display,
@@ -53,6 +55,7 @@ from .media import (
     storyboard,
     video_info,
 )
+from .media_store import MediaKeyError, StoredMedia
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
@@ -128,6 +131,8 @@ __all__ = [
     "Label",
     "MediaError",
     "MediaFile",
+    "MediaKeyError",
+    "MediaSource",
     "NoIdentity",
     "NoReviewer",
     "OriginalDecision",
@@ -150,6 +155,7 @@ __all__ = [
     "SevereExposureRule",
     "SignedBatchRefused",
     "SignerDeliveries",
+    "StoredMedia",
     "SyncFolderMissing",
     "SyncReport",
     "TrustError",
@@ -157,6 +163,7 @@ __all__ = [
     "UnsignedBatch",
     "VerdictDraft",
     "VerdictEvent",
+    "VideoCapture",
     "WrongPassphrase",
     "apply_filters",
     "blur",

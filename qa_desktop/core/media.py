@@ -3,13 +3,18 @@
 Every array here is RGB uint8, height x width x 3. Nothing in this module writes pixels
 to disk: decoded, revealed or blurred content lives in memory and is gone with it::
 
-    sharp = decode_image_for_display(path, 1600)   # reduced JPEG decode, EXIF-rotated
+    sharp = decode_image_for_display(stored, 1600) # reduced JPEG decode, EXIF-rotated
     shown = blur(sharp, 5)                         # downscale, blur, upscale
-    frames = storyboard(video_path, count=9)       # keyframes at scene changes
+    frames = storyboard(stored_video, count=9)     # keyframes at scene changes
+
+A media source is a :class:`~.media_store.StoredMedia` (a case's file in the encrypted
+store, decrypted into memory: images whole, videos through a seekable stream) or a plain
+``Path`` (files outside the store: tests, benchmarks, a batch being made).
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +24,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import QADesktopError
+from .media_store import StoredMedia
+from .sealed_files import SealedFileError, SealedReader
 from .vocab import BlurKind
+
+MediaSource = Path | StoredMedia
+"""A case's file in the encrypted store, or a plain file."""
 
 MAX_IMAGE_PIXELS = 100_000_000
 """Images larger than this are refused as probable decompression bombs."""
@@ -77,31 +87,48 @@ def resize_to_fit(img: np.ndarray, max_w: int, max_h: int) -> np.ndarray:
     return cv2.resize(img, (new_w, new_h), interpolation=interpolation)
 
 
-def _open_image(path: Path, max_pixels: int) -> Image.Image:
+def media_name(source: MediaSource) -> str:
+    """The name messages use for a media source: the case's file name for stored media."""
+    return source.name
+
+
+def _damaged(name: str, error: SealedFileError) -> MediaError:
+    return MediaError(
+        f"{name}: the stored file is damaged or was altered, so it is not shown "
+        f"({str(error).partition(': ')[2] or error})"
+    )
+
+
+def _open_image(source: MediaSource, max_pixels: int) -> Image.Image:
+    name = media_name(source)
     try:
+        # A stored image is decrypted (and authenticated) whole into memory, then decoded.
+        file = io.BytesIO(source.read_bytes()) if isinstance(source, StoredMedia) else source
         with warnings.catch_warnings():
             # Our own limit below decides; Pillow's warning threshold is lower than it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(file)
+    except SealedFileError as exc:
+        raise _damaged(name, exc) from exc
     except FileNotFoundError as exc:
-        raise MediaError(f"{path.name}: the media file is missing from the store") from exc
+        raise MediaError(f"{name}: the media file is missing from the store") from exc
     except UnidentifiedImageError as exc:
-        raise MediaError(f"{path.name}: not an image format this app can read") from exc
+        raise MediaError(f"{name}: not an image format this app can read") from exc
     except Image.DecompressionBombError as exc:
-        raise MediaError(f"{path.name}: image is too large to decode safely") from exc
+        raise MediaError(f"{name}: image is too large to decode safely") from exc
     except OSError as exc:
-        raise MediaError(f"{path.name}: cannot read ({exc})") from exc
+        raise MediaError(f"{name}: cannot read ({exc})") from exc
     w, h = image.size
     if w * h > max_pixels:
         image.close()
         raise MediaError(
-            f"{path.name}: image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the "
+            f"{name}: image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the "
             f"limit of {max_pixels / 1e6:.0f} (a possible decompression bomb)"
         )
     return image
 
 
-def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
+def _to_rgb_array(image: Image.Image, name: str) -> np.ndarray:
     try:
         image = ImageOps.exif_transpose(image)
         if image.mode not in ("RGB", "L"):
@@ -115,30 +142,30 @@ def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
             image = image.convert("RGB")  # (converting an RGB image would only copy it)
         return np.array(image, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError) as exc:
-        raise MediaError(f"{path.name}: the image data is corrupt or truncated ({exc})") from exc
+        raise MediaError(f"{name}: the image data is corrupt or truncated ({exc})") from exc
 
 
-def decode_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+def decode_image(source: MediaSource, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Decode a whole image at full size (first frame of an animation)."""
-    with _open_image(path, max_pixels) as image:
-        return _to_rgb_array(image, path)
+    with _open_image(source, max_pixels) as image:
+        return _to_rgb_array(image, media_name(source))
 
 
 def decode_image_for_display(
-    path: Path, max_side: int, max_pixels: int = MAX_IMAGE_PIXELS
+    source: MediaSource, max_side: int, max_pixels: int = MAX_IMAGE_PIXELS
 ) -> np.ndarray:
     """Decode an image no larger than ``max_side`` on its long side.
 
     JPEGs are decoded at a reduced DCT scale (Pillow's ``draft``), so a 4000x3000 photo
     costs a fraction of a full decode.
     """
-    with _open_image(path, max_pixels) as image:
+    with _open_image(source, max_pixels) as image:
         w, h = image.size
         if max(w, h) > max_side:
             target = fit_size(w, h, max_side, max_side)
             if image.format == "JPEG":
                 image.draft("RGB", target)
-        rgb = _to_rgb_array(image, path)
+        rgb = _to_rgb_array(image, media_name(source))
     h, w = rgb.shape[:2]
     if max(w, h) > max_side:
         rgb = resize_to_fit(rgb, max_side, max_side)
@@ -181,21 +208,98 @@ def high_frequency_energy(img: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F)).mean())
 
 
-def _open_video(path: Path) -> cv2.VideoCapture:
-    if not path.is_file():
-        raise MediaError(f"{path.name}: the media file is missing from the store")
-    if path.stat().st_size == 0:
-        raise MediaError(f"{path.name}: the video file is empty (0 bytes)")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise MediaError(f"{path.name}: not a video format this app can play")
-    return capture
+class VideoCapture:
+    """A ``cv2.VideoCapture`` of a media source: for stored media, OpenCV reads a decrypting
+    stream (``cv2.VideoCapture(stream, CAP_FFMPEG, [])``, OpenCV >= 4.10) with random
+    access, so seeking decrypts only the chunks it lands on.
+
+    Only what storyboards and the player use: ``read``, ``grab``, ``retrieve``, ``set``,
+    ``get``, ``isOpened``, ``release``. A stored file that fails its authentication check
+    mid-way raises :class:`MediaError` instead of looking like the end of the video.
+    """
+
+    def __init__(self, source: MediaSource) -> None:
+        self.name = media_name(source)
+        self._reader: SealedReader | None = None
+        path = source.path if isinstance(source, StoredMedia) else source
+        if not path.is_file():
+            raise MediaError(f"{self.name}: the media file is missing from the store")
+        if path.stat().st_size == 0:
+            raise MediaError(f"{self.name}: the video file is empty (0 bytes)")
+        if isinstance(source, StoredMedia):
+            try:
+                # quiet: an exception raised inside OpenCV's read callback kills the process
+                self._reader = source.open(quiet=True)
+            except SealedFileError as exc:
+                raise _damaged(self.name, exc) from exc
+            # The stubs say IStreamReader; at run time any io.BufferedIOBase is taken.
+            try:
+                self._capture = cv2.VideoCapture(self._reader, cv2.CAP_FFMPEG, [])  # type: ignore[call-overload]
+            except cv2.error as exc:  # an OpenCV before 4.10, which cannot read a stream
+                self._reader.close()
+                raise MediaError(
+                    f"{self.name}: this OpenCV ({cv2.__version__}) cannot play encrypted "
+                    "videos; version 4.10 or later is needed"
+                ) from exc
+        else:
+            self._capture = cv2.VideoCapture(str(path))
+        if not self._capture.isOpened():
+            self.release()
+            self._check()
+            raise MediaError(f"{self.name}: not a video format this app can play")
+
+    def _check(self) -> None:
+        if self._reader is not None and self._reader.error is not None:
+            raise _damaged(self.name, self._reader.error)
+
+    def isOpened(self) -> bool:
+        """True while the video is open."""
+        return bool(self._capture.isOpened())
+
+    def grab(self) -> bool:
+        """Decode the next frame without converting it; False at the end."""
+        ok = bool(self._capture.grab())
+        if not ok:
+            self._check()
+        return ok
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        """The frame last grabbed, as BGR."""
+        ok, frame = self._capture.retrieve()
+        return bool(ok), frame
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        """The next frame as BGR, or ``(False, None)`` at the end."""
+        ok, frame = self._capture.read()
+        if not ok:
+            self._check()
+        return bool(ok), frame if ok else None
+
+    def set(self, prop: int, value: float) -> bool:
+        """Set a capture property (the frame position, to seek)."""
+        ok = bool(self._capture.set(prop, value))
+        if not ok:
+            self._check()
+        return ok
+
+    def get(self, prop: int) -> float:
+        """A capture property, as OpenCV reports it."""
+        return float(self._capture.get(prop))
+
+    def release(self) -> None:
+        """Close the video (and its decrypting stream)."""
+        self._capture.release()
+        if self._reader is not None:
+            self._reader.close()
 
 
-def video_info(path: Path) -> VideoInfo:
+def _open_video(source: MediaSource) -> VideoCapture:
+    return VideoCapture(source)
+
+
+def video_info(source: MediaSource) -> VideoInfo:
     """Size, frame rate and frame count of a video; :class:`MediaError` if unreadable."""
-    capture = _open_video(path)
+    capture = _open_video(source)
     try:
         info = VideoInfo(
             width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -206,7 +310,7 @@ def video_info(path: Path) -> VideoInfo:
     finally:
         capture.release()
     if info.width <= 0 or info.height <= 0:
-        raise MediaError(f"{path.name}: the video has no picture")
+        raise MediaError(f"{media_name(source)}: the video has no picture")
     return info
 
 
@@ -223,7 +327,7 @@ _STORYBOARD_DECODE_SHARE = 4
 """A long video's storyboard aims to cost at most 1/4 of decoding every frame."""
 
 
-def storyboard(path: Path, count: int = 9, max_side: int = 480) -> list[Keyframe]:
+def storyboard(source: MediaSource, count: int = 9, max_side: int = 480) -> list[Keyframe]:
     """Up to ``count`` keyframes: the first frame, the strongest scene changes, then even fill.
 
     Short videos are read once, front to back, sampling every few frames. Long ones (where
@@ -231,9 +335,9 @@ def storyboard(path: Path, count: int = 9, max_side: int = 480) -> list[Keyframe
     frames, fewer of them, so a storyboard costs a fraction of a full decode. Only sampled
     frames are converted and kept, at ``max_side``.
     """
-    capture = _open_video(path)
+    capture = _open_video(source)
     try:
-        info = _capture_info(capture, path)
+        info = _capture_info(capture)
         positions = _seek_positions(info.frame_count, count)
         if positions is None:
             sampled = _sample_sequentially(capture, info.frame_count, count, max_side)
@@ -242,13 +346,13 @@ def storyboard(path: Path, count: int = 9, max_side: int = 480) -> list[Keyframe
     finally:
         capture.release()
     if not sampled:
-        raise MediaError(f"{path.name}: no frame could be decoded (corrupt or truncated video)")
+        raise MediaError(f"{capture.name}: no frame could be decoded (corrupt or truncated video)")
     fps = info.fps if info.fps > 0 else 25.0
     chosen = _choose_keyframes(sampled, count)
     return [Keyframe(i, i / fps, img) for i, _, img in chosen]
 
 
-def _capture_info(capture: cv2.VideoCapture, path: Path) -> VideoInfo:
+def _capture_info(capture: VideoCapture) -> VideoInfo:
     info = VideoInfo(
         width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
         height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
@@ -256,7 +360,7 @@ def _capture_info(capture: cv2.VideoCapture, path: Path) -> VideoInfo:
         frame_count=max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))),
     )
     if info.width <= 0 or info.height <= 0:
-        raise MediaError(f"{path.name}: the video has no picture")
+        raise MediaError(f"{capture.name}: the video has no picture")
     return info
 
 
@@ -281,7 +385,7 @@ _Sample = tuple[int, float, np.ndarray]  # (frame index, change score, small RGB
 
 
 def _sample_sequentially(
-    capture: cv2.VideoCapture, frame_count: int, count: int, max_side: int
+    capture: VideoCapture, frame_count: int, count: int, max_side: int
 ) -> list[_Sample]:
     samples_wanted = max(count * 8, 1)
     step = max(1, frame_count // samples_wanted) if frame_count else 1
@@ -297,9 +401,7 @@ def _sample_sequentially(
     return sampled
 
 
-def _sample_by_seeking(
-    capture: cv2.VideoCapture, positions: list[int], max_side: int
-) -> list[_Sample]:
+def _sample_by_seeking(capture: VideoCapture, positions: list[int], max_side: int) -> list[_Sample]:
     sampled: list[_Sample] = []
     previous: np.ndarray | None = None
     for position in positions:
@@ -553,10 +655,15 @@ def blur_frame(frame_bgr: np.ndarray, level: int, max_w: int, max_h: int) -> np.
     return np.ascontiguousarray(cv2.resize(small, (out_w, out_h), interpolation=cv2.INTER_LINEAR))
 
 
-def is_animated_image(path: Path) -> bool:
+_MAY_BE_ANIMATED = ("image/gif", "image/webp", "image/png")
+
+
+def is_animated_image(source: MediaSource) -> bool:
     """True for an image file with more than one frame (animated GIF, WebP or PNG)."""
+    if isinstance(source, StoredMedia) and source.mime not in _MAY_BE_ANIMATED:
+        return False  # never decrypt a whole file only to ask Pillow what its type says
     try:
-        with _open_image(path, MAX_IMAGE_PIXELS) as image:
+        with _open_image(source, MAX_IMAGE_PIXELS) as image:
             return bool(getattr(image, "is_animated", False))
     except MediaError:
         return False
@@ -569,12 +676,12 @@ class AnimatedImage:
     ``isOpened`` and ``release``. Frames are decoded with Pillow, in memory.
     """
 
-    def __init__(self, path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
-        self._image = _open_image(path, max_pixels)
+    def __init__(self, source: MediaSource, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+        self._image = _open_image(source, max_pixels)
+        self.name = media_name(source)
         if not getattr(self._image, "is_animated", False):
             self._image.close()
-            raise MediaError(f"{path.name}: not an animated image")
-        self.path = path
+            raise MediaError(f"{self.name}: not an animated image")
         self.frame_count = int(getattr(self._image, "n_frames", 1))
         duration = float(self._image.info.get("duration") or 100)
         self.fps = 1000.0 / duration if duration > 0 else 10.0
@@ -599,7 +706,7 @@ class AnimatedImage:
             self._image.seek(self._position)
             rgb = np.asarray(self._image.convert("RGB"), dtype=np.uint8)
         except (OSError, EOFError, ValueError) as exc:
-            problem = f"{self.path.name}: frame {self._position} is corrupt ({exc})"
+            problem = f"{self.name}: frame {self._position} is corrupt ({exc})"
             raise MediaError(problem) from exc
         self._position += 1
         return True, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from .cases import Case, MediaFile, load_case
 from .clock import utc_now_iso
+from .media_store import MediaStore, StoredMedia
 from .outcomes import OUTCOMES, outcome_sql
 from .store import transaction
 
@@ -284,10 +285,10 @@ class Queue:
     """The queue room (``ws.queue``): pages, rows, positions, facets, saved views, one case."""
 
     def __init__(
-        self, db: sqlite_utils.Database, media_dir: Path, reviewer_id: Callable[[], str]
+        self, db: sqlite_utils.Database, media: MediaStore, reviewer_id: Callable[[], str]
     ) -> None:
         self._db = db
-        self._media_dir = media_dir
+        self._media = media
         self._reviewer_id = reviewer_id
 
     def count(self, filter: QueueFilter | None = None) -> int:
@@ -329,8 +330,17 @@ class Queue:
         return load_case(self._db, case_id)
 
     def media_path(self, media: MediaFile) -> Path:
-        """Where a media file of a case is stored."""
-        return media.path_in(self._media_dir)
+        """Where a media file of a case is stored (encrypted: read it with
+        :meth:`open_media`)."""
+        return self._media.path(media.sha256)
+
+    def open_media(self, media: MediaFile) -> StoredMedia:
+        """A media file of a case, ready to be decrypted into memory by the ``core.api``
+        media functions. Touches no database: safe to call from any thread.
+
+        :class:`.MediaKeyError` when the store's key cannot be had (its OS keyring entry is
+        missing)."""
+        return self._media.media(media)
 
     def facets(self) -> dict[str, list[str]]:
         """The distinct markets, policies and original labels in the queue (for filters)."""

@@ -27,6 +27,7 @@ from .bundles.ledger import recover_exports
 from .bundles.room import Bundles
 from .errors import NoReviewer
 from .guidelines import Guidelines
+from .media_store import MediaStore
 from .paths import app_dir, private_dir, quarantine_dir, settings_path
 from .queue import Queue
 from .reports import Reports
@@ -47,10 +48,14 @@ class Workspace:
         self.data_dir = data_dir
         self._db = db
         self.media_dir = private_dir(data_dir / "media")
+        self.media_store = MediaStore(data_dir, self.media_dir)
+        if self.media_store.needs_migration():
+            # A store from before media were encrypted: seal what it holds, once.
+            self.media_store.migrate()
         self._reviewer = local_reviewer(db)
         self._closed = False
-        self.queue = Queue(db, self.media_dir, self._queue_reviewer_id)
-        self.batches = Batches(db, data_dir, self.media_dir)
+        self.queue = Queue(db, self.media_store, self._queue_reviewer_id)
+        self.batches = Batches(db, data_dir, self.media_store)
         self.guidelines = Guidelines(db)
         self.verdicts = Verdicts(db, self._reviewer_id)
         self.wellbeing = Wellbeing(db, self._reviewer_id)

@@ -1,17 +1,18 @@
 """Rendering cases for display off the GUI thread, with an in-memory cache for prefetch.
 
 A worker decodes a case's media at display size (an image, or a storyboard grid of a
-video's keyframes), applies grayscale, and blurs by downscale-blur-upscale. The sharp and
-blurred results are QImages held in memory only: nothing here ever writes to disk.
+video's keyframes), applies grayscale, and blurs by downscale-blur-upscale. The media
+store is encrypted: core decrypts into memory. The sharp and blurred results are QImages
+held in memory only: nothing here ever writes to disk.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -21,6 +22,8 @@ from ..core.api import (
     Case,
     FilterSettings,
     MediaError,
+    MediaFile,
+    StoredMedia,
     apply_filters,
     decode_image_for_display,
     resize_to_fit,
@@ -33,6 +36,10 @@ DISPLAY_MAX_SIDE = 1600
 laptop or a shared screen. The one display limit (video_player.py imports it)."""
 
 STORYBOARD_TILES = 9
+
+OpenMedia = Callable[[MediaFile], StoredMedia]
+"""How a worker gets a case's media from the store (``ws.queue.open_media``: no database,
+safe in any thread)."""
 
 
 ViewSettings = FilterSettings
@@ -116,15 +123,15 @@ class Decoded:
     times: tuple[float, ...] = ()
 
 
-def decode_for_display(case: Case, media_dir: Path) -> Decoded | None:
+def decode_for_display(case: Case, open_media: OpenMedia) -> Decoded | None:
     """The case's visual content as sharp RGB arrays; None for a text-only case."""
     if case.content_type == "text" or not case.media:
         return None
-    path = case.media[0].path_in(media_dir)
+    stored = open_media(case.media[0])
     if case.content_type == "video":
-        keyframes = storyboard(path, count=STORYBOARD_TILES, max_side=480)
+        keyframes = storyboard(stored, count=STORYBOARD_TILES, max_side=480)
         return Decoded([f.image for f in keyframes], tuple(f.time_s for f in keyframes))
-    return Decoded([decode_image_for_display(path, DISPLAY_MAX_SIDE)])
+    return Decoded([decode_image_for_display(stored, DISPLAY_MAX_SIDE)])
 
 
 def protect(
@@ -145,12 +152,12 @@ def protect(
 
 
 def render_case(
-    case: Case, media_dir: Path, settings: ViewSettings, base: Decoded | None
+    case: Case, open_media: OpenMedia, settings: ViewSettings, base: Decoded | None
 ) -> tuple[Rendered, Decoded | None]:
     """Decode (unless ``base`` is given) and protect one case: runs in a worker thread."""
     try:
         if base is None:
-            base = decode_for_display(case, media_dir)
+            base = decode_for_display(case, open_media)
         if base is None:
             return Rendered(case.id, settings), None
         sharp, blurred = protect(base.frames, settings, grid=case.content_type == "video")
@@ -172,9 +179,11 @@ class RenderCache(QObject):
     rendered = Signal(object)  # Rendered
     _job_done = Signal(object)  # emitted from a worker, delivered on the GUI thread
 
-    def __init__(self, media_dir: Path, capacity: int = 8, parent: QObject | None = None) -> None:
+    def __init__(
+        self, open_media: OpenMedia, capacity: int = 8, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
-        self.media_dir = media_dir
+        self.open_media = open_media
         self.capacity = capacity
         # Plain Python threads: a QRunnable subclass's lifetime is shared between Python and
         # C++, which crashed under load; a signal carries the result back instead.
@@ -208,7 +217,7 @@ class RenderCache(QObject):
         return None
 
     def _run(self, case: Case, settings: ViewSettings, base: Decoded | None) -> None:
-        self._job_done.emit(render_case(case, self.media_dir, settings, base))
+        self._job_done.emit(render_case(case, self.open_media, settings, base))
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every started job is done (tests and shutdown); results still need

@@ -12,6 +12,11 @@ the widget paints the protected one unless revealed (whole picture or regions)::
 
 Audio (muted by default) comes from a ``QMediaPlayer`` with no video output, following the
 video clock. Without QtMultimedia, an audio device or an audio track, the player is silent.
+
+A case's video is encrypted in the media store: the worker reads it through a decrypting,
+seekable stream (``core.api.VideoCapture``), and the audio player reads a copy of the
+decrypted file held in memory (a ``QBuffer``, filled by the worker after the first frame).
+Nothing decrypted is written to disk.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -40,7 +45,10 @@ from PySide6.QtWidgets import (
 from ..core.api import (
     AnimatedImage,
     MediaError,
+    MediaSource,
     Region,
+    StoredMedia,
+    VideoCapture,
     blur,
     is_animated_image,
     resize_to_fit,
@@ -74,6 +82,9 @@ MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]
 AUDIO_MAX_DRIFT_S = 0.15
 _AUDIO_CHECK_EVERY_S = 0.5
 _JOIN_TIMEOUT_S = 3.0
+AUDIO_IN_MEMORY_MAX = 512 * 1024 * 1024
+"""A stored video up to this size is decrypted into memory for its audio; a larger one plays
+silently (its picture is unaffected)."""
 
 Protect = Callable[[np.ndarray], np.ndarray]
 
@@ -126,7 +137,7 @@ class _Decoder:
 
     def __init__(
         self,
-        path: Path,
+        source: MediaSource,
         session: int,
         protect: Protect,
         speed: float,
@@ -134,9 +145,12 @@ class _Decoder:
         notify_frame: Callable[[int], None],
         notify_ended: Callable[[int], None],
         notify_failed: Callable[[object], None],
+        notify_audio: Callable[[object], None] | None = None,
     ) -> None:
-        self.path = path
+        self.source = source
+        self.name = source.name
         self.session = session
+        self._notify_audio = notify_audio
         self._protect = protect
         self._speed = speed
         self._notify_opened = notify_opened
@@ -147,7 +161,7 @@ class _Decoder:
         self._mailbox_lock = threading.Lock()
         self._mailbox: _Frame | None = None
         self._stopping = threading.Event()
-        self._capture: cv2.VideoCapture | None = None
+        self._capture: VideoCapture | AnimatedImage | None = None
         self._fps = 25.0
         self._frame_count = 0
         self._index = -1  # the frame last read; the capture returns _index + 1 next
@@ -204,25 +218,36 @@ class _Decoder:
             self._stopping.set()
 
     def _open(self) -> None:
-        if is_animated_image(self.path):  # animated GIF/WebP play like a video
-            animation = AnimatedImage(self.path)
-            self._capture = animation  # type: ignore[assignment]
+        if is_animated_image(self.source):  # animated GIF/WebP play like a video
+            animation = AnimatedImage(self.source)
+            self._capture = animation
             self._fps, self._frame_count = animation.fps, animation.frame_count
+            self._notify_audio = None  # never audio: the GUI stops waiting at the first frame
         else:
-            info = video_info(self.path)  # MediaError with a readable reason
-            capture = cv2.VideoCapture(str(self.path))
-            if not capture.isOpened():
-                capture.release()
-                raise MediaError(f"{self.path.name}: not a video format this app can play")
-            self._capture = capture
+            info = video_info(self.source)  # MediaError with a readable reason
+            self._capture = VideoCapture(self.source)  # decrypts as it reads, for stored media
             self._fps = info.fps if 0 < info.fps < 1000 else 25.0
             self._frame_count = info.frame_count
         if not self._read_next():
-            raise MediaError(
-                f"{self.path.name}: no frame could be decoded (corrupt or truncated video)"
-            )
+            raise MediaError(f"{self.name}: no frame could be decoded (corrupt or truncated video)")
         self._emit(self._notify_opened, _Opened(self.session, self._fps, self._frame_count))
         self._deliver()
+        self._load_audio()
+
+    def _load_audio(self) -> None:
+        """For a stored (encrypted) video: decrypt it whole into memory for the audio player."""
+        source = self.source
+        if self._notify_audio is None or not isinstance(source, StoredMedia):
+            return
+        if isinstance(self._capture, AnimatedImage) or self._stopping.is_set():
+            return
+        data: bytes | None = None
+        try:
+            if source.path.stat().st_size <= AUDIO_IN_MEMORY_MAX:
+                data = source.read_bytes()
+        except (OSError, ValueError):
+            pass  # the picture decides what is wrong with the file; audio stays silent
+        self._emit(self._notify_audio, (self.session, data))  # None: no audio to play
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -357,7 +382,7 @@ class _Decoder:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             self._index = -1
             if not self._read_next():
-                raise MediaError(f"{self.path.name}: the video stopped decoding")
+                raise MediaError(f"{self.name}: the video stopped decoding")
         self._deliver()
         if self._playing:
             self._reanchor()
@@ -463,6 +488,7 @@ class VideoPlayer(QWidget):
     _worker_frame = Signal(int)
     _worker_ended = Signal(int)
     _worker_failed = Signal(object)
+    _worker_audio = Signal(object)
 
     def __init__(
         self,
@@ -478,7 +504,9 @@ class VideoPlayer(QWidget):
         self.jump_seconds = float(jump_seconds)
         self._decoder: _Decoder | None = None
         self._session = 0
-        self._path: Path | None = None
+        self._source: MediaSource | None = None
+        self._audio_pending = False  # a stored video's audio: until the worker decrypted it
+        self._audio_buffer: QBuffer | None = None
         self._fps = 25.0
         self._frame_count = 0
         self._frame: _Frame | None = None
@@ -500,6 +528,7 @@ class VideoPlayer(QWidget):
         self._worker_frame.connect(self._on_frame)
         self._worker_ended.connect(self._on_ended)
         self._worker_failed.connect(self._on_failed)
+        self._worker_audio.connect(self._on_audio_bytes)
         # If the widget is deleted without close_media(), still stop the thread. The hook
         # holds the decoder box, not self, which is already gone when destroyed fires.
         self._decoder_box: list[_Decoder | None] = [None]
@@ -623,19 +652,20 @@ class VideoPlayer(QWidget):
         return self._shown
 
     # -- loading --------------------------------------------------------------------------------
-    def load(self, path: Path) -> None:
-        """Start playing nothing yet: open ``path`` in the worker and show its first frame.
+    def load(self, source: MediaSource) -> None:
+        """Start playing nothing yet: open ``source`` (a case's stored video, or a plain file)
+        in the worker and show its first frame.
 
         Returns at once. A file that cannot be played shows a message and emits ``failed``.
         Every load starts blurred, paused and muted.
         """
         self.close_media()
         self._session += 1
-        self._path = Path(path)
+        self._source = source if isinstance(source, StoredMedia) else Path(source)
         self._muted = True
         self._set_message("Loading video…")
         self._decoder = _Decoder(
-            self._path,
+            self._source,
             self._session,
             self._protect,
             self._speed,
@@ -643,10 +673,15 @@ class VideoPlayer(QWidget):
             self._worker_frame.emit,
             self._worker_ended.emit,
             self._worker_failed.emit,
+            self._worker_audio.emit,
         )
         self._decoder_box[0] = self._decoder
         self._decoder.start()
-        self._start_audio(self._path)
+        if isinstance(self._source, Path):
+            self._start_audio(QUrl.fromLocalFile(str(self._source)))
+        else:
+            self._audio_pending = self._source.mime.startswith("video/")
+        # a stored video's audio starts when the worker has decrypted it (_on_audio_bytes)
 
     def close_media(self) -> None:
         """Stop playback, stop the worker thread and forget the frames (they were never on
@@ -656,6 +691,7 @@ class VideoPlayer(QWidget):
         if decoder is not None:
             decoder.stop()
         self._stop_audio()
+        self._audio_pending = False
         self._session += 1  # anything still queued from the old worker is ignored
         self._playing = False
         self._frame = None
@@ -794,7 +830,22 @@ class VideoPlayer(QWidget):
         """Unmute when muted, mute when not."""
         self.set_muted(not self._muted)
 
-    def _start_audio(self, path: Path) -> None:
+    def _on_audio_bytes(self, payload: tuple[int, bytes | None]) -> None:
+        session, data = payload
+        if session != self._session:
+            return
+        self._audio_pending = False
+        if data is None or self._error or not isinstance(self._source, StoredMedia):
+            self._update_controls()
+            return
+        buffer = QBuffer(self)
+        buffer.setData(QByteArray(data))  # memory only
+        del data
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._audio_buffer = buffer
+        self._start_audio(QUrl(self._source.name), buffer)
+
+    def _start_audio(self, url: QUrl, device: QIODevice | None = None) -> None:
         if QMediaPlayer is None or QAudioOutput is None:
             return
         try:
@@ -806,7 +857,10 @@ class VideoPlayer(QWidget):
             player.mediaStatusChanged.connect(self._on_audio_status)
             player.errorOccurred.connect(self._on_audio_error)
             self._audio, self._audio_output = player, output
-            player.setSource(QUrl.fromLocalFile(str(path)))
+            if device is None:
+                player.setSource(url)
+            else:
+                player.setSourceDevice(device, url)  # the url only hints at the format
         except Exception:  # a broken multimedia backend must not stop the video
             self._stop_audio()
 
@@ -825,6 +879,11 @@ class VideoPlayer(QWidget):
             player.deleteLater()
         if output is not None:
             output.deleteLater()
+        buffer, self._audio_buffer = self._audio_buffer, None
+        if buffer is not None:
+            buffer.close()
+            buffer.setData(QByteArray())
+            buffer.deleteLater()
 
     def _on_audio_status(self, status: object) -> None:
         player = self._audio
@@ -968,7 +1027,7 @@ class VideoPlayer(QWidget):
         self.forward_button.setText(f"{jump} →")
         self.speed_label.setText(f"{self._speed:g}×")
         text = "Muted (M)" if self._muted else "Sound on (M)"
-        if ready and self._audio is None and not self._has_audio:
+        if ready and self._audio is None and not self._has_audio and not self._audio_pending:
             text += " (no audio)"  # probed (or no QtMultimedia): nothing to hear
         self.mute_button.setText(text)
         for widget in (self.play_button, self.back_button, self.forward_button, self.timeline):

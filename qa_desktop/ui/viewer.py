@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -17,6 +15,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QWidget
 
 from ..core.api import (
+    MediaSource,
     revealed_fraction,
 )
 from .overlay import (
@@ -342,7 +341,7 @@ class CaseViewer(QStackedWidget):
         self.addWidget(self.warning_view)
         self.image_view.tile_clicked.connect(self._play_from)
         self.image_view.regions_changed.connect(self.regions_changed)
-        self._video: Path | None = None
+        self._video: MediaSource | None = None
         self._player_drag: QPointF | None = None
         self.player.screen_view.installEventFilter(self)
 
@@ -412,14 +411,18 @@ class CaseViewer(QStackedWidget):
         self.setCurrentWidget(self.media_page)
 
     def show_video(
-        self, path: Path, rendered: Rendered | None, message: str = "", storyboard: bool = True
+        self,
+        source: MediaSource,
+        rendered: Rendered | None,
+        message: str = "",
+        storyboard: bool = True,
     ) -> None:
         """The player (paused, blurred, muted) above the video's blurred storyboard (or, for
         an animated image, its first frame)."""
-        if self.player.isHidden() or self._video != path:
-            self._video = path
+        if self.player.isHidden() or self._video != source:
+            self._video = source
             self.player.show()
-            self.player.load(path)
+            self.player.load(source)
             self.media_page.setSizes([600, 300])
         self.image_view.storyboard_mode = storyboard
         self.show_visual(rendered, message)

@@ -2,7 +2,7 @@
 
 The format is specified in ``docs/batch-format.md``. In short::
 
-    report = import_batch(db, media_dir, Path("weekly-de.zip"), progress=print)
+    report = import_batch(db, media_store, Path("weekly-de.zip"), progress=print)
     report.cases_added, report.cases_already_present, report.media_added
 
 An import runs in four phases, each advancing ``progress(done, total)`` by one unit per case

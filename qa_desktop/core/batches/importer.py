@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import bundles
+from ..media_store import MediaStore
 from .fields import _sha256_hex
 from .header import _read_header
 from .issuer import SignedBatchRefused
@@ -44,7 +45,7 @@ class ImportReport:
 
 def import_batch(
     db: sqlite_utils.Database,
-    media_dir: Path,
+    media: MediaStore | Path,
     path: Path,
     *,
     progress: Callable[[int, int], None] | None = None,
@@ -59,7 +60,8 @@ def import_batch(
     with ``done == total``; ``cancelled()`` is polled between cases and chunks and, once it
     returns True, the import stops with :class:`ImportCancelled`. On any error the database
     is left exactly as it was (media files already copied into the content-addressed store
-    stay there, unreferenced and harmless).
+    stay there, unreferenced and harmless). Media are stored encrypted under ``media``'s key
+    (a bare folder path means a store whose key file lives in its parent's ``keys/``).
 
     A signed batch (a ``case-batch`` bundle .zip) is verified against the trust store
     before anything else; a refusal is a :class:`BatchError` naming the file and the bundle
@@ -69,11 +71,11 @@ def import_batch(
     A signed batch is logged in ``bundle_log`` like a bundle, so an issuer's sequence number
     cannot be replayed; its signed copy upgrades a batch first imported unsigned.
     """
+    if not isinstance(media, MediaStore):  # a bare media folder: its key lives beside it
+        media = MediaStore(media.parent, media)
     try:
         with _gc_paused():
-            return _import(
-                db, media_dir, Path(path), _Progress(progress, cancelled), trust_unsigned
-            )
+            return _import(db, media, Path(path), _Progress(progress, cancelled), trust_unsigned)
     except SignedBatchRefused as exc:
         if quarantine_dir is not None and exc.data:  # an oversize file is not copied
             bundles.quarantine(quarantine_dir, exc.path.name, exc.data, exc.rejected)
@@ -82,7 +84,7 @@ def import_batch(
 
 def _import(
     db: sqlite_utils.Database,
-    media_dir: Path,
+    media: MediaStore,
     path: Path,
     tracker: _Progress,
     trust_unsigned: bool,
@@ -111,7 +113,7 @@ def _import(
         batch_is_new = _check_against_database(db, header, source.label(HEADER_FILE), cases)
         _check_media(source, cases, tracker)
         new_rows, present = _select_new_cases(cases)
-        media_added = _store_media(source, media_dir, cases, tracker)
+        media_added = _store_media(source, media, cases, tracker)
     _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
     tracker.finish()
     return ImportReport(

@@ -1,5 +1,6 @@
 """Media intake: sniff, size-check and hash every media file of a batch, then copy the new
-ones into the content-addressed store (``media_dir/sha[:2]/sha``)."""
+ones, encrypted, into the content-addressed store (``media_dir/sha[:2]/sha``, see
+:mod:`..media_store`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import IO, cast
 from PIL import Image
 
 from ..formats import zip_safety
+from ..media_store import MediaKeyError, MediaStore, SealedWriter, sealed_size
 from . import limits
 from .problems import BatchError, _Unusable
 from .progress import _Progress
@@ -291,11 +293,16 @@ def _hash_stream(stream: IO[bytes], limit: int, why: str, tracker: _Progress) ->
     return digest.hexdigest(), size
 
 
-def _store_media(source: _Source, media_dir: Path, cases: _Cases, tracker: _Progress) -> int:
-    """Copy every media file not yet in the store into it; return how many were added."""
+def _store_media(source: _Source, store: MediaStore, cases: _Cases, tracker: _Progress) -> int:
+    """Encrypt every media file not yet in the store into it; return how many were added."""
     if not cases.media_rows:
         tracker.advance(cases.count)
         return 0
+    media_dir = store.media_dir
+    try:
+        key = store.key()
+    except MediaKeyError as exc:
+        raise BatchError(f"cannot write to the media store: {exc}") from exc
     try:
         media_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -309,7 +316,7 @@ def _store_media(source: _Source, media_dir: Path, cases: _Cases, tracker: _Prog
             media_rows = cases.media_rows.get(cases.rows[index][0])
             for _case_id, _position, name, sha256, _mime, size in media_rows or ():
                 if sha256 not in stored:
-                    added += _store_one(source, media_dir, name, sha256, size, tracker)
+                    added += _store_one(source, media_dir, key, name, sha256, size, tracker)
                     stored.add(sha256)
             if media_rows:
                 tracker.advance(1)
@@ -320,12 +327,18 @@ def _store_media(source: _Source, media_dir: Path, cases: _Cases, tracker: _Prog
 
 
 def _store_one(
-    source: _Source, media_dir: Path, name: str, sha256: str, size: int, tracker: _Progress
+    source: _Source,
+    media_dir: Path,
+    key: bytes,
+    name: str,
+    sha256: str,
+    size: int,
+    tracker: _Progress,
 ) -> bool:
-    """Copy one file to ``media_dir/sha[:2]/sha`` atomically; False if it was there already."""
+    """Encrypt one file to ``media_dir/sha[:2]/sha`` atomically; False if it was there."""
     target = media_dir / sha256[:2] / sha256
     try:
-        if target.is_file() and target.stat().st_size == size:
+        if target.is_file() and target.stat().st_size == sealed_size(size):
             return False
         target.parent.mkdir(mode=0o700, exist_ok=True)
         target.parent.chmod(0o700)
@@ -334,7 +347,8 @@ def _store_one(
         raise BatchError(f"cannot write to the media store {media_dir} ({exc})") from exc
     try:
         with os.fdopen(fd, "wb") as out:
-            _copy_verified(source, name, sha256, size, out, tracker)
+            with SealedWriter(out, key, sha256) as sealed:
+                _copy_verified(source, name, sha256, size, sealed, tracker)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(temp, 0o600)
@@ -348,7 +362,7 @@ def _store_one(
 
 
 def _copy_verified(
-    source: _Source, name: str, sha256: str, size: int, out: IO[bytes], tracker: _Progress
+    source: _Source, name: str, sha256: str, size: int, out: SealedWriter, tracker: _Progress
 ) -> None:
     changed = BatchError(f"{source.label(name)}: changed while it was being imported")
     try:

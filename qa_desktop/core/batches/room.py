@@ -15,6 +15,7 @@ import sqlite_utils
 
 from .. import bundles, keys
 from ..errors import CancelCheck, Progress
+from ..media_store import MediaStore
 from ..paths import quarantine_dir
 from .importer import ImportReport, import_batch
 from .problems import BatchError
@@ -24,10 +25,10 @@ from .sources import batch_files
 class Batches:
     """Case batches into the queue, and signed batches out of an issuer's data directory."""
 
-    def __init__(self, db: sqlite_utils.Database, data_dir: Path, media_dir: Path) -> None:
+    def __init__(self, db: sqlite_utils.Database, data_dir: Path, media: MediaStore) -> None:
         self._db = db
         self._data_dir = data_dir
-        self._media_dir = media_dir
+        self._media = media
 
     @property
     def quarantine_dir(self) -> Path:
@@ -50,7 +51,7 @@ class Batches:
         """
         return import_batch(
             self._db,
-            self._media_dir,
+            self._media,
             path,
             progress=progress,
             cancelled=cancelled,

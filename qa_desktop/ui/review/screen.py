@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
@@ -38,9 +37,11 @@ from ...core.api import (
     ExposureMeter,
     FilterSettings,
     Guideline,
+    MediaKeyError,
     PackError,
     Preferences,
     QueueFilter,
+    StoredMedia,
     apply_filters,
     is_animated_image,
     protection_for,
@@ -92,12 +93,12 @@ class ReviewScreen(QWidget):
         self.preferences_file = settings
         self.prefs = load_preferences(settings)
         self.state = ReviewState(protection=protection_for((), self.prefs))
-        self._animation_cache: dict[Path, bool] = {}
+        self._animation_cache: dict[str, bool] = {}
         self._clock = clock
         self.meter = ExposureMeter(clock, listener=self._exposure_accrued)
         self.advisor = BreakAdvisor(self.prefs.break_rules, clock)
         self.session_id = workspace.wellbeing.start_session() if workspace.reviewer else None
-        self.renderer = RenderCache(workspace.media_dir, parent=self)
+        self.renderer = RenderCache(workspace.queue.open_media, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
         self.time_on_case = QElapsedTimer()
 
@@ -387,10 +388,10 @@ class ReviewScreen(QWidget):
         else:
             self._display(None, "Preparing the blurred view…")
 
-    def _animated(self, path: Path) -> bool:
-        if path not in self._animation_cache:
-            self._animation_cache[path] = is_animated_image(path)
-        return self._animation_cache[path]
+    def _animated(self, stored: StoredMedia) -> bool:
+        if stored.sha256 not in self._animation_cache:
+            self._animation_cache[stored.sha256] = is_animated_image(stored)
+        return self._animation_cache[stored.sha256]
 
     def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
         filters = self.state.filters
@@ -404,11 +405,17 @@ class ReviewScreen(QWidget):
             )
             rendered = None
         case = self.case
-        path = self.ws.queue.media_path(case.media[0]) if case is not None and case.media else None
-        if case is not None and path is not None and case.content_type == "video":
-            self.viewer.show_video(path, rendered, message)
-        elif path is not None and self._animated(path):
-            self.viewer.show_video(path, rendered, message, storyboard=False)
+        stored: StoredMedia | None = None
+        if case is not None and case.media:
+            try:
+                stored = self.ws.queue.open_media(case.media[0])
+            except MediaKeyError as exc:
+                message = f"Cannot show this media:\n{exc}"
+                rendered = None
+        if case is not None and stored is not None and case.content_type == "video":
+            self.viewer.show_video(stored, rendered, message)
+        elif stored is not None and self._animated(stored):
+            self.viewer.show_video(stored, rendered, message, storyboard=False)
         else:
             self.viewer.show_visual(rendered, message)
         self._apply_reveal()
