@@ -23,8 +23,9 @@ from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, missing_summary
 from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancelled
+from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
-from .findings import FindingGroup, write_csv
+from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section
 from .keys import (
     PASSPHRASE_ENV,
@@ -87,6 +88,7 @@ from .wellbeing import (
 
 __all__ = [
     "DATA_DIR_ENV",
+    "FINDING_CASE_CSV_FIELDS",
     "FINDING_CSV_FIELDS",
     "GAP_KINDS",
     "MAX_BLUR_LEVEL",
@@ -117,6 +119,7 @@ __all__ = [
     "ExposureSpan",
     "FilterSettings",
     "FinalVerdict",
+    "FindingCase",
     "FindingGroup",
     "Guideline",
     "Identity",
@@ -178,5 +181,6 @@ __all__ = [
     "tag_key",
     "video_info",
     "what_to_do",
+    "write_cases_csv",
     "write_csv",
 ]  # fmt: skip

@@ -174,13 +174,21 @@ class MainWindow(QMainWindow):
     def show_rca_escalations(self) -> None:
         """RCA escalations grouped by the section they cite."""
         FindingsDialog(
-            "RCA escalations", self.ws.reports.rca_escalations(), self.review.open_case_by_id, self
+            "RCA escalations",
+            self.ws.reports.rca_escalations(),
+            self.review.open_case_by_id,
+            self,
+            cases=self.ws.reports.rca_cases(),
         ).exec()
 
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
         FindingsDialog(
-            "Policy gaps", self.ws.reports.policy_gaps(), self.review.open_case_by_id, self
+            "Policy gaps",
+            self.ws.reports.policy_gaps(),
+            self.review.open_case_by_id,
+            self,
+            cases=self.ws.reports.gap_cases(),
         ).exec()
 
     def show_deliveries(self) -> None:
