@@ -37,6 +37,7 @@ from .core.api import (
     format_numbers,
     missing_summary,
     safe_row,
+    untrusted_summary,
     what_to_do,
     write_cases_csv,
     write_csv,
@@ -727,6 +728,30 @@ def keys_remove_command(ctx: click.Context, key_id: str) -> None:
     click.echo(f"removed key {removed.key_id} ({removed.signer_name}) from the trust store")
 
 
+@keys_group.command("dismiss")
+@click.argument("key_id")
+@click.option("--undo", is_flag=True, help="Report this key's bundles on sync again.")
+@click.pass_context
+def keys_dismiss_command(ctx: click.Context, key_id: str, undo: bool) -> None:
+    """Stop `sync` from reporting bundles signed by KEY_ID, a key you do not trust. Its
+    bundles stay in the sync folder; trusting the key later takes them.
+
+    \b
+    Example:
+      qa-desktop keys dismiss E2C8A7F6B1D04A39
+    """
+    ws = _open(ctx)
+    try:
+        if undo:
+            was = ws.sync.undismiss_signer(key_id)
+            click.echo(f"sync reports key {key_id} again" if was else f"{key_id} was not dismissed")
+        else:
+            ws.sync.dismiss_signer(key_id)
+            click.echo(f"sync no longer reports bundles signed by key {key_id}")
+    finally:
+        ws.close()
+
+
 @keys_group.command("list")
 @click.pass_context
 def keys_list_command(ctx: click.Context) -> None:
@@ -912,6 +937,11 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
         f"imported {len(report.imported)} bundles ({report.new_events} new events),"
         f" {report.skipped_seen} already seen, {len(report.refused)} refused"
     )
+    waiting = untrusted_summary(report.untrusted, "`qa-desktop keys trust`")
+    if waiting:
+        click.echo(f"{waiting}, or `qa-desktop keys dismiss KEY_ID` to stop hearing about them")
+    if report.dismissed:
+        click.echo(f"{report.dismissed} bundles from dismissed signers left alone")
     for r in report.refused:
         click.echo(
             f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"

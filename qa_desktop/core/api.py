@@ -60,7 +60,7 @@ from .queue import QueueFilter, QueueRow
 from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filters
 from .spreadsheet import safe_row
 from .store import DatabaseError
-from .sync import SyncFolderMissing, SyncReport
+from .sync import SyncFolderMissing, SyncReport, UntrustedSigner, untrusted_summary
 from .verdicts import (
     GAP_KINDS,
     RCA_REASONS,
@@ -157,6 +157,7 @@ __all__ = [
     "TrustError",
     "TrustedKey",
     "UnsignedBatch",
+    "UntrustedSigner",
     "VerdictDraft",
     "VerdictEvent",
     "WrongPassphrase",
@@ -179,6 +180,7 @@ __all__ = [
     "safe_row",
     "storyboard",
     "tag_key",
+    "untrusted_summary",
     "video_info",
     "what_to_do",
     "write_cases_csv",
