@@ -72,6 +72,7 @@ class QueueFilterBar(QWidget):
         self.batch = self._combo("Batch the case came in", [])
         self.text = QLineEdit()
         self.text.setPlaceholderText("Find case id, text or tag (Ctrl+F)")
+        self.text.setToolTip("Find case id, text or tag (Ctrl+F); Esc goes back to the queue")
         self.text.setClearButtonEnabled(True)
         self.text.textChanged.connect(self._changed)
         self.text.returnPressed.connect(self.editing_done)
@@ -108,6 +109,8 @@ class QueueFilterBar(QWidget):
         for button in (self.rename_button, self.delete_button, self.save_button, self.clear_button):
             views_row.addWidget(button)
         grid.addLayout(views_row, 3, 0, 1, 4)
+        for column in range(4):  # the four filters of a row share the width
+            grid.setColumnStretch(column, 1)
         self._saved: dict[str, QueueFilter] = {}
         self._view_chosen()
 
