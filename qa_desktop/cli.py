@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .core.api import (
     DATA_DIR_ENV,
+    FINDING_CASE_CSV_FIELDS,
     FINDING_CSV_FIELDS,
     PASSPHRASE_ENV,
     BatchError,
@@ -36,7 +37,9 @@ from .core.api import (
     format_ranges,
     missing_summary,
     safe_row,
+    untrusted_summary,
     what_to_do,
+    write_cases_csv,
     write_csv,
 )
 from .core.api import data_dir as resolve_data_dir
@@ -349,16 +352,29 @@ def findings_group() -> None:
     Example:
       qa-desktop findings rca
       qa-desktop findings gaps --csv gaps.csv
+      qa-desktop findings gaps --cases --csv gap-cases.csv
     """
 
 
-def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> None:
-    """Print the finding groups as a table, or write them to ``csv_path``."""
+def _show_findings(ctx: click.Context, which: str, csv_path: Path | None, cases: bool) -> None:
+    """Print the finding groups (or with ``cases`` the flagged verdicts one row each) as a
+    table, or write them to ``csv_path``."""
     ws = _open(ctx)
     try:
+        if cases:
+            rows = ws.reports.rca_cases() if which == "rca" else ws.reports.gap_cases()
         groups = ws.reports.rca_escalations() if which == "rca" else ws.reports.policy_gaps()
     finally:
         ws.close()
+    if cases:
+        if csv_path is not None:
+            write_cases_csv(rows, csv_path)
+            click.echo(f"{len(rows)} flagged verdicts written to {csv_path}")
+            return
+        out = _tsv(FINDING_CASE_CSV_FIELDS)
+        for row in rows:
+            out.writerow(safe_row(row.to_csv_row()).values())
+        return
     if csv_path is not None:
         write_csv(groups, csv_path)
         click.echo(f"{len(groups)} groups written to {csv_path}")
@@ -378,15 +394,21 @@ def _show_findings(ctx: click.Context, which: str, csv_path: Path | None) -> Non
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the groups to this CSV file instead of printing them.",
 )
+@click.option(
+    "--cases",
+    is_flag=True,
+    help="One row per flagged verdict (notes, market, moderator, reviewer), not per section.",
+)
 @click.pass_context
-def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
+def findings_rca_command(ctx: click.Context, csv_path: Path | None, cases: bool) -> None:
     """RCA escalations: count, reasons and example cases per cited section.
 
     \b
     Example:
       qa-desktop findings rca --csv rca.csv
+      qa-desktop findings rca --cases --csv rca-cases.csv
     """
-    _show_findings(ctx, "rca", csv_path)
+    _show_findings(ctx, "rca", csv_path, cases)
 
 
 @findings_group.command("gaps")
@@ -396,15 +418,21 @@ def findings_rca_command(ctx: click.Context, csv_path: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the groups to this CSV file instead of printing them.",
 )
+@click.option(
+    "--cases",
+    is_flag=True,
+    help="One row per flagged verdict (notes, market, moderator, reviewer), not per section.",
+)
 @click.pass_context
-def findings_gaps_command(ctx: click.Context, csv_path: Path | None) -> None:
+def findings_gaps_command(ctx: click.Context, csv_path: Path | None, cases: bool) -> None:
     """Policy gaps: count, kinds and example cases per cited section.
 
     \b
     Example:
       qa-desktop findings gaps
+      qa-desktop findings gaps --cases
     """
-    _show_findings(ctx, "gaps", csv_path)
+    _show_findings(ctx, "gaps", csv_path, cases)
 
 
 @cli.group("guidelines")
@@ -717,6 +745,30 @@ def keys_remove_command(ctx: click.Context, key_id: str) -> None:
     click.echo(f"removed key {removed.key_id} ({removed.signer_name}) from the trust store")
 
 
+@keys_group.command("dismiss")
+@click.argument("key_id")
+@click.option("--undo", is_flag=True, help="Report this key's bundles on sync again.")
+@click.pass_context
+def keys_dismiss_command(ctx: click.Context, key_id: str, undo: bool) -> None:
+    """Stop `sync` from reporting bundles signed by KEY_ID, a key you do not trust. Its
+    bundles stay in the sync folder; trusting the key later takes them.
+
+    \b
+    Example:
+      qa-desktop keys dismiss E2C8A7F6B1D04A39
+    """
+    ws = _open(ctx)
+    try:
+        if undo:
+            was = ws.sync.undismiss_signer(key_id)
+            click.echo(f"sync reports key {key_id} again" if was else f"{key_id} was not dismissed")
+        else:
+            ws.sync.dismiss_signer(key_id)
+            click.echo(f"sync no longer reports bundles signed by key {key_id}")
+    finally:
+        ws.close()
+
+
 @keys_group.command("list")
 @click.pass_context
 def keys_list_command(ctx: click.Context) -> None:
@@ -912,6 +964,11 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
         f"imported {len(report.imported)} bundles ({report.new_events} new events),"
         f" {report.skipped_seen} already seen, {len(report.refused)} refused"
     )
+    waiting = untrusted_summary(report.untrusted, "`qa-desktop keys trust`")
+    if waiting:
+        click.echo(f"{waiting}, or `qa-desktop keys dismiss KEY_ID` to stop hearing about them")
+    if report.dismissed:
+        click.echo(f"{report.dismissed} bundles from dismissed signers left alone")
     for r in report.refused:
         click.echo(
             f"  {r.name}: refused ({r.refused_reason}): {r.refused_message}\n"

@@ -23,8 +23,9 @@ from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, format_ranges, missing_summary
 from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancelled
+from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
-from .findings import FindingGroup, write_csv
+from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section
 from .keys import (
     PASSPHRASE_ENV,
@@ -63,7 +64,7 @@ from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filter
 from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
 from .store import DatabaseError
-from .sync import SyncFolderMissing, SyncReport
+from .sync import SyncFolderMissing, SyncReport, UntrustedSigner, untrusted_summary
 from .verdicts import (
     GAP_KINDS,
     RCA_REASONS,
@@ -91,6 +92,7 @@ from .wellbeing import (
 
 __all__ = [
     "DATA_DIR_ENV",
+    "FINDING_CASE_CSV_FIELDS",
     "FINDING_CSV_FIELDS",
     "GAP_KINDS",
     "MAX_BLUR_LEVEL",
@@ -121,6 +123,7 @@ __all__ = [
     "ExposureSpan",
     "FilterSettings",
     "FinalVerdict",
+    "FindingCase",
     "FindingGroup",
     "Guideline",
     "Identity",
@@ -161,6 +164,7 @@ __all__ = [
     "TrustError",
     "TrustedKey",
     "UnsignedBatch",
+    "UntrustedSigner",
     "VerdictDraft",
     "VerdictEvent",
     "VideoCapture",
@@ -187,7 +191,9 @@ __all__ = [
     "safe_row",
     "storyboard",
     "tag_key",
+    "untrusted_summary",
     "video_info",
     "what_to_do",
+    "write_cases_csv",
     "write_csv",
 ]  # fmt: skip

@@ -21,9 +21,11 @@ import sqlite_utils
 
 from .cases import Case, MediaFile, load_case
 from .clock import utc_now_iso
+from .errors import Refused
 from .media_store import MediaStore, StoredMedia
 from .outcomes import OUTCOMES, outcome_sql
 from .store import transaction
+from .vocab import ContentType, RefusalReason
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,14 @@ class QueueFilter:
     """Which cases the queue shows; every field left at its default lets everything through.
 
     ``reviewer`` names whose verdicts decide status, outcome and flags (None: the reviewer
-    the queue is asked for, i.e. the local one). ``text`` matches a substring of the case id
-    or text, ignoring ASCII case::
+    the queue is asked for, i.e. the local one). ``moderator``, ``queue``, ``content_type``
+    and ``batch_id`` match the original decision's frontline moderator and queue, the kind of
+    content and the batch the case came in. ``text`` matches a substring of the case id,
+    text or one of its tags, ignoring ASCII case::
 
-        QueueFilter(status="done", outcome="over_enforcement", market="DE")
+        QueueFilter(status="done", outcome="over_enforcement", market="DE", moderator="m-007")
+
+    A saved view from before a field existed loads with that field at its default.
     """
 
     status: str = "all"
@@ -74,12 +80,20 @@ class QueueFilter:
     flag: str | None = None
     reviewer: str | None = None
     text: str = ""
+    moderator: str | None = None
+    queue: str | None = None
+    content_type: str | None = None
+    batch_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
         if self.flag is not None and self.flag not in FLAGS:
             raise ValueError(f"flag must be one of {', '.join(FLAGS)} or none, not {self.flag!r}")
+        if self.content_type is not None and self.content_type not in set(ContentType):
+            raise ValueError(
+                f"content_type must be image, video or text, not {self.content_type!r}"
+            )
         if self.outcome is not None and self.outcome not in OUTCOMES:
             raise ValueError(
                 f"outcome must be one of {', '.join(OUTCOMES)} or none, not {self.outcome!r}"
@@ -103,7 +117,7 @@ _QUEUE_SQL = f"""
         COALESCE(ev.gap_kind IS NOT NULL, 0) AS gap,
         fv.label AS final_label,
         fv.status = 'disputed' AS disputed,
-        c.text
+        c.text, c.tags, c.orig_moderator, c.orig_queue, c.batch_id
     FROM cases c
     JOIN batches b ON b.id = c.batch_id
     JOIN final_verdicts fv ON fv.case_id = c.id
@@ -154,6 +168,10 @@ def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[
             ("policy", "q.orig_policy"),
             ("original_label", "q.orig_label"),
             ("outcome", "q.outcome"),
+            ("moderator", "q.orig_moderator"),
+            ("queue", "q.orig_queue"),
+            ("content_type", "q.content_type"),
+            ("batch_id", "q.batch_id"),
         ):
             value = getattr(filter, name)
             if value is not None:
@@ -166,7 +184,11 @@ def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[
         elif filter.flag == "any":
             clauses.append("(q.rca OR q.gap)")
         if filter.text:
-            clauses.append("(q.id LIKE :f_text ESCAPE '\\' OR q.text LIKE :f_text ESCAPE '\\')")
+            clauses.append(
+                "(q.id LIKE :f_text ESCAPE '\\' OR q.text LIKE :f_text ESCAPE '\\'"
+                " OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(q.tags)"
+                " THEN q.tags END) t WHERE t.value LIKE :f_text ESCAPE '\\'))"
+            )
             params["f_text"] = "%" + _escape_like(filter.text) + "%"
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -270,6 +292,26 @@ def saved_views(db: sqlite_utils.Database) -> list[tuple[str, QueueFilter]]:
     return [(name, QueueFilter.from_json(text)) for name, text in rows]
 
 
+def rename_view(db: sqlite_utils.Database, old: str, new: str) -> bool:
+    """Rename the saved view ``old`` to ``new`` in one transaction; True if ``old`` existed.
+
+    Refuses (``duplicate-name``) a new name another view already has: renaming never
+    overwrites a view.
+    """
+    new = new.strip()
+    if not new:
+        raise ValueError("a saved view needs a name")
+    with transaction(db):
+        if db.execute("SELECT 1 FROM saved_views WHERE name = ?", [old]).fetchone() is None:
+            return False
+        if new != old and db.execute("SELECT 1 FROM saved_views WHERE name = ?", [new]).fetchone():
+            raise Refused(
+                RefusalReason.DUPLICATE_NAME, f"there is already a saved view named {new!r}"
+            )
+        db.execute("UPDATE saved_views SET name = ? WHERE name = ?", [new, old])
+    return True
+
+
 def delete_view(db: sqlite_utils.Database, name: str) -> bool:
     """Delete the saved view ``name``; True if there was one."""
     with transaction(db):
@@ -277,7 +319,15 @@ def delete_view(db: sqlite_utils.Database, name: str) -> bool:
     return cursor.rowcount > 0
 
 
-FACET_COLUMNS = ("market", "orig_policy", "orig_label")
+FACET_COLUMNS = (
+    "market",
+    "orig_policy",
+    "orig_label",
+    "orig_moderator",
+    "orig_queue",
+    "content_type",
+    "batch_id",
+)
 """Case columns whose distinct values the filter bar offers."""
 
 
@@ -343,7 +393,7 @@ class Queue:
         return self._media.media(media)
 
     def facets(self) -> dict[str, list[str]]:
-        """The distinct markets, policies and original labels in the queue (for filters)."""
+        """The distinct values of each of :data:`FACET_COLUMNS` in the queue (for filters)."""
         return {
             column: [
                 row[0]
@@ -365,6 +415,15 @@ class Queue:
     def delete_view(self, name: str) -> bool:
         """Delete a saved queue view; True if there was one."""
         return delete_view(self._db, name)
+
+    def rename_view(self, old: str, new: str) -> bool:
+        """Rename a saved queue view (refused if ``new`` is taken); True if ``old`` existed."""
+        return rename_view(self._db, old, new)
+
+    def batch_names(self) -> dict[str, str]:
+        """Every batch in the queue: id -> name, by name."""
+        rows = self._db.execute("SELECT id, name FROM batches ORDER BY name, id").fetchall()
+        return {batch_id: name for batch_id, name in rows}
 
     def last_case_id(self) -> str | None:
         """The case that was on screen when the app last closed."""

@@ -26,3 +26,11 @@ class Reports:
     def policy_gaps(self, reviewer_id: str | None = None) -> list[findings.FindingGroup]:
         """Verdicts flagging a policy gap, grouped by cited section (one reviewer's, if given)."""
         return findings.policy_gaps(self._db, reviewer_id)
+
+    def rca_cases(self, reviewer_id: str | None = None) -> list[findings.FindingCase]:
+        """The RCA-escalated verdicts one row each: notes, market, moderator, reviewer."""
+        return findings.rca_cases(self._db, reviewer_id)
+
+    def gap_cases(self, reviewer_id: str | None = None) -> list[findings.FindingCase]:
+        """The policy-gap verdicts one row each: notes, market, moderator, reviewer."""
+        return findings.gap_cases(self._db, reviewer_id)

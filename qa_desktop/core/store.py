@@ -440,6 +440,30 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    """Sync and signers nobody trusts: ``untrusted_bundles`` remembers a sync-folder file
+    refused because its key is not trusted (by SHA-256), so the next sync neither verifies
+    nor quarantines it again while the key stays untrusted; ``dismissed_signers`` the keys
+    whose bundles the reviewer chose to stop hearing about."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE untrusted_bundles (
+            sha256 TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX untrusted_bundles_key ON untrusted_bundles(key_id);
+
+        CREATE TABLE dismissed_signers (
+            key_id TEXT PRIMARY KEY,
+            dismissed_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -450,6 +474,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

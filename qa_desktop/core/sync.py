@@ -16,6 +16,12 @@ remembers its path, size and modification time, so a rerun does not even read it
 Refused bundles are quarantined and retried next time (the signer may be trusted later).
 One bad file never stops a sync: whatever goes wrong importing it (short of the database
 itself failing) refuses and quarantines that file, and the next one is imported.
+
+A bundle signed by a key nobody here trusts is not a fault of the bundle: it is reported per
+signer (``report.untrusted``: the key and how many bundles), quarantined once, and remembered
+in ``untrusted_bundles`` so later syncs count it without verifying or quarantining it again.
+Once the key is trusted the bundle is imported by the next sync; a signer the reviewer
+dismissed (:meth:`Sync.dismiss_signer`) is only counted (``report.dismissed``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
+from .clock import utc_now_iso
 from .errors import Cancelled, QADesktopError
 from .paths import quarantine_dir
 from .store import transaction
@@ -42,6 +49,20 @@ class SyncFolderMissing(QADesktopError, OSError):
     """The sync folder is not there: a share that is not mounted must not look synced."""
 
 
+@dataclass(frozen=True)
+class UntrustedSigner:
+    """A key that signed bundles in the sync folder but is not in the trust store."""
+
+    key_id: str
+    names: tuple[str, ...]
+    """The file names of its bundles, in the order the sync met them."""
+
+    @property
+    def bundles(self) -> int:
+        """How many of its bundles wait in the folder."""
+        return len(self.names)
+
+
 @dataclass
 class SyncReport:
     """What one sync did."""
@@ -49,14 +70,40 @@ class SyncReport:
     exported: bundles.ExportResult | None = None
     imported: list[bundles.ImportReport] = field(default_factory=list)
     refused: list[bundles.ImportReport] = field(default_factory=list)
+    """Bundles refused for what they are (damaged, replayed, ...), not for who signed them."""
     skipped_seen: int = 0
     """Others' bundles already imported by an earlier sync (our own are not counted)."""
     cancelled: bool = False
+    untrusted: list[UntrustedSigner] = field(default_factory=list)
+    """Signers not trusted (and not dismissed) whose bundles wait in the folder, by key id."""
+    dismissed: int = 0
+    """Bundles left alone because their signer was dismissed."""
 
     @property
     def new_events(self) -> int:
         """Events added to the database by this sync."""
         return sum(r.new_events for r in self.imported)
+
+
+def untrusted_summary(signers: list[UntrustedSigner], where: str = "") -> str:
+    """One line for every bundle waiting on untrusted signers (``""`` if none)::
+
+        2 bundles from 1 signer you do not trust: key 4F2A9C0B1D3E5F67 — trust their key
+        to take them
+
+    ``where`` says where the front end trusts a key (a menu, a command), in brackets.
+    """
+    if not signers:
+        return ""
+    count = sum(s.bundles for s in signers)
+    one = len(signers) == 1
+    return (
+        f"{count} bundle{'' if count == 1 else 's'} from {len(signers)}"
+        f" signer{'' if one else 's'} you do not trust:"
+        f" key{'' if one else 's'} {', '.join(s.key_id for s in signers)}"
+        f" — trust {'their key' if one else 'their keys'}{f' ({where})' if where else ''}"
+        " to take them"
+    )
 
 
 def outbox(folder: Path, key_id: str) -> Path:
@@ -111,45 +158,63 @@ def sync_folder(
     own = outbox(folder, identity.key_id)
     report.exported = bundles.export_bundle(db, identity, own)
     mine = bundles.exported_bundle_ids(db, identity.key_id)
+    dismissed = dismissed_signers(db)
+    waiting: dict[str, list[str]] = {}  # untrusted key id -> names of its bundles met
     files = candidate_files(folder)
     for done, path in enumerate(files):
         if progress is not None:
             progress(done, len(files))
         if cancelled is not None and cancelled():
             report.cancelled = True
+            _group_untrusted(report, waiting)
             return report
         if path.parent == own and path.stem in mine:
             continue
-        _sync_one(db, path, quarantine_dir, report)
+        untrusted_key = _sync_one(db, path, quarantine_dir, report)
+        if untrusted_key in dismissed:
+            report.dismissed += 1
+        elif untrusted_key:
+            waiting.setdefault(untrusted_key, []).append(path.name)
     if progress is not None:
         progress(len(files), len(files))
+    _group_untrusted(report, waiting)
     return report
+
+
+def _group_untrusted(report: SyncReport, waiting: dict[str, list[str]]) -> None:
+    report.untrusted = [
+        UntrustedSigner(key_id, tuple(names)) for key_id, names in sorted(waiting.items())
+    ]
 
 
 def _sync_one(
     db: sqlite_utils.Database, path: Path, quarantine_dir: Path | None, report: SyncReport
-) -> None:
+) -> str:
+    """Take one file; the key id if it waits for an untrusted signer, else ``""``."""
     try:
         stat = path.stat()
     except OSError as exc:
         report.refused.append(_refusal(path, "unreadable", str(exc)))
-        return
+        return ""
     key = str(path.resolve())
     if db.execute(
         "SELECT 1 FROM seen_files WHERE path = ? AND size = ? AND mtime_ns = ?",
         [key, stat.st_size, stat.st_mtime_ns],
     ).fetchone():
         report.skipped_seen += 1
-        return
+        return ""
     try:
         data = bundles.read_bundle_file(path)
     except bundles.BundleRejected as exc:
         report.refused.append(_refusal(path, exc.reason, exc.message))
-        return
+        return ""
     except OSError as exc:  # vanished or unreadable mid-sync: try again next time
         report.refused.append(_refusal(path, "unreadable", str(exc)))
-        return
+        return ""
     sha = hashlib.sha256(data).hexdigest()
+    waiting = _still_untrusted(db, sha)
+    if waiting:
+        return waiting  # refused and quarantined before, and its key is still not trusted
     if db.execute("SELECT 1 FROM seen_bundles WHERE sha256 = ?", [sha]).fetchone():
         report.skipped_seen += 1
     else:
@@ -158,20 +223,47 @@ def _sync_one(
                 db, data, name=path.name, quarantine_dir=quarantine_dir
             )
         except bundles.BundleRejected as exc:
+            if exc.reason == RefusalReason.UNKNOWN_SIGNER and exc.key_id:
+                with transaction(db):
+                    db.execute(
+                        "INSERT OR REPLACE INTO untrusted_bundles (sha256, key_id, name, seen_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        [sha, exc.key_id, path.name, utc_now_iso()],
+                    )
+                return exc.key_id
             report.refused.append(_refusal(path, exc.reason, exc.message))
-            return
+            return ""
         except (sqlite3.Error, Cancelled):
             raise  # the database or the user, not this file: stop
         except Exception as exc:  # anything unforeseen in one file must not stop the sync
             _quarantine_unforeseen(path, data, exc, quarantine_dir, report)
-            return
+            return ""
         report.imported.append(imported)
     with transaction(db):
+        db.execute("DELETE FROM untrusted_bundles WHERE sha256 = ?", [sha])
         bundles.remember_seen(db, sha, path.name, "imported")
         db.execute(
             "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
             [key, stat.st_size, stat.st_mtime_ns, sha],
         )
+
+    return ""
+
+
+def _still_untrusted(db: sqlite_utils.Database, sha: str) -> str:
+    """The key id of a bundle refused earlier for its untrusted signer, if the key is still
+    not in the trust store (``""`` otherwise: a trusted or revoked key is verified anew)."""
+    row = db.execute(
+        "SELECT u.key_id FROM untrusted_bundles u WHERE u.sha256 = ?"
+        " AND NOT EXISTS (SELECT 1 FROM trusted_keys t WHERE t.key_id = u.key_id)",
+        [sha],
+    ).fetchone()
+    return str(row[0]) if row else ""
+
+
+def dismissed_signers(db: sqlite_utils.Database) -> set[str]:
+    """The key ids whose bundles a sync only counts, without reporting them."""
+    return {row[0] for row in db.execute("SELECT key_id FROM dismissed_signers")}
 
 
 def _quarantine_unforeseen(
@@ -214,3 +306,22 @@ class Sync:
             progress=progress,
             cancelled=cancelled,
         )
+
+    def dismiss_signer(self, key_id: str) -> None:
+        """Stop reporting the untrusted key ``key_id`` on every sync (its bundles stay in the
+        folder; trusting the key later takes them)."""
+        with transaction(self._db):
+            self._db.execute(
+                "INSERT OR IGNORE INTO dismissed_signers (key_id, dismissed_at) VALUES (?, ?)",
+                [key_id, utc_now_iso()],
+            )
+
+    def undismiss_signer(self, key_id: str) -> bool:
+        """Report ``key_id``'s bundles again; True if it was dismissed."""
+        with transaction(self._db):
+            cursor = self._db.execute("DELETE FROM dismissed_signers WHERE key_id = ?", [key_id])
+        return cursor.rowcount > 0
+
+    def dismissed_signers(self) -> set[str]:
+        """The untrusted keys the reviewer chose not to hear about."""
+        return dismissed_signers(self._db)

@@ -1,4 +1,5 @@
-"""RCA escalations and policy gaps, grouped by guideline section, exportable to CSV.
+"""RCA escalations and policy gaps, grouped by guideline section, exportable to CSV: the
+counts per section, or the flagged verdicts one row each (notes, market, moderator, reviewer).
 
 These are the lists the SME takes to policy meetings.
 """
@@ -19,7 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.api import (
+    FindingCase,
     FindingGroup,
+    write_cases_csv,
     write_csv,
 )
 from .plain_text import warn
@@ -37,10 +40,12 @@ class FindingsDialog(QDialog):
         groups: list[FindingGroup],
         open_case: Callable[[str], None],
         parent: QWidget | None = None,
+        cases: list[FindingCase] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.groups = groups
+        self.cases = cases or []
         self.open_case = open_case
         rows = [
             (
@@ -63,9 +68,17 @@ class FindingsDialog(QDialog):
         )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Counts per section, one row each")
         self.export_button.setEnabled(bool(groups))
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.clicked.connect(lambda: self.export())
+        self.export_cases_button = QPushButton("Export cases CSV…")
+        self.export_cases_button.setToolTip(
+            "Every flagged verdict, one row each: notes, market, moderator, reviewer"
+        )
+        self.export_cases_button.setEnabled(bool(self.cases))
+        buttons.addButton(self.export_cases_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.export_cases_button.clicked.connect(lambda: self.export_cases())
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
@@ -84,6 +97,22 @@ class FindingsDialog(QDialog):
             path = Path(chosen)
         try:
             write_csv(self.groups, path)
+        except OSError as exc:
+            warn(self, "Not exported", f"Cannot write {path}: {exc.strerror}")
+            return None
+        return path
+
+    def export_cases(self, path: Path | None = None) -> Path | None:
+        """Write the flagged verdicts one row each as CSV (asking where unless given)."""
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export cases CSV", str(Path.home() / "findings-cases.csv"), "CSV (*.csv)"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        try:
+            write_cases_csv(self.cases, path)
         except OSError as exc:
             warn(self, "Not exported", f"Cannot write {path}: {exc.strerror}")
             return None

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
 )
 
@@ -40,7 +41,7 @@ from .deliveries_dialog import DeliveriesDialog
 from .findings_dialog import FindingsDialog
 from .guideline_browser import GuidelineBrowser
 from .import_dialog import choose_batch, run_import
-from .plain_text import inform, warn
+from .plain_text import inform, show_message, warn
 from .preferences_dialog import PreferencesDialog
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
@@ -174,13 +175,21 @@ class MainWindow(QMainWindow):
     def show_rca_escalations(self) -> None:
         """RCA escalations grouped by the section they cite."""
         FindingsDialog(
-            "RCA escalations", self.ws.reports.rca_escalations(), self.review.open_case_by_id, self
+            "RCA escalations",
+            self.ws.reports.rca_escalations(),
+            self.review.open_case_by_id,
+            self,
+            cases=self.ws.reports.rca_cases(),
         ).exec()
 
     def show_policy_gaps(self) -> None:
         """Policy gaps grouped by the section they cite."""
         FindingsDialog(
-            "Policy gaps", self.ws.reports.policy_gaps(), self.review.open_case_by_id, self
+            "Policy gaps",
+            self.ws.reports.policy_gaps(),
+            self.review.open_case_by_id,
+            self,
+            cases=self.ws.reports.gap_cases(),
         ).exec()
 
     def show_deliveries(self) -> None:
@@ -330,9 +339,31 @@ class MainWindow(QMainWindow):
             warn(self, "Sync failed", f"{outcome.error}\n\nNothing was half-written.")
             return False
         self.changes.cases_changed.emit()
-        text, details = sync_summary(outcome.result)
+        report = outcome.result
+        text, details = sync_summary(report)
         gaps = missing_summary(self.ws.bundles.deliveries())
-        inform(self, "Sync", f"{text}\n{gaps}" if gaps else text, details)
+        text = f"{text}\n{gaps}" if gaps else text
+        if not report.untrusted:
+            inform(self, "Sync", text, details)
+            return True
+        dismiss = "Dismiss these signers"
+        pressed = show_message(
+            self,
+            QMessageBox.Icon.Information,
+            "Sync",
+            text,
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Ignore,
+            details,
+            labels={QMessageBox.StandardButton.Ignore: dismiss},
+        )
+        if pressed == QMessageBox.StandardButton.Ignore:
+            for signer in report.untrusted:
+                self.ws.sync.dismiss_signer(signer.key_id)
+            self.statusBar().showMessage(
+                f"Dismissed {plural(len(report.untrusted), 'signer')}: trust a key to take"
+                " its bundles",
+                5000,
+            )
         return True
 
     def export_bundle(

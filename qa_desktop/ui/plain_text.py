@@ -33,10 +33,16 @@ def show_message(
     text: str,
     buttons: QMessageBox.StandardButton = Button.Ok,
     details: str = "",
+    labels: dict[QMessageBox.StandardButton, str] | None = None,
 ) -> QMessageBox.StandardButton:
-    """A modal message box whose text is plain text; the button pressed."""
+    """A modal message box whose text is plain text; the button pressed. ``labels`` renames
+    standard buttons (``{Button.Ignore: "Dismiss these signers"}``)."""
     box = QMessageBox(icon, title, text, buttons, parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
+    for button, label in (labels or {}).items():
+        found = box.button(button)
+        if found is not None:
+            found.setText(label)
     if details:
         box.setDetailedText(details)  # always plain text in Qt
     return QMessageBox.StandardButton(box.exec())

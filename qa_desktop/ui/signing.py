@@ -30,6 +30,7 @@ from ..core.api import (
     TrustError,
     display_text,
     distinct_names,
+    untrusted_summary,
 )
 from ..core.workspace import Workspace
 from .advice import advice
@@ -122,10 +123,21 @@ def sync_summary(report: SyncReport) -> tuple[str, str]:
     ]
     if report.skipped_seen:
         lines.append(f"{plural(report.skipped_seen, 'bundle')} had been delivered before.")
+    waiting = untrusted_summary(report.untrusted, "Keys ▸ Trusted signers…")
+    if waiting:
+        lines.append(waiting + ", or dismiss them to stop hearing about them.")
     lines += refusal_lines(report.refused)
     if report.cancelled:
         lines.append("Cancelled: every bundle was imported whole or not at all.")
-    return "\n".join(lines), "\n".join(report_lines(report.imported + report.refused))
+    details = report_lines(report.imported + report.refused)
+    details += [
+        f"NOT TRUSTED {name}: signed by key {signer.key_id}"
+        for signer in report.untrusted
+        for name in signer.names
+    ]
+    if report.dismissed:
+        details.append(f"{plural(report.dismissed, 'bundle')} from dismissed signers left alone.")
+    return "\n".join(lines), "\n".join(details)
 
 
 class TrustDialog(QDialog):

@@ -15,10 +15,12 @@ from .atomic_files import write_atomically
 
 class BundleRejected(Refused):
     """A bundle refused, with a reason code (``reason``, a :class:`RefusalReason`) and a
-    message for people; ``str()`` gives ``"<reason>: <message>"``."""
+    message for people; ``str()`` gives ``"<reason>: <message>"``. ``key_id`` names the
+    signing key when the refusal is about it (``unknown-signer``), else it is empty."""
 
-    def __init__(self, reason: RefusalReason | str, message: str) -> None:
+    def __init__(self, reason: RefusalReason | str, message: str, key_id: str = "") -> None:
         super().__init__(RefusalReason(reason), message)
+        self.key_id = key_id
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"

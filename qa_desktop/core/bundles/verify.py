@@ -262,7 +262,9 @@ def _check_signature(db: sqlite_utils.Database, files: dict[str, bytes]) -> mini
     signer = keys.trusted_key(db, sig.key_id)
     if signer is None:
         raise BundleRejected(
-            RefusalReason.UNKNOWN_SIGNER, f"key {sig.key_id} is not in the trust store"
+            RefusalReason.UNKNOWN_SIGNER,
+            f"key {sig.key_id} is not in the trust store",
+            key_id=sig.key_id,
         )
     if signer.revoked:
         raise BundleRejected(

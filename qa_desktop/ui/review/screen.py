@@ -41,6 +41,7 @@ from ...core.api import (
     PackError,
     Preferences,
     QueueFilter,
+    Refused,
     StoredMedia,
     apply_filters,
     is_animated_image,
@@ -141,6 +142,8 @@ class ReviewScreen(QWidget):
         self.filter_bar = QueueFilterBar()
         self.filter_bar.filter_changed.connect(self.apply_filter)
         self.filter_bar.view_saved.connect(self._save_view)
+        self.filter_bar.view_renamed.connect(self._rename_view)
+        self.filter_bar.view_deleted.connect(self._delete_view)
         self.filter_bar.editing_done.connect(self.leave_text_input)
         self.queue_pane = QWidget()
         queue_layout = QVBoxLayout(self.queue_pane)
@@ -318,6 +321,21 @@ class ReviewScreen(QWidget):
         self.refresh_filter_choices()
         self.message.emit(f"Saved view “{name}”", 3000)
 
+    def _rename_view(self, old: str, new: str) -> None:
+        try:
+            self.ws.queue.rename_view(old, new)
+        except Refused as exc:
+            self.message.emit(f"Not renamed: {exc.message}", 5000)
+            return
+        self.refresh_filter_choices()
+        self.filter_bar.views.setCurrentIndex(self.filter_bar.views.findData(new))
+        self.message.emit(f"Renamed view “{old}” to “{new}”", 3000)
+
+    def _delete_view(self, name: str) -> None:
+        self.ws.queue.delete_view(name)
+        self.refresh_filter_choices()
+        self.message.emit(f"Deleted view “{name}”", 3000)
+
     def refresh_filter_choices(self) -> None:
         """Offer the markets, policies, labels, views and reviewers the data has now."""
         facets = self.ws.queue.facets()
@@ -331,6 +349,9 @@ class ReviewScreen(QWidget):
                 for rid, name in self.ws.verdicts.reviewer_names().items()
                 if self.ws.reviewer is None or rid != self.ws.reviewer.id
             },
+            moderators=facets["orig_moderator"],
+            queues=facets["orig_queue"],
+            batches=self.ws.queue.batch_names(),
         )
 
     def fold_queue(self, fold: bool) -> None:
