@@ -29,6 +29,7 @@ from qa_desktop.core.media import VideoCapture, decode_image_for_display, storyb
 from qa_desktop.core.sealed_files import (
     CHUNK_SIZE,
     HEADER_SIZE,
+    MAGIC,
     TAG_SIZE,
     SealedFileError,
     SealedReader,
@@ -109,6 +110,23 @@ def test_any_flipped_byte_truncation_or_addition_is_refused_never_misread(
     path.write_bytes(bytes(sealed))
     with pytest.raises(SealedFileError, match=path.name), SealedReader(path, KEY, "n") as reader:
         reader.read_all()
+
+
+@pytest.mark.parametrize("size", [0, 5, CHUNK_SIZE])
+def test_every_header_bit_is_checked_on_open_even_for_a_file_never_read(
+    tmp_path: Path, size: int
+) -> None:
+    """Found by the property test in CI: an empty file's tampered chunk size went unnoticed,
+    because nothing was ever decrypted. Opening now checks the last chunk's tag."""
+    path = seal(os.urandom(size), tmp_path / "f")
+    sealed = path.read_bytes()
+    for at in range(len(MAGIC), HEADER_SIZE):
+        for bit in range(8):
+            altered = bytearray(sealed)
+            altered[at] ^= 1 << bit
+            path.write_bytes(bytes(altered))
+            with pytest.raises(SealedFileError, match=path.name):
+                SealedReader(path, KEY, "n").close()
 
 
 def test_chunks_are_bound_to_their_file_and_key(tmp_path: Path) -> None:

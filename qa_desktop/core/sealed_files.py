@@ -145,14 +145,14 @@ class SealedReader(io.BufferedIOBase):
         self._name = name.encode()
         self._cipher = AESGCM(key)
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._position = 0
+        self._cached_index = -1
+        self._cached = b""
         try:
             self._open_header()
         except BaseException:
             self._file.close()
             raise
-        self._position = 0
-        self._cached_index = -1
-        self._cached = b""
 
     def _open_header(self) -> None:
         header = self._file.read(HEADER_SIZE)
@@ -170,6 +170,9 @@ class SealedReader(io.BufferedIOBase):
         if last < TAG_SIZE:
             raise self._failed("it is truncated")
         self.size = body - self._chunks * TAG_SIZE
+        # The last chunk's tag covers the header, the name and the last-flag: checking it now
+        # authenticates the size too, even of an empty file nobody ever reads from.
+        self._chunk_plain(self._chunks - 1)
 
     def _failed(self, why: str) -> SealedFileError:
         error = SealedFileError(f"{self.path.name}: {why}")
