@@ -56,6 +56,20 @@ from .media import (
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
+from .reports.figures import DIMENSIONS as REPORT_DIMENSIONS
+from .reports.figures import (
+    AccuracyRow,
+    AccuracyTable,
+    ConfusionMatrix,
+    Rate,
+    Report,
+    ReportError,
+    ReportFilter,
+)
+from .reports.intervals import SMALL_N, Interval, wilson
+from .reports.tables import Table as ReportTable
+from .reports.tables import report_tables
+from .reports.text import headline_lines, methods_text, percent, rate_text
 from .reveal import RevealState
 from .spreadsheet import safe_row
 from .store import DatabaseError
@@ -93,7 +107,11 @@ __all__ = [
     "OUTCOMES",
     "PASSPHRASE_ENV",
     "RCA_REASONS",
+    "REPORT_DIMENSIONS",
     "SEVERE_HARM_TYPES",
+    "SMALL_N",
+    "AccuracyRow",
+    "AccuracyTable",
     "AnimatedImage",
     "BatchError",
     "BatchImportReport",
@@ -107,6 +125,7 @@ __all__ = [
     "Citation",
     "CitationError",
     "Clock",
+    "ConfusionMatrix",
     "ConsecutiveSevereRule",
     "ContentType",
     "DatabaseError",
@@ -120,6 +139,7 @@ __all__ = [
     "Guideline",
     "Identity",
     "ImportCancelled",
+    "Interval",
     "KeyFormatError",
     "KeyProblem",
     "KeyRole",
@@ -137,9 +157,14 @@ __all__ = [
     "QADesktopError",
     "QueueFilter",
     "QueueRow",
+    "Rate",
     "RefusalReason",
     "Refused",
     "Region",
+    "Report",
+    "ReportError",
+    "ReportFilter",
+    "ReportTable",
     "RevealState",
     "Role",
     "Section",
@@ -162,10 +187,15 @@ __all__ = [
     "data_dir",
     "decode_image_for_display",
     "format_numbers",
+    "headline_lines",
     "is_animated_image",
     "is_severe",
+    "methods_text",
     "missing_summary",
+    "percent",
     "protection_for",
+    "rate_text",
+    "report_tables",
     "resize_to_fit",
     "resources_dir",
     "reveal_regions",
@@ -175,5 +205,6 @@ __all__ = [
     "tag_key",
     "video_info",
     "what_to_do",
+    "wilson",
     "write_csv",
 ]  # fmt: skip

@@ -1,0 +1,109 @@
+"""The reports room (``ws.reports``): what the verdicts add up to, for the lead and management.
+
+Findings (RCA escalations and policy gaps by cited section) and performance reports
+(accuracy by policy, market, moderator, queue, batch and week; errors; confusion;
+throughput)::
+
+    for group in ws.reports.rca_escalations(): ...
+    report = ws.reports.performance(ReportFilter(markets=("DE",)), by=("policy", "week"))
+    ws.reports.write_xlsx(report, Path("report.xlsx"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import sqlite_utils
+
+from .. import findings
+from .figures import DIMENSIONS, Report, ReportFilter, compute, select_rows_sql
+from .tables import write_csv_tables
+from .xlsx import write_xlsx
+
+Cancel = Callable[[], bool]
+
+
+class Reports:
+    """Read-only figures over one database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+
+    def rca_escalations(self, reviewer_id: str | None = None) -> list[findings.FindingGroup]:
+        """Verdicts escalated for RCA, grouped by cited section (one reviewer's, if given)."""
+        return findings.rca_escalations(self._db, reviewer_id)
+
+    def policy_gaps(self, reviewer_id: str | None = None) -> list[findings.FindingGroup]:
+        """Verdicts flagging a policy gap, grouped by cited section (one reviewer's, if given)."""
+        return findings.policy_gaps(self._db, reviewer_id)
+
+    # -- performance reports ---------------------------------------------------------------
+    def performance(
+        self,
+        flt: ReportFilter | None = None,
+        by: Sequence[str] = ("policy",),
+        cancelled: Cancel | None = None,
+    ) -> Report:
+        """Every figure over the cases ``flt`` selects, accuracy by one or two dimensions."""
+        return compute(self._db, flt, by, cancelled)
+
+    def write_xlsx(self, report: Report, path: Path, cancelled: Cancel | None = None) -> Path:
+        """The report as an Excel workbook with native charts; returns ``path``."""
+        return write_xlsx(report, path, cancelled)
+
+    def write_csv(
+        self, report: Report, folder: Path, cancelled: Cancel | None = None
+    ) -> list[Path]:
+        """The report as one spreadsheet-safe CSV file a table in ``folder``."""
+        return write_csv_tables(report, folder, cancelled)
+
+    def filter_values(self) -> dict[str, list[str]]:
+        """The values each filter can take (batch, market, policy, queue, moderator)."""
+        columns = {
+            "batch": "batch_id",
+            "market": "market",
+            "policy": "orig_policy",
+            "queue": "orig_queue",
+            "moderator": "orig_moderator",
+        }
+        return {
+            name: [
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT DISTINCT {column} FROM cases ORDER BY {column}"
+                ).fetchall()
+            ]
+            for name, column in columns.items()
+        }
+
+    def case_ids(
+        self,
+        flt: ReportFilter,
+        key: dict[str, str] | None = None,
+        outcome: str | None = None,
+        limit: int = 10_000,
+    ) -> list[str]:
+        """The cases behind one figure: those ``flt`` selects whose dimensions equal ``key``
+        (e.g. ``{"policy": "HS", "week": "2026-W44"}``) and, if given, with ``outcome``
+        (or status ``disputed`` / ``open``), in queue order."""
+        select, params = select_rows_sql(flt)
+        clauses = []
+        for n, (dim, value) in enumerate((key or {}).items()):
+            if dim not in DIMENSIONS:
+                raise ValueError(f"unknown dimension {dim!r}")
+            clauses.append(f"{dim} = :k{n}")
+            params[f"k{n}"] = value
+        if outcome in ("disputed", "open"):
+            clauses.append("status = :outcome")
+            params["outcome"] = outcome
+        elif outcome is not None:
+            clauses.append("outcome = :outcome")
+            params["outcome"] = outcome
+        where = " AND ".join(clauses) or "1"
+        rows = self._db.execute(
+            f"SELECT r.case_id FROM ({select}) r JOIN cases c2 ON c2.id = r.case_id"
+            f" WHERE {where} ORDER BY c2.seq LIMIT {int(limit)}",
+            params,
+        ).fetchall()
+        return [row[0] for row in rows]
