@@ -187,9 +187,15 @@ def test_filters_select_cases(ws: Workspace) -> None:
 
 def test_case_ids_behind_a_figure(ws: Workspace) -> None:
     flt = ReportFilter()
-    assert ws.reports.case_ids(flt, {"policy": "VH"}, "over_enforcement") == ["vh-4", "vh-5"]
-    assert ws.reports.case_ids(flt, {"policy": "HS"}, "disputed") == ["hs-2"]
-    assert ws.reports.case_ids(flt, {"week": "2026-W45"}, "open") == ["nv-3"]
+    assert ws.reports.case_ids(flt, {"policy": "VH"}, ["over_enforcement"]) == ["vh-4", "vh-5"]
+    assert ws.reports.case_ids(flt, {"policy": "HS"}, ["disputed"]) == ["hs-2"]
+    assert ws.reports.case_ids(flt, {"week": "2026-W45"}, ["open"]) == ["nv-3"]
+    assert ws.reports.case_ids(flt, {}, ["wrong_policy", "under_enforcement"]) == ["hs-1", "nv-2"]
+    assert ws.reports.case_ids(flt, {"orig_label": "vh_remove", "final_label": "no_violation"}) == [
+        "vh-5"
+    ]
+    with pytest.raises(ValueError, match="unknown report column 'text'"):
+        ws.reports.case_ids(flt, {"text": "x"})
     assert len(ws.reports.case_ids(flt)) == 14
 
 

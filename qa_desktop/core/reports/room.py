@@ -11,6 +11,7 @@ throughput)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -81,25 +82,26 @@ class Reports:
         self,
         flt: ReportFilter,
         key: dict[str, str] | None = None,
-        outcome: str | None = None,
+        outcomes: Sequence[str] = (),
         limit: int = 10_000,
     ) -> list[str]:
-        """The cases behind one figure: those ``flt`` selects whose dimensions equal ``key``
-        (e.g. ``{"policy": "HS", "week": "2026-W44"}``) and, if given, with ``outcome``
-        (or status ``disputed`` / ``open``), in queue order."""
+        """The cases behind one figure, in queue order: those ``flt`` selects whose columns
+        equal ``key`` (a dimension, ``orig_label`` or ``final_label``, e.g.
+        ``{"policy": "HS", "week": "2026-W44"}``) and, if given, whose QA outcome (or status
+        ``disputed`` / ``open``) is one of ``outcomes``."""
         select, params = select_rows_sql(flt)
         clauses = []
-        for n, (dim, value) in enumerate((key or {}).items()):
-            if dim not in DIMENSIONS:
-                raise ValueError(f"unknown dimension {dim!r}")
-            clauses.append(f"{dim} = :k{n}")
+        for n, (column, value) in enumerate((key or {}).items()):
+            if column not in (*DIMENSIONS, "orig_label", "final_label"):
+                raise ValueError(f"unknown report column {column!r}")
+            clauses.append(f"r.{column} = :k{n}")
             params[f"k{n}"] = value
-        if outcome in ("disputed", "open"):
-            clauses.append("status = :outcome")
-            params["outcome"] = outcome
-        elif outcome is not None:
-            clauses.append("outcome = :outcome")
-            params["outcome"] = outcome
+        if outcomes:
+            params["outcomes"] = json.dumps(list(outcomes))
+            clauses.append(
+                "(CASE WHEN r.status IN ('disputed', 'open') THEN r.status ELSE r.outcome END)"
+                " IN (SELECT value FROM json_each(:outcomes))"
+            )
         where = " AND ".join(clauses) or "1"
         rows = self._db.execute(
             f"SELECT r.case_id FROM ({select}) r JOIN cases c2 ON c2.id = r.case_id"

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..errors import check_cancelled
-from .figures import Report
+from .figures import Report, ReportError
 from .tables import Table, report_tables
 from .text import headline_lines, methods_text
 
@@ -45,7 +46,10 @@ def write_xlsx(report: Report, path: Path, cancelled: Callable[[], bool] | None 
                 _accuracy_chart(workbook, sheet, table)
             if table.name == "accuracy" and table.rows:
                 _errors_chart(workbook, sheet, table)
-        workbook.close()
+        try:
+            workbook.close()
+        except xlsxwriter.exceptions.FileCreateError as exc:
+            raise ReportError(f"{path}: cannot write the report ({exc.args[0]})") from exc
         part.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
