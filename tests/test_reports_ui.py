@@ -123,7 +123,9 @@ def test_cli_report_xlsx_and_csv(ws: Workspace, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_report_pdf_offscreen(ws: Workspace, tmp_path: Path) -> None:
+def test_cli_report_pdf_offscreen(qapp: object, ws: Workspace, tmp_path: Path) -> None:
+    # qapp: in one test process the CLI must find pytest-qt's QApplication, not make a
+    # QGuiApplication of its own that later widget tests cannot use.
     code, out = run(ws, "--from", "2026-10-01", "--to", "2026-10-31", "--format", "pdf",
                     "--page", "Letter", "--out", str(tmp_path / "oct.pdf"))  # fmt: skip
     assert code == 0, out
@@ -179,8 +181,10 @@ def test_reports_screen_shows_figures_and_opens_the_cases_behind_a_bar(
     assert accuracy.data(accuracy.index(0, 1), Qt.ItemDataRole.DisplayRole) == "66.7%"
     # Sorting by n puts the biggest cell (the total) last in ascending order.
     view = screen.views["accuracy"]
-    view.sortByColumn(5, Qt.SortOrder.AscendingOrder)
     proxy = view.model()
+    # Unsorted until a header is clicked: core's order, biggest cell first, the total last.
+    assert [proxy.data(proxy.index(r, 0)) for r in range(5)] == ["VH", "NONE", "HS", "OLD", "all"]
+    view.sortByColumn(5, Qt.SortOrder.AscendingOrder)
     assert proxy.data(proxy.index(proxy.rowCount() - 1, 0)) == "all"
     # Crossed breakdown: policy x week, computed again in the background.
     screen.by_second.setCurrentText("week")

@@ -322,25 +322,35 @@ def _where(flt: ReportFilter) -> tuple[str, dict[str, object]]:
 
 
 def select_rows_sql(flt: ReportFilter) -> tuple[str, dict[str, object]]:
-    """The SELECT of one row a case (dimensions, final status, outcome) and its parameters."""
+    """The SELECT of one row a case (dimensions, final status, outcome) and its parameters.
+
+    The ``final_verdicts`` view is read once a case, in a materialized CTE: every mention
+    of a view column in the outer query would evaluate its correlated subqueries again
+    (the final label is then looked up by the final event's id).
+    """
     where, params = _where(flt)
     sql = f"""
+        WITH fv AS MATERIALIZED (
+            SELECT c.id AS case_id, f.event_id AS event_id, f.status AS status
+            FROM cases c JOIN final_verdicts f ON f.case_id = c.id
+            WHERE {where}
+        )
         SELECT c.id AS case_id, c.batch_id AS batch, c.market AS market,
             c.orig_policy AS policy, c.orig_moderator AS moderator, c.orig_queue AS queue,
             {iso_week_sql("c.orig_decided_at")} AS week, c.orig_decided_at AS decided_at,
-            fv.status AS status, fv.event_id AS event_id, fv.label AS final_label,
+            fv.status AS status, fv.event_id AS event_id, v.label AS final_label,
             c.orig_label AS orig_label, b.pack_id AS pack_id, b.pack_version AS pack_version,
             o.action AS orig_action,
             CASE WHEN fv.status IN ('ruled', 'decided')
-                 THEN {outcome_sql("fv.label", "o", "f")} END AS outcome
-        FROM cases c
+                 THEN {outcome_sql("v.label", "o", "f")} END AS outcome
+        FROM fv
+        JOIN cases c ON c.id = fv.case_id
         JOIN batches b ON b.id = c.batch_id
-        JOIN final_verdicts fv ON fv.case_id = c.id
+        LEFT JOIN verdicts v ON v.id = fv.event_id
         LEFT JOIN guideline_labels o ON o.pack_id = b.pack_id
             AND o.pack_version = b.pack_version AND o.id = c.orig_label
         LEFT JOIN guideline_labels f ON f.pack_id = b.pack_id
-            AND f.pack_version = b.pack_version AND f.id = fv.label
-        WHERE {where}
+            AND f.pack_version = b.pack_version AND f.id = v.label
     """
     return sql, params
 

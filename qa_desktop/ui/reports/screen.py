@@ -245,10 +245,16 @@ class ReportsScreen(QWidget):
         view = QTableView()
         view.setModel(proxy)
         view.setSortingEnabled(True)
+        # Core's order (biggest cells first, the total last) until a header is clicked.
+        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        proxy.sort(-1)
         view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized once a report arrives, from its first rows: measuring every cell of a big
+        # table would stall the GUI thread.
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        view.horizontalHeader().setResizeContentsPrecision(30)
         view.activated.connect(
             lambda index, n=name: self._pick_row(n, proxy.mapToSource(index).row())
         )
