@@ -1040,6 +1040,12 @@ def _values(text: str | None) -> tuple[str, ...]:
     help="The PDF's paper size.",
 )
 @click.option(
+    "--include-my-exposure",
+    is_flag=True,
+    help="Add your own exposure summary (XLSX and CSV only; it is private and left out"
+    " unless you ask).",
+)
+@click.option(
     "--out",
     "out",
     required=True,
@@ -1059,6 +1065,7 @@ def report_command(
     by: str,
     fmt: str,
     page: str,
+    include_my_exposure: bool,
     out: Path,
 ) -> None:
     """A QA performance report: accuracy with 95% Wilson intervals, errors, confusion,
@@ -1083,9 +1090,9 @@ def report_command(
     try:
         report = ws.reports.performance(flt, _values(by))
         if fmt == "xlsx":
-            ws.reports.write_xlsx(report, out)
+            ws.reports.write_xlsx(report, out, include_my_exposure=include_my_exposure)
         elif fmt == "csv":
-            ws.reports.write_csv(report, out)
+            ws.reports.write_csv(report, out, include_my_exposure=include_my_exposure)
         else:
             _write_pdf(report, out, page)
     except ReportError as exc:

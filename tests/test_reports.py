@@ -360,3 +360,56 @@ def test_a_failed_xlsx_write_leaves_no_file(ws: Workspace, tmp_path: Path) -> No
     with pytest.raises(Cancelled):
         ws.reports.write_xlsx(report, tmp_path / "r.xlsx", cancelled=lambda: True)
     assert list(tmp_path.glob("r.xlsx*")) == []
+
+
+# -- the reviewer's own exposure: theirs only, exported only on request --------------------------
+
+
+def _exposure(ws: Workspace) -> None:
+    from qa_desktop.core.api import ExposureSpan
+
+    session = ws.wellbeing.start_session()
+    ws.wellbeing.record_exposure(
+        session, ExposureSpan("vh-0", "violence", "2026-11-04T10:00:00Z", 1500.0, 3000.0)
+    )
+    ws.wellbeing.record_exposure(
+        session, ExposureSpan("vh-1", "violence", "2026-11-04T10:01:00Z", 500.0, 1000.0)
+    )
+    db = ws.database_for_tests()  # someone else's session on this machine: never shown
+    db.execute(
+        "INSERT INTO review_sessions (id, reviewer_id, started_at)"
+        " VALUES ('s-other', 'other-reviewer', '2026-11-04T09:00:00Z')"
+    )
+    db.execute(
+        "INSERT INTO exposure (session_id, case_id, category, started_at, unblurred_ms,"
+        " weighted_ms) VALUES ('s-other', 'vh-2', 'gore', '2026-11-04T09:00:00Z', 9000, 9000)"
+    )
+
+
+def test_my_exposure_is_mine_only_and_exported_only_on_request(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    _exposure(ws)
+    (row,) = ws.reports.my_exposure()
+    assert (row.category, row.spans, row.unblurred_ms, row.weighted_ms) == (
+        "violence",
+        2,
+        2000,
+        4000,
+    )
+    report = ws.reports.performance()
+    plain = ws.reports.write_xlsx(report, tmp_path / "plain.xlsx")
+    assert "my_exposure" not in openpyxl.load_workbook(plain).sheetnames
+    assert not (tmp_path / "csv" / "my_exposure.csv").exists()
+    ws.reports.write_csv(report, tmp_path / "csv")
+    assert not (tmp_path / "csv" / "my_exposure.csv").exists()
+    mine = ws.reports.write_xlsx(report, tmp_path / "mine.xlsx", include_my_exposure=True)
+    sheet = openpyxl.load_workbook(mine)["my_exposure"]
+    assert [[c.value for c in r] for r in sheet.iter_rows()] == [
+        ["category", "spans", "unblurred_seconds", "weighted_seconds"],
+        ["violence", 2, 2, 4],
+    ]
+    paths = ws.reports.write_csv(report, tmp_path / "csv2", include_my_exposure=True)
+    assert paths[-1].name == "my_exposure.csv"
+    assert "gore" not in paths[-1].read_text(encoding="utf-8")
+    assert ws.reports.my_exposure(ReportFilter(date_from="2026-11-05")) == ()

@@ -120,6 +120,10 @@ def test_cli_report_xlsx_and_csv(ws: Workspace, tmp_path: Path) -> None:
     with (tmp_path / "c" / "accuracy.csv").open(encoding="utf-8") as handle:
         rows = {r["policy"]: r for r in csv.DictReader(handle)}
     assert set(rows) == {"VH", "HS", "all"} and rows["all"]["n"] == "8"
+    assert not (tmp_path / "c" / "my_exposure.csv").exists()  # private unless asked for
+    code, out = run(ws, "--format", "csv", "--include-my-exposure", "--out", str(tmp_path / "m"))
+    assert code == 0, out
+    assert (tmp_path / "m" / "my_exposure.csv").read_text(encoding="utf-8").startswith("category")
 
 
 @pytest.mark.slow

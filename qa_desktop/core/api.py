@@ -68,7 +68,7 @@ from .reports.figures import (
 )
 from .reports.intervals import SMALL_N, Interval, wilson
 from .reports.tables import Table as ReportTable
-from .reports.tables import report_tables
+from .reports.tables import exposure_table, report_tables
 from .reports.text import headline_lines, methods_text, percent, rate_text
 from .reveal import RevealState
 from .spreadsheet import safe_row
@@ -186,6 +186,7 @@ __all__ = [
     "check_cancelled",
     "data_dir",
     "decode_image_for_display",
+    "exposure_table",
     "format_numbers",
     "headline_lines",
     "is_animated_image",

@@ -239,6 +239,35 @@ class WeightedAccuracy:
 
 
 @dataclass(frozen=True)
+class ExposureRow:
+    """The local reviewer's own exposure in one content category (never anyone else's)."""
+
+    category: str
+    spans: int
+    unblurred_ms: int
+    weighted_ms: int
+
+
+def my_exposure(
+    db: sqlite_utils.Database, reviewer_id: str, flt: ReportFilter
+) -> tuple[ExposureRow, ...]:
+    """``reviewer_id``'s unblurred exposure by category, over the filter's dates (the span's
+    start day) and the cases it selects. Private: shown to that reviewer, exported only when
+    they ask (it is not part of :class:`Report`)."""
+    where, params = _where(flt)
+    where = where.replace("date(c.orig_decided_at)", "date(e.started_at)")
+    params["me"] = reviewer_id
+    rows = db.execute(
+        "SELECT COALESCE(NULLIF(e.category, ''), '(none)'), count(*), sum(e.unblurred_ms),"
+        " sum(e.weighted_ms) FROM exposure e JOIN review_sessions s ON s.id = e.session_id"
+        f" JOIN cases c ON c.id = e.case_id WHERE s.reviewer_id = :me AND {where}"
+        " GROUP BY 1 ORDER BY 4 DESC, 1",
+        params,
+    ).fetchall()
+    return tuple(ExposureRow(*row) for row in rows)
+
+
+@dataclass(frozen=True)
 class Report:
     """Every figure of one report."""
 

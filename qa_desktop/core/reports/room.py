@@ -18,8 +18,16 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import findings
-from .figures import DIMENSIONS, Report, ReportFilter, compute, select_rows_sql
-from .tables import write_csv_tables
+from .figures import (
+    DIMENSIONS,
+    ExposureRow,
+    Report,
+    ReportFilter,
+    compute,
+    my_exposure,
+    select_rows_sql,
+)
+from .tables import Table, exposure_table, write_csv_tables
 from .xlsx import write_xlsx
 
 Cancel = Callable[[], bool]
@@ -28,8 +36,9 @@ Cancel = Callable[[], bool]
 class Reports:
     """Read-only figures over one database."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, reviewer_id: Callable[[], str]) -> None:
         self._db = db
+        self._reviewer_id = reviewer_id
 
     def rca_escalations(self, reviewer_id: str | None = None) -> list[findings.FindingGroup]:
         """Verdicts escalated for RCA, grouped by cited section (one reviewer's, if given)."""
@@ -49,15 +58,36 @@ class Reports:
         """Every figure over the cases ``flt`` selects, accuracy by one or two dimensions."""
         return compute(self._db, flt, by, cancelled)
 
-    def write_xlsx(self, report: Report, path: Path, cancelled: Cancel | None = None) -> Path:
-        """The report as an Excel workbook with native charts; returns ``path``."""
-        return write_xlsx(report, path, cancelled)
+    def my_exposure(self, flt: ReportFilter | None = None) -> tuple[ExposureRow, ...]:
+        """The local reviewer's own exposure by category (never anyone else's)."""
+        return my_exposure(self._db, self._reviewer_id(), flt or ReportFilter())
+
+    def write_xlsx(
+        self,
+        report: Report,
+        path: Path,
+        cancelled: Cancel | None = None,
+        include_my_exposure: bool = False,
+    ) -> Path:
+        """The report as an Excel workbook with native charts; returns ``path``. The local
+        reviewer's exposure is added only when they ask (``include_my_exposure``)."""
+        return write_xlsx(report, path, cancelled, self._extra(report, include_my_exposure))
 
     def write_csv(
-        self, report: Report, folder: Path, cancelled: Cancel | None = None
+        self,
+        report: Report,
+        folder: Path,
+        cancelled: Cancel | None = None,
+        include_my_exposure: bool = False,
     ) -> list[Path]:
-        """The report as one spreadsheet-safe CSV file a table in ``folder``."""
-        return write_csv_tables(report, folder, cancelled)
+        """The report as one spreadsheet-safe CSV file a table in ``folder`` (and the local
+        reviewer's exposure only when they ask)."""
+        return write_csv_tables(report, folder, cancelled, self._extra(report, include_my_exposure))
+
+    def _extra(self, report: Report, include_my_exposure: bool) -> list[Table]:
+        if not include_my_exposure:
+            return []
+        return [exposure_table(self.my_exposure(report.filter))]
 
     def filter_values(self) -> dict[str, list[str]]:
         """The values each filter can take (batch, market, policy, queue, moderator)."""

@@ -11,14 +11,14 @@ each accuracy row carries its Wilson interval and a ``small n`` mark::
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import check_cancelled
 from ..outcomes import OUTCOMES
 from ..spreadsheet import safe_row
-from .figures import AccuracyRow, AccuracyTable, Rate, Report
+from .figures import AccuracyRow, AccuracyTable, ExposureRow, Rate, Report
 from .intervals import SMALL_N
 
 Cell = str | int | float | None
@@ -226,8 +226,24 @@ def report_tables(report: Report) -> list[Table]:
     return tables
 
 
+def exposure_table(rows: Sequence[ExposureRow]) -> Table:
+    """The local reviewer's own exposure as a table (only ever exported on request)."""
+    return Table(
+        "my_exposure",
+        "My exposure (private: yours only)",
+        ("category", "spans", "unblurred_seconds", "weighted_seconds"),
+        tuple(
+            (r.category, r.spans, round(r.unblurred_ms / 1000, 3), round(r.weighted_ms / 1000, 3))
+            for r in rows
+        ),
+    )
+
+
 def write_csv_tables(
-    report: Report, folder: Path, cancelled: Callable[[], bool] | None = None
+    report: Report,
+    folder: Path,
+    cancelled: Callable[[], bool] | None = None,
+    extra: Sequence[Table] = (),
 ) -> list[Path]:
     """One CSV file a table in ``folder`` (made if needed), spreadsheet-safe cells.
 
@@ -235,7 +251,7 @@ def write_csv_tables(
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for table in report_tables(report):
+    for table in [*report_tables(report), *extra]:
         check_cancelled(cancelled)
         path = folder / f"{table.name}.csv"
         part = path.with_name(path.name + ".part")

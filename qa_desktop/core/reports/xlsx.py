@@ -12,7 +12,7 @@ to a temporary name and renamed, so a failure or a cancel leaves no half-written
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,20 @@ WORKBOOK_OPTIONS = {
 }
 
 
-def write_xlsx(report: Report, path: Path, cancelled: Callable[[], bool] | None = None) -> Path:
-    """Write ``report`` to ``path`` (.xlsx); returns ``path``."""
+def write_xlsx(
+    report: Report,
+    path: Path,
+    cancelled: Callable[[], bool] | None = None,
+    extra: Sequence[Table] = (),
+) -> Path:
+    """Write ``report`` (and ``extra`` tables, as sheets after its own) to ``path`` (.xlsx);
+    returns ``path``."""
     part = path.with_name(path.name + ".part")
     try:
         workbook = xlsxwriter.Workbook(str(part), WORKBOOK_OPTIONS)
         formats = _formats(workbook)
         _summary_sheet(workbook, report, formats)
-        for table in report_tables(report):
+        for table in [*report_tables(report), *extra]:
             check_cancelled(cancelled)
             sheet = _table_sheet(workbook, table, formats)
             if table.name in ("accuracy", "weekly") and table.rows:

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -46,6 +47,7 @@ from ...core.api import (
     Report,
     ReportFilter,
     ReportTable,
+    exposure_table,
     headline_lines,
     report_tables,
 )
@@ -168,6 +170,11 @@ class ReportsScreen(QWidget):
         self.csv_button = QPushButton("Export &CSV…")
         self.pdf_button = QPushButton("Export &PDF…")
         self.back_button = QPushButton("&Back to review")
+        self.include_exposure = QCheckBox("Include my exposure in XLSX/CSV exports")
+        self.include_exposure.setToolTip(
+            "Your own exposure summary is private: it is shown here to you and exported only"
+            " when you tick this."
+        )
         self.refresh_button.clicked.connect(self.refresh)
         self.xlsx_button.clicked.connect(lambda: self.export("xlsx"))
         self.csv_button.clicked.connect(lambda: self.export("csv"))
@@ -191,6 +198,7 @@ class ReportsScreen(QWidget):
         buttons = QHBoxLayout()
         for button in (self.refresh_button, self.xlsx_button, self.csv_button, self.pdf_button):
             buttons.addWidget(button)
+        buttons.addWidget(self.include_exposure)
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
 
@@ -229,6 +237,7 @@ class ReportsScreen(QWidget):
             flags.addWidget(self._table(name))
         self.tabs.addTab(flags, "&Flags and throughput")
         self.tabs.addTab(self._table("weighted"), "Wei&ghted")
+        self.tabs.addTab(self._table("my_exposure"), "&My exposure (only you)")
 
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
@@ -321,12 +330,17 @@ class ReportsScreen(QWidget):
         """Compute the report for the current filter in the background."""
         flt, by = self.current_filter(), self.current_by()
         self.headline.setText("Computing the report…")
-        self._run(lambda ws: ws.reports.performance(flt, by), self._show)
+        self._run(
+            lambda ws: (ws.reports.performance(flt, by), ws.reports.my_exposure(flt)), self._show
+        )
 
-    def _show(self, report: object) -> None:
+    def _show(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        report, exposure = result
         assert isinstance(report, Report)
         self.report = report
         tables: dict[str, ReportTable] = {t.name: t for t in report_tables(report)}
+        tables["my_exposure"] = exposure_table(exposure)
         for name, model in self.models.items():
             model.set_table(tables.get(name))
         for view in self.views.values():
@@ -412,6 +426,7 @@ class ReportsScreen(QWidget):
                 return
             path = Path(chosen)
         target = path
+        mine = self.include_exposure.isChecked()
 
         def write(ws: Workspace) -> object:
             if fmt == "pdf":  # QPainter may paint a QPdfWriter outside the GUI thread
@@ -419,7 +434,7 @@ class ReportsScreen(QWidget):
 
                 return write_pdf(report, target, page)
             if fmt == "xlsx":
-                return ws.reports.write_xlsx(report, target)
-            return ws.reports.write_csv(report, target)
+                return ws.reports.write_xlsx(report, target, include_my_exposure=mine)
+            return ws.reports.write_csv(report, target, include_my_exposure=mine)
 
         self._run(write, lambda _r: self.headline.setText(f"Written to {target}"))
