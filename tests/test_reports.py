@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa_desktop.core.api import BatchError, ReportError, ReportFilter, wilson
 from qa_desktop.core.reports.figures import iso_week_sql
@@ -225,6 +227,7 @@ def test_a_bad_date_is_refused(ws: Workspace) -> None:
     ("weights", "problem"),
     [
         ("policy", "field 'sampling_weights': expected an object with exactly"),
+        (None, "field 'sampling_weights': expected an object with exactly"),
         ({"stratum": "policy"}, "field 'sampling_weights': expected an object with exactly"),
         ({"stratum": "colour", "weights": {"VH": 1}}, "sampling_weights'.stratum: expected one"),
         ({"stratum": "policy", "weights": {}}, "weights: expected a non-empty object"),
@@ -413,3 +416,33 @@ def test_my_exposure_is_mine_only_and_exported_only_on_request(
     assert paths[-1].name == "my_exposure.csv"
     assert "gore" not in paths[-1].read_text(encoding="utf-8")
     assert ws.reports.my_exposure(ReportFilter(date_from="2026-11-05")) == ()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    weights=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+)
+def test_any_sampling_weights_value_is_taken_or_refused_cleanly(
+    workspace: Workspace, tmp_path_factory: pytest.TempPathFactory, weights: object
+) -> None:
+    """Whatever JSON a header carries there, the import takes it or raises a BatchError that
+    names batch.json; nothing else escapes."""
+    tag = f"h{abs(hash(repr(weights))) % 10**12}"
+    folder = write_batch(tmp_path_factory.mktemp("h"), [case_record(tag, "text", [], tags=[])])
+    header = batch_header(tag, sampling_weights=weights)
+    (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
+    try:
+        workspace.batches.import_batch(folder)
+    except BatchError as exc:
+        assert "batch.json" in str(exc) and "sampling_weights" in str(exc)
+        assert workspace.queue.case(tag) is None
+    else:
+        assert isinstance(weights, dict) and set(weights) == {"stratum", "weights"}

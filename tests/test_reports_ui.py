@@ -204,6 +204,12 @@ def test_reports_screen_shows_figures_and_opens_the_cases_behind_a_bar(
     assert opened.args == [["vh-4", "vh-5"]]
     assert window.screens.currentWidget() is window.review
     assert window.review.model.rowCount() == 2
+    # A row of the error taxonomy opens its cases too: the disputed one.
+    window.show_reports()
+    qtbot.waitUntil(lambda: screen.report is not None)
+    with qtbot.waitSignal(screen.open_cases, timeout=5000) as opened:
+        screen._pick_row("taxonomy", 5)
+    assert opened.args == [["hs-2"]]
 
 
 @pytest.mark.slow

@@ -87,7 +87,11 @@ def _read_header(source: _Source) -> tuple[_Header, bytes]:
     time_problem = _timestamp_problem(obj["created_at"])
     if time_problem:
         problems.add(f"{label}, field 'created_at': {time_problem}")
-    weights = _sampling_weights(obj.get("sampling_weights"), label, problems)
+    weights = (
+        _sampling_weights(obj["sampling_weights"], label, problems)
+        if "sampling_weights" in obj
+        else "{}"
+    )
     problems.raise_if_any()
     header = _Header(
         id=obj["id"],
@@ -104,13 +108,11 @@ def _read_header(source: _Source) -> tuple[_Header, bytes]:
 
 
 def _sampling_weights(spec: object, label: str, problems: _Problems) -> str:
-    """The optional ``sampling_weights`` object checked, as canonical JSON ("{}" if absent).
+    """The optional ``sampling_weights`` object checked, as canonical JSON.
 
     ``{"stratum": "policy" | "market", "weights": {"<value>": number > 0, ...}}``: how many
     frontline decisions each sampled case of that stratum stands for.
     """
-    if spec is None:
-        return "{}"
     where = f"{label}, field 'sampling_weights'"
     if not isinstance(spec, dict) or set(spec) != {"stratum", "weights"}:
         problems.add(

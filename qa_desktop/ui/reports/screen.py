@@ -67,6 +67,18 @@ ALL = "(all)"
 NONE = "(none)"
 ERROR_OUTCOMES = ("over_enforcement", "under_enforcement", "wrong_policy", "wrong_action")
 
+TAXONOMY_OUTCOMES: tuple[tuple[str, ...], ...] = (
+    ("over_enforcement",),
+    ("under_enforcement",),
+    ("wrong_policy",),
+    ("wrong_action",),
+    ("wrong_policy", "wrong_action"),
+    ("disputed",),
+    ("open",),
+    ("unknown_label",),
+)
+"""The outcomes behind each row of the taxonomy table, in its order."""
+
 Pick = tuple[dict[str, str], tuple[str, ...]]
 """What a click picked: the key columns and the outcomes (empty: every case)."""
 
@@ -394,6 +406,8 @@ class ReportsScreen(QWidget):
             self.open_cases_behind(dict(zip(self.report.by, map(str, cells), strict=False)))
         elif name == "weekly":
             self.open_cases_behind({"week": str(cells[0])})
+        elif name == "taxonomy" and row < len(TAXONOMY_OUTCOMES):
+            self.open_cases_behind({}, TAXONOMY_OUTCOMES[row])
         elif name == "confusion":
             self.open_cases_behind({"orig_label": str(cells[1]), "final_label": str(cells[2])})
 
