@@ -106,7 +106,8 @@ def _document(writer: QPdfWriter, body: str, width: float) -> QTextDocument:
     doc.setDefaultStyleSheet(
         "h1 { font-size: 18pt; } h2 { font-size: 12pt; margin-top: 10px; }"
         " th { background-color: #DCE6F1; font-weight: bold; }"
-        " td, th { padding: 2px 5px; } .small { color: #8C8C8C; font-style: italic; }"
+        " td, th { padding: 1px 3px; } table { font-size: 7.5pt; }"
+        " .small { color: #8C8C8C; font-style: italic; }"
         " .note { color: #555555; }"
     )
     doc.setHtml(body)
@@ -183,7 +184,7 @@ def table_html(table: ReportTable, limit: int = PDF_ROWS) -> str:
         small = table.small_column is not None and bool(row[table.small_column])
         css = " class='small'" if small else ""
         cells = "".join(
-            f"<td{css} align='{'left' if isinstance(v, str) else 'right'}'>"
+            f"<td{css} nowrap align='{'left' if isinstance(v, str) else 'right'}'>"
             f"{_cell(table, c, v)}</td>"
             for c, v in enumerate(row)
         )
@@ -195,7 +196,7 @@ def table_html(table: ReportTable, limit: int = PDF_ROWS) -> str:
         f"<h2>{html.escape(table.title)}</h2>"
         "<table border='1' width='100%' cellspacing='0' cellpadding='2'"
         " style='border-collapse: collapse;'>"
-        f"<tr>{head}</tr>{''.join(body)}</table>{note}{empty}"
+        f"<thead><tr>{head}</tr></thead>{''.join(body)}</table>{note}{empty}"
     )
 
 
