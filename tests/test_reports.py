@@ -145,8 +145,9 @@ def test_known_set_throughput_flags_and_weights(ws: Workspace) -> None:
         (me, this_week, 13),
         ("other-reviewer", "2026-W45", 1),
     }
-    times = {r.reviewer_id: (r.verdicts, r.median_ms) for r in report.reviewer_times}
-    assert times[me] == (13, 7000.0)  # 1 000 .. 13 000 ms: the median is the 7th
+    times = {r.reviewer_id: (r.name, r.verdicts, r.median_ms) for r in report.reviewer_times}
+    assert times[me] == ("Test Reviewer", 13, 7000.0)  # 1 000 .. 13 000 ms: the 7th
+    assert times["other-reviewer"] == ("", 1, 0.0)  # nobody this machine knows by name
     rca = [f for f in report.flags if f.kind == "rca"]
     # vh-5's final no_violation cites nothing: its RCA flag counts under "(no section)".
     assert [(f.section_id, f.week, f.count) for f in rca] == [("(no section)", this_week, 1)]

@@ -201,6 +201,8 @@ class ThroughputRow:
     reviewer_id: str
     week: str
     verdicts: int
+    name: str = ""
+    """The reviewer's name where this machine knows it (the local profile, a trusted key)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class ReviewerTime:
     reviewer_id: str
     verdicts: int
     median_ms: float
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -539,9 +542,19 @@ def _throughput(
     for reviewer, week, ms in conn.execute(sql):
         weeks[(reviewer, week)] += 1
         times[reviewer].append(ms)
-    throughput = tuple(ThroughputRow(r, w, n) for (r, w), n in sorted(weeks.items()))
+    names = dict(
+        conn.execute(
+            "SELECT reviewer_id, MIN(signer_name) FROM trusted_keys"
+            " WHERE reviewer_id IS NOT NULL GROUP BY 1"
+            " UNION ALL SELECT id, display_name FROM reviewers"
+        ).fetchall()
+    )
+    throughput = tuple(
+        ThroughputRow(r, w, n, names.get(r, "")) for (r, w), n in sorted(weeks.items())
+    )
     reviewer_times = tuple(
-        ReviewerTime(r, len(ms), float(statistics.median(ms))) for r, ms in sorted(times.items())
+        ReviewerTime(r, len(ms), float(statistics.median(ms)), names.get(r, ""))
+        for r, ms in sorted(times.items())
     )
     return throughput, reviewer_times
 

@@ -164,17 +164,17 @@ def report_tables(report: Report) -> list[Table]:
         Table(
             "throughput",
             "SME throughput: verdicts per reviewer per week",
-            ("reviewer_id", "week", "verdicts"),
-            tuple((r.reviewer_id, r.week, r.verdicts) for r in report.throughput),
+            ("reviewer_id", "reviewer", "week", "verdicts"),
+            tuple((r.reviewer_id, r.name, r.week, r.verdicts) for r in report.throughput),
         )
     )
     tables.append(
         Table(
             "time_on_case",
             "Median time on case per reviewer",
-            ("reviewer_id", "verdicts", "median_seconds"),
+            ("reviewer_id", "reviewer", "verdicts", "median_seconds"),
             tuple(
-                (r.reviewer_id, r.verdicts, round(r.median_ms / 1000, 3))
+                (r.reviewer_id, r.name, r.verdicts, round(r.median_ms / 1000, 3))
                 for r in report.reviewer_times
             ),
         )

@@ -88,14 +88,29 @@ def _title(painter: QPainter, rect: QRectF, title: str) -> QRectF:
     return rect.adjusted(0, metrics.height() * 1.4, 0, 0)
 
 
-def _plot_area(painter: QPainter, rect: QRectF, label_rows: int = 2) -> tuple[QRectF, float]:
+ROTATED_LABEL_MAX = 80.0
+"""The longest a rotated category label may get (device units) before it is elided."""
+
+
+def _crowded(metrics: QFontMetricsF, width: float, labels: Sequence[str]) -> bool:
+    """Whether the labels would not fit side by side on one line: then they stand upright."""
+    step = width / max(1, len(labels))
+    return any(metrics.horizontalAdvance(label) > step - 4 for label in labels)
+
+
+def _plot_area(painter: QPainter, rect: QRectF, labels: Sequence[str] = ()) -> tuple[QRectF, float]:
     """The plot rectangle inside ``rect`` (room for the y axis and category labels)."""
     metrics = _font(painter, 7)
     left = metrics.horizontalAdvance("100%") + 8
-    bottom = metrics.height() * label_rows + 6
-    return QRectF(
-        rect.left() + left, rect.top() + 4, rect.width() - left - 4, rect.height() - bottom - 4
-    ), metrics.height()
+    width = rect.width() - left - 4
+    if _crowded(metrics, width, labels):
+        longest = max(metrics.horizontalAdvance(label) for label in labels)
+        bottom = min(longest, ROTATED_LABEL_MAX) + 8
+    else:
+        bottom = metrics.height() * 2 + 6
+    return QRectF(rect.left() + left, rect.top() + 4, width, rect.height() - bottom - 4), (
+        metrics.height()
+    )
 
 
 def _percent_axis(painter: QPainter, plot: QRectF) -> None:
@@ -113,12 +128,21 @@ def _percent_axis(painter: QPainter, plot: QRectF) -> None:
 
 
 def _category_labels(painter: QPainter, plot: QRectF, labels: Sequence[str], line: float) -> None:
-    _font(painter, 7)
+    metrics = _font(painter, 7)
     painter.setPen(Qt.GlobalColor.black)
     step = plot.width() / max(1, len(labels))
+    if _crowded(metrics, plot.width(), labels):  # upright, reading bottom to top
+        for i, label in enumerate(labels):
+            text = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, ROTATED_LABEL_MAX)
+            painter.save()
+            x = plot.left() + (i + 0.5) * step + metrics.ascent() / 2
+            painter.translate(x, plot.bottom() + 4 + metrics.horizontalAdvance(text))
+            painter.rotate(-90)
+            painter.drawText(QPointF(0, 0), text)
+            painter.restore()
+        return
     for i, label in enumerate(labels):
         box = QRectF(plot.left() + i * step, plot.bottom() + 3, step, line * 2 + 2)
-        metrics = QFontMetricsF(painter.font(), painter.device())
         text = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, step * 2 - 4)
         painter.drawText(
             box,
@@ -135,7 +159,7 @@ def paint_accuracy_bars(
     """Accuracy bars with 95 % Wilson whiskers; small-n bars grey and marked ``*``."""
     painter.save()
     area = _title(painter, rect, title + " (95% Wilson interval; grey *: n < 30)")
-    plot, line = _plot_area(painter, area)
+    plot, line = _plot_area(painter, area, [b.label for b in bars])
     _percent_axis(painter, plot)
     boxes: list[tuple[QRectF, Bar]] = []
     if bars:
@@ -176,7 +200,7 @@ def paint_error_stack(
     area = _title(painter, rect, title)
     metrics = _font(painter, 7)
     legend_height = metrics.height() + 4
-    plot, line = _plot_area(painter, area.adjusted(0, legend_height, 0, 0))
+    plot, line = _plot_area(painter, area.adjusted(0, legend_height, 0, 0), [b.label for b in bars])
     x = area.left()
     for outcome, colour in ERROR_COLOURS.items():
         painter.fillRect(QRectF(x, area.top() + 2, 10, 10), colour)
@@ -219,7 +243,7 @@ def paint_weekly_line(
     """The weekly accuracy line with its Wilson band; small-n points hollow."""
     painter.save()
     area = _title(painter, rect, title + " (band: 95% Wilson interval)")
-    plot, line = _plot_area(painter, area)
+    plot, line = _plot_area(painter, area, [b.label for b in bars])
     _percent_axis(painter, plot)
     points = [(i, b) for i, b in enumerate(bars) if b.value is not None]
     boxes: list[tuple[QRectF, Bar]] = []
