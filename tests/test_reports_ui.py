@@ -190,15 +190,23 @@ def test_reports_screen_shows_figures_and_opens_the_cases_behind_a_bar(
     assert [proxy.data(proxy.index(r, 0)) for r in range(5)] == ["VH", "NONE", "HS", "OLD", "all"]
     view.sortByColumn(5, Qt.SortOrder.AscendingOrder)
     assert proxy.data(proxy.index(proxy.rowCount() - 1, 0)) == "all"
-    # Crossed breakdown: policy x week, computed again in the background.
+    # Crossed breakdown: policy x week, computed again in the background; two refreshes in a
+    # row: the first is superseded (cancelled at its next step), the second shows.
+    screen.by_second.setCurrentText("market")
+    screen.refresh()
     screen.by_second.setCurrentText("week")
     screen.refresh()
     qtbot.waitUntil(lambda: screen.report is not None and screen.report.by == ("policy", "week"))
     # A click on the errors chart's VH bar opens VH's two over-enforced cases in the queue.
     screen.tabs.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: bool(screen.errors_chart.boxes))
-    box, bar = screen.errors_chart.boxes[0]
-    assert bar.key == ("VH", "2026-W44")
+    # The chart repaints (and so renews its hit boxes) after the new report arrives.
+    qtbot.waitUntil(
+        lambda: (
+            bool(screen.errors_chart.boxes)
+            and screen.errors_chart.boxes[0][1].key == ("VH", "2026-W44")
+        )
+    )
+    box, _bar = screen.errors_chart.boxes[0]
     with qtbot.waitSignal(screen.open_cases, timeout=5000) as opened:
         qtbot.mouseClick(screen.errors_chart, Qt.MouseButton.LeftButton, pos=box.center().toPoint())
     assert opened.args == [["vh-4", "vh-5"]]

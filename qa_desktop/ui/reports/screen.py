@@ -339,11 +339,18 @@ class ReportsScreen(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Compute the report for the current filter in the background."""
+        """Compute the report for the current filter in the background; a newer refresh
+        (or any newer query) cancels this one at its next step."""
         flt, by = self.current_filter(), self.current_by()
         self.headline.setText("Computing the report…")
+        mine = self._number + 1  # the number _run gives this query
+
+        def stale() -> bool:
+            return self._number != mine
+
         self._run(
-            lambda ws: (ws.reports.performance(flt, by), ws.reports.my_exposure(flt)), self._show
+            lambda ws: (ws.reports.performance(flt, by, stale), ws.reports.my_exposure(flt)),
+            self._show,
         )
 
     def _show(self, result: object) -> None:
