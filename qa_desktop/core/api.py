@@ -60,6 +60,20 @@ from .media_store import MediaKeyError, StoredMedia
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
+from .reports.figures import DIMENSIONS as REPORT_DIMENSIONS
+from .reports.figures import (
+    AccuracyRow,
+    AccuracyTable,
+    ConfusionMatrix,
+    Rate,
+    Report,
+    ReportError,
+    ReportFilter,
+)
+from .reports.intervals import SMALL_N, Interval, wilson
+from .reports.tables import Table as ReportTable
+from .reports.tables import exposure_table, report_tables
+from .reports.text import headline_lines, methods_text, percent, rate_text
 from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filters
 from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
@@ -100,7 +114,11 @@ __all__ = [
     "OUTCOMES",
     "PASSPHRASE_ENV",
     "RCA_REASONS",
+    "REPORT_DIMENSIONS",
     "SEVERE_HARM_TYPES",
+    "SMALL_N",
+    "AccuracyRow",
+    "AccuracyTable",
     "AnimatedImage",
     "BatchError",
     "BatchImportReport",
@@ -114,6 +132,7 @@ __all__ = [
     "Citation",
     "CitationError",
     "Clock",
+    "ConfusionMatrix",
     "ConsecutiveSevereRule",
     "ContentType",
     "DatabaseError",
@@ -128,6 +147,7 @@ __all__ = [
     "Guideline",
     "Identity",
     "ImportCancelled",
+    "Interval",
     "KeyFormatError",
     "KeyProblem",
     "KeyRole",
@@ -147,9 +167,14 @@ __all__ = [
     "QADesktopError",
     "QueueFilter",
     "QueueRow",
+    "Rate",
     "RefusalReason",
     "Refused",
     "Region",
+    "Report",
+    "ReportError",
+    "ReportFilter",
+    "ReportTable",
     "RevealState",
     "Role",
     "Section",
@@ -176,13 +201,19 @@ __all__ = [
     "decode_image_for_display",
     "display_text",
     "distinct_names",
+    "exposure_table",
     "format_numbers",
     "format_ranges",
+    "headline_lines",
     "is_animated_image",
     "is_severe",
+    "methods_text",
     "missing_summary",
+    "percent",
     "protection_for",
     "protects",
+    "rate_text",
+    "report_tables",
     "resize_to_fit",
     "resources_dir",
     "reveal_regions",
@@ -194,6 +225,7 @@ __all__ = [
     "untrusted_summary",
     "video_info",
     "what_to_do",
+    "wilson",
     "write_cases_csv",
     "write_csv",
 ]  # fmt: skip

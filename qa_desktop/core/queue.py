@@ -84,8 +84,11 @@ class QueueFilter:
     queue: str | None = None
     content_type: str | None = None
     batch_id: str | None = None
+    case_ids: tuple[str, ...] = ()
+    """Only these cases (the cases behind a report figure); empty lets every case through."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "case_ids", tuple(self.case_ids))  # JSON gives a list
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
         if self.flag is not None and self.flag not in FLAGS:
@@ -183,6 +186,9 @@ def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[
             clauses.append("q.gap")
         elif filter.flag == "any":
             clauses.append("(q.rca OR q.gap)")
+        if filter.case_ids:
+            clauses.append("q.id IN (SELECT value FROM json_each(:f_case_ids))")
+            params["f_case_ids"] = json.dumps(list(filter.case_ids))
         if filter.text:
             clauses.append(
                 "(q.id LIKE :f_text ESCAPE '\\' OR q.text LIKE :f_text ESCAPE '\\'"

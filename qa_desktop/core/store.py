@@ -464,6 +464,17 @@ def _migration_10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_11(db: sqlite_utils.Database) -> None:
+    """Sampling weights per stratum, as a batch declares them (issue 13; ``'{}'``: none).
+
+    JSON ``{"stratum": "policy" | "market", "weights": {"<value>": weight}}``; reports
+    post-stratify accuracy with them.
+    """
+    _execute_script(
+        db, "ALTER TABLE batches ADD COLUMN sampling_weights TEXT NOT NULL DEFAULT '{}';"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -475,6 +486,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -62,7 +62,7 @@ class Workspace:
         self.trust = Trust(db, data_dir, self._require_reviewer)
         self.bundles = Bundles(db, data_dir)
         self.sync = Sync(db, data_dir)
-        self.reports = Reports(db)
+        self.reports = Reports(db, self._queue_reviewer_id)
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:

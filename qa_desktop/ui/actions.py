@@ -218,6 +218,10 @@ ACTIONS: tuple[Action, ...] = (
     _a("toggle_mute", "M", "Video: sound on / off for this case (muted on every case)",
        "&View/V&ideo", lambda w: w.review.toggle_mute(), single_keys=(K.Key_M,)),
     # -- Reports, Help -------------------------------------------------------------------------
+    _a("performance_reports", "Ctrl+Shift+R",
+       "Performance reports: accuracy with intervals, errors, confusion, throughput; export "
+       "XLSX, CSV, PDF", "Re&ports", lambda w: w.show_reports(),
+       menu_text="P&erformance reports", shortcuts=("Ctrl+Shift+R",)),
     _a("rca_escalations", "", "RCA escalations grouped by the section they cite",
        "Re&ports", lambda w: w.show_rca_escalations(), menu_text="&RCA escalations…"),
     _a("policy_gaps", "", "Policy gaps grouped by the section they cite", "Re&ports",

@@ -31,6 +31,7 @@ from ..core.api import (
     ExportResult,
     Identity,
     PackError,
+    QueueFilter,
     WrongPassphrase,
     missing_summary,
 )
@@ -43,6 +44,7 @@ from .guideline_browser import GuidelineBrowser
 from .import_dialog import choose_batch, run_import
 from .plain_text import inform, show_message, warn
 from .preferences_dialog import PreferencesDialog
+from .reports.screen import ReportsScreen
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
 from .signing import TrustDialog, ask_passphrase, import_summary, plural, sync_summary
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.review.action_requested.connect(self.trigger)
         self.screens = QStackedWidget()
         self.screens.addWidget(self.review)
+        self.reports: ReportsScreen | None = None  # made when first opened
         self.setCentralWidget(self.screens)
 
         self.browser = GuidelineBrowser()
@@ -166,6 +169,31 @@ class MainWindow(QMainWindow):
         """Open the guideline browser with the cursor in its search field."""
         self.show_guidelines()
         self.browser.focus_search()
+
+    # -- the reports screen ----------------------------------------------------------------------
+    def show_reports(self) -> ReportsScreen:
+        """Switch the stack to the reports screen (made on first use) and compute its report."""
+        if self.reports is None:
+            self.reports = ReportsScreen(self.ws)
+            self.reports.back_requested.connect(self.show_review)
+            self.reports.open_cases.connect(self.open_cases_in_queue)
+            self.screens.addWidget(self.reports)
+        self.screens.setCurrentWidget(self.reports)
+        self.reports.open_screen()
+        return self.reports
+
+    def show_review(self) -> None:
+        """Back to the review screen."""
+        self.screens.setCurrentWidget(self.review)
+        self.review.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def open_cases_in_queue(self, case_ids: list[str]) -> None:
+        """Show the review screen with the queue narrowed to ``case_ids`` (a report figure's)."""
+        self.show_review()
+        self.review.apply_filter(QueueFilter(case_ids=tuple(case_ids)))
+        self.statusBar().showMessage(
+            f"The queue shows the {len(case_ids)} cases behind the report figure", 5000
+        )
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:

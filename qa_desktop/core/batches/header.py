@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from . import limits
@@ -23,6 +24,9 @@ FORMAT_VERSION = 1
 _HEADER_FIELDS = frozenset(
     ("format_version", "id", "name", "issuer", "market", "guideline_pack", "created_at")
 )
+_OPTIONAL_FIELDS = frozenset(("sampling_weights",))
+WEIGHT_STRATA = ("policy", "market")
+"""What a batch may declare sampling weights by (``sampling_weights.stratum``)."""
 _PACK_FIELDS = frozenset(("id", "version"))
 
 
@@ -36,6 +40,8 @@ class _Header:
     pack_version: str
     created_at: str
     format_version: int
+    sampling_weights_json: str = "{}"
+    """``sampling_weights`` as canonical JSON (``{}`` when the batch declares none)."""
 
 
 def _read_header(source: _Source) -> tuple[_Header, bytes]:
@@ -56,7 +62,7 @@ def _read_header(source: _Source) -> tuple[_Header, bytes]:
             f"{label}, field 'format_version': unsupported format_version {version};"
             f" this app reads format_version {FORMAT_VERSION}"
         )
-    _check_fields(obj, _HEADER_FIELDS, _HEADER_FIELDS, "", label, problems)
+    _check_fields(obj, _HEADER_FIELDS | _OPTIONAL_FIELDS, _HEADER_FIELDS, "", label, problems)
     pack = obj.get("guideline_pack")
     if "guideline_pack" in obj and not isinstance(pack, dict):
         problems.add(
@@ -81,6 +87,11 @@ def _read_header(source: _Source) -> tuple[_Header, bytes]:
     time_problem = _timestamp_problem(obj["created_at"])
     if time_problem:
         problems.add(f"{label}, field 'created_at': {time_problem}")
+    weights = (
+        _sampling_weights(obj["sampling_weights"], label, problems)
+        if "sampling_weights" in obj
+        else "{}"
+    )
     problems.raise_if_any()
     header = _Header(
         id=obj["id"],
@@ -91,5 +102,38 @@ def _read_header(source: _Source) -> tuple[_Header, bytes]:
         pack_version=pack["version"],
         created_at=obj["created_at"],
         format_version=version,
+        sampling_weights_json=weights,
     )
     return header, data
+
+
+def _sampling_weights(spec: object, label: str, problems: _Problems) -> str:
+    """The optional ``sampling_weights`` object checked, as canonical JSON.
+
+    ``{"stratum": "policy" | "market", "weights": {"<value>": number > 0, ...}}``: how many
+    frontline decisions each sampled case of that stratum stands for.
+    """
+    where = f"{label}, field 'sampling_weights'"
+    if not isinstance(spec, dict) or set(spec) != {"stratum", "weights"}:
+        problems.add(
+            f"{where}: expected an object with exactly 'stratum' and 'weights', got {_shown(spec)}"
+        )
+        return "{}"
+    stratum, weights = spec["stratum"], spec["weights"]
+    if stratum not in WEIGHT_STRATA:
+        problems.add(
+            f"{where}.stratum: expected one of {', '.join(WEIGHT_STRATA)}, got {_shown(stratum)}"
+        )
+    if not isinstance(weights, dict) or not weights:
+        problems.add(
+            f"{where}.weights: expected a non-empty object value -> weight, got {_shown(weights)}"
+        )
+        return "{}"
+    for key, weight in weights.items():
+        if not _is_token(key):
+            problems.add(f"{where}.weights: stratum {_shown(key)}: {_token_problem(key)}")
+        if type(weight) not in (int, float) or not 0 < weight < 1e12:
+            problems.add(
+                f"{where}.weights[{key!r}]: expected a number above 0, got {_shown(weight)}"
+            )
+    return json.dumps({"stratum": stratum, "weights": weights}, sort_keys=True)

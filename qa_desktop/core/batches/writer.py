@@ -144,8 +144,8 @@ def _write(
             if batch_is_new:
                 conn.execute(
                     "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version,"
-                    " created_at, format_version, imported_at, source_sha256, signature_status)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " created_at, format_version, imported_at, source_sha256, signature_status,"
+                    " sampling_weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         header.id,
                         header.name,
@@ -158,6 +158,7 @@ def _write(
                         utc_now_iso(),
                         source_sha256,
                         signature_status,
+                        header.sampling_weights_json,
                     ],
                 )
             for start in range(0, len(new_rows), _CHUNK_CASES * 5):
