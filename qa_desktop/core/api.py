@@ -19,6 +19,11 @@ from .batches import (
 from .batches import ImportReport as BatchImportReport
 from .bundles import BundleRejected, ExportResult, what_to_do
 from .bundles import ImportReport as BundleImportReport
+from .calibration import MODES as CALIBRATION_MODES
+from .calibration import CaseState as CalibrationCaseState
+from .calibration import Note as CalibrationNote
+from .calibration import Participant, Revealed, Vote
+from .calibration import Session as CalibrationSession
 from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, format_ranges, missing_summary
@@ -105,6 +110,7 @@ from .wellbeing import (
 )
 
 __all__ = [
+    "CALIBRATION_MODES",
     "DATA_DIR_ENV",
     "FINDING_CASE_CSV_FIELDS",
     "FINDING_CSV_FIELDS",
@@ -127,6 +133,9 @@ __all__ = [
     "BreakSuggestion",
     "BundleImportReport",
     "BundleRejected",
+    "CalibrationCaseState",
+    "CalibrationNote",
+    "CalibrationSession",
     "Cancelled",
     "Case",
     "Citation",
@@ -161,6 +170,7 @@ __all__ = [
     "OriginalDecision",
     "Outcome",
     "PackError",
+    "Participant",
     "Preferences",
     "Protection",
     "PublicKey",
@@ -176,6 +186,7 @@ __all__ = [
     "ReportFilter",
     "ReportTable",
     "RevealState",
+    "Revealed",
     "Role",
     "Section",
     "SessionSummary",
@@ -193,6 +204,7 @@ __all__ = [
     "VerdictDraft",
     "VerdictEvent",
     "VideoCapture",
+    "Vote",
     "WrongPassphrase",
     "apply_filters",
     "blur",
