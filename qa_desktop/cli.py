@@ -1151,7 +1151,7 @@ def calibration_create_command(
     Example:
       qa-desktop calibration create --name DE46 --cases demo-001,demo-002 -p Ana -p Bo
       qa-desktop calibration create --name HS --view "hs cases" -p Ana -p Cy --anonymous
-      qa-desktop calibration create --name B7 --batch demo-batch -p Ana -p Bo --mode async
+      qa-desktop calibration create --name B7 --batch demo-batch-1 -p Ana -p Bo --mode async
     """
     if sum(x is not None for x in (case_list, view, batch_id)) != 1:
         raise click.UsageError("give exactly one of --cases, --view and --batch")
