@@ -39,6 +39,11 @@ from .batches import (
 from .batches import ImportReport as BatchImportReport
 from .bundles import BundleRejected, ExportResult, what_to_do
 from .bundles import ImportReport as BundleImportReport
+from .calibration import MODES as CALIBRATION_MODES
+from .calibration import CaseState as CalibrationCaseState
+from .calibration import Note as CalibrationNote
+from .calibration import Participant, Revealed, Vote
+from .calibration import Session as CalibrationSession
 from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, format_ranges, missing_summary
@@ -126,6 +131,7 @@ from .wellbeing import (
 
 __all__ = [
     "ALPHA_BANDS",
+    "CALIBRATION_MODES",
     "DATA_DIR_ENV",
     "FINDING_CASE_CSV_FIELDS",
     "FINDING_CSV_FIELDS",
@@ -152,6 +158,9 @@ __all__ = [
     "BreakSuggestion",
     "BundleImportReport",
     "BundleRejected",
+    "CalibrationCaseState",
+    "CalibrationNote",
+    "CalibrationSession",
     "Cancelled",
     "Case",
     "Citation",
@@ -190,6 +199,7 @@ __all__ = [
     "Outcome",
     "PackError",
     "PairKappa",
+    "Participant",
     "Preferences",
     "Protection",
     "PublicKey",
@@ -205,6 +215,7 @@ __all__ = [
     "ReportFilter",
     "ReportTable",
     "RevealState",
+    "Revealed",
     "Role",
     "RulingAgreement",
     "Section",
@@ -223,6 +234,7 @@ __all__ = [
     "VerdictDraft",
     "VerdictEvent",
     "VideoCapture",
+    "Vote",
     "WrongPassphrase",
     "agreement",
     "apply_filters",

@@ -475,6 +475,98 @@ def _migration_11(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_12(db: sqlite_utils.Database) -> None:
+    """Calibration sessions (issue 11): sessions, participants, cases, reveal and note events.
+
+    Every table is append-only. Votes and rulings are rows of ``verdicts`` (role
+    ``participant`` or ``arbiter``, with ``session_id``); a participant typed for a room has
+    no reviewer profile, so their votes carry the participant's id in the session.
+
+    ``effective_verdicts`` now leaves calibration votes out altogether, so a vote is never
+    anyone's verdict: before, a reviewer's vote in a session became their newest event on
+    the case and hid their own verdict from the queue, findings, reports and
+    ``final_verdicts``. A vote neither counts nor supersedes anything outside the session.
+    """
+    _execute_script(
+        db,
+        """
+        CREATE TABLE calibration_sessions (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            market TEXT NOT NULL,
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('live', 'async')),
+            anonymous INTEGER NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1)),
+            arbiter_id TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE calibration_participants (
+            session_id TEXT NOT NULL REFERENCES calibration_sessions(id),
+            id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            known INTEGER NOT NULL CHECK (known IN (0, 1)),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (session_id, id),
+            UNIQUE (session_id, display_name)
+        );
+        CREATE TABLE calibration_cases (
+            session_id TEXT NOT NULL REFERENCES calibration_sessions(id),
+            case_id TEXT NOT NULL REFERENCES cases(id),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (session_id, case_id)
+        );
+        CREATE TABLE calibration_events (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES calibration_sessions(id),
+            case_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reveal', 'note')),
+            author_id TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            FOREIGN KEY (session_id, case_id) REFERENCES calibration_cases(session_id, case_id)
+        );
+        CREATE INDEX calibration_events_case ON calibration_events(session_id, case_id);
+        CREATE INDEX verdicts_session ON verdicts(session_id, case_id)
+            WHERE session_id IS NOT NULL;
+        """
+        + "".join(
+            f"""
+        CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        """
+            for table in (
+                "calibration_sessions",
+                "calibration_participants",
+                "calibration_cases",
+                "calibration_events",
+            )
+        )
+        + """
+        DROP VIEW effective_verdicts;
+        CREATE VIEW effective_verdicts AS
+            SELECT v.* FROM verdicts v
+            WHERE v.role != 'participant'
+              AND NOT EXISTS (
+                SELECT 1 FROM verdicts s
+                WHERE s.supersedes = v.id AND s.reviewer_id = v.reviewer_id
+                  AND s.role != 'participant')
+              AND v.id = (
+                SELECT w.id FROM verdicts w
+                WHERE w.case_id = v.case_id AND w.reviewer_id = v.reviewer_id
+                  AND w.role != 'participant'
+                  AND NOT EXISTS (
+                    SELECT 1 FROM verdicts s2
+                    WHERE s2.supersedes = w.id AND s2.reviewer_id = w.reviewer_id
+                      AND s2.role != 'participant')
+                ORDER BY w.created_at DESC, w.id DESC LIMIT 1);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -487,6 +579,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

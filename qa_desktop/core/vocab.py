@@ -63,6 +63,17 @@ class RefusalReason(StrEnum):
     UNKNOWN_SECTION = "unknown-section"
     NO_REVIEWER = "no-reviewer"
     TOO_LARGE = "too-large"
+    # calibration sessions
+    UNKNOWN_SESSION = "unknown-session"
+    UNKNOWN_VIEW = "unknown-view"
+    UNKNOWN_BATCH = "unknown-batch"
+    MIXED_PACKS = "mixed-packs"
+    NOT_IN_SESSION = "not-in-session"
+    NOT_A_PARTICIPANT = "not-a-participant"
+    ALREADY_REVEALED = "already-revealed"
+    ALREADY_RULED = "already-ruled"
+    NOT_REVEALED = "not-revealed"
+    NOT_ARBITER = "not-arbiter"
     # bundles and signed batches
     BAD_SIGNATURE = "bad-signature"
     BAD_TIMESTAMP = "bad-timestamp"

@@ -11,7 +11,7 @@ command; a background task opens its own (one SQLite connection per thread)::
         ws.verdicts.record("c-001", VerdictDraft("vh_remove", citations=(...)))
 
 Rooms: ``queue``, ``batches``, ``guidelines``, ``verdicts``, ``wellbeing``, ``trust``,
-``bundles``, ``sync``, ``reports``. The database is private to core.
+``bundles``, ``sync``, ``reports``, ``calibration``. The database is private to core.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .batches.room import Batches
 from .bundles.atomic_files import remove_stale_temporaries
 from .bundles.ledger import recover_exports
 from .bundles.room import Bundles
+from .calibration import Calibration
 from .errors import NoReviewer
 from .guidelines import Guidelines
 from .media_store import MediaStore
@@ -63,6 +64,7 @@ class Workspace:
         self.bundles = Bundles(db, data_dir)
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
+        self.calibration = Calibration(db, self._reviewer_id)
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:

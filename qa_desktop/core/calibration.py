@@ -1,0 +1,740 @@
+"""Calibration sessions: blind votes on a set of cases, a reveal per case, the SME's ruling.
+
+A session is made from selected cases, a saved queue view or a batch; the SME who creates
+it is its arbiter. Everything is append-only: sessions, participants and case membership
+are rows (``calibration_sessions``, ``calibration_participants``, ``calibration_cases``),
+reveals and discussion notes are ``calibration_events``, votes are verdict events with the
+session id and role ``participant``, the ruling a verdict event with role ``arbiter``::
+
+    s = ws.calibration.create("DE weekly", cases=["c-1", "c-2"], participants=["Ana", "Bo"])
+    ws.calibration.vote(s.id, "c-1", "Ana", "vh_remove")
+    ws.calibration.case_state(s.id, "c-1").status_text    # "1 of 2 voted"
+    ws.calibration.reveal(s.id, "c-1").revealed.distribution
+    ws.calibration.rule(s.id, "c-1", VerdictDraft("vh_remove", citations=(...)))
+
+Votes stay hidden until their case is revealed, in the data: before the reveal a case's
+state says how many participants voted and who (in the session's participant order), never
+what, in what order, or how many per label. A vote never counts as anyone's verdict (the
+``effective_verdicts`` view leaves role ``participant`` out); the ruling becomes the case's
+final verdict through ``final_verdicts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .clock import utc_now_iso
+from .errors import Refused
+from .guidelines import pack_labels
+from .ids import new_event_id
+from .queue import QueueFilter, queue_page, saved_views
+from .store import transaction
+from .verdicts import (
+    MAX_NOTE_CHARS,
+    Citation,
+    VerdictDraft,
+    VerdictEvent,
+    check_draft,
+    check_sizes,
+    effective_verdict,
+)
+from .vocab import RefusalReason, Role
+
+MODES = ("live", "async")
+"""``live``: one room, one screen; ``async``: shipped to participants' laptops."""
+MAX_SESSION_CASES = 500
+"""Most cases one session may hold (a calibration looks at each case together)."""
+MAX_PARTICIPANTS = 100
+"""Most participants one session may have."""
+MAX_NAME_CHARS = 200
+"""Longest session or participant name, in characters."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone who votes in a session: a known reviewer (``known``: ``id`` is their
+    reviewer id) or a name typed for a room (``id`` is made for the session)."""
+
+    id: str
+    name: str
+    known: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    """A calibration session: what it looks at, who votes, and who rules."""
+
+    id: str
+    name: str
+    market: str
+    pack_id: str
+    pack_version: str
+    mode: str
+    anonymous: bool
+    """After a reveal, votes are shown without their voters' names."""
+    arbiter_id: str
+    source: str
+    """Where the cases came from: ``cases``, ``view:<name>`` or ``batch:<id>``."""
+    created_at: str
+    participants: tuple[Participant, ...]
+    case_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One participant's vote on a revealed case."""
+
+    voter: str
+    """The participant's name, or ``Voter 1``, ``Voter 2``... in an anonymous session."""
+    label: str
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What a reveal shows of a case's votes."""
+
+    revealed_at: str
+    distribution: tuple[tuple[str, int], ...]
+    """(label, votes) for every label of the session's pack, in the pack's order."""
+    votes: tuple[Vote, ...]
+    """In participant order; in an anonymous session by label, then citations."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """A discussion note on a case of a session."""
+
+    author_id: str
+    text: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Where one case of a session stands. Before the reveal it holds counts only."""
+
+    session_id: str
+    case_id: str
+    position: int
+    voted: int
+    participants: int
+    voters: tuple[str, ...]
+    """Who has voted (names, in the session's participant order), not what."""
+    revealed: Revealed | None
+    """None until the case is revealed."""
+    ruling: VerdictEvent | None
+    notes: tuple[Note, ...]
+
+    @property
+    def status_text(self) -> str:
+        """``2 of 3 voted`` before the reveal; the distribution after; the ruling at last."""
+        text = f"{self.voted} of {self.participants} voted"
+        if self.revealed is not None:
+            counts = ", ".join(f"{label} {n}" for label, n in self.revealed.distribution if n)
+            text += f"; revealed: {counts or 'no votes'}"
+        if self.ruling is not None:
+            text += f"; ruled {self.ruling.label}"
+        return text
+
+
+def _refuse(reason: RefusalReason, message: str) -> Refused:
+    return Refused(reason, message)
+
+
+def _check_name(name: str, what: str) -> str:
+    name = name.strip()
+    if not name:
+        raise _refuse(RefusalReason.EMPTY, f"a {what} needs a name")
+    if len(name) > MAX_NAME_CHARS:
+        raise _refuse(
+            RefusalReason.TOO_LARGE,
+            f"the {what} name has {len(name)} characters; at most {MAX_NAME_CHARS}",
+        )
+    return name
+
+
+def _selected_cases(
+    db: sqlite_utils.Database,
+    reviewer_id: str,
+    cases: Sequence[str],
+    view: str | None,
+    batch_id: str | None,
+) -> tuple[list[str], str]:
+    """The case ids a new session looks at, in order, and where they came from."""
+    given = [bool(cases), view is not None, batch_id is not None]
+    if sum(given) != 1:
+        raise ValueError("name the session's cases one way: cases, a saved view or a batch")
+    if cases:
+        ids = list(dict.fromkeys(c.strip() for c in cases if c.strip()))
+        known = {
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+                [_json_list(ids)],
+            )
+        }
+        missing = [c for c in ids if c not in known]
+        if missing:
+            raise _refuse(
+                RefusalReason.UNKNOWN_CASE, f"there is no case {', '.join(map(repr, missing))}"
+            )
+        return ids, "cases"
+    if view is not None:
+        views = dict(saved_views(db))
+        if view not in views:
+            raise _refuse(
+                RefusalReason.UNKNOWN_VIEW,
+                f"there is no saved view {view!r} (saved: {', '.join(views) or 'none'})",
+            )
+        rows = queue_page(db, reviewer_id, filter=views[view], limit=MAX_SESSION_CASES + 1)
+        return [r.id for r in rows], f"view:{view}"
+    assert batch_id is not None
+    if db.execute("SELECT 1 FROM batches WHERE id = ?", [batch_id]).fetchone() is None:
+        raise _refuse(RefusalReason.UNKNOWN_BATCH, f"there is no batch {batch_id!r}")
+    rows = queue_page(
+        db, reviewer_id, filter=QueueFilter(batch_id=batch_id), limit=MAX_SESSION_CASES + 1
+    )
+    return [r.id for r in rows], f"batch:{batch_id}"
+
+
+def _json_list(values: Sequence[str]) -> str:
+    import json
+
+    return json.dumps(list(values))
+
+
+def _known_reviewers(db: sqlite_utils.Database) -> dict[str, list[str]]:
+    """Display name (casefolded) -> the reviewer ids known here under that name."""
+    found: dict[str, set[str]] = {}
+    for rid, name in db.execute(
+        "SELECT id, display_name FROM reviewers"
+        " UNION SELECT reviewer_id, signer_name FROM trusted_keys"
+        " WHERE reviewer_id IS NOT NULL AND revoked_at IS NULL"
+    ):
+        found.setdefault(name.casefold(), set()).add(rid)
+        found.setdefault(rid.casefold(), set()).add(rid)
+    return {name: sorted(ids) for name, ids in found.items()}
+
+
+def _participants(db: sqlite_utils.Database, names: Sequence[str]) -> list[Participant]:
+    """Participants for names typed or known: a known reviewer's name (or id) votes under
+    their reviewer id; any other name is a participant of this room only."""
+    if len(names) > MAX_PARTICIPANTS:
+        raise _refuse(
+            RefusalReason.TOO_LARGE,
+            f"{len(names)} participants; a session may have at most {MAX_PARTICIPANTS}",
+        )
+    known = _known_reviewers(db)
+    result: list[Participant] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = _check_name(raw, "participant")
+        ids = known.get(name.casefold(), [])
+        if len(ids) > 1:
+            raise _refuse(
+                RefusalReason.DUPLICATE_NAME,
+                f"{name!r} names {len(ids)} known reviewers ({', '.join(ids)}); give the"
+                " reviewer id instead",
+            )
+        participant = (
+            Participant(ids[0], _display_name(db, ids[0]) or name, True)
+            if ids
+            else Participant(new_event_id(), name, False)
+        )
+        if participant.id in seen or participant.name.casefold() in seen:
+            raise _refuse(RefusalReason.DUPLICATE_NAME, f"participant {name!r} is named twice")
+        seen.update((participant.id, participant.name.casefold()))
+        result.append(participant)
+    if not result:
+        raise _refuse(RefusalReason.EMPTY, "a calibration session needs participants")
+    return result
+
+
+def _display_name(db: sqlite_utils.Database, reviewer_id: str) -> str | None:
+    row = db.execute(
+        "SELECT display_name FROM reviewers WHERE id = ?"
+        " UNION ALL SELECT signer_name FROM trusted_keys WHERE reviewer_id = ?",
+        [reviewer_id, reviewer_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def create_session(
+    db: sqlite_utils.Database,
+    arbiter_id: str,
+    name: str,
+    *,
+    cases: Sequence[str] = (),
+    view: str | None = None,
+    batch_id: str | None = None,
+    participants: Sequence[str] = (),
+    mode: str = "live",
+    anonymous: bool = False,
+    market: str | None = None,
+) -> Session:
+    """Create a session of the cases named one way (ids, a saved view or a batch).
+
+    Its pack is the cases' pack (they must share one, and it must be imported); its
+    market is ``market``, else the cases' market(s). :class:`Refused` (nothing written) for
+    a name already used, unknown cases, views or batches, no cases or too many, no
+    participants or a name given twice, cases of several packs or a pack not imported.
+    """
+    name = _check_name(name, "calibration session")
+    if mode not in MODES:
+        raise ValueError(f"mode must be live or async, not {mode!r}")
+    with transaction(db):
+        if db.execute("SELECT 1 FROM calibration_sessions WHERE name = ?", [name]).fetchone():
+            raise _refuse(
+                RefusalReason.DUPLICATE_NAME, f"there is already a calibration session {name!r}"
+            )
+        case_ids, source = _selected_cases(db, arbiter_id, cases, view, batch_id)
+        if not case_ids:
+            raise _refuse(RefusalReason.EMPTY, f"no cases to calibrate ({source})")
+        if len(case_ids) > MAX_SESSION_CASES:
+            raise _refuse(
+                RefusalReason.TOO_LARGE,
+                f"more than {MAX_SESSION_CASES} cases ({source}); a session may hold at most"
+                f" {MAX_SESSION_CASES}",
+            )
+        rows = db.execute(
+            "SELECT DISTINCT b.pack_id, b.pack_version FROM cases c"
+            " JOIN batches b ON b.id = c.batch_id WHERE c.id IN (SELECT value FROM json_each(?))",
+            [_json_list(case_ids)],
+        ).fetchall()
+        if len(rows) != 1:
+            packs = ", ".join(f"{p} {v}" for p, v in rows)
+            raise _refuse(
+                RefusalReason.MIXED_PACKS,
+                f"the cases come under {len(rows)} guideline packs ({packs}); a session's"
+                " votes are on one pack's labels",
+            )
+        pack_id, pack_version = rows[0]
+        if not pack_labels(db, pack_id, pack_version):
+            raise _refuse(
+                RefusalReason.UNKNOWN_LABEL,
+                f"the cases' guideline pack {pack_id} {pack_version} is not imported",
+            )
+        people = _participants(db, participants)
+        if market is None:
+            markets = sorted(
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT market FROM cases"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    [_json_list(case_ids)],
+                )
+            )
+            market = ",".join(markets)
+        session = Session(
+            id=new_event_id(),
+            name=name,
+            market=market,
+            pack_id=pack_id,
+            pack_version=pack_version,
+            mode=mode,
+            anonymous=anonymous,
+            arbiter_id=arbiter_id,
+            source=source,
+            created_at=utc_now_iso(),
+            participants=tuple(people),
+            case_ids=tuple(case_ids),
+        )
+        db.table("calibration_sessions").insert(
+            {
+                "id": session.id,
+                "name": name,
+                "market": market,
+                "pack_id": pack_id,
+                "pack_version": pack_version,
+                "mode": mode,
+                "anonymous": int(anonymous),
+                "arbiter_id": arbiter_id,
+                "source": source,
+                "created_at": session.created_at,
+            }
+        )
+        db.table("calibration_participants").insert_all(
+            {
+                "session_id": session.id,
+                "id": p.id,
+                "display_name": p.name,
+                "known": int(p.known),
+                "position": i,
+            }
+            for i, p in enumerate(people)
+        )
+        db.table("calibration_cases").insert_all(
+            {"session_id": session.id, "case_id": c, "position": i} for i, c in enumerate(case_ids)
+        )
+    return session
+
+
+def load_session(db: sqlite_utils.Database, session: str) -> Session:
+    """The session with that id or name; :class:`Refused` (``unknown-session``) if none."""
+    rows = list(
+        db.query("SELECT * FROM calibration_sessions WHERE id = ? OR name = ?", [session] * 2)
+    )
+    if not rows:
+        raise _refuse(RefusalReason.UNKNOWN_SESSION, f"there is no calibration session {session!r}")
+    r = rows[0]
+    people = tuple(
+        Participant(p["id"], p["display_name"], bool(p["known"]))
+        for p in db.query(
+            "SELECT * FROM calibration_participants WHERE session_id = ? ORDER BY position",
+            [r["id"]],
+        )
+    )
+    case_ids = tuple(
+        row[0]
+        for row in db.execute(
+            "SELECT case_id FROM calibration_cases WHERE session_id = ? ORDER BY position",
+            [r["id"]],
+        )
+    )
+    return Session(
+        id=r["id"],
+        name=r["name"],
+        market=r["market"],
+        pack_id=r["pack_id"],
+        pack_version=r["pack_version"],
+        mode=r["mode"],
+        anonymous=bool(r["anonymous"]),
+        arbiter_id=r["arbiter_id"],
+        source=r["source"],
+        created_at=r["created_at"],
+        participants=people,
+        case_ids=case_ids,
+    )
+
+
+def _effective_votes(
+    db: sqlite_utils.Database, session_id: str, case_id: str
+) -> dict[str, VerdictEvent]:
+    """Each participant's current vote on the case (newest that none of theirs supersedes)."""
+    votes: dict[str, VerdictEvent] = {}
+    rows = db.query(
+        "SELECT * FROM verdicts v WHERE v.session_id = ? AND v.case_id = ?"
+        " AND v.role = 'participant' AND v.label IS NOT NULL AND NOT EXISTS ("
+        "  SELECT 1 FROM verdicts s WHERE s.supersedes = v.id"
+        "  AND s.reviewer_id = v.reviewer_id AND s.session_id = v.session_id)"
+        " ORDER BY v.created_at, v.id",
+        [session_id, case_id],
+    )
+    for row in rows:
+        votes[row["reviewer_id"]] = VerdictEvent.from_row(row)
+    return votes
+
+
+def _ruling(db: sqlite_utils.Database, session_id: str, case_id: str) -> VerdictEvent | None:
+    row = list(
+        db.query(
+            "SELECT * FROM verdicts WHERE session_id = ? AND case_id = ? AND role = 'arbiter'"
+            " AND label IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+            [session_id, case_id],
+        )
+    )
+    return VerdictEvent.from_row(row[0]) if row else None
+
+
+def _revealed_at(db: sqlite_utils.Database, session_id: str, case_id: str) -> str | None:
+    row = db.execute(
+        "SELECT MIN(created_at) FROM calibration_events"
+        " WHERE session_id = ? AND case_id = ? AND kind = 'reveal'",
+        [session_id, case_id],
+    ).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def _position(session: Session, case_id: str) -> int:
+    if case_id not in session.case_ids:
+        raise _refuse(
+            RefusalReason.NOT_IN_SESSION,
+            f"case {case_id!r} is not in calibration session {session.name!r}",
+        )
+    return session.case_ids.index(case_id)
+
+
+def case_state(db: sqlite_utils.Database, session: Session, case_id: str) -> CaseState:
+    """Where a case of the session stands; votes only once it is revealed."""
+    position = _position(session, case_id)
+    votes = _effective_votes(db, session.id, case_id)
+    members = [p for p in session.participants if p.id in votes]
+    revealed_at = _revealed_at(db, session.id, case_id)
+    revealed = None
+    if revealed_at is not None:
+        counts = {label.id: 0 for label in pack_labels(db, session.pack_id, session.pack_version)}
+        for p in members:
+            label = votes[p.id].label
+            if label is not None:
+                counts[label] = counts.get(label, 0) + 1
+        shown = [(p.name, votes[p.id]) for p in members]
+        if session.anonymous:
+            shown.sort(key=lambda nv: (nv[1].label or "", [c.section_id for c in nv[1].citations]))
+            shown = [(f"Voter {i}", v) for i, (_, v) in enumerate(shown, 1)]
+        revealed = Revealed(
+            revealed_at,
+            tuple(counts.items()),
+            tuple(Vote(name, v.label or "", v.citations) for name, v in shown),
+        )
+    notes = tuple(
+        Note(r["author_id"], r["text"], r["created_at"])
+        for r in db.query(
+            "SELECT * FROM calibration_events WHERE session_id = ? AND case_id = ?"
+            " AND kind = 'note' ORDER BY created_at, id",
+            [session.id, case_id],
+        )
+    )
+    return CaseState(
+        session_id=session.id,
+        case_id=case_id,
+        position=position,
+        voted=len(members),
+        participants=len(session.participants),
+        voters=tuple(p.name for p in members),
+        revealed=revealed,
+        ruling=_ruling(db, session.id, case_id),
+        notes=notes,
+    )
+
+
+def _participant(session: Session, who: str) -> Participant:
+    for p in session.participants:
+        if who == p.id or who.strip().casefold() == p.name.casefold():
+            return p
+    raise _refuse(
+        RefusalReason.NOT_A_PARTICIPANT,
+        f"{who!r} is not a participant of calibration session {session.name!r}"
+        f" ({', '.join(p.name for p in session.participants)})",
+    )
+
+
+def cast_vote(
+    db: sqlite_utils.Database,
+    session: Session,
+    case_id: str,
+    who: str,
+    label: str,
+    citations: Sequence[Citation] = (),
+) -> CaseState:
+    """Record (or change, until the reveal) a participant's vote; the case's state after.
+
+    :class:`Refused`, nothing written: a case not in the session, someone not in it, a
+    case already ruled or revealed, a label outside the session's pack, oversize citations.
+    """
+    with transaction(db):
+        _position(session, case_id)
+        participant = _participant(session, who)
+        if _ruling(db, session.id, case_id) is not None:
+            raise _refuse(
+                RefusalReason.ALREADY_RULED,
+                f"case {case_id} of session {session.name!r} is already ruled; votes are closed",
+            )
+        if _revealed_at(db, session.id, case_id) is not None:
+            raise _refuse(
+                RefusalReason.ALREADY_REVEALED,
+                f"case {case_id} of session {session.name!r} is revealed; votes are closed",
+            )
+        labels = [lab.id for lab in pack_labels(db, session.pack_id, session.pack_version)]
+        if label not in labels:
+            raise _refuse(
+                RefusalReason.UNKNOWN_LABEL,
+                f"{label!r} is not a label of {session.pack_id} {session.pack_version}, the"
+                f" session's pack (its labels: {', '.join(labels)})",
+            )
+        check_sizes(VerdictDraft(label, tuple(citations)))
+        previous = _effective_votes(db, session.id, case_id).get(participant.id)
+        event = VerdictEvent(
+            id=new_event_id(),
+            case_id=case_id,
+            reviewer_id=participant.id,
+            label=label,
+            citations=tuple(citations),
+            created_at=utc_now_iso(),
+            supersedes=previous.id if previous else None,
+            role=Role.PARTICIPANT.value,
+            session_id=session.id,
+        )
+        db.table("verdicts").insert(event.to_row())
+    return case_state(db, session, case_id)
+
+
+def add_event(
+    db: sqlite_utils.Database,
+    session: Session,
+    case_id: str,
+    kind: str,
+    author_id: str,
+    text: str = "",
+) -> CaseState:
+    """Append a reveal or a discussion note to a case of the session; its state after.
+
+    A case is revealed once: revealing it again changes nothing.
+    """
+    if kind == "note":
+        text = text.strip()
+        if not text:
+            raise _refuse(RefusalReason.EMPTY, "a discussion note needs text")
+        if len(text) > MAX_NOTE_CHARS:
+            raise _refuse(
+                RefusalReason.TOO_LARGE,
+                f"the note has {len(text):,} characters; at most {MAX_NOTE_CHARS:,}",
+            )
+    with transaction(db):
+        _position(session, case_id)
+        if kind != "reveal" or _revealed_at(db, session.id, case_id) is None:
+            db.table("calibration_events").insert(
+                {
+                    "id": new_event_id(),
+                    "session_id": session.id,
+                    "case_id": case_id,
+                    "kind": kind,
+                    "author_id": author_id,
+                    "text": text,
+                    "created_at": utc_now_iso(),
+                }
+            )
+    return case_state(db, session, case_id)
+
+
+def rule_case(
+    db: sqlite_utils.Database,
+    session: Session,
+    case_id: str,
+    arbiter_id: str,
+    draft: VerdictDraft,
+) -> tuple[VerdictEvent, list[str]]:
+    """Record the arbiter's ruling on a revealed case, under the verdict rules; the event
+    and the citation warnings. A later ruling supersedes an earlier one.
+
+    :class:`Refused`, nothing written: not the session's arbiter, a case not in the session
+    or not yet revealed, and whatever :func:`~.verdicts.check_draft` refuses.
+    """
+    with transaction(db):
+        _position(session, case_id)
+        if arbiter_id != session.arbiter_id:
+            arbiter = _display_name(db, session.arbiter_id) or session.arbiter_id
+            raise _refuse(
+                RefusalReason.NOT_ARBITER,
+                f"only the session's arbiter ({arbiter}) rules in {session.name!r}",
+            )
+        if _revealed_at(db, session.id, case_id) is None:
+            raise _refuse(
+                RefusalReason.NOT_REVEALED,
+                f"case {case_id} of session {session.name!r} is not revealed yet: reveal the"
+                " votes before ruling",
+            )
+        warnings = check_draft(db, case_id, draft)
+        current = effective_verdict(db, case_id, arbiter_id)
+        event = VerdictEvent(
+            id=new_event_id(),
+            case_id=case_id,
+            reviewer_id=arbiter_id,
+            label=draft.label,
+            citations=tuple(draft.citations),
+            notes=draft.notes,
+            created_at=utc_now_iso(),
+            supersedes=current.id if current else None,
+            role=Role.ARBITER.value,
+            session_id=session.id,
+            confidence=draft.confidence,
+            rca_reason=draft.rca_reason,
+            rca_note=draft.rca_note.strip(),
+            gap_kind=draft.gap_kind,
+            gap_note=draft.gap_note.strip(),
+        )
+        db.table("verdicts").insert(event.to_row())
+    return event, warnings
+
+
+class Calibration:
+    """The calibration room (``ws.calibration``): create sessions, vote, reveal, note, rule.
+
+    The local reviewer is the arbiter of the sessions they create and the author of
+    reveals and notes.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, reviewer_id: Callable[[], str]) -> None:
+        self._db = db
+        self._reviewer_id = reviewer_id
+
+    def create(
+        self,
+        name: str,
+        *,
+        cases: Sequence[str] = (),
+        view: str | None = None,
+        batch_id: str | None = None,
+        participants: Sequence[str] = (),
+        mode: str = "live",
+        anonymous: bool = False,
+        market: str | None = None,
+    ) -> Session:
+        """A new session with the local reviewer as arbiter (see :func:`create_session`)."""
+        return create_session(
+            self._db,
+            self._reviewer_id(),
+            name,
+            cases=cases,
+            view=view,
+            batch_id=batch_id,
+            participants=participants,
+            mode=mode,
+            anonymous=anonymous,
+            market=market,
+        )
+
+    def sessions(self) -> list[Session]:
+        """Every session, oldest first."""
+        ids = [
+            r[0]
+            for r in self._db.execute("SELECT id FROM calibration_sessions ORDER BY created_at, id")
+        ]
+        return [load_session(self._db, i) for i in ids]
+
+    def session(self, session: str) -> Session:
+        """The session with that id or name (``unknown-session`` if none)."""
+        return load_session(self._db, session)
+
+    def case_state(self, session: str, case_id: str) -> CaseState:
+        """Where a case of the session stands (counts only before its reveal)."""
+        return case_state(self._db, load_session(self._db, session), case_id)
+
+    def states(self, session: str) -> list[CaseState]:
+        """Every case of the session, in the session's order."""
+        found = load_session(self._db, session)
+        return [case_state(self._db, found, c) for c in found.case_ids]
+
+    def vote(
+        self,
+        session: str,
+        case_id: str,
+        participant: str,
+        label: str,
+        citations: Sequence[Citation] = (),
+    ) -> CaseState:
+        """Record a participant's (id or name) vote; the case's state after (counts only)."""
+        return cast_vote(
+            self._db, load_session(self._db, session), case_id, participant, label, citations
+        )
+
+    def reveal(self, session: str, case_id: str) -> CaseState:
+        """Reveal a case's votes to the session (once); its state with the votes."""
+        found = load_session(self._db, session)
+        return add_event(self._db, found, case_id, "reveal", self._reviewer_id())
+
+    def note(self, session: str, case_id: str, text: str) -> CaseState:
+        """Add a discussion note to a case of the session."""
+        found = load_session(self._db, session)
+        return add_event(self._db, found, case_id, "note", self._reviewer_id(), text)
+
+    def rule(
+        self, session: str, case_id: str, draft: VerdictDraft
+    ) -> tuple[VerdictEvent, list[str]]:
+        """The local reviewer rules a revealed case as the session's arbiter (see
+        :func:`rule_case`); the ruling becomes the case's final verdict."""
+        found = load_session(self._db, session)
+        return rule_case(self._db, found, case_id, self._reviewer_id(), draft)
