@@ -458,3 +458,26 @@ def test_a_cancelled_export_writes_and_records_nothing(
     assert dump(reviewer) == before
     assert not list((tmp_path / "out").iterdir())
     assert export(reviewer, tmp_path / "out").seq == 1
+
+
+def test_every_flipped_byte_of_the_compressed_events_is_refused_as_corrupt(
+    pair: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
+    """A flipped byte can make deflate produce more than the member declares: that is damage
+    (``corrupt``), not a zip bomb. Seen as a flaky GUI test; here every position is tried."""
+    reviewer, lead = pair
+    path = export(reviewer, tmp_path / "out").path
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(bundles.EVENTS))
+    original = path.read_bytes()
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    before = dump(lead)
+    reasons = set()
+    for at in range(start, start + info.compress_size):
+        data = bytearray(original)
+        data[at] ^= 0xFF
+        with pytest.raises(BundleRejected) as refused:
+            bundles.verify_bundle(lead.database_for_tests(), bytes(data))
+        reasons.add(str(refused.value.reason))
+    assert reasons == {"corrupt"}
+    assert dump(lead) == before

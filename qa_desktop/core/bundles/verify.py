@@ -184,9 +184,9 @@ def _read_members(members: dict[str, zipfile.ZipInfo], root: str, data: bytes) -
                 raise BundleRejected(RefusalReason.ZIP_BOMB, f"tag file {relative!r} is too large")
         content = _decoded(data, start, info, limit, relative)
         if len(content) > limit:
-            raise BundleRejected(
-                RefusalReason.ZIP_BOMB, f"{relative!r} holds more than it declares"
-            )
+            # The central directory was checked against the limits already: data that
+            # inflates past its declared size is damaged or altered, not merely large.
+            raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} holds more than it declares")
         total += len(content)
         if total > limits.max_total_bytes:
             raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
