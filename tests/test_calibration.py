@@ -397,3 +397,13 @@ def test_cli_refusals_name_the_reason(lead: Workspace) -> None:
     assert "exactly one of" in run(data, "create", "--name", "X", "-p", "Ana", ok=False)
     out = run(data, "create", "--name", "Y", "--view", "none", "-p", "Ana", ok=False)
     assert "refused (unknown-view)" in out
+
+
+def test_a_vote_is_not_a_case_decided_in_the_session_summary(lead: Workspace) -> None:
+    """The session summary counts the reviewer's own decisions, never their calibration votes."""
+    session_id = lead.wellbeing.start_session()
+    session = lead.calibration.create("sum", cases=["t-0"], participants=["Lead", "Bo"])
+    lead.calibration.vote(session.id, "t-0", "Lead", "no_violation")
+    assert lead.wellbeing.session_summary(session_id).decided == 0
+    record(lead, "t-1", "no_violation")
+    assert lead.wellbeing.session_summary(session_id).decided == 1

@@ -593,6 +593,7 @@ def session_summary(db: sqlite_utils.Database, session_id: str) -> SessionSummar
         r[0]
         for r in db.execute(
             "SELECT DISTINCT case_id FROM verdicts WHERE reviewer_id = ? AND label IS NOT NULL"
+            " AND role <> 'participant'"
             " AND created_at >= ? AND created_at <= ?",
             [reviewer_id, started_at, until],
         )
