@@ -25,7 +25,7 @@ from .deliveries import SignerDeliveries, format_numbers, missing_summary
 from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancelled
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingGroup, write_csv
-from .guidelines import EffectiveSection, Guideline, Label, PackError, Section
+from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
 from .keys import (
     PASSPHRASE_ENV,
     Identity,
@@ -143,6 +143,7 @@ __all__ = [
     "RevealState",
     "Role",
     "Section",
+    "SectionMatch",
     "SessionSummary",
     "SessionTimeRule",
     "SevereExposureRule",
