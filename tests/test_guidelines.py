@@ -794,3 +794,26 @@ def _text(g: Guideline, section_id: str) -> tuple[str, str]:
     s = g.section(section_id)
     assert s is not None
     return s.title, s.body
+
+
+def test_search_on_a_localized_market_matches_both_wordings_and_says_whose(
+    db: sqlite_utils.Database,
+) -> None:
+    """FR retitled VH-2.1 in French: the global words still find it, ranked first when it
+    supports the chosen label and is of the case's policy (issue 10, item 3)."""
+    store_packs(db, [load_pack(path) for path in DEMO_PACKS])
+    fr = resolve_guideline(db, "demo-global", "1.0.0", "FR")
+    found = fr.find("wounds", label="vh_remove", policy="VH")
+    assert [(m.section.id, m.wording, m.supports) for m in found][:2] == [
+        ("VH-2.1", "global", True),
+        ("VH-2.2", "global", False),
+    ]
+    assert found[0].section.pack_id == "demo-fr"  # the citation is of the French text
+    assert [(m.section.id, m.wording) for m in fr.find("plaies")] == [("VH-2.1", "FR")]
+    assert [(m.section.id, m.wording) for m in fr.find("plaies wounds")] == [
+        ("VH-2.1", "FR + global")
+    ]
+    assert [s.id for s in fr.search("wounds")][:1] == ["VH-2.1"]
+    br = resolve_guideline(db, "demo-global", "1.0.0", "BR")
+    assert {m.wording for m in br.find("wounds")} == {"global"}
+    assert br.find("plaies") == []

@@ -51,7 +51,7 @@ from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancel
 from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
-from .guidelines import EffectiveSection, Guideline, Label, PackError, Section
+from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
 from .keys import (
     PASSPHRASE_ENV,
     Identity,
@@ -219,6 +219,7 @@ __all__ = [
     "Role",
     "RulingAgreement",
     "Section",
+    "SectionMatch",
     "SessionSummary",
     "SessionTimeRule",
     "SevereExposureRule",

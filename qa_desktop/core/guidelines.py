@@ -154,6 +154,22 @@ class EffectiveSection:
     pack_version: str
     status: str
     localized: bool
+    global_title: str = ""
+    """For a section an overlay replaced: the global pack's title (its own otherwise)."""
+    global_body: str = ""
+    """For a section an overlay replaced: the global pack's text (its own otherwise)."""
+
+
+@dataclass(frozen=True)
+class SectionMatch:
+    """One section a citation search found, and why it ranks where it does."""
+
+    section: EffectiveSection
+    wording: str
+    """Whose words matched: ``"global"`` or the market (``"FR"``); ``"FR + global"`` when
+    the words were found only across both."""
+    supports: bool
+    """The section supports the label the search was asked for."""
 
 
 @dataclass(frozen=True)
@@ -183,15 +199,58 @@ class Guideline:
         return [s for s in self.sections if s.parent == parent_id]
 
     def search(self, text: str, limit: int = 20) -> list[EffectiveSection]:
-        """Sections whose id, title or body contain every word of ``text`` (any case).
+        """Sections whose id, title or body contain every word of ``text`` (any case), in the
+        market's wording or the global one; ranked as :meth:`find` ranks them."""
+        return [match.section for match in self.find(text, limit=limit)]
 
-        Active sections come first; then id-prefix matches, then title matches, then body.
+    def find(
+        self,
+        text: str,
+        label: str | None = None,
+        policy: str | None = None,
+        limit: int = 20,
+    ) -> list[SectionMatch]:
+        """Sections matching every word of ``text`` in their id, title or body, searched in
+        the market's wording and in the global wording it localizes (a reviewer on a French
+        case may type the English words of the global pack), each saying whose words matched.
+
+        Ranked: active sections first; then those that support ``label`` (the label the
+        reviewer chose); then those of ``policy`` (the case's policy); then id-prefix, title,
+        body matches; then document order.
         """
         words = text.lower().split()
         if not words:
             return []
-        found = [s for s in self.sections if all(w in _haystack(s) for w in words)]
-        return sorted(found, key=lambda s: (s.status != "active", _search_rank(s, words)))[:limit]
+        found: list[tuple[tuple[int, ...], SectionMatch]] = []
+        for position, section in enumerate(self.sections):
+            wording = self._wording(section, words)
+            if wording is None:
+                continue
+            supports = label is not None and label in section.labels
+            rank = (
+                section.status != "active",
+                label is not None and not supports,
+                policy is not None and section.policy != policy,
+                _search_rank(section, words),
+                position,
+            )
+            found.append((tuple(int(r) for r in rank), SectionMatch(section, wording, supports)))
+        found.sort(key=lambda pair: pair[0])
+        return [match for _, match in found[:limit]]
+
+    def _wording(self, section: EffectiveSection, words: list[str]) -> str | None:
+        own = _haystack(section)
+        market = self.market.upper() if section.localized else "global"
+        if all(w in own for w in words):
+            return market
+        if not section.localized:
+            return None
+        base = _global_haystack(section)
+        if all(w in base for w in words):
+            return "global"
+        if all(w in own or w in base for w in words):
+            return f"{market} + global"
+        return None
 
     def label(self, label_id: str) -> Label | None:
         """The label with that id, or None."""
@@ -202,10 +261,15 @@ def _haystack(section: EffectiveSection) -> str:
     return f"{section.id}\n{section.title}\n{section.body}".lower()
 
 
+def _global_haystack(section: EffectiveSection) -> str:
+    return f"{section.id}\n{section.global_title}\n{section.global_body}".lower()
+
+
 def _search_rank(section: EffectiveSection, words: list[str]) -> int:
     if section.id.lower().startswith(words[0]):
         return 0
-    if all(w in section.title.lower() or w in section.id.lower() for w in words):
+    titles = f"{section.id}\n{section.title}\n{section.global_title}".lower()
+    if all(w in titles for w in words):
         return 1
     return 2
 
@@ -918,6 +982,8 @@ def _changed(section: EffectiveSection, change: Section, overlay: PackSummary) -
         pack_id=overlay.id,
         pack_version=overlay.version,
         localized=True,
+        global_title=section.global_title or section.title,
+        global_body=section.global_body or section.body,
     )
 
 

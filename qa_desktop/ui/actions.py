@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QLineEdit,
     QMainWindow,
     QMenu,
@@ -115,6 +116,17 @@ ACTIONS: tuple[Action, ...] = (
     _a("previous_case", "K / ↑", "Previous case", "&Review",
        lambda w: w.review.previous_case(), menu_text="&Previous case",
        single_keys=(K.Key_K, K.Key_Up)),
+    _a("next_undecided", "A", "Next case awaiting your verdict (wraps round)", "&Review",
+       lambda w: w.review.next_undecided(), menu_text="Next &undecided case",
+       single_keys=(K.Key_A,)),
+    _a("first_case", "Home", "First case in the queue", "&Review",
+       lambda w: w.review.first_case(), menu_text="&First case", single_keys=(K.Key_Home,)),
+    _a("last_case", "End", "Last case in the queue", "&Review",
+       lambda w: w.review.last_case(), menu_text="&Last case", single_keys=(K.Key_End,)),
+    _a("page_up", "PgUp", "A page of cases up the queue", "&Review",
+       lambda w: w.review.page_up(), menu_text="Page u&p", single_keys=(K.Key_PageUp,)),
+    _a("page_down", "PgDn", "A page of cases down the queue", "&Review",
+       lambda w: w.review.page_down(), menu_text="Page do&wn", single_keys=(K.Key_PageDown,)),
     _a("choose_label", "1 – 9", "Choose a label of the case's guideline pack", None, None,
        single_keys=tuple(Qt.Key(K.Key_0 + n) for n in range(1, 10)), digit=_label_key),
     _a("record_and_next", "Ctrl+Enter",
@@ -144,7 +156,13 @@ ACTIONS: tuple[Action, ...] = (
        lambda w: w.review.choose_gap(), menu_text="&Policy gap…", single_keys=(K.Key_P,)),
     _a("focus_notes", "N", "Write notes (Esc leaves the field)", "&Review",
        lambda w: w.review.focus_notes(), menu_text="&Notes", single_keys=(K.Key_N,)),
-    _a("leave_field", "Esc", "Leave the citation, notes or search field", None, None),
+    _a("remove_citation", "Backspace / Delete",
+       "Remove the selected citation (the newest unless you clicked another); Ctrl+Backspace "
+       "in an empty citation field does the same", "&Review", lambda w: w.review.remove_citation(),
+       menu_text="Remove the selected c&itation", single_keys=(K.Key_Backspace, K.Key_Delete)),
+    _a("leave_field", "Esc",
+       "Leave the citation, notes, search or guideline field (the field says so while it has "
+       "the keys; Enter that adds a citation leaves too)", None, None),
     _a("show_history", "H", "History of this case: every event, nothing merged", "&Review",
        lambda w: w.review.show_history(), menu_text="Case &history", single_keys=(K.Key_H,)),
     # -- View: queue, guidelines, protection -------------------------------------------------
@@ -311,8 +329,10 @@ _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
 class KeyDispatcher(QObject):
     """Runs single-key actions for one window: an application event filter.
 
-    Keys go to a text field when one has focus, to a modal dialog when one is open, and
-    Ctrl/Alt combinations to the menu shortcuts; everything else is looked up here.
+    Keys go to a text field when one has focus, to a modal dialog when one is open, to a
+    dock (the guideline browser) when it has focus, and Ctrl/Alt combinations to the menu
+    shortcuts; everything else is looked up here, once: a key that a widget ignored and Qt
+    passes on to its parents is not run again on the way up.
     """
 
     def __init__(self, window: MainWindow) -> None:
@@ -329,8 +349,11 @@ class KeyDispatcher(QObject):
             return False
         if QApplication.activeModalWidget() is not None:
             return False
-        if isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+        focus = QApplication.focusWidget()
+        if isinstance(focus, _TEXT_INPUTS) or _in_dock(focus) or _in_dock(watched):
             return False
+        if focus is not None and focus is not watched and watched.isAncestorOf(focus):
+            return False  # the key is propagating up from the focus widget: seen there
         key_event: QKeyEvent = event  # type: ignore[assignment]
         if key_event.modifiers() & (
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
@@ -352,6 +375,15 @@ class KeyDispatcher(QObject):
         elif action.run is not None:
             action.run(self.window)
         return True
+
+
+def _in_dock(widget: QWidget | None) -> bool:
+    """The widget is inside a dock (its keys are its own: they never drive the queue)."""
+    while widget is not None:
+        if isinstance(widget, QDockWidget):
+            return True
+        widget = widget.parentWidget()
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,9 @@ class GuidelineBrowser(QWidget):
         self.title = QLabel("No guideline loaded")
         self.title.setWordWrap(True)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search the guidelines (id, title or words)")
+        self.search.setPlaceholderText(
+            "Search the guidelines: ↓ into the tree · Enter cites · Esc back to the case"
+        )
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
         self.search.installEventFilter(self)
@@ -57,6 +59,7 @@ class GuidelineBrowser(QWidget):
         self.tree.currentItemChanged.connect(lambda item, _prev: self._show(item))
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._cite(item))
         self.tree.installEventFilter(self)
+        self.tree.setToolTip("↑/↓ choose · Enter cites · Esc back to the case")
         self.text = SafeTextBrowser()
         self.cite_button = QPushButton("Cite (Enter) · select words to quote")
         self.cite_button.setToolTip(
@@ -196,6 +199,7 @@ class GuidelineBrowser(QWidget):
                 self._cite(self.tree.currentItem())
                 return True
             if watched is self.search and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                # Into the tree, on the best match; the key ends here (never reaches the queue).
                 self.tree.setFocus()
-                return False
+                return True
         return super().eventFilter(watched, event)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from .changes import Changes
 from .plain_text import escaped
 
 COLUMNS = ("Done", "Case", "Market", "Policy", "Original", "My verdict", "Outcome")
+VERDICT_COLUMN = 5
 OUTCOME_COLUMN = 6
 OUTCOME_COLOURS = {
     "agree": QColor(60, 160, 90),
@@ -52,6 +53,9 @@ class QueueModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if section == VERDICT_COLUMN and self.filter is not None and self.filter.reviewer:
+                name = self.ws.verdicts.reviewer_names().get(self.filter.reviewer)
+                return f"{name or self.filter.reviewer}'s verdict"
             return COLUMNS[section]
         return None
 
@@ -123,7 +127,14 @@ class QueueModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(row_no, 0), self.index(row_no, len(COLUMNS) - 1))
 
     def refresh_cases(self, case_ids: list[str]) -> None:
-        """Re-read the rows of ``case_ids`` (their verdicts changed)."""
+        """Re-read the rows of ``case_ids`` (their verdicts changed).
+
+        Under a filter a verdict can move a case in or out of the queue (a recorded case
+        is no longer "open"): then the whole queue is counted and read again.
+        """
+        if self.filter is not None:
+            self.reload()
+            return
         for case_id in case_ids:
             self.refresh_case(case_id)
 

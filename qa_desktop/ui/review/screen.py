@@ -42,6 +42,7 @@ from ...core.api import (
     Preferences,
     QueueFilter,
     Refused,
+    SectionMatch,
     StoredMedia,
     apply_filters,
     is_animated_image,
@@ -102,6 +103,8 @@ class ReviewScreen(QWidget):
         self.renderer = RenderCache(workspace.queue.open_media, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
         self.time_on_case = QElapsedTimer()
+        # The screen itself holds the keys when the queue is folded away (never a text field).
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         self.model = QueueModel(workspace, self)
         self.queue = QueueView(self.model)
@@ -215,8 +218,12 @@ class ReviewScreen(QWidget):
         self._queue_width = queue
 
     def leave_text_input(self) -> None:
-        """Send keys back to the review loop (out of the citation, notes or search field)."""
-        self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+        """Send keys back to the review loop (out of the citation, notes or search field):
+        to the queue, or to the screen itself while the queue is folded away."""
+        if self.queue_pane.isVisible():
+            self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- navigation -------------------------------------------------------------------------
     def open_start_case(self) -> None:
@@ -261,9 +268,44 @@ class ReviewScreen(QWidget):
         """Go to the previous case in the queue."""
         self.go_to_row(self.current_row() - 1)
 
+    def first_case(self) -> None:
+        """Go to the first case in the queue."""
+        self.go_to_row(0)
+
+    def last_case(self) -> None:
+        """Go to the last case in the queue."""
+        self.go_to_row(self.model.rowCount() - 1)
+
+    def page_rows(self) -> int:
+        """How many queue rows one page (PageUp / PageDown) moves: the rows in view."""
+        row_height = max(1, self.queue.verticalHeader().defaultSectionSize())
+        return max(1, self.queue.viewport().height() // row_height - 1)
+
+    def page_down(self) -> None:
+        """A page of cases further down the queue (or the last case)."""
+        self.go_to_row(min(self.model.rowCount() - 1, self.current_row() + self.page_rows()))
+
+    def page_up(self) -> None:
+        """A page of cases up the queue (or the first case)."""
+        self.go_to_row(max(0, self.current_row() - self.page_rows()))
+
+    def next_undecided(self) -> None:
+        """The next case without your verdict, after this one (wrapping round once)."""
+        count = self.model.rowCount()
+        start = self.current_row()
+        for step in range(1, count + 1):
+            row = (start + step) % count
+            found = self.model.row_at(row)
+            if found is not None and not found.my_label:
+                self.go_to_row(row)
+                return
+        self.message.emit("Every case in the queue has your verdict", 4000)
+
     def _open_row(self, row: int) -> None:
         case_id = self.model.case_id_at(row)
-        if case_id is not None:
+        # The case on screen selected again (after the queue reloaded) is not reopened:
+        # reopening would drop the draft being typed.
+        if case_id is not None and (self.case is None or case_id != self.case.id):
             self.open_case(case_id)
 
     def open_case(self, case_id: str) -> None:
@@ -283,10 +325,18 @@ class ReviewScreen(QWidget):
         self.advisor.observe_case(case.id, case.severe)
         self.time_on_case.restart()
         self.header.setText(header_html(case, self.ws.queue.row(case.id)))
+        policy = case.original.policy
+
+        def search(text: str, label: str | None) -> list[SectionMatch]:
+            if guideline is None:
+                return []
+            return guideline.find(text, label=label, policy=policy)
+
         self.panel.set_case_context(
             list(guideline.labels) if guideline else [],
             (case.pack_id, case.pack_version),
-            guideline.search if guideline else (lambda _text: []),
+            search,
+            localized=guideline is not None and guideline.overlay is not None,
         )
         self.guideline_shown.emit(guideline)
         self.panel.load_draft(self.ws.verdicts.mine(case_id))
@@ -359,6 +409,11 @@ class ReviewScreen(QWidget):
         sizes = self.splitter.sizes()
         if fold and self.queue_pane.isVisible():
             self._queue_width = sizes[0]
+            focus = QApplication.focusWidget()
+            if focus is not None and self.queue_pane.isAncestorOf(focus):
+                # Else Qt hands the focus to the next field in the tab chain: the citation
+                # field, which would swallow J and K as text.
+                self.setFocus(Qt.FocusReason.OtherFocusReason)
             self.queue_pane.hide()
             # Recompute the window's minimum width now, without the queue: else the dock
             # about to open is added to the old one and pushes the window past the screen.
@@ -368,21 +423,31 @@ class ReviewScreen(QWidget):
             self.splitter.setSizes(
                 [self._queue_width, max(200, sizes[1] - self._queue_width), sizes[2]]
             )
+            if QApplication.focusWidget() in (self, None):
+                self.queue.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- data changes (from the hub) ------------------------------------------------------------
     def _verdicts_changed(self, case_ids: list[str]) -> None:
-        if self.case is not None and self.case.id in case_ids:
-            self.header.setText(header_html(self.case, self.ws.queue.row(self.case.id)))
+        if self.case is not None:
+            if self.case.id in case_ids:
+                self.header.setText(header_html(self.case, self.ws.queue.row(self.case.id)))
+            self._keep_position()
         self.update_status()
+
+    def _keep_position(self) -> None:
+        """After the queue reloaded: select the case on screen again if it is still listed."""
+        if self.case is None:
+            return
+        row = self.model.row_of(self.case.id)
+        if row is not None and row != self.current_row():
+            self.go_to_row(row)
 
     def _cases_changed(self) -> None:
         self.refresh_filter_choices()
         if self.case is None:
             self.open_start_case()
         else:
-            row = self.model.row_of(self.case.id)
-            if row is not None:
-                self.go_to_row(row)
+            self._keep_position()
         self.update_status()
 
     def _guidelines_changed(self) -> None:
@@ -674,18 +739,24 @@ class ReviewScreen(QWidget):
         case = self.case
         if case is None:
             return
+        if self.panel.selected_label() is None:
+            self._refuse("Not recorded: choose a label first (keys 1–9)")
+            return
+        if not self.panel.take_typed_citation():  # never drop a half-typed citation
+            self.message.emit(self.panel.problem.text(), 8000)
+            return
         draft = self.panel.draft()
         if draft is None:
-            self.message.emit("Choose a label first (keys 1–9)", 4000)
             return
+        following = self.model.case_id_at(self.current_row() + 1)
         try:
             warnings = self.ws.verdicts.check(case.id, draft)
             self.ws.verdicts.record(case.id, draft, time_on_case_ms=self.time_on_case.elapsed())
         except CitationError as exc:
-            self.message.emit(f"Not recorded: {exc} (C to cite)", 8000)
+            self._refuse(f"Not recorded: {exc} (C to cite)")
             return
-        except ValueError as exc:
-            self.message.emit(f"Not recorded: {exc}", 8000)
+        except (Refused, ValueError) as exc:
+            self._refuse(f"Not recorded: {exc}")
             return
         except DatabaseError as exc:
             # Another window or command kept the database busy, or the disk failed: the
@@ -696,16 +767,24 @@ class ReviewScreen(QWidget):
             )
             return
         log.info("recorded a verdict on %s", case.id)
+        self.panel.clear_problem()
         self.changes.verdicts(case.id)
         self.leave_text_input()  # the next case starts with keys driving the review loop
         warned = f" — warning: {'; '.join(warnings)}" if warnings else ""
         self.message.emit(
             f"Recorded {draft.label} on {case.id}{warned}", 8000 if warnings else 3000
         )
-        if self.current_row() + 1 < self.model.rowCount():
-            self.next_case()
+        # By id: under a filter the recorded case may have left the queue.
+        next_row = self.model.row_of(following) if following is not None else None
+        if next_row is not None:
+            self.go_to_row(next_row)
         else:
             self.panel.load_draft(self.ws.verdicts.mine(case.id))
+
+    def _refuse(self, text: str) -> None:
+        """Not recorded: say why in the verdict panel (and the status bar); keep the draft."""
+        self.panel.show_problem(text)
+        self.message.emit(text, 8000)
 
     def undo_verdict(self) -> None:
         """Undo your last verdict on this case (a new event that supersedes it)."""
@@ -721,6 +800,11 @@ class ReviewScreen(QWidget):
         self.panel.load_draft(self.ws.verdicts.mine(case.id))
         restored = event.label or "undecided"
         self.message.emit(f"Undone: {case.id} is now {restored}", 3000)
+
+    def remove_citation(self) -> None:
+        """Remove the selected citation from the draft (the newest unless another is selected)."""
+        removed = self.panel.remove_selected_citation()
+        self.message.emit(f"Removed the citation of {removed}" if removed else "No citation", 3000)
 
     def focus_citation(self) -> None:
         """Put the cursor in the citation field."""
