@@ -281,6 +281,43 @@ def test_set_protect_refilters_the_frame_on_screen(qtbot, player, video, sharp_e
     assert player.current_frame().any()
 
 
+def test_a_reveal_keeps_the_colour_filter_and_stays_sharp(qtbot, player, video, sharp_energy):
+    """A reveal of a playing video removes the blur but keeps the case's grayscale (issue 10:
+    the least exposure needed); regions likewise. Without a reveal filter it shows colour."""
+    loaded(qtbot, player, video)
+    grey = media.FilterSettings(grayscale=True)
+    wait_for_frame(
+        qtbot,
+        player,
+        lambda: player.set_protect(
+            lambda f: media.blur(f, 7),
+            lambda f: media.apply_filters(
+                f, media.FilterSettings(blur_kind="none", grayscale=True)
+            ),
+        ),
+    )
+    assert grey.grayscale
+    player.set_revealed(True)
+    shown = player.current_frame()
+    assert shown is not None
+    assert np.array_equal(shown[..., 0], shown[..., 1]) and np.array_equal(
+        shown[..., 1], shown[..., 2]
+    )
+    assert energy(shown) > 0.5 * sharp_energy
+    player.set_revealed(False)
+    player.set_reveal_regions([(0.0, 0.0, 0.5, 0.5)])
+    region = player.current_frame()
+    assert region is not None
+    height, width = region.shape[:2]
+    corner = region[: height // 2 - 2, : width // 2 - 2]
+    assert np.array_equal(corner[..., 0], corner[..., 1])
+    player.set_reveal_regions([])
+    wait_for_frame(qtbot, player, lambda: player.set_protect(lambda f: media.blur(f, 7)))
+    player.set_revealed(True)
+    colour = player.current_frame()
+    assert colour is not None and not np.array_equal(colour[..., 0], colour[..., 1])
+
+
 def test_audio_is_muted_by_default_and_mute_works_without_a_device(qtbot, player, video):
     assert player.muted
     loaded(qtbot, player, video)

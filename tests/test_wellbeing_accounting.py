@@ -125,3 +125,30 @@ def test_taking_a_break_pauses_the_session_shows_calm_content_and_ends_on_a_key(
     assert summary.unblurred_ms == pytest.approx(0, abs=1)  # nothing counted during the break
     window.review.check_break()
     assert QApplication.activeModalWidget() is None  # the session clock restarted
+
+
+def test_revealing_a_grayscale_video_while_it_plays_keeps_it_grey(
+    qtbot: QtBot,
+    batch: Workspace,  # noqa: F811 (the fixture)
+) -> None:
+    """The playing video too: T reveals the frames without blur, still grey under G."""
+
+    window = open_window(qtbot, batch)
+    go_to(qtbot, window, "vid-0")
+    player = window.review.viewer.player
+    qtbot.waitUntil(lambda: player.current_frame() is not None, timeout=10000)
+    key(qtbot, window, Qt.Key.Key_L)  # play
+    qtbot.waitUntil(lambda: player.playing, timeout=5000)
+    key(qtbot, window, Qt.Key.Key_G)
+    key(qtbot, window, Qt.Key.Key_T)
+    qtbot.waitUntil(lambda: player.revealed, timeout=5000)
+
+    def grey_frame() -> bool:
+        frame = player.current_frame()
+        return frame is not None and bool(
+            np.array_equal(frame[..., 0], frame[..., 1])
+            and np.array_equal(frame[..., 1], frame[..., 2])
+        )
+
+    qtbot.waitUntil(grey_frame, timeout=5000)
+    key(qtbot, window, Qt.Key.Key_L)  # pause

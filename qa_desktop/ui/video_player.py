@@ -118,6 +118,13 @@ class _Frame:
     sharp: np.ndarray
     protected: np.ndarray
     seek_serial: int
+    revealed: np.ndarray | None = None
+    """What a reveal shows: the sharp frame under the case's colour filters (None: sharp)."""
+
+    @property
+    def shown_revealed(self) -> np.ndarray:
+        """The picture a reveal shows."""
+        return self.revealed if self.revealed is not None else self.sharp
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class _Decoder:
         self.session = session
         self._notify_audio = notify_audio
         self._protect = protect
+        self._reveal: Protect | None = None
         self._speed = speed
         self._notify_opened = notify_opened
         self._notify_frame = notify_frame
@@ -273,7 +281,7 @@ class _Decoder:
                     self._speed = float(command.value)
                     self._reanchor()
                 elif kind == "protect":
-                    self._protect = command.value
+                    self._protect, self._reveal = command.value
                     refilter = True
                 elif kind == "seek":
                     seek = command  # while scrubbing, only the latest seek matters
@@ -292,6 +300,7 @@ class _Decoder:
                     current.sharp,
                     self._protect(current.sharp),
                     self._seek_serial,
+                    self._revealed_view(current.sharp),
                 )
                 self._post(self._current)
             if self._playing and time.monotonic() >= self._due():
@@ -362,6 +371,7 @@ class _Decoder:
                     self._current.sharp,
                     self._current.protected,
                     self._seek_serial,
+                    self._current.revealed,
                 )
             self._deliver()
         else:
@@ -405,9 +415,20 @@ class _Decoder:
             height, width = rgb.shape[:2]
             protected = cv2.resize(protected, (width, height), interpolation=cv2.INTER_LINEAR)
         self._current = _Frame(
-            self._index, self._index / self._fps, rgb, protected, self._seek_serial
+            self._index,
+            self._index / self._fps,
+            rgb,
+            protected,
+            self._seek_serial,
+            self._revealed_view(rgb),
         )
         return True
+
+    def _revealed_view(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The frame as a reveal shows it (None when a reveal shows it as decoded)."""
+        if self._reveal is None:
+            return None
+        return np.ascontiguousarray(self._reveal(rgb))
 
     def _deliver(self) -> None:
         if self._current is not None:
@@ -500,6 +521,7 @@ class VideoPlayer(QWidget):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._protect = protect
+        self._reveal: Protect | None = None
         self._speed = self._clamp_speed(default_speed)
         self.jump_seconds = float(jump_seconds)
         self._decoder: _Decoder | None = None
@@ -676,6 +698,8 @@ class VideoPlayer(QWidget):
             self._worker_audio.emit,
         )
         self._decoder_box[0] = self._decoder
+        if self._reveal is not None:
+            self._decoder.send("protect", (self._protect, self._reveal))
         self._decoder.start()
         if isinstance(self._source, Path):
             self._start_audio(QUrl.fromLocalFile(str(self._source)))
@@ -812,11 +836,13 @@ class VideoPlayer(QWidget):
         self._regions = [tuple(float(v) for v in r) for r in regions]  # type: ignore[misc]
         self._refresh_picture()
 
-    def set_protect(self, protect: Protect) -> None:
-        """Use another protection filter, from the frame on screen on."""
+    def set_protect(self, protect: Protect, reveal: Protect | None = None) -> None:
+        """Use another protection filter, from the frame on screen on; ``reveal`` is what a
+        reveal still applies (the case's colour filters), None for the decoded frame."""
         self._protect = protect
+        self._reveal = reveal
         if self._decoder is not None:
-            self._decoder.send("protect", protect)
+            self._decoder.send("protect", (protect, reveal))
 
     # -- audio -----------------------------------------------------------------------------
     def set_muted(self, muted: bool) -> None:
@@ -994,9 +1020,9 @@ class VideoPlayer(QWidget):
             self.screen_view.image = None
         else:
             if self._revealed:
-                shown = frame.sharp
+                shown = frame.shown_revealed
             elif self._regions:
-                shown = reveal_regions(frame.protected, frame.sharp, self._regions)
+                shown = reveal_regions(frame.protected, frame.shown_revealed, self._regions)
             else:
                 shown = frame.protected
             self._shown = shown

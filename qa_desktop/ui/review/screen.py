@@ -48,6 +48,7 @@ from ...core.api import (
     is_animated_image,
     protection_for,
     protects,
+    revealed_filters,
     tag_key,
 )
 from ...core.workspace import Workspace
@@ -467,7 +468,7 @@ class ReviewScreen(QWidget):
         if reveal.shows_warning(protection.warning_screen):
             self.viewer.show_warning(case.tags)
             return
-        self.viewer.player.set_protect(self._video_protect())
+        self.viewer.player.set_protect(self._video_protect(), self._video_reveal())
         rendered = self.renderer.request(case, self.state.filters)
         if rendered is not None:
             self._display(rendered)
@@ -482,6 +483,13 @@ class ReviewScreen(QWidget):
     def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
         filters = self.state.filters
         return lambda frame: apply_filters(frame, filters)
+
+    def _video_reveal(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """What a reveal of a playing video still applies (the case's colour filters)."""
+        kept = revealed_filters(self.state.filters)
+        if not (kept.grayscale or kept.sepia):
+            return None
+        return lambda frame: apply_filters(frame, kept)
 
     def _display(self, rendered: Rendered | None, message: str = "") -> None:
         if rendered is not None and rendered.error:
@@ -532,7 +540,7 @@ class ReviewScreen(QWidget):
         Filters too weak to protect count as exposure from now on, like a reveal.
         """
         self.state.filters = replace(self.state.filters, **changes)  # type: ignore[arg-type]
-        self.viewer.player.set_protect(self._video_protect())
+        self.viewer.player.set_protect(self._video_protect(), self._video_reveal())
         self._show_content()
         self._reveal_changed()
 
