@@ -81,3 +81,35 @@ def _two_reviewers(tmp_path: Path, keyed: bool) -> Iterator[tuple[Workspace, Wor
     yield a, b
     a.close()
     b.close()
+
+
+class MemoryKeyring:
+    """A stand-in OS keyring, in memory."""
+
+    priority = 10
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+@pytest.fixture
+def os_keyring() -> MemoryKeyring:
+    """A fake OS keyring for this test (the autouse fixture restores the failing one)."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Backend(MemoryKeyring, KeyringBackend):
+        pass
+
+    backend = Backend()
+    keyring.set_keyring(backend)
+    return backend

@@ -11,6 +11,7 @@ import pytest
 from qa_desktop.core import keys
 from qa_desktop.core.workspace import Workspace
 
+from .conftest import MemoryKeyring
 from .factory import PASSPHRASE
 
 
@@ -100,37 +101,6 @@ def test_trust_refuses_bad_roles_unbound_reviewers_and_id_clashes(workspace: Wor
     clash = keys.PublicKey(other.key_id, keys.generate_identity("x", "x").public_key.key)
     with pytest.raises(keys.TrustError):
         workspace.trust.trust(clash, "Mallory", "reviewer", "r-2")
-
-
-class MemoryKeyring:
-    """A stand-in OS keyring, in memory."""
-
-    priority = 10
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-@pytest.fixture
-def os_keyring() -> MemoryKeyring:
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    class Backend(MemoryKeyring, KeyringBackend):
-        pass
-
-    backend = Backend()
-    keyring.set_keyring(backend)
-    return backend
 
 
 def test_with_a_real_os_keyring_the_sealed_key_lives_there(

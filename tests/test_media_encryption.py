@@ -40,6 +40,7 @@ from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.video_player import VideoPlayer
 
+from .conftest import MemoryKeyring
 from .factory import case_record, mixed_batch, write_batch, write_video
 from .windows import open_window
 
@@ -296,37 +297,6 @@ def test_the_review_screen_says_cannot_show_for_a_tampered_image(
 
 
 # -- the store key ---------------------------------------------------------------------------
-
-
-class MemoryKeyring:
-    """A stand-in OS keyring, in memory."""
-
-    priority = 10
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-@pytest.fixture
-def os_keyring() -> MemoryKeyring:
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    class Backend(MemoryKeyring, KeyringBackend):
-        pass
-
-    backend = Backend()
-    keyring.set_keyring(backend)
-    return backend
 
 
 def test_with_an_os_keyring_the_store_key_is_sealed_by_it(

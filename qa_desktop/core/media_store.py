@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .bundles.atomic_files import fsync_dir
 from .cases import MediaFile
 from .errors import QADesktopError
 from .keys import KEYRING_SERVICE, KEYS_DIRNAME, os_keyring
@@ -174,26 +175,13 @@ class MediaStore:
                         sealed += seal_in_place(entry, key, entry.name)
                     except OSError:
                         failed += 1  # tried again at the next open
-            _fsync_dir(self.media_dir)
+            fsync_dir(self.media_dir)
         if failed:
             return sealed
         marker = self.media_dir / MIGRATED_MARKER
         marker.write_bytes(b"")
         marker.chmod(0o600)
         return sealed
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _wrap_aad(entry: str) -> bytes:
@@ -236,7 +224,7 @@ def _create_key(path: Path) -> bytes:
             return _load_key(path)
     finally:
         temp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
 
 
