@@ -1,7 +1,7 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue (default: all).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from . import (
     bench_import,
     bench_media,
     bench_next_case,
+    bench_queue,
     bench_reports,
 )
 
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "bundles": bench_bundles.run,
     "reports": bench_reports.run,
     "cli": bench_cli.run,
+    "queue": bench_queue.run,
 }
 
 
