@@ -1,7 +1,7 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue (default: all).
 """
 
 from __future__ import annotations
@@ -11,7 +11,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import bench_bundles, bench_import, bench_media, bench_next_case, bench_reports
+from . import (
+    bench_bundles,
+    bench_cli,
+    bench_import,
+    bench_media,
+    bench_next_case,
+    bench_queue,
+    bench_reports,
+)
 
 BENCHMARKS = {
     "import": bench_import.run,
@@ -23,6 +31,8 @@ BENCHMARKS = {
     "reduced_detail": bench_media.run_reduced_detail,
     "bundles": bench_bundles.run,
     "reports": bench_reports.run,
+    "cli": bench_cli.run,
+    "queue": bench_queue.run,
 }
 
 

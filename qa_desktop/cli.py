@@ -11,54 +11,37 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .core.api import (
-    CALIBRATION_MODES,
-    DATA_DIR_ENV,
-    FINDING_CASE_CSV_FIELDS,
-    FINDING_CSV_FIELDS,
-    PASSPHRASE_ENV,
-    BatchError,
-    BundleRejected,
-    CalibrationCaseState,
-    CalibrationSession,
-    DatabaseError,
-    Guideline,
-    Identity,
-    ImportCancelled,
-    KeyFormatError,
-    KeyProblem,
-    NoReviewer,
-    PackError,
-    Refused,
-    Report,
-    ReportError,
-    ReportFilter,
-    TrustError,
-    UnsignedBatch,
-    VerdictDraft,
-    VerdictEvent,
-    format_ranges,
-    missing_summary,
-    rate_text,
-    safe_row,
-    untrusted_summary,
-    what_to_do,
-    write_cases_csv,
-    write_csv,
-)
-from .core.api import data_dir as resolve_data_dir
-from .core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from .core import api
+    from .core.workspace import Workspace
+else:
+
+    class _LazyApi:
+        """``qa_desktop.core.api``, imported on first use: ``qa-desktop --help`` then loads
+        only click, not OpenCV, jsonschema and sqlite-utils behind core."""
+
+        def __getattr__(self, name: str) -> Any:
+            import importlib
+
+            module = importlib.import_module("qa_desktop.core.api")
+            globals()["api"] = module  # later lookups go straight to the module
+            return getattr(module, name)
+
+    api = _LazyApi()
 
 
 def _open(ctx: click.Context) -> Workspace:
+    from .core.workspace import Workspace
+
     try:
-        return Workspace.open(resolve_data_dir(ctx.obj["data_dir"]))
-    except DatabaseError as exc:
+        return Workspace.open(api.data_dir(ctx.obj["data_dir"]))
+    except api.DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -66,7 +49,8 @@ def _open(ctx: click.Context) -> Workspace:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help=f"Data directory (default: ${DATA_DIR_ENV}, else the platform's user data dir).",
+    # The literal, not api.DATA_DIR_ENV: --help must not import core (a test keeps them equal).
+    help="Data directory (default: $QA_DESKTOP_DATA_DIR, else the platform's user data dir).",
 )
 @click.version_option(__version__, prog_name="qa-desktop")
 @click.pass_context
@@ -85,7 +69,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     if ctx.invoked_subcommand is None:
         from .ui.app import run_gui  # Qt is only loaded for the GUI
 
-        sys.exit(run_gui(resolve_data_dir(data_dir)))
+        sys.exit(run_gui(api.data_dir(data_dir)))
 
 
 @cli.command("import")
@@ -122,13 +106,13 @@ def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None
             bar.update(done - bar.pos)
 
         report = ws.batches.import_batch(path, progress=progress, trust_unsigned=trust_unsigned)
-    except UnsignedBatch as exc:
+    except api.UnsignedBatch as exc:
         raise click.ClickException(
             f"{exc} Nothing was imported. To import it anyway, run again with --trust-unsigned."
         ) from exc
-    except BatchError as exc:
+    except api.BatchError as exc:
         raise click.ClickException(str(exc)) from exc
-    except (ImportCancelled, KeyboardInterrupt) as exc:
+    except (api.ImportCancelled, KeyboardInterrupt) as exc:
         raise click.ClickException("import cancelled; nothing was written") from exc
     finally:
         if bar is not None:
@@ -230,7 +214,7 @@ def verdicts_command(ctx: click.Context, fmt: str) -> None:
         row["citations"] = ";".join(
             f"{c['pack_id']}@{c['pack_version']}#{c['section_id']}" for c in row["citations"]
         )
-        out.writerow(safe_row({k: row[k] for k in fields}))
+        out.writerow(api.safe_row({k: row[k] for k in fields}))
 
 
 DISPLAY_NAME_ENV = "QA_DESKTOP_DISPLAY_NAME"
@@ -297,10 +281,10 @@ def verdict_record_command(
             ws.ensure_reviewer(name.strip())
         try:
             citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
-            draft = VerdictDraft(label, citations, note)
+            draft = api.VerdictDraft(label, citations, note)
             warnings = ws.verdicts.check(case_id, draft)
             event = ws.verdicts.record(case_id, draft)
-        except Refused as exc:
+        except api.Refused as exc:
             raise click.ClickException(f"not recorded ({exc.reason}): {exc}") from exc
     finally:
         ws.close()
@@ -334,7 +318,7 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
             return
         try:
             ws.guidelines.import_packs(DEMO_PACKS)
-        except PackError as exc:
+        except api.PackError as exc:
             raise click.ClickException(str(exc)) from exc
         ws.ensure_reviewer(reviewer)
         # The generated files are only the import's source: the media store keeps its own copy.
@@ -343,7 +327,7 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
             batch = generate_demo_batch(Path(tmp) / "demo-batch")
             try:
                 report = ws.batches.import_batch(batch)
-            except BatchError as exc:
+            except api.BatchError as exc:
                 raise click.ClickException(str(exc)) from exc
         click.echo(
             f"demo batch {report.batch_id}: {report.cases_added} cases added "
@@ -377,21 +361,21 @@ def _show_findings(ctx: click.Context, which: str, csv_path: Path | None, cases:
         ws.close()
     if cases:
         if csv_path is not None:
-            write_cases_csv(rows, csv_path)
+            api.write_cases_csv(rows, csv_path)
             click.echo(f"{len(rows)} flagged verdicts written to {csv_path}")
             return
-        out = _tsv(FINDING_CASE_CSV_FIELDS)
+        out = _tsv(api.FINDING_CASE_CSV_FIELDS)
         for row in rows:
-            out.writerow(safe_row(row.to_csv_row()).values())
+            out.writerow(api.safe_row(row.to_csv_row()).values())
         return
     if csv_path is not None:
-        write_csv(groups, csv_path)
+        api.write_csv(groups, csv_path)
         click.echo(f"{len(groups)} groups written to {csv_path}")
         return
     if not groups:
         click.echo("no RCA escalations" if which == "rca" else "no policy gaps")
         return
-    out = _tsv(FINDING_CSV_FIELDS)
+    out = _tsv(api.FINDING_CSV_FIELDS)
     for group in groups:
         out.writerow(group.to_csv_row().values())
 
@@ -471,7 +455,7 @@ def guidelines_import_command(ctx: click.Context, path: Path) -> None:
     ws = _open(ctx)
     try:
         imported = ws.guidelines.import_packs([path])
-    except PackError as exc:
+    except api.PackError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -526,7 +510,7 @@ def guidelines_show_command(
     ws = _open(ctx)
     try:
         guideline = ws.guidelines.guideline(pack_id, version, market, on_date)
-    except PackError as exc:
+    except api.PackError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -541,14 +525,14 @@ def guidelines_show_command(
     _echo_tree(guideline, None, 0)
 
 
-def _echo_tree(guideline: Guideline, parent: str | None, depth: int) -> None:
+def _echo_tree(guideline: api.Guideline, parent: str | None, depth: int) -> None:
     for s in guideline.children(parent):
         status = f"{s.status}, localized" if s.localized else s.status
         click.echo(f"{'  ' * depth}{s.id}\t{s.title}\t{status}\t{s.pack_id} {s.pack_version}")
         _echo_tree(guideline, s.id, depth + 1)
 
 
-def _echo_section(guideline: Guideline, section_id: str) -> None:
+def _echo_section(guideline: api.Guideline, section_id: str) -> None:
     section = guideline.section(section_id)
     if section is None:
         raise click.ClickException(
@@ -571,17 +555,17 @@ def _passphrase(confirm: bool = False) -> str:
     """The key passphrase: $QA_DESKTOP_PASSPHRASE, else asked for (hidden)."""
     import os
 
-    value = os.environ.get(PASSPHRASE_ENV)
+    value = os.environ.get(api.PASSPHRASE_ENV)
     if value:
         return value
     return click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
-def _identity(ws: Workspace) -> Identity:
+def _identity(ws: Workspace) -> api.Identity:
 
     try:
         return ws.trust.identity(_passphrase())
-    except KeyProblem as exc:
+    except api.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -615,7 +599,7 @@ def keys_create_command(ctx: click.Context, name: str | None) -> None:
             ws.ensure_reviewer(name)
         try:
             identity = ws.trust.create_identity(_passphrase(confirm=True))
-        except (KeyProblem, ValueError) as exc:
+        except (api.KeyProblem, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -642,7 +626,7 @@ def keys_export_command(ctx: click.Context, out: Path | None) -> None:
         public_key = ws.trust.public_key()
         text = public_key.to_minisign()
         reviewer_id = ws.reviewer.id if ws.reviewer else "-"
-    except KeyProblem as exc:
+    except api.KeyProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -691,7 +675,7 @@ def keys_trust_command(
     try:
         try:
             public_key = ws.trust.read_public_key(public_key_file)
-        except KeyFormatError as exc:
+        except api.KeyFormatError as exc:
             raise click.ClickException(str(exc)) from exc
         if role in ("reviewer", "lead") and not reviewer_id:
             suggested = public_key.suggested_reviewer_id
@@ -701,7 +685,7 @@ def keys_trust_command(
                 f" --reviewer-id after the signer has confirmed it to you{hint}."
             )
         trusted = ws.trust.trust(public_key, signer_name, role, reviewer_id)
-    except TrustError as exc:
+    except api.TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -725,7 +709,7 @@ def keys_revoke_command(ctx: click.Context, key_id: str) -> None:
     ws = _open(ctx)
     try:
         revoked = ws.trust.revoke(key_id)
-    except TrustError as exc:
+    except api.TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -747,7 +731,7 @@ def keys_remove_command(ctx: click.Context, key_id: str) -> None:
     ws = _open(ctx)
     try:
         removed = ws.trust.remove(key_id)
-    except TrustError as exc:
+    except api.TrustError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
@@ -868,7 +852,7 @@ def bundle_verify_command(ctx: click.Context, path: Path) -> None:
     ws = _open(ctx)
     try:
         verified = ws.bundles.verify(path)
-    except BundleRejected as exc:
+    except api.BundleRejected as exc:
         raise click.ClickException(
             f"{path.name}: refused ({exc.reason}): {exc.message}\n{_advice(exc.reason)}"
         ) from exc
@@ -938,7 +922,7 @@ def bundle_status_command(ctx: click.Context) -> None:
                 d.bundles,
                 d.items,
                 d.last_seq,
-                format_ranges(d.missing),
+                api.format_ranges(d.missing),
                 d.last_at or "",
             ]
         )
@@ -960,7 +944,7 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
     ws = _open(ctx)
     try:
         report = ws.sync.folder(_identity(ws), folder)
-        gaps = missing_summary(ws.bundles.deliveries())
+        gaps = api.missing_summary(ws.bundles.deliveries())
     except KeyboardInterrupt as exc:
         raise click.ClickException("sync cancelled; nothing was half-written") from exc
     except OSError as exc:
@@ -973,7 +957,7 @@ def sync_command(ctx: click.Context, folder: Path) -> None:
         f"imported {len(report.imported)} bundles ({report.new_events} new events),"
         f" {report.skipped_seen} already seen, {len(report.refused)} refused"
     )
-    waiting = untrusted_summary(report.untrusted, "`qa-desktop keys trust`")
+    waiting = api.untrusted_summary(report.untrusted, "`qa-desktop keys trust`")
     if waiting:
         click.echo(f"{waiting}, or `qa-desktop keys dismiss KEY_ID` to stop hearing about them")
     if report.dismissed:
@@ -1035,7 +1019,7 @@ def batch_sign_command(
     try:
         try:
             files = ws.batches.read_for_signing(batch)
-        except BatchError as exc:
+        except api.BatchError as exc:
             raise click.ClickException(str(exc)) from exc
         identity = _identity(ws)
         path = ws.batches.sign(identity, files, out_dir, seq=seq, expires=expires)
@@ -1095,15 +1079,15 @@ def _calibration(ctx: click.Context, action: Any) -> Any:
     ws = _open(ctx)
     try:
         return action(ws)
-    except Refused as exc:
+    except api.Refused as exc:
         raise click.ClickException(f"refused ({exc.reason}): {exc}") from exc
-    except (NoReviewer, ValueError) as exc:
+    except (api.NoReviewer, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         ws.close()
 
 
-def _echo_state(state: CalibrationCaseState, ruling_label: bool = True) -> None:
+def _echo_state(state: api.CalibrationCaseState, ruling_label: bool = True) -> None:
     """One case of a session: counts before the reveal, the votes after."""
     click.echo(f"{state.case_id}\t{state.status_text}")
     if state.revealed is not None:
@@ -1130,7 +1114,7 @@ def _echo_state(state: CalibrationCaseState, ruling_label: bool = True) -> None:
     required=True,
     help="A participant: a known reviewer's name or id, or a name for the room (repeat).",
 )
-@click.option("--mode", type=click.Choice(CALIBRATION_MODES), default="live", show_default=True)
+@click.option("--mode", type=click.Choice(api.CALIBRATION_MODES), default="live", show_default=True)
 @click.option("--anonymous", is_flag=True, help="Show revealed votes without voters' names.")
 @click.option("--market", help="The session's market (default: the cases' market).")
 @click.pass_context
@@ -1212,7 +1196,7 @@ def calibration_show_command(ctx: click.Context, session: str) -> None:
       qa-desktop calibration show DE46
     """
 
-    def show(ws: Workspace) -> tuple[CalibrationSession, list[CalibrationCaseState]]:
+    def show(ws: Workspace) -> tuple[api.CalibrationSession, list[api.CalibrationCaseState]]:
         return ws.calibration.session(session), ws.calibration.states(session)
 
     found, states = _calibration(ctx, show)
@@ -1255,7 +1239,7 @@ def calibration_vote_command(
       qa-desktop calibration vote DE46 demo-001 Ana vh_remove --cite VH-2.1
     """
 
-    def vote(ws: Workspace) -> CalibrationCaseState:
+    def vote(ws: Workspace) -> api.CalibrationCaseState:
         citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
         return ws.calibration.vote(session, case_id, participant, label, citations)
 
@@ -1325,9 +1309,9 @@ def calibration_rule_command(
       qa-desktop calibration rule DE46 demo-001 vh_remove --cite VH-2.1
     """
 
-    def rule(ws: Workspace) -> tuple[VerdictEvent, list[str]]:
+    def rule(ws: Workspace) -> tuple[api.VerdictEvent, list[str]]:
         citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
-        return ws.calibration.rule(session, case_id, VerdictDraft(label, citations, note))
+        return ws.calibration.rule(session, case_id, api.VerdictDraft(label, citations, note))
 
     event, warnings = _calibration(ctx, rule)
     for warning in warnings:
@@ -1337,7 +1321,7 @@ def calibration_rule_command(
 
 def _advice(reason: str) -> str:
     """Core's advice about a refusal, pointing at the CLI's commands."""
-    return what_to_do(reason, CLI_PLACES)
+    return api.what_to_do(reason, CLI_PLACES)
 
 
 def _tsv(header: list[str] | tuple[str, ...]) -> Any:
@@ -1428,7 +1412,7 @@ def report_command(
       qa-desktop report --from 2026-10-01 --to 2026-10-31 --market DE --format pdf --out oct.pdf
       qa-desktop report --by moderator,week --format csv --out report-csv
     """
-    flt = ReportFilter(
+    flt = api.ReportFilter(
         date_from=date_from,
         date_to=date_to,
         batches=_values(batch),
@@ -1446,17 +1430,17 @@ def report_command(
             ws.reports.write_csv(report, out, include_my_exposure=include_my_exposure)
         else:
             _write_pdf(report, out, page)
-    except ReportError as exc:
+    except api.ReportError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write the report ({exc.strerror})") from exc
     finally:
         ws.close()
     accuracy = report.overall.accuracy
-    click.echo(f"accuracy {rate_text(accuracy)}; written to {out}")
+    click.echo(f"accuracy {api.rate_text(accuracy)}; written to {out}")
 
 
-def _write_pdf(report: Report, out: Path, page: str) -> None:
+def _write_pdf(report: api.Report, out: Path, page: str) -> None:
     """The PDF needs Qt: import the UI's writer only now, on an offscreen platform."""
     import os
 

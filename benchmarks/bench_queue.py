@@ -1,0 +1,129 @@
+"""The queue at scale: the paths the app runs (``ws.queue.page`` at the first, middle and
+last page, ``count``, ``index``, ``facets``) with a million cases against a thousand, same
+run. The cases are written straight into SQLite outside every timer.
+
+Size: ``QA_BENCH_QUEUE_CASES`` cases for the big queue (default 1,000,000).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from qa_desktop.core.api import QueueFilter
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
+
+BIG = int(os.environ.get("QA_BENCH_QUEUE_CASES", "1000000"))
+SMALL = 1000
+RUNS = 5
+TARGET = 1.5
+PAGE = 200
+MARKETS = ("DE", "FR", "BR", "ID")
+LABELS = ("no_violation", "vh_remove", "hs_remove", "sp_reduce")
+
+
+def fill(ws: Workspace, cases: int) -> None:
+    """``cases`` text cases in one batch, one verdict on every tenth by the local reviewer."""
+    db = ws.database_for_tests()
+    rng = random.Random(7)
+    db.execute(
+        "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version, created_at,"
+        " format_version, imported_at, source_sha256) VALUES ('bench', 'bench', 'bench',"
+        " 'global', 'demo-global', '1.0.0', '2026-11-01T00:00:00Z', 1,"
+        " '2026-11-01T00:00:00Z', '')"
+    )
+    reviewer = ws.ensure_reviewer("Bench").id
+    conn = db.conn
+    chunk = 50_000
+    for start in range(0, cases, chunk):
+        case_rows, verdict_rows = [], []
+        for i in range(start, min(cases, start + chunk)):
+            label = rng.choice(LABELS)
+            case_rows.append(
+                (f"c{i:07d}", "bench", "text", rng.choice(MARKETS), "de", label, "HS",
+                 f"m-{rng.randrange(500):03d}", f"q-{rng.randrange(5)}",
+                 "2026-10-01T10:00:00Z", "")
+            )  # fmt: skip
+            if i % 10 == 0:
+                verdict_rows.append(
+                    (f"v{i:07d}", f"c{i:07d}", reviewer, rng.choice(LABELS), "[]", 9000,
+                     "2026-10-02T10:00:00Z")
+                )  # fmt: skip
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO cases (id, batch_id, content_type, market, language, orig_label,"
+            " orig_policy, orig_moderator, orig_queue, orig_decided_at, content_sha256)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            case_rows,
+        )
+        conn.executemany(
+            "INSERT INTO verdicts (id, case_id, reviewer_id, role, label, citations,"
+            " time_on_case_ms, created_at) VALUES (?,?,?,'sme',?,?,?,?)",
+            verdict_rows,
+        )
+        conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+
+
+def _timed(job: Callable[[], object]) -> list[float]:
+    job()  # warm the page cache
+    samples = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        job()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _measure(ws: Workspace, cases: int) -> dict[str, list[float]]:
+    last = max(0, (cases - 1) // PAGE * PAGE)
+    mid = cases // 2 // PAGE * PAGE
+    market = QueueFilter(market="DE")
+    return {
+        "first page": _timed(lambda: ws.queue.page(offset=0, limit=PAGE)),
+        "middle page": _timed(lambda: ws.queue.page(offset=mid, limit=PAGE)),
+        "last page": _timed(lambda: ws.queue.page(offset=last, limit=PAGE)),
+        "next page (keyset)": _timed(lambda: ws.queue.page(after_seq=mid, limit=PAGE)),
+        "count, no filter": _timed(lambda: ws.queue.count()),
+        "index of the last case": _timed(lambda: ws.queue.index(f"c{cases - 1:07d}")),
+        "facets": _timed(ws.queue.facets),
+        "filtered first page (market)": _timed(lambda: ws.queue.page(limit=PAGE, filter=market)),
+        "filtered count (market)": _timed(lambda: ws.queue.count(market)),
+    }
+
+
+def _open(path: Path, cases: int) -> Workspace:
+    ws = Workspace.open(path)
+    ws.ensure_reviewer("Bench")
+    ws.guidelines.import_pack(DEMO_PACK)
+    fill(ws, cases)
+    return ws
+
+
+def run(tmp: Path) -> list[str]:
+    """Measure the queue's paths at ``BIG`` cases against ``SMALL`` cases."""
+    started = time.perf_counter()
+    small_ws, big_ws = _open(tmp / "small", SMALL), _open(tmp / "big", BIG)
+    filled = time.perf_counter() - started
+    small, big = _measure(small_ws, SMALL), _measure(big_ws, BIG)
+    small_ws.close()
+    big_ws.close()
+    lines = [
+        f"queue at {BIG:,} cases vs {SMALL:,} (filling took {filled:.0f} s; target: each"
+        f" within {TARGET}x; median and range of {RUNS} runs)"
+    ]
+    for name, samples in big.items():
+        base = statistics.median(small[name])
+        median = statistics.median(samples)
+        ratio = median / base if base else float("inf")
+        verdict = "meets" if ratio <= TARGET else "misses"
+        lines.append(
+            f"  {name}: {median * 1000:.1f} ms (range {min(samples) * 1000:.1f}–"
+            f"{max(samples) * 1000:.1f}) vs {base * 1000:.2f} ms: {ratio:.1f}x, {verdict}"
+        )
+    return lines
