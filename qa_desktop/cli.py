@@ -1114,7 +1114,7 @@ def _echo_state(state: api.CalibrationCaseState, ruling_label: bool = True) -> N
     required=True,
     help="A participant: a known reviewer's name or id, or a name for the room (repeat).",
 )
-@click.option("--mode", type=click.Choice(api.CALIBRATION_MODES), default="live", show_default=True)
+@click.option("--mode", type=click.Choice(["live", "async"]), default="live", show_default=True)
 @click.option("--anonymous", is_flag=True, help="Show revealed votes without voters' names.")
 @click.option("--market", help="The session's market (default: the cases' market).")
 @click.pass_context

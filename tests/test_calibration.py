@@ -407,3 +407,13 @@ def test_a_vote_is_not_a_case_decided_in_the_session_summary(lead: Workspace) ->
     assert lead.wellbeing.session_summary(session_id).decided == 0
     record(lead, "t-1", "no_violation")
     assert lead.wellbeing.session_summary(session_id).decided == 1
+
+
+def test_the_cli_offers_exactly_core_s_session_modes() -> None:
+    """The CLI spells the modes out (importing core for --help would slow it down)."""
+    from qa_desktop.cli import cli
+    from qa_desktop.core.api import CALIBRATION_MODES
+
+    create = cli.commands["calibration"].commands["create"]  # type: ignore[attr-defined]
+    (mode,) = [p for p in create.params if p.name == "mode"]
+    assert tuple(mode.type.choices) == tuple(CALIBRATION_MODES)
