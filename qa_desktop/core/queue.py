@@ -354,7 +354,9 @@ def dense_seq_base(db: sqlite_utils.Database) -> int | None:
     Cases are never deleted and SQLite gives each new case the largest seq plus one, so
     the seqs are dense; this checks it (``MAX - MIN + 1 == COUNT``) rather than trusting it.
     """
-    low, high = db.execute("SELECT MIN(seq), MAX(seq) FROM cases").fetchone()
+    low, high = db.execute(
+        "SELECT (SELECT MIN(seq) FROM cases), (SELECT MAX(seq) FROM cases)"
+    ).fetchone()
     if low is None:
         return None
     count = int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
@@ -388,7 +390,9 @@ class Queue:
     def _seq_base(self) -> int | None:
         """:func:`dense_seq_base`, re-checked only when the first or last seq changed (cases
         are only ever added), so jumping into a long queue costs two index seeks."""
-        low, high = self._db.execute("SELECT MIN(seq), MAX(seq) FROM cases").fetchone()
+        low, high = self._db.execute(
+            "SELECT (SELECT MIN(seq) FROM cases), (SELECT MAX(seq) FROM cases)"
+        ).fetchone()
         if (low, high) != self._dense_key:
             self._dense_key, self._dense_base = (low, high), dense_seq_base(self._db)
         return self._dense_base
