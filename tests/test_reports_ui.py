@@ -177,6 +177,7 @@ def test_reports_screen_shows_figures_and_opens_the_cases_behind_a_bar(
         )
     screen = window.reports
     assert screen is not None and window.screens.currentWidget() is screen
+    assert window.status.isHidden()  # the review's "case n of m" line is not about reports
     qtbot.waitUntil(lambda: screen.report is not None, timeout=10000)
     assert HEADLINE in screen.headline.text()
     accuracy = screen.models["accuracy"]
@@ -211,6 +212,7 @@ def test_reports_screen_shows_figures_and_opens_the_cases_behind_a_bar(
         qtbot.mouseClick(screen.errors_chart, Qt.MouseButton.LeftButton, pos=box.center().toPoint())
     assert opened.args == [["vh-4", "vh-5"]]
     assert window.screens.currentWidget() is window.review
+    assert not window.status.isHidden()
     assert window.review.model.rowCount() == 2
     # A row of the error taxonomy opens its cases too: the disputed one.
     window.show_reports()

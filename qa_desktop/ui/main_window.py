@@ -86,6 +86,10 @@ class MainWindow(QMainWindow):
         self.screens.addWidget(self.review)
         self.reports: ReportsScreen | None = None  # made when first opened
         self.setCentralWidget(self.screens)
+        # The status line speaks of the case on screen: only the review screen has one.
+        self.screens.currentChanged.connect(
+            lambda _index: self.status.setVisible(self.screens.currentWidget() is self.review)
+        )
 
         self.browser = GuidelineBrowser()
         self.browser.cite_requested.connect(self.review.cite)
