@@ -11,6 +11,8 @@ from pathlib import Path
 from qa_desktop.core.store import open_database
 from qa_desktop.core.workspace import Workspace
 
+from .batches import write_batch_header
+
 CASES = 100_000
 TARGET = 0.5
 
@@ -19,16 +21,7 @@ def write_text_batch(folder: Path, count: int) -> list[dict[str, object]]:
     """A batch of ``count`` text cases; returns the case records."""
     folder.mkdir(parents=True)
     (folder / "media").mkdir()
-    header = {
-        "format_version": 1,
-        "id": "bench-batch",
-        "name": "Benchmark batch",
-        "issuer": "bench",
-        "market": "global",
-        "guideline_pack": {"id": "demo-global", "version": "1.0.0"},
-        "created_at": "2026-11-01T00:00:00Z",
-    }
-    (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
+    write_batch_header(folder, "bench-batch", "Benchmark batch")
     cases = [
         {
             "id": f"bench-{i:06d}",
@@ -135,16 +128,7 @@ def write_media_batch(folder: Path, count: int) -> int:
     media = folder / "media"
     media.mkdir(parents=True)
     rng = np.random.default_rng(5)
-    header = {
-        "format_version": 1,
-        "id": "bench-media",
-        "name": "Media benchmark batch",
-        "issuer": "bench",
-        "market": "global",
-        "guideline_pack": {"id": "demo-global", "version": "1.0.0"},
-        "created_at": "2026-11-01T00:00:00Z",
-    }
-    (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
+    write_batch_header(folder, "bench-media", "Media benchmark batch")
     total = 0
     with (folder / "cases.jsonl").open("w", encoding="utf-8") as out:
         for i in range(count):

@@ -16,6 +16,8 @@ import numpy as np
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 
+from .batches import write_batch_header
+
 FRAME_MS = 1000 / 60
 IMAGES = 12
 TARGET_FRAMES = 1.0
@@ -26,16 +28,7 @@ def write_image_batch(folder: Path, count: int) -> None:
     media = folder / "media"
     media.mkdir(parents=True)
     rng = np.random.default_rng(3)
-    header = {
-        "format_version": 1,
-        "id": "bench-images",
-        "name": "Big images",
-        "issuer": "bench",
-        "market": "global",
-        "guideline_pack": {"id": "demo-global", "version": "1.0.0"},
-        "created_at": "2026-11-01T00:00:00Z",
-    }
-    (folder / "batch.json").write_text(json.dumps(header), encoding="utf-8")
+    write_batch_header(folder, "bench-images", "Big images")
     lines = []
     for i in range(count):
         img = rng.integers(0, 255, (375, 500, 3), dtype=np.uint8)

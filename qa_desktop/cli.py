@@ -9,6 +9,7 @@ import csv
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,6 +222,17 @@ DISPLAY_NAME_ENV = "QA_DESKTOP_DISPLAY_NAME"
 """The local reviewer's display name for a CLI command that records, on first use."""
 
 
+def _cite_option(what: str) -> Callable[[Any], Any]:
+    """``--cite SECTION`` (repeatable): the guideline sections ``what`` cites."""
+    return click.option(
+        "--cite",
+        "sections",
+        multiple=True,
+        metavar="SECTION",
+        help=f"A guideline section id the {what} cites (repeat for several).",
+    )
+
+
 @cli.group("verdict")
 def verdict_group() -> None:
     """Record verdicts from a script, under the same rules as the GUI.
@@ -234,13 +246,7 @@ def verdict_group() -> None:
 @verdict_group.command("record")
 @click.argument("case_id")
 @click.argument("label")
-@click.option(
-    "--cite",
-    "sections",
-    multiple=True,
-    metavar="SECTION",
-    help="A guideline section id the verdict cites (repeat for several).",
-)
+@_cite_option("verdict")
 @click.option("--note", default="", help="The verdict's notes.")
 @click.option(
     "--reviewer",
@@ -1214,13 +1220,7 @@ def calibration_show_command(ctx: click.Context, session: str) -> None:
 @click.argument("case_id")
 @click.argument("participant")
 @click.argument("label")
-@click.option(
-    "--cite",
-    "sections",
-    multiple=True,
-    metavar="SECTION",
-    help="A guideline section id the vote cites (repeat for several).",
-)
+@_cite_option("vote")
 @click.pass_context
 def calibration_vote_command(
     ctx: click.Context,
@@ -1282,13 +1282,7 @@ def calibration_note_command(ctx: click.Context, session: str, case_id: str, tex
 @click.argument("session")
 @click.argument("case_id")
 @click.argument("label")
-@click.option(
-    "--cite",
-    "sections",
-    multiple=True,
-    metavar="SECTION",
-    help="A guideline section id the ruling cites (repeat for several).",
-)
+@_cite_option("ruling")
 @click.option("--note", default="", help="The ruling's notes.")
 @click.pass_context
 def calibration_rule_command(
