@@ -238,6 +238,20 @@ def test_type_is_large_at_1080p_readable_at_768_and_follows_ctrl_plus_minus(
     assert case_text_px(1080) == 30 and case_text_px(768) == 21
 
 
+def test_a_long_list_of_votes_scrolls_instead_of_growing_past_the_screen(
+    qtbot: QtBot, lead: Workspace
+) -> None:
+    people = [f"Participant with a long name {i}" for i in range(40)]
+    session = lead.calibration.create("Big room", cases=["txt-1"], participants=people)
+    for who in people:
+        lead.calibration.vote(session.id, "txt-1", who, "no_violation")
+    lead.calibration.reveal(session.id, "txt-1")
+    window = open_presenter(qtbot, lead, session.id, size=(1366, 768))
+    assert window.votes_label.text().count("no_violation") == 40
+    hint = window.layout().minimumSize()
+    assert hint.height() <= 768 and hint.width() <= 1366
+
+
 def test_the_presenter_goes_on_the_projector_full_screen(qtbot: QtBot, lead: Workspace) -> None:
     assert pick_projector(["laptop", "projector"], "laptop") == "projector"
     assert pick_projector(["projector", "laptop"], "laptop") == "projector"

@@ -32,7 +32,7 @@ from PySide6.QtGui import (
     QScreen,
     QShortcut,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...core.api import (
     CalibrationCaseState,
@@ -208,7 +208,8 @@ class RoomMediaView(QWidget):
                 painter, "SHOWN TO THE ROOM — blurred again on the next case", REVEALED_BADGE
             )
         else:
-            paint_badge(painter, "Blurred for the room", PROTECTED_BADGE)
+            hidden = "Behind its warning screen" if self.warning_tags else "Blurred for the room"
+            paint_badge(painter, hidden, PROTECTED_BADGE)
 
 
 class PresenterWindow(QWidget):
@@ -262,7 +263,13 @@ class PresenterWindow(QWidget):
         side.addWidget(self.voted_label)
         side.addWidget(self.voters_label)
         side.addWidget(self.chart, 3)
-        side.addWidget(self.votes_label, 2)
+        votes_scroll = QScrollArea()
+        votes_scroll.setWidget(self.votes_label)
+        votes_scroll.setWidgetResizable(True)  # many voters scroll, never push the window
+        votes_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        votes_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        votes_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.addWidget(votes_scroll, 2)
         side.addWidget(self.ruling_label)
         body = QHBoxLayout()
         body.addLayout(case_column, 3)
@@ -308,9 +315,9 @@ class PresenterWindow(QWidget):
             self._labels = []
         else:
             self._labels = [label.id for label in self.ws.guidelines.labels_for(self.case)]
-            self._show_text(warned)
             has_media = self.case.content_type != "text" and bool(self.case.media)
             self.media.setVisible(has_media)
+            self._show_text(warned)
             self.media.show_case(warned, "Preparing the blurred view…" if has_media else "")
             if has_media:
                 rendered = self.renderer.request(self.case, protection.filters)
@@ -413,6 +420,7 @@ class PresenterWindow(QWidget):
         self.chart.set_font_px(round(px * 0.8))
         self.media.set_font_px(round(px * 0.8))
         self.progress.setFixedHeight(max(6, px // 3))
+        self._fit_text()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -439,6 +447,18 @@ class PresenterWindow(QWidget):
         else:
             self.case_text.setPlainText(case.text or f"Case {case.id} ({case.content_type})")
         self.case_text.setVisible(bool(case.text) or case.content_type == "text")
+        self._fit_text()
+
+    def _fit_text(self) -> None:
+        """Beside media, the text box is as high as its text (at most 40% of the window,
+        then it scrolls); a text case's text has all the room."""
+        if not self.media.isVisibleTo(self):
+            self.case_text.setMaximumHeight(16777215)
+            return
+        document = self.case_text.document()
+        document.setTextWidth(max(100, self.case_text.viewport().width()))
+        needed = int(document.size().height()) + 2 * self.case_text.frameWidth() + 8
+        self.case_text.setMaximumHeight(min(needed, int(self.height() * 0.4)))
 
     def _show_state(self) -> None:
         state = self.state
@@ -486,7 +506,7 @@ class PresenterWindow(QWidget):
 
     def _tick(self) -> None:
         seconds = self._elapsed.elapsed() // 1000 if self._elapsed.isValid() else 0
-        self.timer_label.setText(f"⏱ {seconds // 60}:{seconds % 60:02d}")
+        self.timer_label.setText(f"Time on case {seconds // 60}:{seconds % 60:02d}")
 
     def _on_rendered(self, rendered: Rendered) -> None:
         if self.case is not None and rendered.case_id == self.case.id:
