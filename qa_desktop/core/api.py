@@ -41,6 +41,7 @@ from .bundles import BundleRejected, ExportResult, what_to_do
 from .bundles import ImportReport as BundleImportReport
 from .calibration import MODES as CALIBRATION_MODES
 from .calibration import CaseState as CalibrationCaseState
+from .calibration import MediaReveal as CalibrationMediaReveal
 from .calibration import Note as CalibrationNote
 from .calibration import Participant, Revealed, Vote
 from .calibration import Session as CalibrationSession
@@ -159,6 +160,7 @@ __all__ = [
     "BundleImportReport",
     "BundleRejected",
     "CalibrationCaseState",
+    "CalibrationMediaReveal",
     "CalibrationNote",
     "CalibrationSession",
     "Cancelled",

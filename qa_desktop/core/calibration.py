@@ -21,6 +21,7 @@ final verdict through ``final_verdicts``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -110,6 +111,20 @@ class Note:
 
     author_id: str
     text: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class MediaReveal:
+    """A case's media shown unblurred to the room: exposure for everyone in the session."""
+
+    id: str
+    session_id: str
+    case_id: str
+    author_id: str
+    """Who showed it (the presenter, the session's arbiter on their laptop)."""
+    participants: tuple[str, ...]
+    """The session's participant ids when it was shown: each of them saw it."""
     created_at: str
 
 
@@ -600,6 +615,52 @@ def add_event(
     return case_state(db, session, case_id)
 
 
+def reveal_media(
+    db: sqlite_utils.Database, session: Session, case_id: str, author_id: str
+) -> MediaReveal:
+    """Record that a case's media were shown unblurred to the room, naming every
+    participant of the session (each one's exposure). Every showing is its own record."""
+    with transaction(db):
+        _position(session, case_id)
+        reveal = MediaReveal(
+            id=new_event_id(),
+            session_id=session.id,
+            case_id=case_id,
+            author_id=author_id,
+            participants=tuple(p.id for p in session.participants),
+            created_at=utc_now_iso(),
+        )
+        db.table("calibration_media_reveals").insert(
+            {
+                "id": reveal.id,
+                "session_id": reveal.session_id,
+                "case_id": reveal.case_id,
+                "author_id": reveal.author_id,
+                "participants": _json_list(reveal.participants),
+                "created_at": reveal.created_at,
+            }
+        )
+    return reveal
+
+
+def media_reveals(db: sqlite_utils.Database, session: Session) -> list[MediaReveal]:
+    """Every showing of media to the session's room, oldest first."""
+    return [
+        MediaReveal(
+            id=r["id"],
+            session_id=r["session_id"],
+            case_id=r["case_id"],
+            author_id=r["author_id"],
+            participants=tuple(json.loads(r["participants"])),
+            created_at=r["created_at"],
+        )
+        for r in db.query(
+            "SELECT * FROM calibration_media_reveals WHERE session_id = ? ORDER BY created_at, id",
+            [session.id],
+        )
+    ]
+
+
 def rule_case(
     db: sqlite_utils.Database,
     session: Session,
@@ -738,3 +799,14 @@ class Calibration:
         :func:`rule_case`); the ruling becomes the case's final verdict."""
         found = load_session(self._db, session)
         return rule_case(self._db, found, case_id, self._reviewer_id(), draft)
+
+    def reveal_media_to_room(self, session: str, case_id: str) -> MediaReveal:
+        """Record that the local reviewer showed a case's media unblurred to the session's
+        room: exposure for every participant (named in the record). The local reviewer's
+        own unblurred time is a span in ``ws.wellbeing``, recorded when the showing ends."""
+        found = load_session(self._db, session)
+        return reveal_media(self._db, found, case_id, self._reviewer_id())
+
+    def media_reveals(self, session: str) -> list[MediaReveal]:
+        """Every showing of media to the session's room, oldest first."""
+        return media_reveals(self._db, load_session(self._db, session))

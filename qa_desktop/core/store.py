@@ -584,6 +584,34 @@ def _migration_13(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_14(db: sqlite_utils.Database) -> None:
+    """Media shown unblurred to a calibration room (issue 11): one row per reveal, with the
+    session's participants at that moment (a JSON list of participant ids), so every
+    participant's app can count it as exposure when sessions travel. Append-only."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE calibration_media_reveals (
+            id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES calibration_sessions(id),
+            case_id TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            participants TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            FOREIGN KEY (session_id, case_id) REFERENCES calibration_cases(session_id, case_id)
+        );
+        CREATE INDEX calibration_media_reveals_case
+            ON calibration_media_reveals(session_id, case_id);
+        CREATE TRIGGER calibration_media_reveals_no_update
+            BEFORE UPDATE ON calibration_media_reveals
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        CREATE TRIGGER calibration_media_reveals_no_delete
+            BEFORE DELETE ON calibration_media_reveals
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -598,6 +626,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_11,
     _migration_12,
     _migration_13,
+    _migration_14,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
