@@ -591,9 +591,12 @@ def calibration_drift(
 def drift_table(rows: Sequence[DriftRow]) -> Table:
     """The drift line as a table (one row per session, market and policy)."""
 
-    def cells(e: Estimate) -> tuple[Cell, ...]:
+    def cells(e: Estimate, digits: int | None = None) -> tuple[Cell, ...]:
         i = e.interval
-        return (e.value, i.low if i else None, i.high if i else None)
+        values = (e.value, i.low if i else None, i.high if i else None)
+        if digits is None:
+            return values
+        return tuple(None if v is None else round(v, digits) for v in values)
 
     return Table(
         "calibration",
@@ -621,7 +624,7 @@ def drift_table(rows: Sequence[DriftRow]) -> Table:
                 r.policy,
                 r.cases,
                 *cells(r.percent),
-                *cells(r.ac1),
+                *cells(r.ac1, 3),
                 r.ac1.band or "",
                 "; ".join(x for x in (r.percent.reason, r.ac1.reason) if x),
             )

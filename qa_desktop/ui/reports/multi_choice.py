@@ -32,7 +32,9 @@ class MultiChoice(QListWidget):
         self.setToolTip(f"{name.capitalize()}: check values to keep (none checked: all).")
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.setMaximumHeight(64)
-        self.setMinimumWidth(110)
+        self.setMinimumWidth(90)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._filling = False
         self.itemChanged.connect(self._item_changed)
 

@@ -58,6 +58,10 @@ SHORT = {
     "accuracy": "acc.",
     "frontline_label": "frontline",
     "final_label": "final",
+    "percent_low": "pa low",
+    "percent_high": "pa high",
+    "percent": "pa",
+    "ac1_band": "band",
 }
 """Shorter column headings, so a table fits the width of a portrait page."""
 PDF_ROWS = 40

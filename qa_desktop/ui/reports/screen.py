@@ -174,6 +174,8 @@ class ReportsScreen(QWidget):
 
         self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
         self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
+        for edit in (self.date_from, self.date_to):
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("YYYY-MM-DD") + 16)
         self.combos = {
             name: MultiChoice(name) for name in ("batch", "market", "policy", "queue", "moderator")
         }
