@@ -227,8 +227,7 @@ def test_reports_screen_filters_and_exports(qtbot: QtBot, ws: Workspace, tmp_pat
     window = open_window(qtbot, ws)
     screen = window.show_reports()
     qtbot.waitUntil(lambda: screen.combos["policy"].count() > 1 and screen.report is not None)
-    screen.combos["policy"].setCurrentText("HS")
-    screen.refresh()
+    screen.combos["policy"].set_selected(("HS",))
     qtbot.waitUntil(lambda: screen.report is not None and screen.report.filter.policies == ("HS",))
     assert screen.report.overall.accuracy.n == 2
     screen.export("xlsx", tmp_path / "hs.xlsx")

@@ -45,6 +45,17 @@ from .calibration import MediaReveal as CalibrationMediaReveal
 from .calibration import Note as CalibrationNote
 from .calibration import Participant, Revealed, Vote
 from .calibration import Session as CalibrationSession
+from .calibration_report import (
+    LOW_AGREEMENT,
+    LOW_RULING_SHARE,
+    CalibrationReportError,
+    FiledGaps,
+    drift_table,
+    session_tables,
+)
+from .calibration_report import CaseRow as CalibrationCaseRow
+from .calibration_report import DriftRow as CalibrationDriftRow
+from .calibration_report import SessionReport as CalibrationSessionReport
 from .cases import Case, MediaFile, OriginalDecision
 from .content_warnings import SEVERE_HARM_TYPES, is_severe, tag_key
 from .deliveries import SignerDeliveries, format_numbers, format_ranges, missing_summary
@@ -138,6 +149,8 @@ __all__ = [
     "FINDING_CSV_FIELDS",
     "GAP_KINDS",
     "KAPPA_BANDS",
+    "LOW_AGREEMENT",
+    "LOW_RULING_SHARE",
     "MAX_BLUR_LEVEL",
     "MIN_PROTECTIVE_LEVEL",
     "OUTCOMES",
@@ -159,10 +172,14 @@ __all__ = [
     "BreakSuggestion",
     "BundleImportReport",
     "BundleRejected",
+    "CalibrationCaseRow",
     "CalibrationCaseState",
+    "CalibrationDriftRow",
     "CalibrationMediaReveal",
     "CalibrationNote",
+    "CalibrationReportError",
     "CalibrationSession",
+    "CalibrationSessionReport",
     "Cancelled",
     "Case",
     "Citation",
@@ -176,6 +193,7 @@ __all__ = [
     "ExportResult",
     "ExposureMeter",
     "ExposureSpan",
+    "FiledGaps",
     "FilterSettings",
     "FinalVerdict",
     "FindingCase",
@@ -249,6 +267,7 @@ __all__ = [
     "decode_image_for_display",
     "display_text",
     "distinct_names",
+    "drift_table",
     "exposure_table",
     "fleiss_kappa",
     "format_numbers",
@@ -273,6 +292,7 @@ __all__ = [
     "revealed_fraction",
     "ruling_agreement",
     "safe_row",
+    "session_tables",
     "storyboard",
     "tag_key",
     "untrusted_summary",

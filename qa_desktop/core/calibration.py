@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -43,6 +45,9 @@ from .verdicts import (
     effective_verdict,
 )
 from .vocab import RefusalReason, Role
+
+if TYPE_CHECKING:
+    from .calibration_report import FiledGaps, SessionReport
 
 MODES = ("live", "async")
 """``live``: one room, one screen; ``async``: shipped to participants' laptops."""
@@ -810,3 +815,35 @@ class Calibration:
     def media_reveals(self, session: str) -> list[MediaReveal]:
         """Every showing of media to the session's room, oldest first."""
         return media_reveals(self._db, load_session(self._db, session))
+
+    # -- the session report (core/calibration_report.py) -----------------------------------
+    def report(self, session: str, *, resamples: int = 1000, seed: int = 0) -> SessionReport:
+        """The session's report: per case votes, majority, ruling and time; the agreement
+        figures over revealed cases; the low-agreement cases flagged."""
+        from .calibration_report import session_report
+
+        return session_report(self._db, session, resamples=resamples, seed=seed)
+
+    def file_policy_gaps(self, session: str) -> FiledGaps:
+        """File the session's low-agreement ruled cases as policy-gap findings, as its
+        arbiter (the local reviewer); filing twice files once."""
+        from .calibration_report import file_policy_gaps
+
+        return file_policy_gaps(self._db, session, self._reviewer_id())
+
+    def write_report(
+        self,
+        report: SessionReport,
+        path: Path,
+        fmt: str = "xlsx",
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[Path]:
+        """Write ``report`` as ``xlsx`` (one file at ``path``) or ``csv`` (a file a table in
+        the folder ``path``); the files written."""
+        from .calibration_report import write_session_csv, write_session_xlsx
+
+        if fmt == "xlsx":
+            return [write_session_xlsx(report, path, cancelled)]
+        if fmt == "csv":
+            return write_session_csv(report, path, cancelled)
+        raise ValueError(f"format must be xlsx or csv, not {fmt!r}")

@@ -352,6 +352,8 @@ class KeyDispatcher(QObject):
         focus = QApplication.focusWidget()
         if isinstance(focus, _TEXT_INPUTS) or _in_dock(focus) or _in_dock(watched):
             return False
+        if _on_another_screen(self.window, focus):
+            return False  # the reports (or another) screen has the keys: its lists, its keys
         if focus is not None and focus is not watched and watched.isAncestorOf(focus):
             return False  # the key is propagating up from the focus widget: seen there
         key_event: QKeyEvent = event  # type: ignore[assignment]
@@ -375,6 +377,17 @@ class KeyDispatcher(QObject):
         elif action.run is not None:
             action.run(self.window)
         return True
+
+
+def _on_another_screen(window: MainWindow, widget: QWidget | None) -> bool:
+    """The widget is on a screen of the stack other than the review screen."""
+    current = window.screens.currentWidget()
+    return (
+        widget is not None
+        and current is not None
+        and current is not window.review
+        and (current is widget or current.isAncestorOf(widget))
+    )
 
 
 def _in_dock(widget: QWidget | None) -> bool:

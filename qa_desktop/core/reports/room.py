@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import sqlite_utils
@@ -63,8 +64,12 @@ class Reports:
         by: Sequence[str] = ("policy",),
         cancelled: Cancel | None = None,
     ) -> Report:
-        """Every figure over the cases ``flt`` selects, accuracy by one or two dimensions."""
-        return compute(self._db, flt, by, cancelled)
+        """Every figure over the cases ``flt`` selects, accuracy by one or two dimensions,
+        with the calibration drift line (agreement per session, market and policy)."""
+        from ..calibration_report import calibration_drift
+
+        report = compute(self._db, flt, by, cancelled)
+        return replace(report, calibration=calibration_drift(self._db, report.filter))
 
     def my_exposure(self, flt: ReportFilter | None = None) -> tuple[ExposureRow, ...]:
         """The local reviewer's own exposure by category (never anyone else's)."""

@@ -223,6 +223,10 @@ def report_tables(report: Report) -> list[Table]:
                 frozenset({4, 5, 6}),
             )
         )
+    if report.calibration:
+        from ..calibration_report import drift_table
+
+        tables.append(drift_table(report.calibration))
     return tables
 
 

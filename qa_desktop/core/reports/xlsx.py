@@ -52,6 +52,8 @@ def write_xlsx(
                 _accuracy_chart(workbook, sheet, table)
             if table.name == "accuracy" and table.rows:
                 _errors_chart(workbook, sheet, table)
+            if table.name == "calibration" and table.rows:
+                _drift_chart(workbook, sheet, table)
         try:
             workbook.close()
         except xlsxwriter.exceptions.FileCreateError as exc:
@@ -185,3 +187,49 @@ def _errors_chart(workbook: Any, sheet: Any, table: Table) -> None:
     chart.set_title({"name": "Errors by kind (decided cases)"})
     chart.set_size({"width": 720, "height": 360})
     sheet.insert_chart(len(table.rows) + 22, 0, chart)
+
+
+def _drift_chart(workbook: Any, sheet: Any, table: Table) -> None:
+    """The calibration drift line: percent agreement and AC1 per session date, a series per
+    market and policy, with their intervals as error bars (helper columns, as above)."""
+    name = table.name
+    h = table.headers
+    col = {k: h.index(k) for k in ("date", "market", "policy", "percent", "ac1")}
+    extra = len(h) + 1
+    for offset, title in enumerate(("pa_plus", "pa_minus", "ac1_plus", "ac1_minus")):
+        sheet.write_string(0, extra + offset, title)
+    for r in range(1, len(table.rows) + 1):
+        for offset, figure in ((0, "percent"), (2, "ac1")):
+            value = xl_rowcol_to_cell(r, col[figure])
+            low = xl_rowcol_to_cell(r, col[figure] + 1)
+            high = xl_rowcol_to_cell(r, col[figure] + 2)
+            sheet.write_formula(r, extra + offset, f"=IF(ISNUMBER({high}),{high}-{value},0)")
+            sheet.write_formula(r, extra + offset + 1, f"=IF(ISNUMBER({low}),{value}-{low},0)")
+    groups: dict[tuple[object, object], list[int]] = {}
+    for r, row in enumerate(table.rows, start=1):
+        groups.setdefault((row[col["market"]], row[col["policy"]]), []).append(r)
+    chart = workbook.add_chart({"type": "line"})
+    for (market, policy), rows in list(groups.items())[:8]:
+        # Rows of one group are consecutive only by chance: a series per row range.
+        first, last = rows[0], rows[-1]
+        if rows != list(range(first, last + 1)):
+            continue
+        for offset, figure in ((0, "percent"), (2, "ac1")):
+            chart.add_series(
+                {
+                    "name": f"{market} {policy} {'AC1' if figure == 'ac1' else 'percent'}",
+                    "categories": [name, first, col["date"], last, col["date"]],
+                    "values": [name, first, col[figure], last, col[figure]],
+                    "marker": {"type": "circle"},
+                    "y_error_bars": {
+                        "type": "custom",
+                        "plus_values": [name, first, extra + offset, last, extra + offset],
+                        "minus_values": [name, first, extra + offset + 1, last, extra + offset + 1],
+                        "end_style": 1,
+                    },
+                }
+            )
+    chart.set_title({"name": "Calibration agreement by session (95% intervals)"})
+    chart.set_y_axis({"min": -1, "max": 1, "num_format": "0.00"})
+    chart.set_size({"width": 720, "height": 360})
+    sheet.insert_chart(len(table.rows) + 3, 0, chart)

@@ -18,7 +18,13 @@ from itertools import pairwise
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 
-from ...core.api import AccuracyTable, ConfusionMatrix, Outcome
+from ...core.api import (
+    AccuracyTable,
+    AgreementEstimate,
+    CalibrationDriftRow,
+    ConfusionMatrix,
+    Outcome,
+)
 
 BAR = QColor("#3A6EA5")
 SMALL = QColor("#B8B8B8")
@@ -83,7 +89,7 @@ def _title(painter: QPainter, rect: QRectF, title: str) -> QRectF:
     painter.drawText(
         QRectF(rect.left(), rect.top(), rect.width(), metrics.height()),
         Qt.AlignmentFlag.AlignLeft,
-        title,
+        metrics.elidedText(title, Qt.TextElideMode.ElideRight, rect.width()),
     )
     return rect.adjusted(0, metrics.height() * 1.4, 0, 0)
 
@@ -238,11 +244,16 @@ def paint_error_stack(
 
 
 def paint_weekly_line(
-    painter: QPainter, rect: QRectF, bars: Sequence[Bar], title: str = "Accuracy by ISO week"
+    painter: QPainter,
+    rect: QRectF,
+    bars: Sequence[Bar],
+    title: str = "Accuracy by ISO week",
+    band_name: str = "95% Wilson interval",
 ) -> list[tuple[QRectF, Bar]]:
-    """The weekly accuracy line with its Wilson band; small-n points hollow."""
+    """The weekly accuracy line with its interval band (``band_name`` names it); small-n
+    points hollow."""
     painter.save()
-    area = _title(painter, rect, title + " (band: 95% Wilson interval)")
+    area = _title(painter, rect, f"{title} (band: {band_name})")
     plot, line = _plot_area(painter, area, [b.label for b in bars])
     _percent_axis(painter, plot)
     points = [(i, b) for i, b in enumerate(bars) if b.value is not None]
@@ -321,4 +332,62 @@ def paint_heat_map(
                 painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, str(n))
             boxes.append((cell, (original, final)))
     painter.restore()
+    return boxes
+
+
+def drift_groups(
+    rows: Sequence[CalibrationDriftRow], limit: int = 4
+) -> list[tuple[str, list[CalibrationDriftRow]]]:
+    """The drift rows by market and policy (``DE / VH``), at most ``limit`` groups."""
+    groups: dict[str, list[CalibrationDriftRow]] = {}
+    for row in rows:
+        groups.setdefault(f"{row.market} / {row.policy}", []).append(row)
+    return list(groups.items())[:limit]
+
+
+def _drift_bar(row: CalibrationDriftRow, estimate: AgreementEstimate) -> Bar:
+    interval = estimate.interval
+    clamp = lambda v: None if v is None else max(0.0, min(1.0, v))  # noqa: E731
+    return Bar(
+        f"{row.date} {row.session}",
+        (row.session, row.market, row.policy),
+        clamp(estimate.value),
+        clamp(interval.low) if interval else None,
+        clamp(interval.high) if interval else None,
+        row.cases,
+        False,
+    )
+
+
+def paint_drift(
+    painter: QPainter, rect: QRectF, rows: Sequence[CalibrationDriftRow]
+) -> list[tuple[QRectF, Bar]]:
+    """The calibration drift line: per market and policy (a band of the rect each), percent
+    agreement (left) and Gwet's AC1 (right) per session date, each with its interval; the
+    weekly line's painting. AC1 below 0 shows at 0 here (the table has the value)."""
+    boxes: list[tuple[QRectF, Bar]] = []
+    groups = drift_groups(rows)
+    if not groups:
+        painter.save()
+        _title(painter, rect, "Calibration agreement: no revealed calibration cases")
+        painter.restore()
+        return boxes
+    height = rect.height() / len(groups)
+    half = rect.width() / 2
+    for n, (name, members) in enumerate(groups):
+        top = rect.top() + n * height
+        boxes += paint_weekly_line(
+            painter,
+            QRectF(rect.left(), top, half - 6, height - 6),
+            [_drift_bar(r, r.percent) for r in members],
+            f"{name}: percent agreement",
+            "95% Wilson",
+        )
+        boxes += paint_weekly_line(
+            painter,
+            QRectF(rect.left() + half + 6, top, half - 6, height - 6),
+            [_drift_bar(r, r.ac1) for r in members],
+            f"{name}: Gwet's AC1",
+            "95% bootstrap",
+        )
     return boxes

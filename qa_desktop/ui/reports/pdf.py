@@ -2,7 +2,8 @@
 same QPainter charts as the screen.
 
 Pages: (1) title, period, filters, headline figures with intervals, the accuracy chart and
-the errors chart; (2) the weekly line and the confusion heat map; (3…) the tables and the
+the errors chart; (2) the weekly line and the confusion heat map; then, once calibration
+sessions exist, the calibration drift line; (3…) the tables and the
 methods paragraph. The writer's resolution is set to 96 dpi and the text document lays out
 for the writer itself, so text and charts share one scale (otherwise the page comes out
 tiny). A4 or Letter; margins of 15 mm. Text from outside (ids, titles) is escaped: it shows
@@ -38,7 +39,9 @@ from ...core.api import (
 )
 from .charts import (
     bars_from,
+    drift_groups,
     paint_accuracy_bars,
+    paint_drift,
     paint_error_stack,
     paint_heat_map,
     paint_weekly_line,
@@ -55,6 +58,10 @@ SHORT = {
     "accuracy": "acc.",
     "frontline_label": "frontline",
     "final_label": "final",
+    "percent_low": "pa low",
+    "percent_high": "pa high",
+    "percent": "pa",
+    "ac1_band": "band",
 }
 """Shorter column headings, so a table fits the width of a portrait page."""
 PDF_ROWS = 40
@@ -224,6 +231,16 @@ def _paint(report: Report, writer: QPdfWriter, painter: QPainter) -> None:
         paint_heat_map(painter, QRectF(0, y, width, height), matrix)
         y += height + 10
     _footer(painter, rect, page)
+    if report.calibration:  # the calibration drift line, once sessions exist
+        writer.newPage()
+        page += 1
+        groups = len(drift_groups(report.calibration))
+        paint_drift(
+            painter,
+            QRectF(0, 0, width, min(rect.height() - 30, 260.0 * groups)),
+            report.calibration,
+        )
+        _footer(painter, rect, page)
     # Pages 3…: the tables and the methods, paginated by the text layout.
     body = "".join(table_html(table) for table in report_tables(report))
     methods = "".join(f"<p>{html.escape(p)}</p>" for p in methods_text(report))

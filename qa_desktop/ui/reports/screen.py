@@ -1,9 +1,11 @@
 """The reports screen: a screen of the main window's stack (not a modal dialog).
 
-Filters (decision dates, batch, market, policy, queue, moderator) and a breakdown (one
+Filters (decision dates; batch, market, policy, queue, moderator: several values each, a
+checkable list, none checked meaning all) and a breakdown (one
 dimension, or two crossed) at the top; the figures below in tabs: accuracy bars with Wilson
 whiskers and the stacked errors, the weekly line, the error taxonomy, the confusion heat
-map, flags and throughput, weighted accuracy. Every table sorts. A click on a bar, a point,
+map, flags and throughput, weighted accuracy, the calibration drift line (agreement per
+market and policy across sessions). Every table sorts. A click on a bar, a point,
 a heat-map cell or a table row opens the cases behind it in the review queue
 (:attr:`ReportsScreen.open_cases`). Queries run in a QThreadPool task with their own
 Workspace; the GUI thread only paints.
@@ -55,11 +57,13 @@ from ...core.workspace import Workspace
 from .charts import (
     bars_from,
     paint_accuracy_bars,
+    paint_drift,
     paint_error_stack,
     paint_heat_map,
     paint_weekly_line,
 )
 from .model import SORT_ROLE, ReportTableModel
+from .multi_choice import MultiChoice
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +174,10 @@ class ReportsScreen(QWidget):
 
         self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
         self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
+        for edit in (self.date_from, self.date_to):
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("YYYY-MM-DD") + 16)
         self.combos = {
-            name: QComboBox() for name in ("batch", "market", "policy", "queue", "moderator")
+            name: MultiChoice(name) for name in ("batch", "market", "policy", "queue", "moderator")
         }
         self.by_first = QComboBox()
         self.by_second = QComboBox()
@@ -194,15 +200,17 @@ class ReportsScreen(QWidget):
         self.back_button.clicked.connect(self.back_requested)
         for edit in (self.date_from, self.date_to):
             edit.returnPressed.connect(self.refresh)
-        for combo in (*self.combos.values(), self.by_first, self.by_second):
+        for choice in self.combos.values():
+            choice.changed.connect(self.refresh)
+        for combo in (self.by_first, self.by_second):
             combo.activated.connect(lambda _i: self.refresh())
 
         filters = QHBoxLayout()
         filters.addWidget(self.date_from)
         filters.addWidget(self.date_to)
-        for name, combo in self.combos.items():
+        for name, choice in self.combos.items():
             filters.addWidget(QLabel(name.capitalize()))
-            filters.addWidget(combo)
+            filters.addWidget(choice)
         filters.addWidget(QLabel("By"))
         filters.addWidget(self.by_first)
         filters.addWidget(QLabel("×"))
@@ -249,6 +257,11 @@ class ReportsScreen(QWidget):
             flags.addWidget(self._table(name))
         self.tabs.addTab(flags, "&Flags and throughput")
         self.tabs.addTab(self._table("weighted"), "Wei&ghted")
+        self.drift_chart = ChartView(self._paint_drift)
+        drift = QSplitter(Qt.Orientation.Vertical)
+        drift.addWidget(self.drift_chart)
+        drift.addWidget(self._table("calibration"))
+        self.tabs.addTab(drift, "Ca&libration")
         self.tabs.addTab(self._table("my_exposure"), "&My exposure (only you)")
 
         layout = QVBoxLayout(self)
@@ -306,8 +319,7 @@ class ReportsScreen(QWidget):
         """The filter the controls describe."""
 
         def chosen(name: str) -> tuple[str, ...]:
-            text = self.combos[name].currentText()
-            return () if not text or text == ALL else (text,)
+            return self.combos[name].selected()
 
         return ReportFilter(
             date_from=self.date_from.text().strip() or None,
@@ -331,11 +343,8 @@ class ReportsScreen(QWidget):
 
     def _fill_choices(self, values: object) -> None:
         assert isinstance(values, dict)
-        for name, combo in self.combos.items():
-            current = combo.currentText() or ALL
-            combo.clear()
-            combo.addItems([ALL, *values.get(name, [])])
-            combo.setCurrentText(current)
+        for name, choice in self.combos.items():
+            choice.set_values(values.get(name, []))
         self.refresh()
 
     def refresh(self) -> None:
@@ -367,7 +376,13 @@ class ReportsScreen(QWidget):
         self.headline.setText(
             "   ·   ".join(f"{name}: {text}" for name, text in headline_lines(report))
         )
-        for chart in (self.accuracy_chart, self.errors_chart, self.weekly_chart, self.heat_map):
+        for chart in (
+            self.accuracy_chart,
+            self.errors_chart,
+            self.weekly_chart,
+            self.heat_map,
+            self.drift_chart,
+        ):
             chart.update()
         self.report_shown.emit()
 
@@ -389,6 +404,11 @@ class ReportsScreen(QWidget):
         if self.report is None:
             return []
         return paint_weekly_line(painter, rect, bars_from(self.report.weekly, limit=53))
+
+    def _paint_drift(self, painter: QPainter, rect: QRectF) -> list:
+        if self.report is None:
+            return []
+        return paint_drift(painter, rect, self.report.calibration)
 
     def _paint_heat_map(self, painter: QPainter, rect: QRectF) -> list:
         if self.report is None or not self.report.confusion:
