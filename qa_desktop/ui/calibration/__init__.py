@@ -1,0 +1,1 @@
+"""Calibration sessions on screen: the laptop's controls, the room's presenter."""
