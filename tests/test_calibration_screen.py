@@ -34,7 +34,7 @@ from qa_desktop.ui.calibration.session_dialog import SessionDialog
 from qa_desktop.ui.calibration.vote_grid import VOTED_COLUMN
 from qa_desktop.ui.main_window import MainWindow
 
-from .factory import case_record, tiny_png, write_batch
+from .factory import case_record, make_workspace, tiny_png, write_batch
 from .recording import supporting_citation
 from .windows import answer_dialog, open_window
 
@@ -281,3 +281,100 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert stages == [True, True, False]
     assert lead.verdicts.mine("t-0") is not None  # the ruling is the lead's own event
     assert window.review.case is not None  # the review screen recorded nothing meanwhile
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Workspace:
+    """Reviewer Lead, the demo pack, text cases t-0, t-1, t-2."""
+    ws = make_workspace(tmp_path, "Lead", key=False)
+    yield ws
+    ws.close()
+
+
+def open_screen(qtbot: QtBot, ws: Workspace) -> tuple[MainWindow, CalibrationScreen]:
+    window = open_window(qtbot, ws)
+    key(qtbot, window.review.queue, Qt.Key.Key_C, CTRL | SHIFT)
+    assert window.calibration is not None
+    return window, window.calibration
+
+
+def test_a_refused_session_says_why_keeps_the_form_and_writes_nothing(
+    qtbot: QtBot, small: Workspace
+) -> None:
+    _window, screen = open_screen(qtbot, small)
+    seen: list[str] = []
+
+    def without_participants(dialog: SessionDialog) -> None:
+        QtBot.keyClicks(dialog.name, "No people")
+        QtBot.keyClick(dialog.name, Qt.Key.Key_Return)
+        seen.append(dialog.problem.text())
+        assert dialog.isVisible() and dialog.name.text() == "No people"
+        dialog.reject()
+
+    with answer_dialog(qtbot, without_participants, kind=SessionDialog):
+        key(qtbot, screen.grid, Qt.Key.Key_N, CTRL)
+    assert seen and "needs participants" in seen[0]
+    assert small.calibration.sessions() == []
+    assert screen.session is None
+
+
+def test_an_anonymous_reveal_names_no_voter(qtbot: QtBot, small: Workspace) -> None:
+    session = small.calibration.create(
+        "Blind", cases=["t-0"], participants=["Ana", "Bo"], anonymous=True
+    )
+    small.calibration.vote(session.id, "t-0", "Ana", "sp_reduce")
+    small.calibration.vote(session.id, "t-0", "Bo", "no_violation")
+    window, screen = open_screen(qtbot, small)
+    assert screen.session is not None and screen.session.id == session.id
+    assert screen.status.text() == "2 of 2 voted"
+    assert not shown_labels(window, screen, pack_words(small))
+    with answer_dialog(qtbot, yes, kind=QMessageBox):
+        key(qtbot, screen.grid, Qt.Key.Key_R)
+    voters = [screen.votes_table.item(r, 0).text() for r in range(2)]
+    assert voters == ["Voter 1", "Voter 2"]
+    cells = [screen.grid.item(r, c).text() for r in range(2) for c in range(1, 10)]
+    assert not any(cells), "an anonymous session's grid must not say who voted what"
+
+
+def test_an_async_session_on_a_participants_laptop_shows_only_their_row(
+    qtbot: QtBot, small: Workspace
+) -> None:
+    from qa_desktop.core import calibration
+
+    assert small.reviewer is not None
+    session = calibration.create_session(
+        small.database_for_tests(),
+        "the-lead-elsewhere",
+        "Shipped",
+        cases=["t-0", "t-1"],
+        participants=["Bo", "Lead", "Cy"],
+        mode="async",
+    )
+    _window, screen = open_screen(qtbot, small)
+    grid = screen.grid
+    assert grid.rowCount() == 1 and grid.verticalHeaderItem(0).text().endswith("Lead")
+    key(qtbot, grid, Qt.Key.Key_1)
+    key(qtbot, grid, Qt.Key.Key_Return)
+    state = small.calibration.case_state(session.id, "t-0")
+    assert state.voters == ("Lead",)
+    assert screen.status.text() == "1 of 3 voted"
+
+
+def test_a_note_draft_survives_leaving_the_screen_and_a_refused_note_stays(
+    qtbot: QtBot, small: Workspace
+) -> None:
+    small.calibration.create("Notes", cases=["t-0", "t-1"], participants=["Ana"])
+    window, screen = open_screen(qtbot, small)
+    key(qtbot, screen.grid, Qt.Key.Key_N)
+    qtbot.keyClicks(screen.note_draft, "Half a thought")
+    key(qtbot, screen.note_draft, Qt.Key.Key_Escape)
+    window.show_review()
+    key(qtbot, window.review.queue, Qt.Key.Key_C, CTRL | SHIFT)
+    assert screen.note_draft.toPlainText() == "Half a thought"
+    # A blank note is refused with core's reason; nothing is written.
+    screen.note_draft.setPlainText("   ")
+    screen.note_draft.setFocus()
+    key(qtbot, screen.note_draft, Qt.Key.Key_Return, CTRL)
+    assert "empty" in screen.problem.text() and screen.problem.isVisible()
+    assert small.calibration.case_state("Notes", "t-0").notes == ()
+    assert screen.note_draft.toPlainText() == "   "
