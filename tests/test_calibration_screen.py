@@ -185,6 +185,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert grid.currentColumn() == VOTED_COLUMN
     ticks = [grid.verticalHeaderItem(r).text() for r in range(3)]
     assert ticks == ["✓ Ana", "✓ Bo", "✓ Cy"]
+    assert [grid.item(r, VOTED_COLUMN).text() for r in range(3)] == ["✓"] * 3
     assert not shown_labels(window, screen, words), "a vote is visible before the reveal"
     assert lead.calibration.case_state(session.id, "t-0").voted == 3
     assert lead.verdicts.mine("t-0") is None  # a vote is nobody's verdict
@@ -257,6 +258,13 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert not shown_labels(window, screen, words)
     qtbot.waitUntil(lambda: screen.viewer.image_view.current_image() is not None)
     assert not screen.viewer.image_view.revealed  # blurred by default
+    image_view = screen.viewer.image_view
+    qtbot.mousePress(image_view, Qt.MouseButton.LeftButton)
+    assert not image_view.revealed  # the laptop never reveals
+    qtbot.mouseRelease(image_view, Qt.MouseButton.LeftButton)
+    qtbot.mousePress(image_view, Qt.MouseButton.LeftButton, SHIFT, image_view.rect().topLeft())
+    qtbot.mouseRelease(image_view, Qt.MouseButton.LeftButton, SHIFT, image_view.rect().center())
+    assert image_view.regions == [] and image_view.current_image() is not None
     for digit in (Qt.Key.Key_1, Qt.Key.Key_1, Qt.Key.Key_1):
         key(qtbot, grid, digit)
         key(qtbot, grid, Qt.Key.Key_Return)

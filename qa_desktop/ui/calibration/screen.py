@@ -73,6 +73,12 @@ QueueContext = Callable[[], tuple[tuple[str, ...], QueueFilter | None]]
 """The queue's selected case ids and its filter (where a new session's cases come from)."""
 
 _CTRL_ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+_MOUSE_REVEALS = (
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseButtonDblClick,
+    QEvent.Type.MouseButtonRelease,
+    QEvent.Type.MouseMove,
+)
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
 
 
@@ -197,6 +203,10 @@ class CalibrationScreen(QWidget):
         self.strip = ProgressStrip()
         self.strip.case_clicked.connect(self.show_case)
         self.viewer = CaseViewer()
+        # The laptop never reveals: no hold-to-reveal, no revealed regions (a reveal to the
+        # room is the presenter's act, counted as exposure there).
+        self.viewer.image_view.blurred_hint = "Blurred — the laptop shows this case blurred"
+        self.viewer.image_view.installEventFilter(self)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         top = QHBoxLayout()
@@ -700,6 +710,8 @@ class CalibrationScreen(QWidget):
         """Ctrl+Enter belongs to this screen (not the review's record shortcut); Esc and
         Ctrl+Enter in the note field."""
         kind = event.type()
+        if watched is self.viewer.image_view and kind in _MOUSE_REVEALS:
+            return True  # never revealed here
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(
             event, QKeyEvent
         ):

@@ -74,7 +74,7 @@ class VoteGrid(QTableWidget):
             )
             tick = self.item(row, VOTED_COLUMN)
             if tick is not None:
-                tick.setText(f"{TICK} voted" if voted else "—")
+                tick.setText(TICK if voted else "—")
             for column, label in enumerate(self.labels, start=1):
                 cell = self.item(row, column)
                 if cell is not None:
