@@ -386,3 +386,23 @@ def test_a_note_draft_survives_leaving_the_screen_and_a_refused_note_stays(
     assert "empty" in screen.problem.text() and screen.problem.isVisible()
     assert small.calibration.case_state("Notes", "t-0").notes == ()
     assert screen.note_draft.toPlainText() == "   "
+
+
+def test_a_ruling_draft_stays_with_its_case(qtbot: QtBot, small: Workspace) -> None:
+    session = small.calibration.create("Drafts", cases=["t-0", "t-1"], participants=["Ana"])
+    small.calibration.vote(session.id, "t-0", "Ana", "no_violation")
+    small.calibration.reveal(session.id, "t-0")
+    window, screen = open_screen(qtbot, small)
+    key(qtbot, screen.grid, Qt.Key.Key_2, ALT)
+    screen.ruling.notes.setFocus()
+    qtbot.keyClicks(screen.ruling.notes, "Weapon in frame")
+    key(qtbot, screen.ruling.notes, Qt.Key.Key_Escape)
+    key(qtbot, screen.grid, Qt.Key.Key_PageDown)
+    assert screen.ruling.notes.toPlainText() == ""
+    window.show_review()
+    key(qtbot, window.review.queue, Qt.Key.Key_C, CTRL | SHIFT)
+    key(qtbot, screen.grid, Qt.Key.Key_PageUp)
+    assert screen.ruling.notes.toPlainText() == "Weapon in frame"
+    label = screen.ruling.selected_label()
+    assert label is not None and label.id == "vh_remove"
+    assert screen.ruling.current.text() == "Not decided yet"  # a draft, not a ruling

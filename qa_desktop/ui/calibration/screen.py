@@ -54,6 +54,8 @@ from ...core.api import (
     QueueFilter,
     Refused,
     SectionMatch,
+    VerdictDraft,
+    VerdictEvent,
     protection_for,
 )
 from ...core.workspace import Workspace
@@ -165,6 +167,7 @@ class CalibrationScreen(QWidget):
         self.state: CalibrationCaseState | None = None
         self.warning_accepted = False
         self._note_drafts: dict[tuple[str, str], str] = {}
+        self._ruling_drafts: dict[tuple[str, str], tuple[VerdictDraft | None, str, str]] = {}
         self.renderer = RenderCache(ws.queue.open_media, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
         self.loader = _StatesLoader(ws.data_dir, self)
@@ -385,7 +388,7 @@ class CalibrationScreen(QWidget):
 
     def open_session(self, session_id: str) -> None:
         """Open a session at its first case not yet ruled (the states load in a worker)."""
-        self._keep_note_draft()
+        self._keep_drafts()
         session = self.ws.calibration.session(session_id)
         self.session = session
         me = self.ws.reviewer.id if self.ws.reviewer else ""
@@ -417,7 +420,7 @@ class CalibrationScreen(QWidget):
         """Show the session's case at ``position``: blurred, its votes' state, its drafts."""
         if self.session is None or not 0 <= position < len(self.session.case_ids):
             return
-        self._keep_note_draft()
+        self._keep_drafts()
         self.position = position
         case_id = self.session.case_ids[position]
         self.case = self.ws.queue.case(case_id)
@@ -432,7 +435,7 @@ class CalibrationScreen(QWidget):
             + (f" · {self.case.market} · {self.case.content_type}" if self.case else "")
         )
         self._set_ruling_context()
-        self.ruling.load_draft(None)
+        self._restore_ruling_draft(case_id)
         self.note_draft.setPlainText(self._note_drafts.get((self.session.id, case_id), ""))
         self.problem.hide()
         self._show_content()
@@ -635,6 +638,7 @@ class CalibrationScreen(QWidget):
             self.message.emit(f"Ruling not recorded: {exc.message}", 6000)
             return False
         self.ruling.clear_problem()
+        self._ruling_drafts.pop((self.session.id, event.case_id), None)
         self.changes.verdicts(event.case_id)
         self._reload_state()
         self.message.emit(
@@ -656,15 +660,45 @@ class CalibrationScreen(QWidget):
         self.problem.show()
         self.message.emit(f"Refused: {exc.message}", 6000)
 
-    def _keep_note_draft(self) -> None:
-        """Nothing typed is lost: the note being written stays with its case."""
-        if self.session is not None and self.state is not None:
-            text = self.note_draft.toPlainText()
-            key = (self.session.id, self.state.case_id)
-            if text.strip():
-                self._note_drafts[key] = text
-            else:
-                self._note_drafts.pop(key, None)
+    def _keep_drafts(self) -> None:
+        """Nothing typed is lost: the note and the ruling being written stay with their case."""
+        if self.session is None or self.state is None:
+            return
+        key = (self.session.id, self.state.case_id)
+        text = self.note_draft.toPlainText()
+        if text.strip():
+            self._note_drafts[key] = text
+        else:
+            self._note_drafts.pop(key, None)
+        draft = self.ruling.draft()
+        notes, typed = self.ruling.notes.toPlainText(), self.ruling.citation_field.text()
+        if draft is not None or notes.strip() or typed.strip():
+            self._ruling_drafts[key] = (draft, notes, typed)
+        else:
+            self._ruling_drafts.pop(key, None)
+
+    def _restore_ruling_draft(self, case_id: str) -> None:
+        """The ruling as it was drafted when the arbiter left the case (else empty)."""
+        key = (self.session.id if self.session else "", case_id)
+        draft, notes, typed = self._ruling_drafts.get(key, (None, "", ""))
+        event = None
+        if draft is not None:
+            event = VerdictEvent(
+                id="",
+                case_id=case_id,
+                reviewer_id="",
+                label=draft.label,
+                citations=draft.citations,
+                notes=draft.notes,
+                confidence=draft.confidence,
+                rca_reason=draft.rca_reason,
+                rca_note=draft.rca_note,
+                gap_kind=draft.gap_kind,
+                gap_note=draft.gap_note,
+            )
+        self.ruling.load_draft(event)
+        self.ruling.notes.setPlainText(notes)
+        self.ruling.citation_field.setText(typed)
 
     def _outside_changed(self) -> None:
         if self.isVisible() and self.session is not None:
@@ -749,7 +783,7 @@ class CalibrationScreen(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
-        self._keep_note_draft()
+        self._keep_drafts()
         self.ticker.stop()
         super().hideEvent(event)
 
