@@ -155,6 +155,8 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     key(qtbot, window.review.queue, Qt.Key.Key_C, CTRL | SHIFT)
     screen = window.calibration
     assert screen is not None and window.screens.currentWidget() is screen
+    told: list[str] = []  # what a presenter window would hear
+    screen.presenter_case_changed.connect(told.append)
 
     with answer_dialog(qtbot, fill_dialog, kind=SessionDialog):
         key(qtbot, screen.grid, Qt.Key.Key_N, CTRL)
@@ -183,6 +185,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     key(qtbot, grid, Qt.Key.Key_Enter)
     assert screen.status.text() == "3 of 3 voted"
     assert grid.currentColumn() == VOTED_COLUMN
+    assert told[-3:] == ["t-0"] * 3  # once per vote
     ticks = [grid.verticalHeaderItem(r).text() for r in range(3)]
     assert ticks == ["✓ Ana", "✓ Bo", "✓ Cy"]
     assert [grid.item(r, VOTED_COLUMN).text() for r in range(3)] == ["✓"] * 3
@@ -205,6 +208,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
         key(qtbot, grid, Qt.Key.Key_R)
     reactivate(qtbot, window)
     assert screen.state.revealed is not None
+    told.clear()
     revealed_words = shown_labels(window, screen, words)
     assert {"vh_remove", "no_violation"} <= revealed_words
     votes = {
@@ -243,6 +247,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     final = lead.verdicts.final("t-0")
     assert (final.status, final.label) == ("ruled", "vh_remove")
     assert screen.state.ruling is not None and "ruled" in screen.status.text()
+    assert told == ["t-0", "t-0"]  # the note, the ruling
 
     # A vote after the ruling: refused with core's reason, nothing written.
     before = counts(lead)
@@ -255,6 +260,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     # Next case: the image, blurred, nothing of the last case's votes on screen.
     key(qtbot, grid, Qt.Key.Key_PageDown)
     assert screen.state.case_id == "img-1" and screen.state.voted == 0
+    assert told[-1] == "img-1"
     assert not shown_labels(window, screen, words)
     qtbot.waitUntil(lambda: screen.viewer.image_view.current_image() is not None)
     assert not screen.viewer.image_view.revealed  # blurred by default

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from ...core.api import CalibrationCaseState
+from ..plain_text import escaped
 
 COLOURS = {
     "open": "#e6e6e6",
@@ -85,4 +86,4 @@ class ProgressStrip(QWidget):
         self.buttons[i].setStyleSheet(
             f"background:{COLOURS[stage(state)]}; border:{border}; padding:2px"
         )
-        self.buttons[i].setToolTip(describe(i, state))
+        self.buttons[i].setToolTip(escaped(describe(i, state)))  # case ids come from batches

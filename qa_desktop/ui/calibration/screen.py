@@ -60,7 +60,7 @@ from ...core.api import (
 )
 from ...core.workspace import Workspace
 from ..changes import Changes
-from ..plain_text import ask
+from ..plain_text import ask, escaped
 from ..render import RenderCache, Rendered
 from ..verdict_panel import VerdictPanel
 from ..viewer import CaseViewer
@@ -351,7 +351,7 @@ class CalibrationScreen(QWidget):
             count = len(session.case_ids)
             item = QListWidgetItem(f"{session.name}\n{session.mode} · {count} cases")
             item.setData(Qt.ItemDataRole.UserRole, session.id)
-            item.setToolTip(f"{session.market} · {session.pack_id} {session.pack_version}")
+            item.setToolTip(escaped(f"{session.market} · {session.pack_id} {session.pack_version}"))
             self.session_list.addItem(item)
             if self.session is not None and session.id == self.session.id:
                 self.session_list.setCurrentItem(item)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
 
 from ...core.api import CalibrationCaseState, Label, Participant
+from ..plain_text import escaped
 
 VOTED_COLUMN = 0
 TICK = "✓"
@@ -51,7 +52,7 @@ class VoteGrid(QTableWidget):
         for column, label in enumerate(self.labels, start=1):
             key = f"{column} " if column <= 9 else ""
             header = QTableWidgetItem(f"{key}{label.name}")
-            header.setToolTip(f"{label.id}: {label.action.replace('_', ' ')}")
+            header.setToolTip(escaped(f"{label.id}: {label.action.replace('_', ' ')}"))
             self.setHorizontalHeaderItem(column, header)
         for row in range(len(self.participants)):
             for column in range(1 + len(self.labels)):
