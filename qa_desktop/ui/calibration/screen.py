@@ -387,7 +387,7 @@ class CalibrationScreen(QWidget):
         return outcome.result
 
     def open_session(self, session_id: str) -> None:
-        """Open a session at its first case not yet ruled (the states load in a worker)."""
+        """Open a session at its first case (every case's state loads in a worker)."""
         self._keep_drafts()
         session = self.ws.calibration.session(session_id)
         self.session = session
