@@ -412,3 +412,34 @@ def test_a_ruling_draft_stays_with_its_case(qtbot: QtBot, small: Workspace) -> N
     label = screen.ruling.selected_label()
     assert label is not None and label.id == "vh_remove"
     assert screen.ruling.current.text() == "Not decided yet"  # a draft, not a ruling
+
+
+def test_a_session_from_a_saved_view_with_a_known_reviewer_ticked(
+    qtbot: QtBot, small: Workspace
+) -> None:
+    small.queue.save_view("two cases", QueueFilter(case_ids=("t-0", "t-1")))
+    _window, screen = open_screen(qtbot, small)
+
+    def from_view(dialog: SessionDialog) -> None:
+        dialog.source.setCurrentIndex(dialog.source.findText("Saved view: two cases"))
+        lead = dialog.known.findItems("Lead", Qt.MatchFlag.MatchExactly)[0]
+        lead.setCheckState(Qt.CheckState.Checked)
+        QtBot.keyClicks(dialog.name, "From a view")
+        QtBot.keyClicks(dialog.typed, "Room guest")
+        dialog.mode.setCurrentIndex(dialog.mode.findData("async"))
+        QtBot.keyClick(dialog.name, Qt.Key.Key_Return)
+
+    with answer_dialog(qtbot, from_view, kind=SessionDialog):
+        key(qtbot, screen.grid, Qt.Key.Key_N, CTRL)
+    session = small.calibration.session("From a view")
+    assert (session.source, session.case_ids, session.mode) == (
+        "view:two cases",
+        ("t-0", "t-1"),
+        "async",
+    )
+    assert [(p.name, p.known) for p in session.participants] == [
+        ("Lead", True),
+        ("Room guest", False),
+    ]
+    assert screen.session is not None and screen.session.id == session.id
+    assert screen.grid.rowCount() == 2  # the arbiter's own laptop shows every row
