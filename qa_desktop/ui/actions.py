@@ -240,6 +240,10 @@ ACTIONS: tuple[Action, ...] = (
        "Performance reports: accuracy with intervals, errors, confusion, throughput; export "
        "XLSX, CSV, PDF", "Re&ports", lambda w: w.show_reports(),
        menu_text="P&erformance reports", shortcuts=("Ctrl+Shift+R",)),
+    _a("calibration_sessions", "Ctrl+Shift+C",
+       "Calibration sessions: blind votes on a grid, reveal, discussion notes, the ruling",
+       "&Review", lambda w: w.show_calibration(), menu_text="&Calibration sessions",
+       shortcuts=("Ctrl+Shift+C",)),
     _a("rca_escalations", "", "RCA escalations grouped by the section they cite",
        "Re&ports", lambda w: w.show_rca_escalations(), menu_text="&RCA escalations…"),
     _a("policy_gaps", "", "Policy gaps grouped by the section they cite", "Re&ports",
@@ -352,8 +356,8 @@ class KeyDispatcher(QObject):
         focus = QApplication.focusWidget()
         if isinstance(focus, _TEXT_INPUTS) or _in_dock(focus) or _in_dock(watched):
             return False
-        if _on_another_screen(self.window, focus):
-            return False  # the reports (or another) screen has the keys: its lists, its keys
+        if _on_another_screen(self.window, focus) or _on_another_screen(self.window, watched):
+            return False  # another screen of the stack (reports, calibration) has its own keys
         if focus is not None and focus is not watched and watched.isAncestorOf(focus):
             return False  # the key is propagating up from the focus widget: seen there
         key_event: QKeyEvent = event  # type: ignore[assignment]

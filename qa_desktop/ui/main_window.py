@@ -37,6 +37,7 @@ from ..core.api import (
 )
 from ..core.workspace import Workspace
 from .actions import ACTIONS, BY_ID, Action, KeyDispatcher, build_menus, keyed
+from .calibration.screen import CalibrationScreen
 from .changes import Changes
 from .deliveries_dialog import DeliveriesDialog
 from .findings_dialog import FindingsDialog
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.screens = QStackedWidget()
         self.screens.addWidget(self.review)
         self.reports: ReportsScreen | None = None  # made when first opened
+        self.calibration: CalibrationScreen | None = None  # made when first opened
         self.setCentralWidget(self.screens)
         # The status line speaks of the case on screen: only the review screen has one.
         self.screens.currentChanged.connect(
@@ -185,6 +187,27 @@ class MainWindow(QMainWindow):
         self.screens.setCurrentWidget(self.reports)
         self.reports.open_screen()
         return self.reports
+
+    # -- the calibration screen --------------------------------------------------------------------
+    def show_calibration(self) -> CalibrationScreen:
+        """Switch the stack to the calibration screen (made on first use)."""
+        if self.calibration is None:
+            self.calibration = CalibrationScreen(
+                self.ws, self.changes, self.review.prefs, self._queue_context
+            )
+            self.calibration.back_requested.connect(self.show_review)
+            self.calibration.message.connect(
+                lambda text, ms: self.statusBar().showMessage(text, ms)
+            )
+            self.screens.addWidget(self.calibration)
+        self.screens.setCurrentWidget(self.calibration)
+        self.calibration.open_screen()
+        return self.calibration
+
+    def _queue_context(self) -> tuple[tuple[str, ...], QueueFilter | None]:
+        """The queue's selected case and its filter (a new session's cases)."""
+        case = self.review.case
+        return ((case.id,) if case else ()), self.review.model.filter
 
     def show_review(self) -> None:
         """Back to the review screen."""
@@ -497,6 +520,8 @@ class MainWindow(QMainWindow):
         """Stop listening for keys, end the review session (its summary if asked)."""
         _application().removeEventFilter(self.keys)
         self.outside_changes.stop()
+        if self.calibration is not None:
+            self.calibration.shutdown()
         self.review.shutdown(self.summary_on_close)
         super().closeEvent(event)
 

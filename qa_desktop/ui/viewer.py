@@ -58,6 +58,8 @@ class ImageView(QWidget):
         self._pan = QPointF(0, 0)
         self.regions: list[Region] = []
         self._drag_start: QPointF | None = None
+        self.blurred_hint = "Blurred — hold Space or the mouse to reveal, Shift+drag a region"
+        """What the badge says over the blurred picture (a screen without reveals says so)."""
         self._drag_now: QPointF | None = None
         self.storyboard_mode = False
 
@@ -197,7 +199,7 @@ class ImageView(QWidget):
             text = "Storyboard, blurred — click a tile to play from there"
             bg = PROTECTED_BADGE
         else:
-            text = "Blurred — hold Space or the mouse to reveal, Shift+drag a region"
+            text = self.blurred_hint
             bg = PROTECTED_BADGE
         paint_badge(painter, text, bg)
 
