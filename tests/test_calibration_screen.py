@@ -170,6 +170,14 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert grid.hasFocus()
     assert not shown_labels(window, screen, words)
 
+    # P puts the presenter on the room's screen; it follows the laptop's case.
+    key(qtbot, grid, Qt.Key.Key_P)
+    presenter = screen.presenter
+    assert presenter is not None and presenter.isVisible() and presenter.isFullScreen()
+    assert presenter.state is not None and presenter.state.case_id == "t-0"
+    reactivate(qtbot, window)
+    grid.setFocus()
+
     # Ana: digit 2 (vh_remove), Enter. Bo: arrows to column 2, Space. Cy: digit 1, Enter.
     key(qtbot, grid, Qt.Key.Key_2)
     assert (grid.currentRow(), grid.currentColumn()) == (0, 2)
@@ -190,6 +198,10 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert ticks == ["✓ Ana", "✓ Bo", "✓ Cy"]
     assert [grid.item(r, VOTED_COLUMN).text() for r in range(3)] == ["✓"] * 3
     assert not shown_labels(window, screen, words), "a vote is visible before the reveal"
+    assert presenter.state.voted == 3 and presenter.voted_label.text() == "3 of 3 voted"
+    room_texts = " ".join(visible_texts(presenter, screen))
+    assert not {w for w in words if w in room_texts}, "the room sees a vote before the reveal"
+    assert presenter.chart.bars == [] and screen.chart.bars == []
     assert lead.calibration.case_state(session.id, "t-0").voted == 3
     assert lead.verdicts.mine("t-0") is None  # a vote is nobody's verdict
 
@@ -217,7 +229,12 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     }
     assert votes == {"Ana": "vh_remove", "Bo": "vh_remove", "Cy": "no_violation"}
     assert "vh_remove" in screen.distribution.text()
-    assert screen.chart_slot.objectName() == "distribution_chart_slot"
+    for chart in (screen.chart, presenter.chart):
+        assert {b.label: b.votes for b in chart.bars if b.votes} == {
+            "vh_remove": 2,
+            "no_violation": 1,
+        }
+        assert len(chart.bars) == len(screen.labels)  # every label of the pack, zeros too
 
     # The note: Ctrl+Enter adds it (never the review's record shortcut).
     key(qtbot, grid, Qt.Key.Key_N)
@@ -261,6 +278,7 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     key(qtbot, grid, Qt.Key.Key_PageDown)
     assert screen.state.case_id == "img-1" and screen.state.voted == 0
     assert told[-1] == "img-1"
+    assert presenter.state.case_id == "img-1" and presenter.chart.bars == []
     assert not shown_labels(window, screen, words)
     qtbot.waitUntil(lambda: screen.viewer.image_view.current_image() is not None)
     assert not screen.viewer.image_view.revealed  # blurred by default
@@ -285,6 +303,15 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     final = lead.verdicts.final("img-1")
     assert (final.status, final.label) == ("ruled", "no_violation")
 
+    # M shows the image to the room once confirmed (recorded for every participant); the
+    # next case is blurred again.
+    with answer_dialog(qtbot, yes, kind=QMessageBox):
+        key(qtbot, grid, Qt.Key.Key_M)
+    reactivate(qtbot, window)
+    assert presenter.media_shown_to_room
+    shown = lead.calibration.media_reveals(session.id)
+    assert [r.case_id for r in shown] == ["img-1"]
+
     # The graphic case opens on the warning screen; W shows it, still blurred.
     key(qtbot, grid, Qt.Key.Key_PageDown)
     assert screen.viewer.currentWidget() is screen.viewer.warning_view
@@ -295,6 +322,16 @@ def test_a_whole_live_session_with_keys_and_no_vote_visible_before_reveal(
     assert stages == [True, True, False]
     assert lead.verdicts.mine("t-0") is not None  # the ruling is the lead's own event
     assert window.review.case is not None  # the review screen recorded nothing meanwhile
+    assert presenter.state.case_id == "g-2" and not presenter.media_shown_to_room
+
+    # A opens the session's agreement report.
+    key(qtbot, grid, Qt.Key.Key_A)
+    report = screen.report_window
+    assert report is not None
+    qtbot.waitUntil(lambda: report.report is not None)
+    assert report.report.session.id == session.id
+    screen.shutdown()
+    assert screen.presenter is None
 
 
 @pytest.fixture

@@ -4,14 +4,16 @@ A screen of the main window's stack (Review ▸ Calibration sessions). The sessi
 left; for the open one, the case on screen (blurred, the warning screen first for severe
 cases), a per-case timer, the progress strip of the session, the vote grid
 (:class:`~.vote_grid.VoteGrid`), then after the reveal who voted what, the sections cited,
-the distribution as a text table (the chart goes in :attr:`CalibrationScreen.chart_slot`),
+the distribution as a chart and a text table,
 the discussion notes and the arbiter's ruling under the citation rule of any verdict.
 
 Before a case's reveal nothing here says what anyone voted: core gives only who voted.
 Keys (never while typing): arrows, 1-9 and Enter/Space in the grid; R reveals (asks
 first); N writes a note (Ctrl+Enter adds it, Esc leaves); Alt+1-9 chooses the ruling's
 label, C cites, Ctrl+Enter records the ruling; W shows media behind the warning (still
-blurred); PgDn/PgUp next/previous case; Ctrl+N a new session.
+blurred); PgDn/PgUp next/previous case; Ctrl+N a new session; P puts the presenter
+(:class:`~.presenter.PresenterWindow`) full screen on the projector, following this screen's
+case; M shows the case's media to the room (asks first); A opens the session report.
 """
 
 from __future__ import annotations
@@ -65,7 +67,10 @@ from ..render import RenderCache, Rendered
 from ..verdict_panel import VerdictPanel
 from ..viewer import CaseViewer
 from ..workers import run_in_background
+from .distribution_chart import DistributionChart
+from .presenter import PresenterWindow, projector_screen
 from .progress_strip import ProgressStrip
+from .session_report import SessionReportView
 from .session_dialog import SessionDialog, SessionRequest, create_from
 from .vote_grid import VoteGrid
 
@@ -166,6 +171,8 @@ class CalibrationScreen(QWidget):
         self.case: Case | None = None
         self.state: CalibrationCaseState | None = None
         self.warning_accepted = False
+        self.presenter: PresenterWindow | None = None
+        self.report_window: SessionReportView | None = None
         self._note_drafts: dict[tuple[str, str], str] = {}
         self._ruling_drafts: dict[tuple[str, str], tuple[VerdictDraft | None, str, str]] = {}
         self.renderer = RenderCache(ws.queue.open_media, parent=self)
@@ -184,6 +191,14 @@ class CalibrationScreen(QWidget):
         self.new_button = QPushButton("New session…  (Ctrl+N)")
         self.new_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.new_button.clicked.connect(lambda: self.new_session())
+        self.present_button = QPushButton("Presenter on the projector  (P)")
+        self.report_button = QPushButton("Session report  (A)")
+        for button, run in (
+            (self.present_button, self.open_presenter),
+            (self.report_button, self.open_report),
+        ):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _checked=False, go=run: go())
         self.session_list = QListWidget()
         self.session_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.session_list.itemClicked.connect(
@@ -195,6 +210,8 @@ class CalibrationScreen(QWidget):
         left_layout.addWidget(_plain("Calibration sessions"))
         left_layout.addWidget(self.session_list, 1)
         left_layout.addWidget(self.new_button)
+        left_layout.addWidget(self.present_button)
+        left_layout.addWidget(self.report_button)
 
         # -- middle: the case ---
         self.header = _plain("No session open: pick one, or make a new one (Ctrl+N)")
@@ -221,7 +238,8 @@ class CalibrationScreen(QWidget):
         self.hints = _plain(
             "Grid: arrows move · 1–9 label · Enter/Space vote — R reveal · N note · "
             "Alt+1–9 ruling label · C cite · Ctrl+Enter rule · W show behind warning · "
-            "PgDn/PgUp next/previous"
+            "PgDn/PgUp next/previous — P presenter on the projector · M show media to the room · "
+            "A session report"
         )
         middle_layout.addWidget(self.hints)
 
@@ -255,12 +273,11 @@ class CalibrationScreen(QWidget):
         self.distribution.setFont(QFont("monospace"))
         self.distribution.setObjectName("distribution_table")
         revealed_layout.addWidget(self.distribution)
-        # The DistributionChart (ui/calibration/distribution_chart.py) goes in here.
-        self.chart_slot = QWidget()
-        self.chart_slot.setObjectName("distribution_chart_slot")
-        self.chart_layout = QVBoxLayout(self.chart_slot)
-        self.chart_layout.setContentsMargins(0, 0, 0, 0)
-        revealed_layout.addWidget(self.chart_slot)
+        self.chart = DistributionChart()
+        self.chart.setObjectName("distribution_chart")
+        self.chart.set_font_px(max(12, self.fontInfo().pixelSize()))
+        self.chart.setMinimumHeight(160)
+        revealed_layout.addWidget(self.chart)
         self.revealed_box.hide()
 
         self.notes_list = QListWidget()
@@ -543,6 +560,7 @@ class CalibrationScreen(QWidget):
                 for column, text in enumerate((vote.voter, vote.label, cited)):
                     self.votes_table.setItem(row, column, QTableWidgetItem(text))
             self.distribution.setText(distribution_table(state))
+            self.chart.set_state(state, [label.id for label in self.labels])
         else:
             self.votes_table.setRowCount(0)
             self.distribution.clear()
@@ -557,10 +575,64 @@ class CalibrationScreen(QWidget):
     def _presenter_changed(self, case_id: str) -> None:
         """The case on screen or its state changed (vote, reveal, note, ruling, next).
 
-        The one place the presenter window is told; the lead wires it at merge
+        The one place the presenter window is told: it follows the laptop's case.
         (``PresenterWindow.show_case``/``refresh``); until then it emits
         :attr:`presenter_case_changed`."""
         self.presenter_case_changed.emit(case_id)
+        presenter = self.presenter
+        if presenter is None or not presenter.isVisible():
+            return
+        if presenter.state is not None and presenter.state.case_id == case_id:
+            presenter.refresh()
+        else:
+            presenter.show_case(case_id)
+
+    def open_presenter(self) -> PresenterWindow | None:
+        """The session on the room's screen: full screen on the projector (the screen that
+        is not the laptop's), following this screen's case."""
+        if self.session is None or self.state is None:
+            self.message.emit("Open a session first", 4000)
+            return None
+        if self.presenter is None or self.presenter.session.id != self.session.id:
+            self.close_presenter()
+            self.presenter = PresenterWindow(self.ws, self.session.id)
+        self.presenter.show_case(self.state.case_id)
+        self.presenter.place_on(projector_screen())
+        self.window().activateWindow()  # the keys stay on the laptop
+        return self.presenter
+
+    def close_presenter(self) -> None:
+        """Close the room's screen (media shown to the room end there)."""
+        if self.presenter is not None:
+            self.presenter.close()
+            self.presenter.deleteLater()
+            self.presenter = None
+
+    def show_media_to_room(self) -> bool:
+        """Ask, then show the current case's media unblurred on the presenter (exposure
+        for everyone in the session; blurred again on the next case)."""
+        if self.presenter is None or not self.presenter.isVisible():
+            self.message.emit("Open the presenter first (P)", 4000)
+            return False
+        return self.presenter.reveal_media_to_room()
+
+    def open_report(self) -> SessionReportView | None:
+        """The open session's agreement report in its own window (figures, the cases of
+        low agreement to file as policy gaps, XLSX/CSV export)."""
+        if self.session is None:
+            self.message.emit("Open a session first", 4000)
+            return None
+        if self.report_window is not None:
+            self.report_window.close()
+            self.report_window.deleteLater()
+        view = SessionReportView(self.ws, self.session.id)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.setWindowTitle(f"{self.session.name} — session report")
+        view.resize(1100, 700)
+        view.show()
+        view.refresh()
+        self.report_window = view
+        return view
 
     # -- acts ------------------------------------------------------------------------------------
     def vote(self, participant_id: str, label: str) -> bool:
@@ -730,6 +802,12 @@ class CalibrationScreen(QWidget):
             self.ruling.citation_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         elif key == Qt.Key.Key_W:
             self.accept_warning()
+        elif key == Qt.Key.Key_P:
+            self.open_presenter()
+        elif key == Qt.Key.Key_M:
+            self.show_media_to_room()
+        elif key == Qt.Key.Key_A:
+            self.open_report()
         elif key == Qt.Key.Key_PageDown:
             self.next_case()
         elif key == Qt.Key.Key_PageUp:
@@ -789,5 +867,8 @@ class CalibrationScreen(QWidget):
 
     def shutdown(self) -> None:
         """Leaving the app: finish the workers."""
+        self.close_presenter()
+        if self.report_window is not None:
+            self.report_window.close()
         self.loader.shutdown()
         self.renderer.shutdown()
