@@ -70,8 +70,8 @@ from ..workers import run_in_background
 from .distribution_chart import DistributionChart
 from .presenter import PresenterWindow, projector_screen
 from .progress_strip import ProgressStrip
-from .session_report import SessionReportView
 from .session_dialog import SessionDialog, SessionRequest, create_from
+from .session_report import SessionReportView
 from .vote_grid import VoteGrid
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
