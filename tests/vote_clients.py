@@ -15,7 +15,10 @@ from PySide6.QtNetwork import QNetworkRequest
 from PySide6.QtWebSockets import QWebSocket
 from pytestqt.qtbot import QtBot
 
+from qa_desktop.ui.vote_page.host import VotePageHost
 from qa_desktop.ui.vote_page.server import VotePageServer
+
+Served = VotePageServer | VotePageHost
 
 T = TypeVar("T")
 WAIT_MS = 20_000
@@ -55,7 +58,7 @@ def in_thread(qtbot: QtBot, work: Callable[[], T], timeout_ms: int = WAIT_MS) ->
 class Client:
     """A participant's browser without the browser: keeps its cookie, speaks HTTP."""
 
-    server: VotePageServer
+    server: Served
     source: str = "127.0.0.1"
     """The client's own address (any of 127/8 on Linux: separate rate-limit buckets)."""
     cookie: str = ""
@@ -92,9 +95,7 @@ class Client:
         return answer
 
     def join(self, name: str, code: str | None = None) -> Answer:
-        return self.request(
-            "POST", "/api/join", {"code": code or self.server.desk.code, "name": name}
-        )
+        return self.request("POST", "/api/join", {"code": code or self.server.code, "name": name})
 
     def vote(self, case_id: str, label: str, citations: list[str] | None = None) -> Answer:
         return self.request(
@@ -110,7 +111,7 @@ class Client:
 class Listener:
     """A QWebSocket on the page's push channel, collecting the states it is sent."""
 
-    def __init__(self, server: VotePageServer, cookie: str, origin: str | None = None) -> None:
+    def __init__(self, server: Served, cookie: str, origin: str | None = None) -> None:
         self.messages: list[dict[str, Any]] = []
         self.closed: list[str] = []
         self.socket = QWebSocket()

@@ -558,12 +558,8 @@ class RoomVotes:
                 RoomVoteProblem.NOT_CURRENT,
                 f"votes are open on case {self._current}, not {request.case_id}",
             )
-        state = self.state()
-        if state.revealed is not None or state.ruling is not None:
-            raise _problem(
-                RoomVoteProblem.CLOSED, f"case {state.case_id} is revealed; votes are closed"
-            )
-        choices = self._case_choices(state.case_id)
+        case_id = self._current
+        choices = self._case_choices(case_id)
         if request.label not in {i for i, _ in choices.labels}:
             raise _problem(
                 RoomVoteProblem.UNKNOWN_LABEL,
@@ -575,20 +571,20 @@ class RoomVotes:
                 RoomVoteProblem.UNKNOWN_SECTION,
                 f"no section {', '.join(map(repr, unknown))} in the guideline for this case",
             )
-        try:
-            self._calibration.vote(
+        try:  # the room refuses a vote after the reveal or the ruling
+            state = self._calibration.vote(
                 self.session.id,
-                state.case_id,
+                case_id,
                 seat.participant.id,
                 request.label,
                 [choices.sections[c][1] for c in request.citations],
             )
-        except Refused as refusal:  # revealed or ruled in between, on the laptop
+        except Refused as refusal:
             problem = {
                 RefusalReason.ALREADY_REVEALED: RoomVoteProblem.CLOSED,
                 RefusalReason.ALREADY_RULED: RoomVoteProblem.CLOSED,
                 RefusalReason.UNKNOWN_LABEL: RoomVoteProblem.UNKNOWN_LABEL,
             }.get(RefusalReason(str(refusal.reason)), RoomVoteProblem.MALFORMED)
             raise _problem(problem, refusal.message) from None
-        seat.votes[state.case_id] = request.label
-        return self.page_state(token)
+        seat.votes[case_id] = request.label
+        return self.page_state(token, state=state)

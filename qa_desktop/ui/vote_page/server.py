@@ -114,6 +114,10 @@ class VotePageServer(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.push)
+        self._push_soon = QTimer(self)
+        self._push_soon.setSingleShot(True)
+        self._push_soon.setInterval(0)
+        self._push_soon.timeout.connect(self.push)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
@@ -199,6 +203,7 @@ class VotePageServer(QObject):
         if not self.running:
             return
         self._poll.stop()
+        self._push_soon.stop()
         self.desk.close()
         for socket in list(self._sockets):
             socket.close(QWebSocketProtocol.CloseCode.CloseCodeGoingAway, "the session ended")
@@ -339,7 +344,8 @@ class VotePageServer(QObject):
         _same_origin(request, self.origin)
         page = self.desk.vote(self._token(request), bytes(request.body().data()))
         page["ws_port"] = self.ws_port
-        QTimer.singleShot(0, self.push)  # after this answer: everyone's count moves
+        if not self._push_soon.isActive():  # once for a burst of votes, after the answers
+            self._push_soon.start()
         return _json(page, Status.Ok)
 
     # -- WebSocket
