@@ -16,14 +16,14 @@ import pytest
 from PySide6.QtCore import QProcess, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtNetwork import QHostAddress
-from PySide6.QtWidgets import QInputDialog, QWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.ui.vote_page.addresses import LOOPBACK, choose_address, url_host
 from qa_desktop.ui.vote_page.host import VotePageHost
 from qa_desktop.ui.vote_page.join_card import JoinCard, qr_matrix
-from qa_desktop.ui.vote_page.launcher import AddressDialog, VotePageWindow
+from qa_desktop.ui.vote_page.launcher import AddressDialog, VotePageWindow, start_vote_page
 
 from .factory import make_workspace
 from .vote_clients import Client, in_thread
@@ -216,3 +216,27 @@ def test_a_room_of_50_votes_on_20_cases_without_losing_a_vote_or_stalling_the_gu
           f" {sorted(gaps)[len(gaps) // 2] * 1000:.1f} ms over {len(gaps)} beats; gaps over"
           f" 50 ms: {sum(g > 0.05 for g in gaps)}; the test's own reveals on the GUI"
           f" thread took up to {max(reveal_ms):.0f} ms")  # fmt: skip
+
+
+def test_closing_the_window_or_quitting_stops_the_page(qtbot: QtBot, lead: Workspace) -> None:
+    session = lead.calibration.create("room", cases=["t-0"], participants=["Ana"])
+    window = open_window(qtbot, lead)
+    host = start_vote_page(window, session.id, LOOPBACK, 0)
+    assert host is not None and host.running
+    port = host.port
+    window.close()
+    assert not host.running
+
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        except OSError:
+            return True
+        return False
+
+    assert in_thread(qtbot, refused)
+    again = VotePageHost(lead, session.id, LOOPBACK, 0)
+    again.start()
+    with qtbot.waitSignal(again.stopped):
+        QApplication.instance().aboutToQuit.emit()  # type: ignore[union-attr]
+    assert not again.running

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal, Slot
 
 from ...core.workspace import Workspace
 from .addresses import url_host
@@ -107,6 +107,16 @@ class VotePageHost(QObject):
         self._worker.changed.connect(self.changed)
         self.running = False
         self.info: dict[str, Any] = {}
+        if parent is not None:  # the window that owns the page closes: the page stops
+            parent.installEventFilter(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and watched is self.parent():
+            self.stop()
+        return False
 
     def start(self) -> None:
         """Serve; raises what the thread could not do (:class:`VotePageError`, a refusal)."""

@@ -89,7 +89,7 @@ class JoinCard(QWidget):
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code_caption = self._label("Session code", 18)
         self.code = self._label("", 44, bold=True)
-        self.code.setFont(_font(44, bold=True, mono=True))
+        self.code.setFont(_font(self.font(), 44, bold=True, mono=True))
         self.qr = QrCode()
         text = QVBoxLayout()
         for widget in (self.title, self.address, self.code_caption, self.code):
@@ -106,7 +106,7 @@ class JoinCard(QWidget):
         label = QLabel(text)
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setWordWrap(True)
-        label.setFont(_font(points, bold))
+        label.setFont(_font(self.font(), points, bold))
         return label
 
     def set_join(self, url: str, code: str) -> None:
@@ -116,9 +116,12 @@ class JoinCard(QWidget):
         self.qr.set_text(url)
 
 
-def _font(points: int, bold: bool = False, mono: bool = False) -> QFont:
-    font = QFont("DejaVu Sans Mono" if mono else "")
+def _font(base: QFont, points: int, bold: bool = False, mono: bool = False) -> QFont:
+    """The app's font at ``points`` (a monospaced one for the code: 0 and O never meet,
+    but columns help reading it out)."""
+    font = QFont(base)
     if mono:
+        font.setFamilies(["DejaVu Sans Mono", "monospace"])
         font.setStyleHint(QFont.StyleHint.Monospace)
     font.setPointSize(points)
     font.setBold(bold)

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtNetwork import QHostAddress, QNetworkInterface
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -143,9 +142,6 @@ def start_vote_page(
     except (QADesktopError, VotePageError) as error:
         QMessageBox.warning(window, "Vote page", str(error))
         return None
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(server.stop)
     shown = VotePageWindow(server, window)
     shown.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     shown.show()
