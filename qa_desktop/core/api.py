@@ -112,6 +112,11 @@ from .reports.tables import Table as ReportTable
 from .reports.tables import exposure_table, report_tables
 from .reports.text import headline_lines, methods_text, percent, rate_text
 from .reveal import MIN_PROTECTIVE_LEVEL, RevealState, protects, revealed_filters
+from .room_votes import CODE_ALPHABET as VOTE_CODE_ALPHABET
+from .room_votes import CODE_LENGTH as VOTE_CODE_LENGTH
+from .room_votes import RateLimiter, RoomVoteError, RoomVotes, VoteLimits, display_code
+from .room_votes import token_cookie as vote_token_cookie
+from .room_votes import token_from_cookie as vote_token_from_cookie
 from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
 from .store import DatabaseError
@@ -125,7 +130,7 @@ from .verdicts import (
     VerdictDraft,
     VerdictEvent,
 )
-from .vocab import BlurKind, ContentType, KeyRole, Outcome, RefusalReason, Role
+from .vocab import BlurKind, ContentType, KeyRole, Outcome, RefusalReason, Role, RoomVoteProblem
 from .wellbeing import (
     BreakAdvisor,
     BreakSuggestion,
@@ -159,6 +164,8 @@ __all__ = [
     "REPORT_DIMENSIONS",
     "SEVERE_HARM_TYPES",
     "SMALL_N",
+    "VOTE_CODE_ALPHABET",
+    "VOTE_CODE_LENGTH",
     "AccuracyRow",
     "AccuracyTable",
     "AgreementError",
@@ -227,6 +234,7 @@ __all__ = [
     "QueueFilter",
     "QueueRow",
     "Rate",
+    "RateLimiter",
     "RefusalReason",
     "Refused",
     "Region",
@@ -237,6 +245,9 @@ __all__ = [
     "RevealState",
     "Revealed",
     "Role",
+    "RoomVoteError",
+    "RoomVoteProblem",
+    "RoomVotes",
     "RulingAgreement",
     "Section",
     "SectionMatch",
@@ -256,6 +267,7 @@ __all__ = [
     "VerdictEvent",
     "VideoCapture",
     "Vote",
+    "VoteLimits",
     "WrongPassphrase",
     "agreement",
     "apply_filters",
@@ -265,6 +277,7 @@ __all__ = [
     "cohen_matrix",
     "data_dir",
     "decode_image_for_display",
+    "display_code",
     "display_text",
     "distinct_names",
     "drift_table",
@@ -297,6 +310,8 @@ __all__ = [
     "tag_key",
     "untrusted_summary",
     "video_info",
+    "vote_token_cookie",
+    "vote_token_from_cookie",
     "what_to_do",
     "wilson",
     "write_cases_csv",

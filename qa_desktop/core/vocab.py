@@ -106,3 +106,25 @@ class RefusalReason(StrEnum):
     UNSAFE_PATH = "unsafe-path"
     WRONG_KIND = "wrong-kind"
     ZIP_BOMB = "zip-bomb"
+
+
+class RoomVoteProblem(StrEnum):
+    """Why the room vote page refused a request (``core/room_votes.py`` maps each to an HTTP
+    status)."""
+
+    MALFORMED = "malformed"
+    NOT_JOINED = "not-joined"
+    WRONG_CODE = "wrong-code"
+    WRONG_SESSION = "wrong-session"
+    NOT_FOUND = "not-found"
+    NOT_CURRENT = "not-current"
+    CLOSED = "closed"
+    TOO_LARGE = "too-large"
+    UNKNOWN_LABEL = "unknown-label"
+    UNKNOWN_SECTION = "unknown-section"
+    UNKNOWN_PARTICIPANT = "unknown-participant"
+    RATE_LIMITED = "rate-limited"
+    NOT_LIVE = "not-live"
+    WRONG_METHOD = "wrong-method"
+    WRONG_ORIGIN = "wrong-origin"
+    WRONG_HOST = "wrong-host"

@@ -74,6 +74,12 @@ def _label_key(window: MainWindow, number: int) -> None:
         window.statusBar().showMessage(f"No label on key {number}", 3000)
 
 
+def _open_vote_page(window: MainWindow) -> object:
+    from .vote_page.launcher import open_vote_page
+
+    return open_vote_page(window)
+
+
 def _a(
     id: str, keys: str, description: str, menu: str | None, run: Command | None, **kw: object
 ) -> Action:
@@ -235,6 +241,9 @@ ACTIONS: tuple[Action, ...] = (
        lambda w: w.review.video.faster(), single_keys=(K.Key_Greater,)),
     _a("toggle_mute", "M", "Video: sound on / off for this case (muted on every case)",
        "&View/V&ideo", lambda w: w.review.toggle_mute(), single_keys=(K.Key_M,)),
+    _a("open_vote_page", "", "Open the vote page for a live calibration session (participants"
+       " vote from their own browsers)", "&Review", _open_vote_page,
+       menu_text="Open &vote page for the session…"),
     # -- Reports, Help -------------------------------------------------------------------------
     _a("performance_reports", "Ctrl+Shift+R",
        "Performance reports: accuracy with intervals, errors, confusion, throughput; export "
