@@ -9,6 +9,7 @@ tooltips, text fields) is collected and searched for the pack's label ids and na
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,11 @@ from qa_desktop.ui.calibration.screen import CalibrationScreen
 from qa_desktop.ui.calibration.session_dialog import SessionDialog
 from qa_desktop.ui.calibration.vote_grid import VOTED_COLUMN
 from qa_desktop.ui.main_window import MainWindow
+from qa_desktop.ui.vote_page.launcher import AddressDialog
 
 from .factory import case_record, make_workspace, tiny_png, write_batch
 from .recording import supporting_citation
+from .vote_clients import Client, in_thread
 from .windows import answer_dialog, open_window
 
 CTRL, SHIFT, ALT = (
@@ -480,3 +483,61 @@ def test_a_session_from_a_saved_view_with_a_known_reviewer_ticked(
     ]
     assert screen.session is not None and screen.session.id == session.id
     assert screen.grid.rowCount() == 2  # the arbiter's own laptop shows every row
+
+
+def _free_port_pair() -> int:
+    """A port whose next one is free too (the vote page serves HTTP on P, WebSocket on P+1)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port < 65534:
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no free pair of ports")
+
+
+def test_the_vote_page_follows_the_screen_and_its_votes_show_as_counts(
+    qtbot: QtBot, small: Workspace
+) -> None:
+    """V serves the live session's page, the presenter shows its join card, a participant's
+    vote from a browser shows on the laptop and the presenter as a count only, and the page
+    stops with the screen."""
+    session = small.calibration.create("room", cases=["t-0", "t-1"], participants=["Ana", "Bo"])
+    window, screen = open_screen(qtbot, small)
+    assert screen.session is not None and screen.session.id == session.id
+    key(qtbot, screen.grid, Qt.Key.Key_P)
+    presenter = screen.presenter
+    assert presenter is not None and not presenter.join_card.isVisible()
+    reactivate(qtbot, window)
+    port = _free_port_pair()
+
+    def where(dialog: AddressDialog) -> None:
+        dialog.address.setEditText("127.0.0.1")
+        dialog.port.setValue(port)
+        dialog.accept()
+
+    with answer_dialog(qtbot, where, kind=AddressDialog):
+        key(qtbot, screen.grid, Qt.Key.Key_V)
+    reactivate(qtbot, window)
+    host = screen.vote_page
+    assert host is not None and host.running and host.port == port
+    assert presenter.join_card.isVisible()
+    assert presenter.join_card.code.text() == host.code
+    assert presenter.join_card.address.text() == host.url
+
+    ana = Client(host, "127.0.0.1")
+    assert in_thread(qtbot, lambda: ana.join("Ana")).status == 200
+    assert in_thread(qtbot, lambda: ana.vote("t-0", "vh_remove")).status == 200
+    qtbot.waitUntil(lambda: screen.status.text() == "1 of 2 voted", timeout=10_000)
+    assert presenter.voted_label.text() == "1 of 2 voted"
+    assert "vh_remove" not in " ".join(visible_texts(presenter, screen))
+
+    key(qtbot, screen.grid, Qt.Key.Key_PageDown)  # the page follows the shared screen
+    qtbot.waitUntil(lambda: in_thread(qtbot, ana.state).json()["case_id"] == "t-1")
+    screen.shutdown()
+    assert not host.running and screen.vote_page is None

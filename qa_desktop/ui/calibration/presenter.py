@@ -48,6 +48,7 @@ from ...core.workspace import Workspace
 from ..overlay import PROTECTED_BADGE, REVEALED_BADGE, paint_badge, paint_reveal_frame
 from ..plain_text import SafeTextBrowser, ask
 from ..render import RenderCache, Rendered
+from ..vote_page.join_card import JoinCard
 from .distribution_chart import BACKGROUND, FOREGROUND, RULED_BAR, DistributionChart
 
 TEXT_PX_AT_1080 = 30
@@ -250,6 +251,8 @@ class PresenterWindow(QWidget):
         self.votes_label = _plain_label()
         self.votes_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.ruling_label = _plain_label()
+        self.join_card = JoinCard()
+        self.join_card.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.session_label, 1)
@@ -260,6 +263,7 @@ class PresenterWindow(QWidget):
         case_column.addWidget(self.case_text, 2)
         case_column.addWidget(self.media, 3)
         side = QVBoxLayout()
+        side.addWidget(self.join_card)
         side.addWidget(self.voted_label)
         side.addWidget(self.voters_label)
         side.addWidget(self.chart, 3)
@@ -371,6 +375,15 @@ class PresenterWindow(QWidget):
         self.media.set_revealed(True)
         self._show_text(())
         return True
+
+    def show_join(self, url: str, code: str) -> None:
+        """Show the vote page's join card (address, code, QR code) to the room."""
+        self.join_card.set_join(url, code)
+        self.join_card.show()
+
+    def hide_join(self) -> None:
+        """The vote page stopped: its card goes."""
+        self.join_card.hide()
 
     @property
     def media_shown_to_room(self) -> bool:

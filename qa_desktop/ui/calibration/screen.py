@@ -13,7 +13,8 @@ first); N writes a note (Ctrl+Enter adds it, Esc leaves); Alt+1-9 chooses the ru
 label, C cites, Ctrl+Enter records the ruling; W shows media behind the warning (still
 blurred); PgDn/PgUp next/previous case; Ctrl+N a new session; P puts the presenter
 (:class:`~.presenter.PresenterWindow`) full screen on the projector, following this screen's
-case; M shows the case's media to the room (asks first); A opens the session report.
+case; M shows the case's media to the room (asks first); A opens the session report; V serves
+the vote page (``ui/vote_page/``) and puts its join card on the presenter.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ from ..plain_text import ask, escaped
 from ..render import RenderCache, Rendered
 from ..verdict_panel import VerdictPanel
 from ..viewer import CaseViewer
+from ..vote_page.host import VotePageHost
+from ..vote_page.launcher import start_vote_page
 from ..workers import run_in_background
 from .distribution_chart import DistributionChart
 from .presenter import PresenterWindow, projector_screen
@@ -173,6 +176,7 @@ class CalibrationScreen(QWidget):
         self.warning_accepted = False
         self.presenter: PresenterWindow | None = None
         self.report_window: SessionReportView | None = None
+        self.vote_page: VotePageHost | None = None
         self._note_drafts: dict[tuple[str, str], str] = {}
         self._ruling_drafts: dict[tuple[str, str], tuple[VerdictDraft | None, str, str]] = {}
         self.renderer = RenderCache(ws.queue.open_media, parent=self)
@@ -193,9 +197,11 @@ class CalibrationScreen(QWidget):
         self.new_button.clicked.connect(lambda: self.new_session())
         self.present_button = QPushButton("Presenter on the projector  (P)")
         self.report_button = QPushButton("Session report  (A)")
+        self.vote_page_button = QPushButton("Vote page  (V)")
         for button, run in (
             (self.present_button, self.open_presenter),
             (self.report_button, self.open_report),
+            (self.vote_page_button, self.open_vote_page),
         ):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, go=run: go())
@@ -212,6 +218,7 @@ class CalibrationScreen(QWidget):
         left_layout.addWidget(self.new_button)
         left_layout.addWidget(self.present_button)
         left_layout.addWidget(self.report_button)
+        left_layout.addWidget(self.vote_page_button)
 
         # -- middle: the case ---
         self.header = _plain("No session open: pick one, or make a new one (Ctrl+N)")
@@ -239,7 +246,7 @@ class CalibrationScreen(QWidget):
             "Grid: arrows move · 1–9 label · Enter/Space vote — R reveal · N note · "
             "Alt+1–9 ruling label · C cite · Ctrl+Enter rule · W show behind warning · "
             "PgDn/PgUp next/previous — P presenter on the projector · M show media to the room · "
-            "A session report"
+            "A session report · V vote page for participants' own devices"
         )
         middle_layout.addWidget(self.hints)
 
@@ -407,6 +414,9 @@ class CalibrationScreen(QWidget):
         """Open a session at its first case (every case's state loads in a worker)."""
         self._keep_drafts()
         session = self.ws.calibration.session(session_id)
+        if self.session is not None and session.id != self.session.id:
+            self.close_vote_page()  # the page serves one session
+            self.close_presenter()
         self.session = session
         me = self.ws.reviewer.id if self.ws.reviewer else ""
         people = list(session.participants)
@@ -579,6 +589,8 @@ class CalibrationScreen(QWidget):
         (``PresenterWindow.show_case``/``refresh``); until then it emits
         :attr:`presenter_case_changed`."""
         self.presenter_case_changed.emit(case_id)
+        if self.vote_page is not None and self.vote_page.running:
+            self.vote_page.set_current(case_id)
         presenter = self.presenter
         if presenter is None or not presenter.isVisible():
             return
@@ -597,6 +609,8 @@ class CalibrationScreen(QWidget):
             self.close_presenter()
             self.presenter = PresenterWindow(self.ws, self.session.id)
         self.presenter.show_case(self.state.case_id)
+        if self.vote_page is not None and self.vote_page.running:
+            self.presenter.show_join(self.vote_page.url, self.vote_page.code)
         self.presenter.place_on(projector_screen())
         self.window().activateWindow()  # the keys stay on the laptop
         return self.presenter
@@ -615,6 +629,45 @@ class CalibrationScreen(QWidget):
             self.message.emit("Open the presenter first (P)", 4000)
             return False
         return self.presenter.reveal_media_to_room()
+
+    def open_vote_page(self) -> VotePageHost | None:
+        """Serve the live session's vote page (asks where), following this screen's case;
+        the presenter shows its join card. Votes from the page arrive as the grid's do."""
+        if self.session is None or self.state is None:
+            self.message.emit("Open a session first", 4000)
+            return None
+        if self.session.mode != "live":
+            self.message.emit("The vote page is for live sessions (async ones travel)", 5000)
+            return None
+        if self.vote_page is not None and self.vote_page.running:
+            return self.vote_page
+        host = start_vote_page(self.window(), self.session.id)
+        if host is None:
+            return None
+        self.vote_page = host
+        host.set_current(self.state.case_id)
+        host.changed.connect(self._page_changed)
+        host.stopped.connect(self._page_stopped)
+        if self.presenter is not None:
+            self.presenter.show_join(host.url, host.code)
+        return host
+
+    def close_vote_page(self) -> None:
+        """Stop serving the vote page (leaving the session or the app)."""
+        if self.vote_page is not None:
+            self.vote_page.stop()
+
+    def _page_changed(self, page: dict[str, object]) -> None:
+        """A vote arrived through the page: show the new count here and on the presenter."""
+        state = self.state
+        same_case = state is not None and page.get("case_id") == state.case_id
+        if same_case and state is not None and page.get("voted") != state.voted:
+            self._reload_state()
+
+    def _page_stopped(self) -> None:
+        self.vote_page = None
+        if self.presenter is not None:
+            self.presenter.hide_join()
 
     def open_report(self) -> SessionReportView | None:
         """The open session's agreement report in its own window (figures, the cases of
@@ -808,6 +861,8 @@ class CalibrationScreen(QWidget):
             self.show_media_to_room()
         elif key == Qt.Key.Key_A:
             self.open_report()
+        elif key == Qt.Key.Key_V:
+            self.open_vote_page()
         elif key == Qt.Key.Key_PageDown:
             self.next_case()
         elif key == Qt.Key.Key_PageUp:
@@ -867,6 +922,7 @@ class CalibrationScreen(QWidget):
 
     def shutdown(self) -> None:
         """Leaving the app: finish the workers."""
+        self.close_vote_page()
         self.close_presenter()
         if self.report_window is not None:
             self.report_window.close()
