@@ -51,6 +51,8 @@ from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancel
 from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
+from .gold import AccuracyRow as GoldAccuracyRow
+from .gold import GoldAccuracy, GoldCase, GoldMiss, ShipResult
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
 from .keys import (
     PASSPHRASE_ENV,
@@ -178,6 +180,10 @@ __all__ = [
     "FinalVerdict",
     "FindingCase",
     "FindingGroup",
+    "GoldAccuracy",
+    "GoldAccuracyRow",
+    "GoldCase",
+    "GoldMiss",
     "Guideline",
     "Identity",
     "ImportCancelled",
@@ -223,6 +229,7 @@ __all__ = [
     "SessionSummary",
     "SessionTimeRule",
     "SevereExposureRule",
+    "ShipResult",
     "SignedBatchRefused",
     "SignerDeliveries",
     "StoredMedia",
