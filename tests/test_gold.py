@@ -59,7 +59,10 @@ def test_promote_a_ruling_and_a_decided_verdict(lead: Workspace) -> None:
     assert ruled.difficulty == pytest.approx(2 / 3)
     promoted = lead.gold.promote("t-1")
     assert (promoted.source, promoted.difficulty) == ("verdict", None)
-    assert [g.case_id for g in lead.gold.cases(market="DE", policy="VH")] == ["t-0"]
+    # A no-violation answer citing nothing tests the frontline decision's policy (VH).
+    assert promoted.policy == "VH"
+    assert [g.case_id for g in lead.gold.cases(market="DE", policy="VH")] == ["t-0", "t-1"]
+    assert lead.gold.cases(market="FR") == [] and lead.gold.cases(policy="HS") == []
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,12 @@ from .media_store import MediaKeyError, StoredMedia
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
+from .quizzes import MODES as QUIZ_MODES
+from .quizzes import Attempt as QuizAttempt
+from .quizzes import Explanation as QuizExplanation
+from .quizzes import Feedback as QuizFeedback
+from .quizzes import Quiz, QuizItem, QuotedSection, SectionScore
+from .quizzes import Score as QuizScore
 from .reports.figures import DIMENSIONS as REPORT_DIMENSIONS
 from .reports.figures import (
     AccuracyRow,
@@ -143,6 +149,7 @@ __all__ = [
     "MIN_PROTECTIVE_LEVEL",
     "OUTCOMES",
     "PASSPHRASE_ENV",
+    "QUIZ_MODES",
     "RCA_REASONS",
     "REPORT_DIMENSIONS",
     "SEVERE_HARM_TYPES",
@@ -212,6 +219,13 @@ __all__ = [
     "QADesktopError",
     "QueueFilter",
     "QueueRow",
+    "Quiz",
+    "QuizAttempt",
+    "QuizExplanation",
+    "QuizFeedback",
+    "QuizItem",
+    "QuizScore",
+    "QuotedSection",
     "Rate",
     "RefusalReason",
     "Refused",
@@ -226,6 +240,7 @@ __all__ = [
     "RulingAgreement",
     "Section",
     "SectionMatch",
+    "SectionScore",
     "SessionSummary",
     "SessionTimeRule",
     "SevereExposureRule",

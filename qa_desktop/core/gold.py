@@ -195,6 +195,22 @@ def _difficulty(
     return sum(1 for v in votes if v != label) / len(votes)
 
 
+def _policy(
+    db: sqlite_utils.Database, pack_id: str, version: str, event: VerdictEvent, frontline: str
+) -> str:
+    """The policy a gold case tests: its first cited section's, else its label's, else (a
+    no-violation answer citing nothing) the frontline decision's policy."""
+    sections = {s.id: s for s in pack_sections(db, pack_id, version)}
+    for c in event.citations:
+        if c.section_id in sections and sections[c.section_id].policy:
+            return sections[c.section_id].policy
+    labels = {lab.id: lab for lab in pack_labels(db, pack_id, version)}
+    label = labels.get(event.label or "")
+    if label is not None and label.enforces and label.policy:
+        return label.policy
+    return frontline
+
+
 def promote(db: sqlite_utils.Database, case_id: str) -> GoldCase:
     """Make a case gold from its final verdict: an arbiter's ruling, or SMEs' decided verdict.
 
@@ -230,8 +246,7 @@ def promote(db: sqlite_utils.Database, case_id: str) -> GoldCase:
             next(iter(db.query("SELECT * FROM verdicts WHERE id = ?", [final[0]])))
         )
         assert event.label is not None
-        labels = {lab.id: lab for lab in pack_labels(db, case.pack_id, case.pack_version)}
-        policy = labels[event.label].policy if event.label in labels else ""
+        policy = _policy(db, case.pack_id, case.pack_version, event, case.original.policy)
         source = "ruling" if final[1] == "ruled" else "verdict"
         row = {
             "case_id": case_id,

@@ -33,6 +33,7 @@ from .guidelines import Guidelines
 from .media_store import MediaStore
 from .paths import app_dir, private_dir, quarantine_dir, settings_path
 from .queue import Queue
+from .quizzes import Quizzes
 from .reports import Reports
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database
@@ -68,6 +69,9 @@ class Workspace:
         self.reports = Reports(db, self._queue_reviewer_id)
         self.calibration = Calibration(db, self._reviewer_id)
         self.gold = Gold(db, self.media_store, lambda: private_dir(data_dir / "shipping"))
+        self.quizzes = Quizzes(
+            db, self.media_store, self._reviewer_id, lambda: self._require_reviewer().display_name
+        )
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:
