@@ -236,6 +236,10 @@ ACTIONS: tuple[Action, ...] = (
     _a("toggle_mute", "M", "Video: sound on / off for this case (muted on every case)",
        "&View/V&ideo", lambda w: w.review.toggle_mute(), single_keys=(K.Key_M,)),
     # -- Reports, Help -------------------------------------------------------------------------
+    _a("take_quiz", "", "Take a knowledge quiz (receive a shipped quiz file first)",
+       "Re&ports", lambda w: w.take_quiz(), menu_text="Take a &quiz…"),
+    _a("quiz_results", "", "Quiz results: who passed what", "Re&ports",
+       lambda w: w.show_quiz_results(), menu_text="Quiz &results"),
     _a("performance_reports", "Ctrl+Shift+R",
        "Performance reports: accuracy with intervals, errors, confusion, throughput; export "
        "XLSX, CSV, PDF", "Re&ports", lambda w: w.show_reports(),
@@ -349,6 +353,9 @@ class KeyDispatcher(QObject):
             return False
         if QApplication.activeModalWidget() is not None:
             return False
+        quiz = getattr(self.window, "quiz", None)
+        if quiz is not None and self.window.screens.currentWidget() is quiz:
+            return False  # the quiz screen takes its own keys (answers, reveal, next)
         focus = QApplication.focusWidget()
         if isinstance(focus, _TEXT_INPUTS) or _in_dock(focus) or _in_dock(watched):
             return False

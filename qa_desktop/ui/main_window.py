@@ -32,6 +32,7 @@ from ..core.api import (
     Identity,
     PackError,
     QueueFilter,
+    Refused,
     WrongPassphrase,
     missing_summary,
 )
@@ -44,6 +45,7 @@ from .guideline_browser import GuidelineBrowser
 from .import_dialog import choose_batch, run_import
 from .plain_text import inform, show_message, warn
 from .preferences_dialog import PreferencesDialog
+from .quiz.screen import QuizScreen
 from .reports.screen import ReportsScreen
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ws = workspace
         self.summary_on_close = summary_on_close
+        self.clock = clock
         self.changes = Changes(self)
         self.preferences_file = QSettings(str(workspace.settings_path), QSettings.Format.IniFormat)
         self._passphrase: str | None = None
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self.screens = QStackedWidget()
         self.screens.addWidget(self.review)
         self.reports: ReportsScreen | None = None  # made when first opened
+        self.quiz: QuizScreen | None = None  # made when first opened
         self.setCentralWidget(self.screens)
         # The status line speaks of the case on screen: only the review screen has one.
         self.screens.currentChanged.connect(
@@ -151,6 +155,8 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.review.hold_reveal(False)
             self.review.viewer.image_view.set_revealed(self.review.case_revealed)
+            if self.quiz is not None:
+                self.quiz.protect()
         super().changeEvent(event)
 
     # -- guidelines dock -----------------------------------------------------------------------
@@ -185,6 +191,57 @@ class MainWindow(QMainWindow):
         self.screens.setCurrentWidget(self.reports)
         self.reports.open_screen()
         return self.reports
+
+    # -- the quiz screen -------------------------------------------------------------------------
+    def quiz_screen(self) -> QuizScreen:
+        """The quiz screen (made on first use), current in the stack."""
+        if self.quiz is None:
+            self.quiz = QuizScreen(
+                self.ws, self.preferences_file, self.review.session_id, self.clock
+            )
+            self.quiz.back_requested.connect(self.show_review)
+            self.screens.addWidget(self.quiz)
+        self.review.protect()
+        self.screens.setCurrentWidget(self.quiz)
+        self.quiz.setFocus(Qt.FocusReason.OtherFocusReason)
+        return self.quiz
+
+    def show_quiz(self, quiz: str) -> QuizScreen | None:
+        """Take a received quiz on the quiz screen (a refusal shows in the status bar)."""
+        try:
+            screen = self.quiz_screen()
+            screen.open_quiz(quiz)
+        except Refused as exc:
+            self.show_review()
+            self.statusBar().showMessage(f"Quiz: {exc}", 8000)
+            return None
+        return screen
+
+    def take_quiz(self) -> None:
+        """Receive a shipped quiz (.zip) or choose one already received, and take it."""
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        received = [q for q in self.ws.quizzes.quizzes() if q.received_at]
+        choices = [q.name for q in received] + ["Receive a quiz file…"]
+        choice, ok = QInputDialog.getItem(self, "Take a quiz", "Quiz:", choices, 0, False)
+        if not ok:
+            return
+        if choice == choices[-1]:
+            path, _ = QFileDialog.getOpenFileName(self, "Receive a quiz", "", "Quiz (*.zip)")
+            if not path:
+                return
+            try:
+                choice = self.ws.quizzes.receive(Path(path)).id
+            except Refused as exc:
+                self.statusBar().showMessage(f"Quiz refused: {exc}", 10000)
+                return
+        self.show_quiz(choice)
+
+    def show_quiz_results(self) -> QuizScreen:
+        """The lead's table of who passed what."""
+        screen = self.quiz_screen()
+        screen.show_results()
+        return screen
 
     def show_review(self) -> None:
         """Back to the review screen."""
@@ -497,6 +554,8 @@ class MainWindow(QMainWindow):
         """Stop listening for keys, end the review session (its summary if asked)."""
         _application().removeEventFilter(self.keys)
         self.outside_changes.stop()
+        if self.quiz is not None:
+            self.quiz.shutdown()
         self.review.shutdown(self.summary_on_close)
         super().closeEvent(event)
 
