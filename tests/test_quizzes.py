@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa_desktop.cli import cli
 from qa_desktop.core.api import RefusalReason, Refused, VerdictDraft
@@ -308,3 +310,77 @@ def test_quiz_cli_build_ship_take_score(tmp_path: Path, pair: tuple[Workspace, W
     scored = runner.invoke(cli, [*at_lead, "quiz", "score", str(sent)])
     assert scored.exit_code == 0, scored.output
     assert "Rae\tQ\t2\t2\t1.000\tpassed" in scored.output
+
+
+def test_a_verdict_on_a_quiz_case_merges_and_counts_nowhere(
+    tmp_path: Path, pair: tuple[Workspace, Workspace]
+) -> None:
+    """Quiz cases sit in the reviewer's queue like any case: a verdict recorded on one
+    travels in their verdict bundle, merges at the lead's, and no report counts it."""
+    from .recording import record
+
+    lead, rae = pair
+    quiz = lead.quizzes.build("T", mode="training", market="DE", policy="VH", count=2)
+    got = rae.quizzes.receive(
+        lead.quizzes.ship(quiz.id, lead.trust.identity(PASSPHRASE), tmp_path / "out")
+    )
+    copy = got.items[0].case_id
+    record(rae, copy, "no_violation")
+    assert rae.reports.performance().overall.decided == 0
+    exported = rae.bundles.export(rae.trust.identity(PASSPHRASE), tmp_path / "outbox")
+    assert exported is not None
+    [report] = lead.bundles.import_files([exported.path])
+    assert not report.refused, report.refused_message
+    decided_before = 6  # the lead's rulings on g-0..g-5
+    assert lead.reports.performance().overall.decided == decided_before
+    with pytest.raises(Refused) as copy_gold:
+        lead.gold.promote(copy)
+    assert copy_gold.value.reason == RefusalReason.ALREADY_GOLD
+
+
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+@settings(max_examples=200, deadline=None)
+def test_parse_attempts_refuses_any_garbage_with_a_reason(data: bytes) -> None:
+    from qa_desktop.core.bundles.payloads.quiz_attempts import parse_attempts
+
+    try:
+        attempts = parse_attempts(data)
+    except Refused as exc:
+        assert exc.reason in (RefusalReason.SCHEMA, RefusalReason.EMPTY)
+    else:
+        assert attempts and all(set(a) >= {"id", "quiz_id", "answers"} for a in attempts)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.text(min_size=1, max_size=8),
+                "quiz_id": st.text(min_size=1, max_size=8),
+                "reviewer_id": st.text(min_size=1, max_size=8),
+                "started_at": st.text(min_size=1, max_size=8),
+                "submitted_at": st.text(min_size=1, max_size=8),
+                "answers": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "case_id": st.text(min_size=1, max_size=8),
+                            "label": st.text(min_size=1, max_size=8),
+                            "answered_at": st.text(min_size=1, max_size=8),
+                        }
+                    ),
+                    max_size=3,
+                    unique_by=lambda a: a["case_id"],
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_parse_attempts_reads_back_what_was_written(attempts: list[dict[str, object]]) -> None:
+    from qa_desktop.core.bundles.payloads.quiz_attempts import parse_attempts
+    from qa_desktop.core.formats.canonical import dumps_canonical
+
+    data = b"".join(dumps_canonical(a) + b"\n" for a in attempts)
+    assert parse_attempts(data) == attempts

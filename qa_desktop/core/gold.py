@@ -211,6 +211,12 @@ def _policy(
     return frontline
 
 
+def _is_quiz_copy(db: sqlite_utils.Database, case_id: str) -> bool:
+    return (
+        db.execute("SELECT 1 FROM quiz_items WHERE case_id = ?", [case_id]).fetchone() is not None
+    )
+
+
 def promote(db: sqlite_utils.Database, case_id: str) -> GoldCase:
     """Make a case gold from its final verdict: an arbiter's ruling, or SMEs' decided verdict.
 
@@ -227,6 +233,8 @@ def promote(db: sqlite_utils.Database, case_id: str) -> GoldCase:
         shipped = db.execute(
             "SELECT gold_case_id FROM shipped_cases WHERE case_id = ?", [case_id]
         ).fetchone()
+        if _is_quiz_copy(db, case_id):
+            raise Refused(RefusalReason.ALREADY_GOLD, f"case {case_id} is a quiz's copy of gold")
         if shipped is not None and shipped[0] is not None:
             raise Refused(
                 RefusalReason.ALREADY_GOLD,

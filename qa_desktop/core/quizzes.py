@@ -46,7 +46,7 @@ from .bundles.payloads.quiz_attempts import (
 )
 from .clock import utc_now_iso
 from .errors import Refused
-from .gold import GoldCase, _new_case_id, _rename, case_record, gold_cases
+from .gold import GoldCase, _import_own, _new_case_id, _rename, case_record, gold_cases
 from .guidelines import GuidelineNotFound, pack_labels, resolve_guideline
 from .ids import new_event_id
 from .media_store import MediaStore
@@ -437,11 +437,17 @@ def ship(
     identity: keys.Identity,
     issuer: str,
     out_dir: Path,
+    staging_dir: Path,
 ) -> Path:
-    """Sign a quiz as a case batch into ``out_dir``; the .zip. Shipping again re-signs it."""
+    """Sign a quiz as a case batch into ``out_dir``; the .zip. Shipping again re-signs it.
+
+    The lead's database imports the quiz's cases as well (see ``gold._import_own``)."""
     quiz = load_quiz(db, quiz_name)
     files = quiz_files(db, media, quiz, issuer)
     with transaction(db):
+        # The lead holds the quiz's cases too, so a reviewer's verdict on one (recorded from
+        # the queue) merges instead of refusing their whole bundle; reports leave them out.
+        _import_own(db, media, files, staging_dir)
         path = sign_case_batch_files(identity, files, out_dir, db=db)
         db.execute(
             "UPDATE quizzes SET shipped_at = COALESCE(shipped_at, ?) WHERE id = ?",
@@ -732,7 +738,9 @@ class Quizzes:
         media: MediaStore,
         reviewer_id: Callable[[], str],
         reviewer_name: Callable[[], str],
+        staging_dir: Callable[[], Path],
     ) -> None:
+        self._staging_dir = staging_dir
         self._db = db
         self._media = media
         self._reviewer_id = reviewer_id
@@ -753,7 +761,15 @@ class Quizzes:
 
     def ship(self, quiz: str, identity: keys.Identity, out_dir: Path) -> Path:
         """Sign the quiz as a case batch for reviewers (see :func:`ship`)."""
-        return ship(self._db, self._media, quiz, identity, self._reviewer_name(), out_dir)
+        return ship(
+            self._db,
+            self._media,
+            quiz,
+            identity,
+            self._reviewer_name(),
+            out_dir,
+            self._staging_dir(),
+        )
 
     def receive(self, path: Path) -> Quiz:
         """Verify and import a shipped quiz (see :func:`receive`)."""

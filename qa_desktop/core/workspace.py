@@ -68,9 +68,14 @@ class Workspace:
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
         self.calibration = Calibration(db, self._reviewer_id)
-        self.gold = Gold(db, self.media_store, lambda: private_dir(data_dir / "shipping"))
+        shipping = lambda: private_dir(data_dir / "shipping")  # noqa: E731
+        self.gold = Gold(db, self.media_store, shipping)
         self.quizzes = Quizzes(
-            db, self.media_store, self._reviewer_id, lambda: self._require_reviewer().display_name
+            db,
+            self.media_store,
+            self._reviewer_id,
+            lambda: self._require_reviewer().display_name,
+            shipping,
         )
 
     @classmethod

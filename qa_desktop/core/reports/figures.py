@@ -40,8 +40,12 @@ from ..outcomes import OUTCOMES, outcome_sql
 from ..vocab import Outcome
 from .intervals import SMALL_N, Interval, wilson
 
-HIDDEN_GOLD_SQL = "SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL"
-"""The shipped hidden-gold copies (``core/gold.py``): never counted as frontline decisions."""
+HIDDEN_GOLD_SQL = (
+    "SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL"
+    " UNION ALL SELECT case_id FROM quiz_items"
+)
+"""Hidden-gold copies and quiz items (``core/gold.py``, ``core/quizzes.py``): answers to a
+known key, never counted as frontline decisions."""
 
 DIMENSIONS = ("policy", "market", "moderator", "queue", "batch", "week")
 """What accuracy can be broken down by (any one, or two crossed)."""
