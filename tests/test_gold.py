@@ -219,10 +219,16 @@ def test_reviewer_accuracy_against_hidden_gold_after_sync(tmp_path: Path) -> Non
     ][:4]
     for case_id in ordinary:
         record(reviewer, case_id, "no_violation")
-    exported = reviewer.bundles.export(reviewer.trust.identity(PASSPHRASE), tmp_path / "outbox")
-    assert exported is not None
-    [imported] = lead.bundles.import_files([exported.path])
-    assert not imported.refused, imported.refused_message
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    reviewer.sync.folder(reviewer.trust.identity(PASSPHRASE), shared)
+    lead.sync.folder(lead.trust.identity(PASSPHRASE), shared)
+    # Rae's gold answers arrived as her own verdicts, never as calibration votes.
+    roles = db.execute(
+        "SELECT DISTINCT role, session_id FROM verdicts WHERE case_id IN"
+        " (SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL)"
+    ).fetchall()
+    assert roles == [("sme", None)]
     result = lead.gold.accuracy()
     totals = {r.group: (r.correct, r.total) for r in result.by_policy}
     assert sum(c for c, _ in totals.values()) == 7
@@ -291,3 +297,40 @@ def test_ship_refuses_an_unreadable_batch_naming_the_file(
     db = lead.database_for_tests()
     assert db.execute("SELECT count(*) FROM shipped_cases").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM batches WHERE id = 'batch-w'").fetchone()[0] == 0
+
+
+def test_gold_cli_ship_and_accuracy(tmp_path: Path) -> None:
+    lead = make_workspace(tmp_path, "Lead", cases=0)
+    lead.batches.import_batch(gold_batch(tmp_path / "gold-src", 4))
+    for i in range(4):
+        record(lead, f"g-{i}", "no_violation")
+        lead.gold.promote(f"g-{i}")
+    gold_batch(tmp_path / "weekly", 8, prefix="w")
+    data = ["--data-dir", str(lead.data_dir)]
+    runner = CliRunner(env={"QA_DESKTOP_PASSPHRASE": PASSPHRASE})
+    shipped = runner.invoke(
+        cli,
+        [*data, "gold", "ship", str(tmp_path / "weekly"), str(tmp_path / "out"), "--share", "0.2"],
+    )
+    assert shipped.exit_code == 0, shipped.output
+    assert "10 cases" in shipped.output
+    bad = runner.invoke(
+        cli, [*data, "gold", "ship", str(tmp_path / "nowhere"), str(tmp_path / "out")]
+    )
+    assert bad.exit_code != 0
+    # Lead answers one hidden-gold copy wrongly as if a reviewer: the table and the miss show.
+    copy = (
+        lead.database_for_tests()
+        .execute("SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL LIMIT 1")
+        .fetchone()[0]
+    )
+    record(lead, copy, "vh_remove")
+    table = runner.invoke(cli, [*data, "gold", "accuracy", "--misses"])
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert lines[0].split("\t")[:5] == ["reviewer", "by", "group", "correct", "total"]
+    assert lines[1].split("\t")[:5] == ["Lead", "policy", "VH", "0", "1"]
+    assert any(
+        line.startswith("miss\tLead\t" + copy) and "ruling no_violation" in line for line in lines
+    )
+    lead.close()

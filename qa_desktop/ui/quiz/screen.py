@@ -36,6 +36,7 @@ from ...core.api import (
     Clock,
     ExposureMeter,
     Label,
+    Protection,
     Quiz,
     QuizFeedback,
     QuizScore,
@@ -189,17 +190,17 @@ class QuizScreen(QWidget):
         )
         self._show_content()
 
-    def _protection(self) -> tuple[bool, object]:
-        tags = self.case.tags if self.case is not None else ()
-        protection = protection_for(tags, self.prefs)
-        return protection.warning_screen, protection.filters
+    def _protection(self) -> Protection:
+        """The case's protection, as on the review screen (filters raised for harm types)."""
+        return protection_for(self.case.tags if self.case is not None else (), self.prefs)
 
     def _show_content(self) -> None:
         case = self.case
         if case is None:
             self.viewer.show_visual(None, "This item's case is missing.")
             return
-        warning, filters = self._protection()
+        protection = self._protection()
+        warning, filters = protection.warning_screen, protection.filters
         if case.content_type == "text":
             warned = tuple(case.tags) if self.reveal.shows_warning(warning) else ()
             self.viewer.show_text(case.text, warned)
@@ -207,7 +208,7 @@ class QuizScreen(QWidget):
         if self.reveal.shows_warning(warning):
             self.viewer.show_warning(case.tags)
             return
-        rendered = self.renderer.request(case, filters)  # type: ignore[arg-type]
+        rendered = self.renderer.request(case, filters)
         self.viewer.show_visual(rendered, "" if rendered else "Preparing the blurred view…")
         self._apply_reveal()
 
@@ -268,12 +269,11 @@ class QuizScreen(QWidget):
 
     def _apply_reveal(self) -> None:
         self.viewer.image_view.set_revealed(self.reveal.full)
-        _, filters = self._protection()
         fraction = self.reveal.fraction(
             self._media_on_screen(),
             self.viewer.revealed_region_fraction() if self._media_on_screen() else 0.0,
             self.viewer.image_view.revealed,
-            protects(filters),  # type: ignore[arg-type]
+            protects(self._protection().filters),
         )
         if fraction > 0 and self.case is not None:
             if self.meter.revealing:
