@@ -334,3 +334,30 @@ def test_gold_cli_ship_and_accuracy(tmp_path: Path) -> None:
         line.startswith("miss\tLead\t" + copy) and "ruling no_violation" in line for line in lines
     )
     lead.close()
+
+
+def test_shipping_hidden_gold_writes_no_plain_media_into_the_data_directory(
+    tmp_path: Path,
+) -> None:
+    from .factory import tiny_png
+
+    lead = make_workspace(tmp_path, "Lead", cases=0)
+    folder = tmp_path / "gold-src"
+    raw = tiny_png(folder / "media" / "g.png", seed=5).read_bytes()
+    records = [case_record("g-img", "image", ["media/g.png"])]
+    lead.batches.import_batch(write_batch(folder, records, batch_id="gold-src"))
+    record(lead, "g-img", "vh_remove")
+    lead.gold.promote("g-img")
+    files = lead.batches.read_for_signing(gold_batch(tmp_path / "weekly", 4, prefix="w"))
+    result = lead.gold.ship_batch(
+        lead.trust.identity(PASSPHRASE), files, tmp_path / "out", share=0.2
+    )
+    assert result.gold == 1
+    # The shipped batch carries the picture (like any batch); the data directory never
+    # holds it unsealed.
+    for path in lead.data_dir.rglob("*"):
+        if path.is_file():
+            assert raw not in path.read_bytes(), path
+    with zipfile.ZipFile(result.path) as archive:
+        assert any(raw == archive.read(n) for n in archive.namelist())
+    lead.close()

@@ -22,12 +22,10 @@ verdict bundles; they are scored here and left out of the frontline-accuracy rep
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import secrets
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +33,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import keys
-from .batches.importer import import_batch
+from .batches.importer import import_batch_files
 from .bundles.payloads.case_batches import sign_case_batch_files
 from .cases import load_case
 from .clock import utc_now_iso
@@ -471,7 +469,6 @@ def ship_batch(
     out_dir: Path,
     *,
     share: float,
-    staging_dir: Path,
     seed: int | None = None,
 ) -> ShipResult:
     """Sign a case batch for reviewers with hidden gold mixed in; the signed .zip.
@@ -523,7 +520,7 @@ def ship_batch(
     )
     batch_id = str(header.get("id", ""))
     with transaction(db):
-        _import_own(db, media, out_files, staging_dir)
+        _import_own(db, media, out_files)
         now = utc_now_iso()
         db.table("shipped_cases").insert_all(
             {
@@ -558,23 +555,19 @@ def _rename(
     return record
 
 
-def _import_own(
-    db: sqlite_utils.Database, media: MediaStore, files: dict[str, bytes], staging_dir: Path
-) -> None:
-    """Import the shipped batch into the lead's own database, from a private staging .zip
-    (the same bytes as the signed batch beside it), removed afterwards."""
-    staging_dir.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir / f".shipping-{secrets.token_hex(6)}.zip"
+def _import_own(db: sqlite_utils.Database, media: MediaStore, files: dict[str, bytes]) -> None:
+    """Import the shipped batch into the lead's own database from memory (its cases' media
+    go into the sealed store; nothing else touches the disk)."""
+    header = files.get("batch.json", b"")
+    import_batch_files(db, media, f"shipped batch {_batch_id(header)}", files)
+
+
+def _batch_id(header: bytes) -> str:
     try:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-            for name, data in files.items():
-                archive.writestr(name, data)
-        staging.write_bytes(buffer.getvalue())
-        staging.chmod(0o600)
-        import_batch(db, media, staging, trust_unsigned=True)
-    finally:
-        staging.unlink(missing_ok=True)
+        found = json.loads(header)
+    except ValueError:
+        return "?"
+    return str(found.get("id", "?")) if isinstance(found, dict) else "?"
 
 
 def _names(db: sqlite_utils.Database) -> dict[str, str]:
@@ -646,11 +639,9 @@ class Gold:
         self,
         db: sqlite_utils.Database,
         media: MediaStore,
-        staging_dir: Callable[[], Path],
     ) -> None:
         self._db = db
         self._media = media
-        self._staging_dir = staging_dir
 
     def promote(self, case_id: str) -> GoldCase:
         """Make a case gold from its ruling or decided verdict (see :func:`promote`)."""
@@ -693,7 +684,6 @@ class Gold:
             files,
             out_dir,
             share=share,
-            staging_dir=self._staging_dir(),
             seed=seed,
         )
 

@@ -437,7 +437,6 @@ def ship(
     identity: keys.Identity,
     issuer: str,
     out_dir: Path,
-    staging_dir: Path,
 ) -> Path:
     """Sign a quiz as a case batch into ``out_dir``; the .zip. Shipping again re-signs it.
 
@@ -447,7 +446,7 @@ def ship(
     with transaction(db):
         # The lead holds the quiz's cases too, so a reviewer's verdict on one (recorded from
         # the queue) merges instead of refusing their whole bundle; reports leave them out.
-        _import_own(db, media, files, staging_dir)
+        _import_own(db, media, files)
         path = sign_case_batch_files(identity, files, out_dir, db=db)
         db.execute(
             "UPDATE quizzes SET shipped_at = COALESCE(shipped_at, ?) WHERE id = ?",
@@ -738,9 +737,7 @@ class Quizzes:
         media: MediaStore,
         reviewer_id: Callable[[], str],
         reviewer_name: Callable[[], str],
-        staging_dir: Callable[[], Path],
     ) -> None:
-        self._staging_dir = staging_dir
         self._db = db
         self._media = media
         self._reviewer_id = reviewer_id
@@ -768,7 +765,6 @@ class Quizzes:
             identity,
             self._reviewer_name(),
             out_dir,
-            self._staging_dir(),
         )
 
     def receive(self, path: Path) -> Quiz:

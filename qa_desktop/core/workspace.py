@@ -68,14 +68,12 @@ class Workspace:
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
         self.calibration = Calibration(db, self._reviewer_id)
-        shipping = lambda: private_dir(data_dir / "shipping")  # noqa: E731
-        self.gold = Gold(db, self.media_store, shipping)
+        self.gold = Gold(db, self.media_store)
         self.quizzes = Quizzes(
             db,
             self.media_store,
             self._reviewer_id,
             lambda: self._require_reviewer().display_name,
-            shipping,
         )
 
     @classmethod
