@@ -307,6 +307,8 @@ def test_quiz_cli_build_ship_take_score(tmp_path: Path, pair: tuple[Workspace, W
     )
     assert taken.exit_code == 0, taken.output
     [sent] = (tmp_path / "outbox").glob("*.zip")
+    nothing = runner.invoke(cli, [*at_rae, "quiz", "send", str(tmp_path / "outbox")])
+    assert nothing.exit_code == 0 and "nothing to send" in nothing.output
     scored = runner.invoke(cli, [*at_lead, "quiz", "score", str(sent)])
     assert scored.exit_code == 0, scored.output
     assert "Rae\tQ\t2\t2\t1.000\tpassed" in scored.output

@@ -170,6 +170,20 @@ def quiz_take_command(
     _run(ctx, take)
 
 
+@quiz_group.command("send")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def quiz_send_command(ctx: click.Context, out_dir: Path) -> None:
+    """Sign your submitted quiz attempts not sent yet into OUT_DIR, for the lead.
+
+    \b
+    Example:
+      qa-desktop quiz send ~/outbox
+    """
+    path = _run(ctx, lambda ws: ws.quizzes.export_attempts(_identity(ws), out_dir))
+    click.echo(f"{path}: your attempts, signed for the lead" if path else "nothing to send")
+
+
 @quiz_group.command("score")
 @click.argument("bundles", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sections", is_flag=True, help="Also each attempt's score per guideline section.")

@@ -248,8 +248,8 @@ class QuizScreen(QWidget):
         self.feedback.setText(
             score_text(score)
             if score is not None
-            else "Submitted. Send your attempt to your lead with `qa-desktop quiz take"
-            " QUIZ --send FOLDER` (or export it from File); the lead scores it."
+            else "Submitted. Send your attempts to your lead with `qa-desktop quiz send"
+            " FOLDER`; the lead scores them."
         )
         return score
 
