@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import sys
 
-from . import bundles, calibration, calibration_report, cases, findings, guidelines, keys, reports
+from . import (
+    bundles,
+    calibration,
+    calibration_report,
+    cases,
+    findings,
+    gold,
+    guidelines,
+    keys,
+    quizzes,
+    reports,
+)
 from .base import _advice, cli
 
 __all__ = ["_advice", "cli", "main"]
@@ -18,8 +29,10 @@ _COMMAND_GROUPS = (
     calibration_report,
     cases,
     findings,
+    gold,
     guidelines,
     keys,
+    quizzes,
     reports,
 )
 

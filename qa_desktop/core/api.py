@@ -63,6 +63,8 @@ from .errors import Cancelled, NoReviewer, QADesktopError, Refused, check_cancel
 from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
+from .gold import AccuracyRow as GoldAccuracyRow
+from .gold import GoldAccuracy, GoldCase, GoldMiss, ShipResult
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
 from .keys import (
     PASSPHRASE_ENV,
@@ -97,6 +99,12 @@ from .media_store import MediaKeyError, StoredMedia
 from .outcomes import OUTCOMES
 from .paths import DATA_DIR_ENV, data_dir, resources_dir
 from .queue import QueueFilter, QueueRow
+from .quizzes import MODES as QUIZ_MODES
+from .quizzes import Attempt as QuizAttempt
+from .quizzes import Explanation as QuizExplanation
+from .quizzes import Feedback as QuizFeedback
+from .quizzes import Quiz, QuizItem, QuotedSection, SectionScore
+from .quizzes import Score as QuizScore
 from .reports.figures import DIMENSIONS as REPORT_DIMENSIONS
 from .reports.figures import (
     AccuracyRow,
@@ -160,6 +168,7 @@ __all__ = [
     "MIN_PROTECTIVE_LEVEL",
     "OUTCOMES",
     "PASSPHRASE_ENV",
+    "QUIZ_MODES",
     "RCA_REASONS",
     "REPORT_DIMENSIONS",
     "SEVERE_HARM_TYPES",
@@ -205,6 +214,10 @@ __all__ = [
     "FinalVerdict",
     "FindingCase",
     "FindingGroup",
+    "GoldAccuracy",
+    "GoldAccuracyRow",
+    "GoldCase",
+    "GoldMiss",
     "Guideline",
     "Identity",
     "ImportCancelled",
@@ -233,6 +246,13 @@ __all__ = [
     "QADesktopError",
     "QueueFilter",
     "QueueRow",
+    "Quiz",
+    "QuizAttempt",
+    "QuizExplanation",
+    "QuizFeedback",
+    "QuizItem",
+    "QuizScore",
+    "QuotedSection",
     "Rate",
     "RateLimiter",
     "RefusalReason",
@@ -251,9 +271,11 @@ __all__ = [
     "RulingAgreement",
     "Section",
     "SectionMatch",
+    "SectionScore",
     "SessionSummary",
     "SessionTimeRule",
     "SevereExposureRule",
+    "ShipResult",
     "SignedBatchRefused",
     "SignerDeliveries",
     "StoredMedia",

@@ -612,6 +612,91 @@ def _migration_14(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_15(db: sqlite_utils.Database) -> None:
+    """Golden sets and quizzes (issue 14): the gold pool, where hidden gold was shipped,
+    quizzes with their items, and quiz attempts with their answers."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE gold_cases (
+            case_id TEXT PRIMARY KEY REFERENCES cases(id),
+            label TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            market TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('ruling', 'verdict')),
+            event_id TEXT NOT NULL,
+            session_id TEXT,
+            difficulty REAL,
+            promoted_at TEXT NOT NULL,
+            retired_at TEXT,
+            retired_reason TEXT,
+            quiz_id TEXT
+        );
+        CREATE INDEX gold_cases_pool ON gold_cases(market, policy);
+
+        -- Every case of a shipped batch: its shipped id, the case it was made from, and
+        -- (for hidden gold) the gold case whose answer key it is checked against.
+        CREATE TABLE shipped_cases (
+            case_id TEXT PRIMARY KEY,
+            source_case_id TEXT NOT NULL,
+            gold_case_id TEXT REFERENCES gold_cases(case_id),
+            batch_id TEXT NOT NULL,
+            shipped_at TEXT NOT NULL
+        );
+        CREATE INDEX shipped_cases_gold ON shipped_cases(gold_case_id);
+
+        CREATE TABLE quizzes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            mode TEXT NOT NULL CHECK (mode IN ('training', 'exam')),
+            market TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            pack_id TEXT NOT NULL,
+            pack_version TEXT NOT NULL,
+            pass_mark REAL NOT NULL,
+            max_attempts INTEGER NOT NULL,
+            batch_id TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            shipped_at TEXT,
+            received_at TEXT
+        );
+
+        CREATE TABLE quiz_items (
+            quiz_id TEXT NOT NULL REFERENCES quizzes(id),
+            case_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            gold_case_id TEXT,
+            label TEXT,
+            citations TEXT NOT NULL DEFAULT '[]',
+            explanation TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (quiz_id, case_id)
+        );
+
+        CREATE TABLE quiz_attempts (
+            id TEXT PRIMARY KEY,
+            quiz_id TEXT NOT NULL REFERENCES quizzes(id),
+            reviewer_id TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            submitted_at TEXT,
+            exported INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT 'local'
+        );
+
+        CREATE TABLE quiz_answers (
+            attempt_id TEXT NOT NULL REFERENCES quiz_attempts(id),
+            case_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, case_id)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -627,6 +712,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_12,
     _migration_13,
     _migration_14,
+    _migration_15,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

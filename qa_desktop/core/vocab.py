@@ -74,6 +74,16 @@ class RefusalReason(StrEnum):
     ALREADY_RULED = "already-ruled"
     NOT_REVEALED = "not-revealed"
     NOT_ARBITER = "not-arbiter"
+    # gold sets and quizzes
+    NOT_ARBITRATED = "not-arbitrated"
+    ALREADY_GOLD = "already-gold"
+    NOT_GOLD = "not-gold"
+    NOT_ENOUGH_GOLD = "not-enough-gold"
+    UNKNOWN_QUIZ = "unknown-quiz"
+    QUIZ_NOT_SHIPPED = "quiz-not-shipped"
+    ATTEMPT_LIMIT = "attempt-limit"
+    NOT_IN_QUIZ = "not-in-quiz"
+    KEY_MISMATCH = "key-mismatch"
     # bundles and signed batches
     BAD_SIGNATURE = "bad-signature"
     BAD_TIMESTAMP = "bad-timestamp"

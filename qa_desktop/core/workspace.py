@@ -11,7 +11,8 @@ command; a background task opens its own (one SQLite connection per thread)::
         ws.verdicts.record("c-001", VerdictDraft("vh_remove", citations=(...)))
 
 Rooms: ``queue``, ``batches``, ``guidelines``, ``verdicts``, ``wellbeing``, ``trust``,
-``bundles``, ``sync``, ``reports``, ``calibration``. The database is private to core.
+``bundles``, ``sync``, ``reports``, ``calibration``, ``gold``, ``quizzes``. The database is
+private to core.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from .bundles.ledger import recover_exports
 from .bundles.room import Bundles
 from .calibration import Calibration
 from .errors import NoReviewer
+from .gold import Gold
 from .guidelines import Guidelines
 from .media_store import MediaStore
 from .paths import app_dir, private_dir, quarantine_dir, settings_path
 from .queue import Queue
+from .quizzes import Quizzes
 from .reports import Reports
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database
@@ -65,6 +68,13 @@ class Workspace:
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
         self.calibration = Calibration(db, self._reviewer_id)
+        self.gold = Gold(db, self.media_store)
+        self.quizzes = Quizzes(
+            db,
+            self.media_store,
+            self._reviewer_id,
+            lambda: self._require_reviewer().display_name,
+        )
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:

@@ -245,6 +245,10 @@ ACTIONS: tuple[Action, ...] = (
        " vote from their own browsers)", "&Review", _open_vote_page,
        menu_text="Open &vote page for the session…"),
     # -- Reports, Help -------------------------------------------------------------------------
+    _a("take_quiz", "", "Take a knowledge quiz (receive a shipped quiz file first)",
+       "Re&ports", lambda w: w.take_quiz(), menu_text="Take a &quiz…"),
+    _a("quiz_results", "", "Quiz results: who passed what", "Re&ports",
+       lambda w: w.show_quiz_results(), menu_text="Quiz &results"),
     _a("performance_reports", "Ctrl+Shift+R",
        "Performance reports: accuracy with intervals, errors, confusion, throughput; export "
        "XLSX, CSV, PDF", "Re&ports", lambda w: w.show_reports(),
@@ -362,11 +366,11 @@ class KeyDispatcher(QObject):
             return False
         if QApplication.activeModalWidget() is not None:
             return False
+        if self.window.screens.currentWidget() is not self.window.review:
+            return False  # another screen of the stack (reports, calibration, quiz): its keys
         focus = QApplication.focusWidget()
         if isinstance(focus, _TEXT_INPUTS) or _in_dock(focus) or _in_dock(watched):
             return False
-        if _on_another_screen(self.window, focus) or _on_another_screen(self.window, watched):
-            return False  # another screen of the stack (reports, calibration) has its own keys
         if focus is not None and focus is not watched and watched.isAncestorOf(focus):
             return False  # the key is propagating up from the focus widget: seen there
         key_event: QKeyEvent = event  # type: ignore[assignment]
@@ -390,17 +394,6 @@ class KeyDispatcher(QObject):
         elif action.run is not None:
             action.run(self.window)
         return True
-
-
-def _on_another_screen(window: MainWindow, widget: QWidget | None) -> bool:
-    """The widget is on a screen of the stack other than the review screen."""
-    current = window.screens.currentWidget()
-    return (
-        widget is not None
-        and current is not None
-        and current is not window.review
-        and (current is widget or current.isAncestorOf(widget))
-    )
 
 
 def _in_dock(widget: QWidget | None) -> bool:

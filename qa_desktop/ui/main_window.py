@@ -32,6 +32,7 @@ from ..core.api import (
     Identity,
     PackError,
     QueueFilter,
+    Refused,
     WrongPassphrase,
     missing_summary,
 )
@@ -45,6 +46,7 @@ from .guideline_browser import GuidelineBrowser
 from .import_dialog import choose_batch, run_import
 from .plain_text import inform, show_message, warn
 from .preferences_dialog import PreferencesDialog
+from .quiz.screen import QuizScreen
 from .reports.screen import ReportsScreen
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ws = workspace
         self.summary_on_close = summary_on_close
+        self.clock = clock
         self.changes = Changes(self)
         self.preferences_file = QSettings(str(workspace.settings_path), QSettings.Format.IniFormat)
         self._passphrase: str | None = None
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.screens.addWidget(self.review)
         self.reports: ReportsScreen | None = None  # made when first opened
         self.calibration: CalibrationScreen | None = None  # made when first opened
+        self.quiz: QuizScreen | None = None  # made when first opened
         self.setCentralWidget(self.screens)
         # The status line speaks of the case on screen: only the review screen has one.
         self.screens.currentChanged.connect(
@@ -153,6 +157,8 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.review.hold_reveal(False)
             self.review.viewer.image_view.set_revealed(self.review.case_revealed)
+            if self.quiz is not None:
+                self.quiz.protect()
         super().changeEvent(event)
 
     # -- guidelines dock -----------------------------------------------------------------------
@@ -208,6 +214,57 @@ class MainWindow(QMainWindow):
         """The queue's selected case and its filter (a new session's cases)."""
         case = self.review.case
         return ((case.id,) if case else ()), self.review.model.filter
+
+    # -- the quiz screen -------------------------------------------------------------------------
+    def quiz_screen(self) -> QuizScreen:
+        """The quiz screen (made on first use), current in the stack."""
+        if self.quiz is None:
+            self.quiz = QuizScreen(
+                self.ws, self.preferences_file, self.review.session_id, self.clock
+            )
+            self.quiz.back_requested.connect(self.show_review)
+            self.screens.addWidget(self.quiz)
+        self.review.protect()
+        self.screens.setCurrentWidget(self.quiz)
+        self.quiz.setFocus(Qt.FocusReason.OtherFocusReason)
+        return self.quiz
+
+    def show_quiz(self, quiz: str) -> QuizScreen | None:
+        """Take a received quiz on the quiz screen (a refusal shows in the status bar)."""
+        try:
+            screen = self.quiz_screen()
+            screen.open_quiz(quiz)
+        except Refused as exc:
+            self.show_review()
+            self.statusBar().showMessage(f"Quiz: {exc}", 8000)
+            return None
+        return screen
+
+    def take_quiz(self) -> None:
+        """Receive a shipped quiz (.zip) or choose one already received, and take it."""
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        received = [q for q in self.ws.quizzes.quizzes() if q.received_at]
+        choices = [q.name for q in received] + ["Receive a quiz file…"]
+        choice, ok = QInputDialog.getItem(self, "Take a quiz", "Quiz:", choices, 0, False)
+        if not ok:
+            return
+        if choice == choices[-1]:
+            path, _ = QFileDialog.getOpenFileName(self, "Receive a quiz", "", "Quiz (*.zip)")
+            if not path:
+                return
+            try:
+                choice = self.ws.quizzes.receive(Path(path)).id
+            except Refused as exc:
+                self.statusBar().showMessage(f"Quiz refused: {exc}", 10000)
+                return
+        self.show_quiz(choice)
+
+    def show_quiz_results(self) -> QuizScreen:
+        """The lead's table of who passed what."""
+        screen = self.quiz_screen()
+        screen.show_results()
+        return screen
 
     def show_review(self) -> None:
         """Back to the review screen."""
@@ -522,6 +579,9 @@ class MainWindow(QMainWindow):
         self.outside_changes.stop()
         if self.calibration is not None:
             self.calibration.shutdown()
+
+        if self.quiz is not None:
+            self.quiz.shutdown()
         self.review.shutdown(self.summary_on_close)
         super().closeEvent(event)
 

@@ -20,7 +20,7 @@ from .media_intake import _check_media, _store_media
 from .problems import BatchError, UnsignedBatch
 from .progress import _Progress
 from .records import _parse_cases, _read_cases_file
-from .sources import HEADER_FILE, SIGNED_PREFIX, UNSIGNED, _open_source
+from .sources import HEADER_FILE, SIGNED_PREFIX, UNSIGNED, _MemorySource, _open_source, _Source
 from .writer import _check_against_database, _select_new_cases, _write
 
 
@@ -90,30 +90,53 @@ def _import(
     trust_unsigned: bool,
 ) -> ImportReport:
     with _open_source(path, db) as source:
-        if source.signature_status == UNSIGNED and not trust_unsigned:
-            raise UnsignedBatch(
-                f"{path.name}: this batch is not signed by a trusted issuer. Import it only if"
-                " you trust where it came from: on the command line with"
-                " `qa-desktop import --trust-unsigned`, in the app by confirming when asked."
-                " It will show as unsigned."
-            )
-        header, header_bytes = _read_header(source)
-        if source.batch_id is not None and header.id != source.batch_id:
-            raise BatchError(
-                f"{source.label(HEADER_FILE)}, field 'id': batch {header.id!r} is not the batch"
-                f" the signed bag-info.txt names ({source.batch_id!r})"
-            )
-        cases_name, cases_bytes = _read_cases_file(source)
-        # hashlib lets go of the GIL on large buffers: hash while the cases are parsed.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            source_hash = pool.submit(_sha256_hex, header_bytes, cases_bytes)
-            cases = _parse_cases(source.label(cases_name), cases_name, cases_bytes, header, tracker)
-            source_sha256 = source_hash.result()
-        del cases_bytes
-        batch_is_new = _check_against_database(db, header, source.label(HEADER_FILE), cases)
-        _check_media(source, cases, tracker)
-        new_rows, present = _select_new_cases(cases)
-        media_added = _store_media(source, media, cases, tracker)
+        return _import_source(db, media, path, source, tracker, trust_unsigned)
+
+
+def import_batch_files(
+    db: sqlite_utils.Database, media: MediaStore, name: str, files: dict[str, bytes]
+) -> ImportReport:
+    """Import an unsigned batch the app built in memory (``{name: bytes}`` as
+    ``batch_files`` gives), checked like any batch, all or nothing; ``name`` labels messages.
+    Nothing of it is written to disk but the media store's sealed files."""
+    with _gc_paused():
+        return _import_source(
+            db, media, Path(name), _MemorySource(name, files), _Progress(None, None), True
+        )
+
+
+def _import_source(
+    db: sqlite_utils.Database,
+    media: MediaStore,
+    path: Path,
+    source: _Source,
+    tracker: _Progress,
+    trust_unsigned: bool,
+) -> ImportReport:
+    if source.signature_status == UNSIGNED and not trust_unsigned:
+        raise UnsignedBatch(
+            f"{path.name}: this batch is not signed by a trusted issuer. Import it only if"
+            " you trust where it came from: on the command line with"
+            " `qa-desktop import --trust-unsigned`, in the app by confirming when asked."
+            " It will show as unsigned."
+        )
+    header, header_bytes = _read_header(source)
+    if source.batch_id is not None and header.id != source.batch_id:
+        raise BatchError(
+            f"{source.label(HEADER_FILE)}, field 'id': batch {header.id!r} is not the batch"
+            f" the signed bag-info.txt names ({source.batch_id!r})"
+        )
+    cases_name, cases_bytes = _read_cases_file(source)
+    # hashlib lets go of the GIL on large buffers: hash while the cases are parsed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        source_hash = pool.submit(_sha256_hex, header_bytes, cases_bytes)
+        cases = _parse_cases(source.label(cases_name), cases_name, cases_bytes, header, tracker)
+        source_sha256 = source_hash.result()
+    del cases_bytes
+    batch_is_new = _check_against_database(db, header, source.label(HEADER_FILE), cases)
+    _check_media(source, cases, tracker)
+    new_rows, present = _select_new_cases(cases)
+    media_added = _store_media(source, media, cases, tracker)
     _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
     tracker.finish()
     return ImportReport(

@@ -245,6 +245,29 @@ class _SignedSource(_Source):
         return io.BytesIO(data), limits.max_member_bytes, _larger_than(limits)
 
 
+class _MemorySource(_Source):
+    """An unsigned batch built in memory (``{name relative to batch.json: bytes}``): a
+    batch the app itself wrote, imported without its files touching the disk."""
+
+    def __init__(self, name: str, files: Mapping[str, bytes]) -> None:
+        super().__init__()
+        self.name = name
+        self.files = files
+
+    def label(self, name: str) -> str:
+        return f"{self.name}: {name}"
+
+    def has(self, name: str) -> bool:
+        return name in self.files
+
+    def open(self, name: str) -> tuple[IO[bytes], int, str]:
+        data = self.files.get(name)
+        if data is None:
+            raise _Unusable("not found in the batch")
+        limits = zip_safety.BATCH_LIMITS
+        return io.BytesIO(data), limits.max_member_bytes, _larger_than(limits)
+
+
 def _looks_signed(names: list[str]) -> bool:
     """True for a .zip holding a bag (``<folder>/bagit.txt`` or its signature)."""
     return any(

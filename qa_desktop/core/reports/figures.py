@@ -40,6 +40,13 @@ from ..outcomes import OUTCOMES, outcome_sql
 from ..vocab import Outcome
 from .intervals import SMALL_N, Interval, wilson
 
+HIDDEN_GOLD_SQL = (
+    "SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL"
+    " UNION ALL SELECT case_id FROM quiz_items"
+)
+"""Hidden-gold copies and quiz items (``core/gold.py``, ``core/quizzes.py``): answers to a
+known key, never counted as frontline decisions."""
+
 DIMENSIONS = ("policy", "market", "moderator", "queue", "batch", "week")
 """What accuracy can be broken down by (any one, or two crossed)."""
 
@@ -356,6 +363,8 @@ def _where(flt: ReportFilter) -> tuple[str, dict[str, object]]:
 def select_rows_sql(flt: ReportFilter) -> tuple[str, dict[str, object]]:
     """The SELECT of one row a case (dimensions, final status, outcome) and its parameters.
 
+    Hidden-gold copies of shipped batches are left out: their verdicts are answers to a
+    known key, not sampled frontline decisions (``core/gold.py``).
     The ``final_verdicts`` view is read once a case, in a materialized CTE: every mention
     of a view column in the outer query would evaluate its correlated subqueries again
     (the final label is then looked up by the final event's id).
@@ -365,7 +374,7 @@ def select_rows_sql(flt: ReportFilter) -> tuple[str, dict[str, object]]:
         WITH fv AS MATERIALIZED (
             SELECT c.id AS case_id, f.event_id AS event_id, f.status AS status
             FROM cases c JOIN final_verdicts f ON f.case_id = c.id
-            WHERE {where}
+            WHERE {where} AND c.id NOT IN ({HIDDEN_GOLD_SQL})
         )
         SELECT c.id AS case_id, c.batch_id AS batch, c.market AS market,
             c.orig_policy AS policy, c.orig_moderator AS moderator, c.orig_queue AS queue,

@@ -9,6 +9,8 @@ holds depends on its ``Bundle-Kind``. Each kind is one module here that defines 
   signed by reviewers and leads; merged as a set union of events by id.
 - ``case-batch`` (:mod:`.case_batches`): a case batch signed by its issuer; imported by
   ``batches.import_batch``, not merged here.
+- ``quiz-attempts`` (:mod:`.quiz_attempts`): a reviewer's submitted quiz attempts, imported
+  by ``ws.quizzes.import_attempts`` (checked against the quizzes the lead shipped).
 
 A kind gives its writer, a ``read`` hook that checks its payload once the generic checks
 passed (and returns the :class:`VerifiedBundle`), optional extra bag-info.txt rules, and,
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 from .case_batches import CASE_BATCHES
 from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
+from .quiz_attempts import QUIZ_ATTEMPTS
 from .verdicts import VERDICTS
 
 __all__ = [
@@ -63,7 +66,7 @@ def _registry(*kinds: PayloadKind) -> dict[str, PayloadKind]:
     return registry
 
 
-KINDS: dict[str, PayloadKind] = _registry(VERDICTS, CASE_BATCHES)
+KINDS: dict[str, PayloadKind] = _registry(VERDICTS, CASE_BATCHES, QUIZ_ATTEMPTS)
 """Every payload kind, by its ``Bundle-Kind`` name."""
 
 

@@ -1,0 +1,1 @@
+"""The quiz screen (``screen.QuizScreen``): taking a quiz, and the lead's results table."""
