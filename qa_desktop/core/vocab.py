@@ -74,6 +74,7 @@ class RefusalReason(StrEnum):
     ALREADY_RULED = "already-ruled"
     NOT_REVEALED = "not-revealed"
     NOT_ARBITER = "not-arbiter"
+    NOT_ASYNC = "not-async"
     # bundles and signed batches
     BAD_SIGNATURE = "bad-signature"
     BAD_TIMESTAMP = "bad-timestamp"
@@ -104,5 +105,6 @@ class RefusalReason(StrEnum):
     UNLISTED_FILE = "unlisted-file"
     UNREADABLE = "unreadable"
     UNSAFE_PATH = "unsafe-path"
+    UNSUPPORTED_VERSION = "unsupported-version"
     WRONG_KIND = "wrong-kind"
     ZIP_BOMB = "zip-bomb"

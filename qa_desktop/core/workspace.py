@@ -64,7 +64,7 @@ class Workspace:
         self.bundles = Bundles(db, data_dir)
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
-        self.calibration = Calibration(db, self._reviewer_id)
+        self.calibration = Calibration(db, self._reviewer_id, self.media_store)
 
     @classmethod
     def open(cls, data_dir: Path) -> Workspace:
