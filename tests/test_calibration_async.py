@@ -695,3 +695,33 @@ def test_votes_in_a_v1_verdict_bundle_follow_the_same_rules(team: Team, ruled: b
     assert (first.new_events, again.new_events, again.refused_votes) == (int(not ruled), 0, ())
     voted = team.lead.calibration.case_state(session_id, "t-0").voted
     assert voted == (0 if ruled else 1)
+
+
+def test_in_an_async_session_each_participant_votes_only_as_themselves(team: Team) -> None:
+    session_id, path = ship(team)
+    team.ana.batches.import_batch(path, trust_unsigned=False)
+    for ws, who in ((team.ana, "Bo"), (team.lead, "Ana")):
+        before = lead_counts(ws)
+        with pytest.raises(Refused) as refused:
+            ws.calibration.vote(session_id, "t-0", who, "vh_remove")
+        assert refused.value.reason == RefusalReason.NOT_A_PARTICIPANT
+        assert "own app" in refused.value.message
+        assert lead_counts(ws) == before
+
+
+def test_the_cli_says_why_a_session_is_not_shipped_and_which_votes_it_refused(
+    team: Team,
+) -> None:
+    runner = CliRunner(env={"QA_DESKTOP_PASSPHRASE": PASSPHRASE})
+    team.lead.calibration.create("Live", cases=CASES, participants=["Ana"], mode="live")
+    out = run(runner, team.root / "Lead", "calibration", "ship", "Live", str(team.root / "o"),
+              code=1)  # fmt: skip
+    assert "refused (not-async)" in out
+    session_id, path = ship(team)
+    team.bo.batches.import_batch(path, trust_unsigned=False)
+    plant_vote(team.bo, session_id, "t-2", "vh_remove")
+    team.bo.calibration.vote(session_id, "t-0", "Bo", "vh_remove")
+    (file,) = export(team.bo, team.root / "out-bo")
+    out = run(runner, team.root / "Lead", "bundle", "import", str(file))
+    assert "1 new events" in out
+    assert "refused (not-in-session)" in out and "t-2" in out

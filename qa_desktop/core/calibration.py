@@ -529,12 +529,21 @@ def cast_vote(
 ) -> CaseState:
     """Record (or change, until the reveal) a participant's vote; the case's state after.
 
-    :class:`Refused`, nothing written: a case not in the session, someone not in it, a
-    case already ruled or revealed, a label outside the session's pack, oversize citations.
+    :class:`Refused`, nothing written: a case not in the session, someone not in it (in
+    an async session: anyone but the local reviewer), a case already ruled or revealed, a
+    label outside the session's pack, oversize citations.
     """
     with transaction(db):
         _position(session, case_id)
         participant = _participant(session, who)
+        if session.mode == "async" and participant.id != _local_reviewer(db):
+            # An async vote comes signed from the voter's own app; one entered for them
+            # here would be nobody's signed vote.
+            raise _refuse(
+                RefusalReason.NOT_A_PARTICIPANT,
+                f"{participant.name} votes in async session {session.name!r} on their own"
+                " app; here only you vote (as yourself)",
+            )
         if _ruling(db, session.id, case_id) is not None:
             raise _refuse(
                 RefusalReason.ALREADY_RULED,
