@@ -725,3 +725,37 @@ def test_the_cli_says_why_a_session_is_not_shipped_and_which_votes_it_refused(
     out = run(runner, team.root / "Lead", "bundle", "import", str(file))
     assert "1 new events" in out
     assert "refused (not-in-session)" in out and "t-2" in out
+
+
+@pytest.mark.slow
+def test_a_shipped_session_carries_image_and_video_cases_byte_for_byte(tmp_path: Path) -> None:
+    from .factory import mixed_batch
+
+    lead = make_workspace(tmp_path, "Lead", cases=0)
+    ana = make_workspace(tmp_path, "Ana", cases=0)
+    try:
+        introduce(lead, ana)
+        introduce(ana, lead, role="lead")
+        lead.batches.import_batch(mixed_batch(tmp_path / "mixed", images=2, videos=1, texts=1))
+        session = lead.calibration.create(
+            "Media", batch_id="test-batch", participants=["Ana"], mode="async"
+        )
+        path = lead.calibration.ship(session.id, lead.trust.identity(PASSPHRASE), tmp_path / "o")
+        report = ana.batches.import_batch(path, trust_unsigned=False)
+        assert (report.cases_added, report.media_added) == (4, 3)
+        for sql in (
+            "SELECT id, content_type, content_sha256, text, tags FROM cases ORDER BY id",
+            "SELECT case_id, position, name, sha256, mime, size FROM media ORDER BY case_id",
+        ):
+            assert (
+                ana.database_for_tests().execute(sql).fetchall()
+                == lead.database_for_tests().execute(sql).fetchall()
+            )
+        media = ana.queue.case("img-0").media[0]
+        assert (
+            ana.queue.open_media(media).read_bytes()
+            == (tmp_path / "mixed" / "media" / "img0.png").read_bytes()
+        )
+    finally:
+        lead.close()
+        ana.close()
