@@ -130,6 +130,17 @@ def bundle_import_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             )
         else:
             click.echo(f"{r.name}: {r.new_events} new events, {r.already_known} already known")
+            if r.kept_aside:
+                click.echo(
+                    f"  {r.kept_aside} calibration votes kept aside until their session arrives"
+                )
+            if r.unseen:
+                click.echo(
+                    f"  {r.unseen} other participants' calibration votes left unseen"
+                    " (votes are blind: only the arbiter takes them)"
+                )
+            for event_id, reason, message in r.refused_votes:
+                click.echo(f"  vote {event_id} refused ({reason}): {message}")
     if any(r.refused for r in reports):
         sys.exit(1)
 

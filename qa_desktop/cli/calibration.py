@@ -1,13 +1,15 @@
-"""Calibration sessions: create, vote, reveal, note, rule."""
+"""Calibration sessions: create, ship, vote, reveal, note, rule."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from .base import (
     _cite_option,
+    _identity,
     _open,
     _tsv,
     api,
@@ -23,7 +25,9 @@ def calibration_group() -> None:
     """Calibration sessions: blind votes on cases, a reveal per case, the arbiter's ruling.
 
     Votes stay hidden until a case is revealed: before that, `show` says only how many
-    participants voted. You, the SME who creates a session, are its arbiter.
+    participants voted. You, the SME who creates a session, are its arbiter. An async
+    session goes to participants' laptops with `ship`; their votes come back in their
+    signed bundles (`bundle import`, `sync`) and join the session once.
 
     \b
     Example:
@@ -263,3 +267,37 @@ def calibration_rule_command(
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"ruled {event.label} on {event.case_id} (event {event.id})")
+
+
+@calibration_group.command("ship")
+@click.argument("session")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--expires",
+    "expires_text",
+    help="When the signed batch stops importing (a date or ISO time; default 30 days).",
+)
+@click.pass_context
+def calibration_ship_command(
+    ctx: click.Context, session: str, out_dir: Path, expires_text: str | None
+) -> None:
+    """Ship an async session: its cases and the session, signed with your key, in OUT_DIR.
+
+    Each participant imports the .zip (`qa-desktop import`, having trusted your key with
+    `--role lead`), votes blind (`calibration vote`) and sends their `bundle export`; you
+    import those (`bundle import` or `sync`), then reveal and rule.
+
+    \b
+    Example:
+      qa-desktop calibration ship DE46 ~/outbox
+      qa-desktop calibration ship DE46 ~/outbox --expires 2026-12-31
+    """
+    from .bundles import _parse_expiry
+
+    expires = _parse_expiry(expires_text) if expires_text else None
+
+    def ship(ws: Workspace) -> Path:
+        return ws.calibration.ship(session, _identity(ws), out_dir, expires=expires)
+
+    path = _calibration(ctx, ship)
+    click.echo(f"{path}: calibration session {session} shipped (signed case batch)")

@@ -76,7 +76,12 @@ def import_command(ctx: click.Context, path: Path, trust_unsigned: bool) -> None
     )
     if report.signed:
         key_id = report.signature_status.split(":", 1)[1]
-        click.echo(f"signed by {report.signer_name} (issuer key {key_id})")
+        click.echo(f"signed by {report.signer_name} (key {key_id})")
+    if report.calibration_session:
+        click.echo(
+            f"calibration session {report.calibration_session} (async): vote with"
+            f" `qa-desktop calibration vote {report.calibration_session} CASE_ID ME LABEL`"
+        )
     else:
         click.echo("unsigned: imported because --trust-unsigned was given")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,8 @@ from .vocab import RefusalReason, Role
 
 if TYPE_CHECKING:
     from .calibration_report import FiledGaps, SessionReport
+    from .keys import Identity
+    from .media_store import MediaStore
 
 MODES = ("live", "async")
 """``live``: one room, one screen; ``async``: shipped to participants' laptops."""
@@ -222,8 +225,6 @@ def _selected_cases(
 
 
 def _json_list(values: Sequence[str]) -> str:
-    import json
-
     return json.dumps(list(values))
 
 
@@ -390,6 +391,7 @@ def create_session(
         db.table("calibration_cases").insert_all(
             {"session_id": session.id, "case_id": c, "position": i} for i, c in enumerate(case_ids)
         )
+        attach_pending(db, session.id)
     return session
 
 
@@ -542,12 +544,21 @@ def cast_vote(
 ) -> CaseState:
     """Record (or change, until the reveal) a participant's vote; the case's state after.
 
-    :class:`Refused`, nothing written: a case not in the session, someone not in it, a
-    case already ruled or revealed, a label outside the session's pack, oversize citations.
+    :class:`Refused`, nothing written: a case not in the session, someone not in it (in
+    an async session: anyone but the local reviewer), a case already ruled or revealed, a
+    label outside the session's pack, oversize citations.
     """
     with transaction(db):
         _position(session, case_id)
         participant = _participant(session, who)
+        if session.mode == "async" and participant.id != _local_reviewer(db):
+            # An async vote comes signed from the voter's own app; one entered for them
+            # here would be nobody's signed vote.
+            raise _refuse(
+                RefusalReason.NOT_A_PARTICIPANT,
+                f"{participant.name} votes in async session {session.name!r} on their own"
+                " app; here only you vote (as yourself)",
+            )
         if _ruling(db, session.id, case_id) is not None:
             raise _refuse(
                 RefusalReason.ALREADY_RULED,
@@ -723,9 +734,15 @@ class Calibration:
     reveals and notes.
     """
 
-    def __init__(self, db: sqlite_utils.Database, reviewer_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        reviewer_id: Callable[[], str],
+        media: MediaStore | None = None,
+    ) -> None:
         self._db = db
         self._reviewer_id = reviewer_id
+        self._media = media
 
     def create(
         self,
@@ -847,3 +864,369 @@ class Calibration:
         if fmt == "csv":
             return write_session_csv(report, path, cancelled)
         raise ValueError(f"format must be xlsx or csv, not {fmt!r}")
+
+    def ship(
+        self,
+        session: str,
+        identity: Identity,
+        out_dir: Path,
+        *,
+        expires: datetime | None = None,
+    ) -> Path:
+        """Ship an async session to its participants: a case batch of its cases with the
+        session inside, signed with the lead's key into ``out_dir``; the .zip's path.
+
+        Participants import it like any signed batch (they must trust the lead's key as a
+        ``lead``). :class:`Refused`: not async, not the arbiter, a participant without a
+        trusted key, cases from several batches. ValueError: too big to sign.
+        """
+        from .batches.shipping import session_batch_files
+        from .bundles import sign_case_batch_files
+
+        if self._media is None:
+            raise RuntimeError("this calibration room has no media store to ship from")
+        found = load_session(self._db, session)
+        meta = ship_session(self._db, found, self._reviewer_id())
+        files = session_batch_files(self._db, self._media, found.case_ids, meta)
+        return sign_case_batch_files(identity, files, out_dir, db=self._db, expires=expires)
+
+    def kept_aside(self) -> int:
+        """How many signed votes wait for a session that is not here yet."""
+        row = self._db.execute("SELECT COUNT(*) FROM calibration_pending_votes").fetchone()
+        return int(row[0])
+
+
+# -- async sessions: shipped in a case batch, votes in signed bundles ------------------------
+
+SESSION_FORMAT = "qa-desktop-calibration-session"
+"""The ``format`` of a shipped session's metadata (``calibration-session.json``)."""
+_SESSION_FIELDS = frozenset(
+    (
+        "format",
+        "version",
+        "id",
+        "name",
+        "market",
+        "pack_id",
+        "pack_version",
+        "mode",
+        "anonymous",
+        "arbiter_id",
+        "source",
+        "created_at",
+        "participants",
+        "case_ids",
+    )
+)
+
+
+def session_json(db: sqlite_utils.Database, session: Session) -> dict[str, object]:
+    """A session's metadata as a shipped batch carries it: participants with their
+    reviewer ids and the key id each signs with (None for a name typed for a room)."""
+    people = []
+    for p in session.participants:
+        row = db.execute(
+            "SELECT key_id FROM trusted_keys WHERE reviewer_id = ? AND revoked_at IS NULL"
+            " ORDER BY added_at DESC LIMIT 1",
+            [p.id],
+        ).fetchone()
+        people.append({"id": p.id, "name": p.name, "key_id": row[0] if row else None})
+    return {
+        "format": SESSION_FORMAT,
+        "version": 1,
+        "id": session.id,
+        "name": session.name,
+        "market": session.market,
+        "pack_id": session.pack_id,
+        "pack_version": session.pack_version,
+        "mode": session.mode,
+        "anonymous": session.anonymous,
+        "arbiter_id": session.arbiter_id,
+        "source": session.source,
+        "created_at": session.created_at,
+        "participants": people,
+        "case_ids": list(session.case_ids),
+    }
+
+
+def session_from_json(data: object, where: str) -> Session:
+    """The :class:`Session` a shipped batch describes; ValueError naming ``where`` and the
+    problem for anything else."""
+    if not isinstance(data, dict) or set(data) != _SESSION_FIELDS:
+        raise ValueError(f"{where}: not a calibration session with exactly its fields")
+    if data["format"] != SESSION_FORMAT or data["version"] != 1:
+        raise ValueError(f"{where}: not a version 1 {SESSION_FORMAT}")
+    texts = ("id", "name", "market", "pack_id", "pack_version", "arbiter_id", "source")
+    bad = [k for k in (*texts, "created_at", "mode") if not isinstance(data[k], str)]
+    bad += [k for k in texts if isinstance(data[k], str) and not data[k].strip()]
+    if bad:
+        raise ValueError(f"{where}: {', '.join(sorted(set(bad)))} must be non-empty text")
+    if data["mode"] != "async" or not isinstance(data["anonymous"], bool):
+        raise ValueError(f"{where}: a shipped session is async, with anonymous true or false")
+    people = data["participants"]
+    if (
+        not isinstance(people, list)
+        or not 0 < len(people) <= MAX_PARTICIPANTS
+        or not all(
+            isinstance(p, dict)
+            and set(p) == {"id", "name", "key_id"}
+            and isinstance(p["id"], str)
+            and p["id"]
+            and isinstance(p["name"], str)
+            and 0 < len(p["name"].strip()) <= MAX_NAME_CHARS
+            and (p["key_id"] is None or isinstance(p["key_id"], str))
+            for p in people
+        )
+        or len({p["id"] for p in people}) != len(people)
+    ):
+        raise ValueError(f"{where}: participants must be 1..{MAX_PARTICIPANTS} distinct people")
+    case_ids = data["case_ids"]
+    if (
+        not isinstance(case_ids, list)
+        or not 0 < len(case_ids) <= MAX_SESSION_CASES
+        or not all(isinstance(c, str) and c for c in case_ids)
+        or len(set(case_ids)) != len(case_ids)
+    ):
+        raise ValueError(f"{where}: case_ids must be 1..{MAX_SESSION_CASES} distinct case ids")
+    return Session(
+        id=data["id"],
+        name=data["name"],
+        market=data["market"],
+        pack_id=data["pack_id"],
+        pack_version=data["pack_version"],
+        mode="async",
+        anonymous=data["anonymous"],
+        arbiter_id=data["arbiter_id"],
+        source=data["source"],
+        created_at=data["created_at"],
+        participants=tuple(Participant(p["id"], p["name"], True) for p in people),
+        case_ids=tuple(case_ids),
+    )
+
+
+def receive_session(
+    db: sqlite_utils.Database, session: Session, signer_reviewer_id: str | None
+) -> list[tuple[str, str, str]]:
+    """Store a shipped async session (inside the caller's transaction), once: a session
+    already here is left as it is. Then attach the votes kept aside for it; returns the
+    votes refused meanwhile (event id, reason, message).
+
+    :class:`Refused`: the batch's signer is not the session's arbiter (``not-arbiter``),
+    another session has its name (``duplicate-name``), a case is missing
+    (``unknown-case``), the pack is not imported (``unknown-label``).
+    """
+    if signer_reviewer_id != session.arbiter_id:
+        raise _refuse(
+            RefusalReason.NOT_ARBITER,
+            f"calibration session {session.name!r} names {session.arbiter_id} as its arbiter,"
+            f" but the batch is signed by {signer_reviewer_id or 'a key bound to nobody'}",
+        )
+    with transaction(db):
+        known = db.execute(
+            "SELECT id FROM calibration_sessions WHERE id = ? OR name = ?",
+            [session.id, session.name],
+        ).fetchall()
+        if any(row[0] == session.id for row in known):
+            return attach_pending(db, session.id)
+        if known:
+            raise _refuse(
+                RefusalReason.DUPLICATE_NAME,
+                f"there is already another calibration session {session.name!r}",
+            )
+        missing = [
+            c
+            for c in session.case_ids
+            if db.execute("SELECT 1 FROM cases WHERE id = ?", [c]).fetchone() is None
+        ]
+        if missing:
+            raise _refuse(
+                RefusalReason.UNKNOWN_CASE,
+                f"calibration session {session.name!r} names cases not in the batch:"
+                f" {', '.join(missing[:5])}",
+            )
+        if not pack_labels(db, session.pack_id, session.pack_version):
+            raise _refuse(
+                RefusalReason.UNKNOWN_LABEL,
+                f"the session's guideline pack {session.pack_id} {session.pack_version} is not"
+                " imported: import it first",
+            )
+        db.table("calibration_sessions").insert(
+            {
+                "id": session.id,
+                "name": session.name,
+                "market": session.market,
+                "pack_id": session.pack_id,
+                "pack_version": session.pack_version,
+                "mode": session.mode,
+                "anonymous": int(session.anonymous),
+                "arbiter_id": session.arbiter_id,
+                "source": session.source,
+                "created_at": session.created_at,
+            }
+        )
+        db.table("calibration_participants").insert_all(
+            {
+                "session_id": session.id,
+                "id": p.id,
+                "display_name": p.name,
+                "known": 1,
+                "position": i,
+            }
+            for i, p in enumerate(session.participants)
+        )
+        db.table("calibration_cases").insert_all(
+            {"session_id": session.id, "case_id": c, "position": i}
+            for i, c in enumerate(session.case_ids)
+        )
+        return attach_pending(db, session.id)
+
+
+def _local_reviewer(db: sqlite_utils.Database) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'local_reviewer'").fetchone()
+    return str(row[0]) if row else None
+
+
+def sees_votes(db: sqlite_utils.Database, session: Session) -> bool:
+    """True where others' votes may be attached: not on a participant's own app (votes
+    are blind there), only the arbiter's (or an observer's)."""
+    local = _local_reviewer(db)
+    return local == session.arbiter_id or all(p.id != local for p in session.participants)
+
+
+def vote_problem(
+    db: sqlite_utils.Database, session: Session, vote: VerdictEvent
+) -> tuple[str, str] | None:
+    """Why a signed vote cannot join the session here, as (reason code, message), or None.
+
+    A case not in the session, a voter who is not a participant, a case already ruled, a
+    label outside the session's pack. (A vote that arrives after the case's reveal is
+    attached: it was cast before the participant could know the others'.)
+    """
+    where = f"vote {vote.id} in calibration session {session.name!r}"
+    if vote.case_id not in session.case_ids:
+        return RefusalReason.NOT_IN_SESSION, f"{where}: case {vote.case_id!r} is not in it"
+    if all(p.id != vote.reviewer_id for p in session.participants):
+        return (
+            RefusalReason.NOT_A_PARTICIPANT,
+            f"{where}: reviewer {vote.reviewer_id} is not a participant",
+        )
+    if _ruling(db, session.id, vote.case_id) is not None:
+        return RefusalReason.ALREADY_RULED, f"{where}: case {vote.case_id} is already ruled"
+    labels = [lab.id for lab in pack_labels(db, session.pack_id, session.pack_version)]
+    if vote.label not in labels:
+        return (
+            RefusalReason.UNKNOWN_LABEL,
+            f"{where}: {vote.label!r} is not a label of {session.pack_id} {session.pack_version}",
+        )
+    return None
+
+
+VoteCheck = tuple[str, tuple[str, str] | None]
+"""Where a signed vote goes: ``("new", None)``, ``("aside", None)``, ``("unseen", None)``
+or ``("refused", (reason, message))``."""
+
+
+def place_vote(
+    db: sqlite_utils.Database, vote: VerdictEvent, sessions: dict[str, Session | None]
+) -> VoteCheck:
+    """Where a signed vote not yet here goes (``sessions`` caches sessions by id): kept
+    aside for a session not here, unseen on a participant's own app, refused with the
+    session's reason, or new."""
+    session_id = vote.session_id or ""
+    if session_id not in sessions:
+        try:
+            sessions[session_id] = load_session(db, session_id)
+        except Refused:
+            sessions[session_id] = None
+    session = sessions[session_id]
+    if session is None:
+        return "aside", None
+    if not sees_votes(db, session):
+        return "unseen", None
+    problem = vote_problem(db, session, vote)
+    return ("refused", problem) if problem is not None else ("new", None)
+
+
+def keep_aside(db: sqlite_utils.Database, vote: VerdictEvent, line: bytes, bundle_id: str) -> None:
+    """Keep a signed vote (its exact line) until its session arrives (caller's transaction)."""
+    db.table("calibration_pending_votes").insert(
+        {
+            "event_id": vote.id,
+            "session_id": vote.session_id,
+            "reviewer_id": vote.reviewer_id,
+            "line": line.decode(),
+            "bundle_id": bundle_id,
+            "received_at": utc_now_iso(),
+        }
+    )
+
+
+def pending_line(db: sqlite_utils.Database, event_id: str) -> bytes | None:
+    """The exact line of a vote kept aside, if it is."""
+    row = db.execute(
+        "SELECT line FROM calibration_pending_votes WHERE event_id = ?", [event_id]
+    ).fetchone()
+    return row[0].encode() if row else None
+
+
+def attach_pending(db: sqlite_utils.Database, session_id: str) -> list[tuple[str, str, str]]:
+    """Attach the votes kept aside for a session (inside the caller's transaction), each
+    once; a vote the session refuses is dropped with its reason, returned. On a
+    participant's own app others' votes are dropped unseen (blind: the arbiter has the
+    signed originals)."""
+    session = load_session(db, session_id)
+    if not sees_votes(db, session):
+        db.execute("DELETE FROM calibration_pending_votes WHERE session_id = ?", [session_id])
+        return []
+    refused: list[tuple[str, str, str]] = []
+    rows = db.execute(
+        "SELECT event_id, line FROM calibration_pending_votes WHERE session_id = ?"
+        " ORDER BY event_id",
+        [session_id],
+    ).fetchall()
+    for event_id, line in rows:
+        vote = _vote_from_line(line)
+        problem = vote_problem(db, session, vote)
+        if problem is not None:
+            refused.append((event_id, *problem))
+        elif db.execute("SELECT 1 FROM verdicts WHERE id = ?", [event_id]).fetchone() is None:
+            db.table("verdicts").insert(vote.to_row())
+        db.execute("DELETE FROM calibration_pending_votes WHERE event_id = ?", [event_id])
+    return refused
+
+
+def _vote_from_line(line: str) -> VerdictEvent:
+    """A kept-aside vote from its verified line (checked when its bundle was read)."""
+    data = json.loads(line)
+    citations = tuple(Citation(**c) for c in data["citations"])
+    return VerdictEvent(**{**data, "citations": citations})
+
+
+def ship_session(
+    db: sqlite_utils.Database, session: Session, local_reviewer_id: str
+) -> dict[str, object]:
+    """Check that ``session`` may be shipped by the local reviewer; its metadata.
+
+    :class:`Refused`: not an async session (``not-async``), not its arbiter
+    (``not-arbiter``), a participant without a trusted key (``not-a-participant``: they
+    could not send their votes back).
+    """
+    if session.mode != "async":
+        raise _refuse(
+            RefusalReason.NOT_ASYNC,
+            f"calibration session {session.name!r} is {session.mode}; only async sessions are"
+            " shipped (create one with mode async)",
+        )
+    if local_reviewer_id != session.arbiter_id:
+        raise _refuse(RefusalReason.NOT_ARBITER, "only a session's arbiter ships it")
+    meta = session_json(db, session)
+    people = meta["participants"]
+    assert isinstance(people, list)
+    keyless = [p["name"] for p in people if p["key_id"] is None]
+    if keyless:
+        raise _refuse(
+            RefusalReason.NOT_A_PARTICIPANT,
+            f"{', '.join(keyless)} of session {session.name!r} have no trusted key here: their"
+            " signed votes could not be taken; trust their keys, or make a live session",
+        )
+    return meta

@@ -697,6 +697,27 @@ def _migration_15(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_16(db: sqlite_utils.Database) -> None:
+    """Calibration votes kept aside (issue 11, async sessions): a signed vote for a session
+    this database does not know yet, or one a participant's own app must not see (votes are
+    blind), waits here with its exact line until the session arrives; never lost."""
+    _execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS calibration_pending_votes (
+            event_id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            reviewer_id TEXT NOT NULL,
+            line TEXT NOT NULL,
+            bundle_id TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS calibration_pending_session
+            ON calibration_pending_votes(session_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -713,6 +734,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_13,
     _migration_14,
     _migration_15,
+    _migration_16,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -74,6 +74,7 @@ class RefusalReason(StrEnum):
     ALREADY_RULED = "already-ruled"
     NOT_REVEALED = "not-revealed"
     NOT_ARBITER = "not-arbiter"
+    NOT_ASYNC = "not-async"
     # gold sets and quizzes
     NOT_ARBITRATED = "not-arbitrated"
     ALREADY_GOLD = "already-gold"
@@ -114,6 +115,7 @@ class RefusalReason(StrEnum):
     UNLISTED_FILE = "unlisted-file"
     UNREADABLE = "unreadable"
     UNSAFE_PATH = "unsafe-path"
+    UNSUPPORTED_VERSION = "unsupported-version"
     WRONG_KIND = "wrong-kind"
     ZIP_BOMB = "zip-bomb"
 

@@ -67,7 +67,7 @@ class Workspace:
         self.bundles = Bundles(db, data_dir)
         self.sync = Sync(db, data_dir)
         self.reports = Reports(db, self._queue_reviewer_id)
-        self.calibration = Calibration(db, self._reviewer_id)
+        self.calibration = Calibration(db, self._reviewer_id, self.media_store)
         self.gold = Gold(db, self.media_store)
         self.quizzes = Quizzes(
             db,

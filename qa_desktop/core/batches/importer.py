@@ -11,8 +11,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .. import bundles
+from .. import bundles, calibration
+from ..bundles.payloads.case_batches import SESSION_FILE
+from ..errors import Refused
+from ..formats.canonical import StrictJSONError, loads_strict
 from ..media_store import MediaStore
+from ..store import transaction
 from .fields import _sha256_hex
 from .header import _read_header
 from .issuer import SignedBatchRefused
@@ -20,7 +24,15 @@ from .media_intake import _check_media, _store_media
 from .problems import BatchError, UnsignedBatch
 from .progress import _Progress
 from .records import _parse_cases, _read_cases_file
-from .sources import HEADER_FILE, SIGNED_PREFIX, UNSIGNED, _MemorySource, _open_source, _Source
+from .sources import (
+    HEADER_FILE,
+    SIGNED_PREFIX,
+    UNSIGNED,
+    _MemorySource,
+    _open_source,
+    _SignedSource,
+    _Source,
+)
 from .writer import _check_against_database, _select_new_cases, _write
 
 
@@ -36,6 +48,10 @@ class ImportReport:
     """``unsigned`` or ``signed:<key id>`` (how this file came in)."""
     signer_name: str = ""
     """The trusted issuer's name, for a signed batch."""
+    calibration_session: str = ""
+    """The async calibration session a lead shipped in the batch (its name), if any."""
+    refused_votes: tuple[tuple[str, str, str], ...] = ()
+    """Votes kept aside for that session that it refuses: (event id, reason, message)."""
 
     @property
     def signed(self) -> bool:
@@ -136,12 +152,56 @@ def _import_source(
     batch_is_new = _check_against_database(db, header, source.label(HEADER_FILE), cases)
     _check_media(source, cases, tracker)
     new_rows, present = _select_new_cases(cases)
+    session = _shipped_session(source)
     media_added = _store_media(source, media, cases, tracker)
-    _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
+    refused: list[tuple[str, str, str]] = []
+    with transaction(db):
+        _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
+        if session is not None:
+            refused = _receive_session(db, source, session)
     tracker.finish()
     return ImportReport(
-        header.id, len(new_rows), present, media_added, source.signature_status, source.signer_name
+        header.id,
+        len(new_rows),
+        present,
+        media_added,
+        source.signature_status,
+        source.signer_name,
+        session.name if session is not None else "",
+        tuple(refused),
     )
+
+
+def _shipped_session(source: _Source) -> calibration.Session | None:
+    """The async calibration session a signed batch ships, checked; None if it has none.
+
+    Only a signed batch may ship one (an unsigned file could name anyone as arbiter).
+    """
+    if not source.has(SESSION_FILE):
+        return None
+    label = source.label(SESSION_FILE)
+    if not isinstance(source, _SignedSource):
+        raise BatchError(f"{label}: only a batch signed by its lead may ship a calibration session")
+    try:
+        data = loads_strict(source.files[source.prefix + SESSION_FILE])
+        return calibration.session_from_json(data, label)
+    except StrictJSONError as exc:
+        raise BatchError(f"{label}: {exc}") from None
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _receive_session(
+    db: sqlite_utils.Database, source: _Source, session: calibration.Session
+) -> list[tuple[str, str, str]]:
+    """Store the shipped session and attach the votes kept aside for it; those it refuses."""
+    assert isinstance(source, _SignedSource) and source.bundle is not None
+    try:
+        return calibration.receive_session(db, session, source.bundle.signer.reviewer_id)
+    except Refused as exc:
+        raise BatchError(
+            f"{source.label(SESSION_FILE)}: refused ({exc.reason}): {exc.message}"
+        ) from None
 
 
 @contextmanager

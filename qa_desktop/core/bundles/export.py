@@ -57,6 +57,7 @@ def build_bag(
     payload: dict[str, bytes],
     info: dict[str, str],
     created: str | None = None,
+    format_version: int = FORMAT_VERSION,
 ) -> BuiltBag:
     """Sign and zip a bag: ``payload`` maps names under ``data/`` to bytes.
 
@@ -74,6 +75,7 @@ def build_bag(
         sizes=sizes,
         info=info,
         created=created,
+        format_version=format_version,
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -100,6 +102,7 @@ def signed_tags(
     sizes: dict[str, int],
     info: dict[str, str],
     created: str | None,
+    format_version: int = FORMAT_VERSION,
 ) -> tuple[dict[str, bytes], str]:
     """The tag files (signature included) for payload files with these hashes and sizes,
     and the SHA-256 of the tag manifest."""
@@ -109,7 +112,7 @@ def signed_tags(
         "Bag-Software-Agent": f"QA Desktop {__version__}",
         "Bagging-Date": created[:10],
         "Payload-Oxum": bagit.payload_oxum(sizes.values()),
-        "Format-Version": str(FORMAT_VERSION),
+        "Format-Version": str(format_version),
         "Bundle-Kind": kind,
         "Bundle-Id": bundle_id,
         "Sequence-Number": str(seq),

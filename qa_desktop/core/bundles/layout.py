@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from ..formats.bagit import BAG_INFO, BAGIT_TXT, MANIFEST, TAGMANIFEST
 
-FORMAT_VERSION = 1
-"""The bundle format version this package writes and reads (``Format-Version``)."""
+FORMAT_VERSION = 2
+"""The bundle format version this package writes, and the highest it reads
+(``Format-Version``). Version 2 added the ``calibration`` kind (async session votes)."""
+OLDEST_FORMAT_VERSION = 1
+"""The oldest bundle format version this package still reads."""
 
 SIGNATURE = "tagmanifest-sha256.txt.minisig"
 """The minisign signature of the tag manifest (which lists every other tag file's hash)."""

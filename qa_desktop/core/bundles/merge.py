@@ -34,6 +34,12 @@ class ImportReport:
     already_known: int = 0
     refused_reason: str | None = None
     refused_message: str = ""
+    kept_aside: int = 0
+    """Calibration votes kept aside: their session is not here yet."""
+    unseen: int = 0
+    """Other participants' calibration votes, not stored on a participant's app (blind)."""
+    refused_votes: tuple[tuple[str, str, str], ...] = ()
+    """Calibration votes not attached: (event id, reason code, message); nothing written."""
 
     @property
     def refused(self) -> bool:
@@ -87,6 +93,9 @@ def import_bundle(
         signer=bundle.signer.signer_name,
         new_events=len(plan.new_events),
         already_known=plan.already_known,
+        kept_aside=0 if plan.already_imported else len(plan.kept_aside),
+        refused_votes=() if plan.already_imported else plan.refused,
+        unseen=0 if plan.already_imported else plan.unseen,
     )
 
 

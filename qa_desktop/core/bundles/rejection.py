@@ -65,6 +65,8 @@ _WHAT_TO_DO = {
     "event-conflict": "An event id was reused with other content. Tell the signer and your lead.",
     "zip-bomb": "The file is larger than a bundle may be (or expands too much). Ask the sender"
     " to split it.",
+    "unsupported-version": "The bundle was written by a newer QA Desktop. Update QA Desktop,"
+    " then import it again.",
     "unreadable": "The file could not be read. Check that it is fully copied, then try again.",
 }
 

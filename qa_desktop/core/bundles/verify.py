@@ -24,8 +24,14 @@ from ..formats import bagit, minisign, zip_safety
 from ..formats.bagit import BAG_INFO, TAGMANIFEST, BagProblem
 from ..formats.zip_safety import ZipProblem, ZipRule
 from ..vocab import RefusalReason
-from .layout import FORMAT_VERSION, REQUIRED_INFO, REQUIRED_TAG_FILES, SIGNATURE
-from .payloads import PayloadKind, SignedBag, VerifiedBundle, payload_kind
+from .layout import (
+    FORMAT_VERSION,
+    OLDEST_FORMAT_VERSION,
+    REQUIRED_INFO,
+    REQUIRED_TAG_FILES,
+    SIGNATURE,
+)
+from .payloads import KINDS, PayloadKind, SignedBag, VerifiedBundle, payload_kind
 from .payloads.case_batches import KIND_CASE_BATCH
 from .payloads.verdicts import EVIDENCE_DIR, KIND_VERDICTS
 from .rejection import BundleRejected
@@ -60,14 +66,23 @@ def _refusal(problem: ZipProblem) -> BundleRejected:
 
 
 def verify_bundle(
-    db: sqlite_utils.Database, data: bytes, *, kind: str = KIND_VERDICTS
+    db: sqlite_utils.Database,
+    data: bytes,
+    *,
+    kind: str | None = None,
+    max_format_version: int = FORMAT_VERSION,
 ) -> VerifiedBundle:
     """Check a bundle completely, in memory; :class:`BundleRejected` says why it fails.
+
+    ``kind`` None takes any kind ``import_bundle`` merges (verdicts, calibration), as its
+    signed bag-info.txt says; another kind is ``wrong-kind``.
+
+    A ``Format-Version`` above ``max_format_version`` (what this reader knows) is refused
+    (``unsupported-version``) naming both versions, never half-read.
 
     Reads the trust store but writes nothing. What depends on the database's events
     (replay, equivocation, conflicts, unknown cases) is checked by ``check_merge``.
     """
-    payload = payload_kind(kind)
     with _open_archive(data) as archive:
         try:
             members = {
@@ -95,10 +110,11 @@ def verify_bundle(
         info = bagit.parse_bag_info(files[BAG_INFO], REQUIRED_INFO)
     except BagProblem as problem:
         raise BundleRejected(problem.reason, problem.message) from None
-    seq = _check_info(info, sig, signer, root, files, payload)
+    payload = payload_kind(kind or _mergeable_kind(info["Bundle-Kind"]))
+    seq = _check_info(info, sig, signer, root, files, payload, max_format_version)
     bag = SignedBag(
         bundle_id=root,
-        kind=kind,
+        kind=payload.name,
         signer=signer,
         seq=seq,
         created=info["Created"],
@@ -110,6 +126,14 @@ def verify_bundle(
         return payload.read(bag)
     except BagProblem as problem:
         raise BundleRejected(problem.reason, problem.message) from None
+
+
+def _mergeable_kind(claimed: str) -> str:
+    """The kind a bundle for ``import_bundle`` claims, if it is one that is merged; else
+    ``verdicts`` (whose check then refuses the claim as ``wrong-kind``)."""
+    if claimed in KINDS and KINDS[claimed].plan_merge is not None:
+        return claimed
+    return KIND_VERDICTS
 
 
 def verify_case_batch(db: sqlite_utils.Database, data: bytes) -> VerifiedBundle:
@@ -319,8 +343,10 @@ def _check_info(
     root: str,
     files: dict[str, bytes],
     kind: PayloadKind,
+    max_format_version: int = FORMAT_VERSION,
 ) -> int:
     """Check bag-info.txt against the signature and the bag; returns the sequence number."""
+    _check_format_version(info["Format-Version"], max_format_version)
     comment = _trusted_comment_fields(sig.trusted_comment)
     for found in (comment["kind"], info["Bundle-Kind"]):
         if found != kind.name:
@@ -335,9 +361,11 @@ def _check_info(
         raise BundleRejected(
             RefusalReason.KEY_ID_MISMATCH, "the bundle names a different key under this key id"
         )
-    if info["Format-Version"] != str(FORMAT_VERSION):
+    if int(info["Format-Version"]) < kind.since_version:
         raise BundleRejected(
-            RefusalReason.SCHEMA, f"format version {info['Format-Version']!r} is not supported"
+            RefusalReason.SCHEMA,
+            f"a {kind.name!r} bundle needs format version {kind.since_version} or later,"
+            f" not {info['Format-Version']}",
         )
     if not (info["Bundle-Id"] == comment["bundle_id"] == root):
         raise BundleRejected(
@@ -359,3 +387,18 @@ def _check_info(
         )
     kind.check_info(info)
     return int(comment["seq"])
+
+
+def _check_format_version(found: str, max_version: int) -> None:
+    """Refuse a format this reader does not know: unreadable, or newer than ``max_version``
+    (checked first, before anything of a newer layout could be misread)."""
+    if not _NUMBER.fullmatch(found) or int(found) < OLDEST_FORMAT_VERSION:
+        raise BundleRejected(
+            RefusalReason.SCHEMA, f"format version {found[:20]!r} is not a bundle format version"
+        )
+    if int(found) > max_version:
+        raise BundleRejected(
+            RefusalReason.UNSUPPORTED_VERSION,
+            f"the bundle is format version {found}; this QA Desktop reads bundle format"
+            f" versions up to {max_version}. Update QA Desktop to import it",
+        )

@@ -7,8 +7,11 @@ holds depends on its ``Bundle-Kind``. Each kind is one module here that defines 
 
 - ``verdicts`` (:mod:`.verdicts`): verdict events, their chain checkpoint, evidence files;
   signed by reviewers and leads; merged as a set union of events by id.
-- ``case-batch`` (:mod:`.case_batches`): a case batch signed by its issuer; imported by
-  ``batches.import_batch``, not merged here.
+- ``case-batch`` (:mod:`.case_batches`): a case batch signed by its issuer (or, carrying
+  an async calibration session, by a lead); imported by ``batches.import_batch``, not
+  merged here.
+- ``calibration`` (:mod:`.calibration`, format version 2): a participant's async session
+  votes; each attached to its session once, or kept aside until the session arrives.
 - ``quiz-attempts`` (:mod:`.quiz_attempts`): a reviewer's submitted quiz attempts, imported
   by ``ws.quizzes.import_attempts`` (checked against the quizzes the lead shipped).
 
@@ -42,6 +45,7 @@ Looking a kind up::
 
 from __future__ import annotations
 
+from .calibration import CALIBRATION
 from .case_batches import CASE_BATCHES
 from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
 from .quiz_attempts import QUIZ_ATTEMPTS
@@ -66,7 +70,7 @@ def _registry(*kinds: PayloadKind) -> dict[str, PayloadKind]:
     return registry
 
 
-KINDS: dict[str, PayloadKind] = _registry(VERDICTS, CASE_BATCHES, QUIZ_ATTEMPTS)
+KINDS: dict[str, PayloadKind] = _registry(VERDICTS, CASE_BATCHES, CALIBRATION, QUIZ_ATTEMPTS)
 """Every payload kind, by its ``Bundle-Kind`` name."""
 
 

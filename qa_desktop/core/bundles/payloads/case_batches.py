@@ -31,6 +31,8 @@ from .kind import PayloadKind, SignedBag, VerifiedBundle
 KIND_CASE_BATCH = "case-batch"
 EXPIRES = "Expires"
 """bag-info.txt field every case batch must have: the time (UTC) after which it is refused."""
+SESSION_FILE = "calibration-session.json"
+"""Beside ``batch.json`` in a batch a lead ships: its async calibration session."""
 DEFAULT_BATCH_VALIDITY = timedelta(days=30)
 """How long a signed case batch is valid when its issuer does not say."""
 
@@ -149,14 +151,25 @@ def check_not_expired(info: dict[str, str]) -> None:
 
 
 def read_case_batch(bag: SignedBag) -> VerifiedBundle:
-    """The batch's files by name under ``data/`` (checked as a batch when imported)."""
+    """The batch's files by name under ``data/`` (checked as a batch when imported).
+
+    A lead's key signs only a batch that ships an async calibration session (its
+    ``calibration-session.json``); any other batch needs an issuer (``role-not-allowed``).
+    """
     payload = {n[5:]: bytes(d) for n, d in bag.files.items() if n.startswith("data/")}
+    ships_session = any(n == SESSION_FILE or n.endswith("/" + SESSION_FILE) for n in payload)
+    if bag.signer.role == KeyRole.LEAD and not ships_session:
+        raise BundleRejected(
+            RefusalReason.ROLE_NOT_ALLOWED,
+            f"key {bag.signer.key_id} is a lead's: it signs case batches only to ship a"
+            " calibration session; other batches come from an issuer",
+        )
     return bag.verified(payload=payload)
 
 
 CASE_BATCHES = PayloadKind(
     name=KIND_CASE_BATCH,
-    signer_roles=(KeyRole.ISSUER,),
+    signer_roles=(KeyRole.ISSUER, KeyRole.LEAD),
     write=sign_case_batch_files,
     read=read_case_batch,
     check_info=check_not_expired,

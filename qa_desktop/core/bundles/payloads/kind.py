@@ -71,6 +71,13 @@ class MergePlan:
     already_imported: bool
     new_events: tuple[VerdictEvent, ...]
     already_known: int
+    kept_aside: tuple[tuple[VerdictEvent, bytes], ...] = ()
+    """Calibration votes (and their exact lines) for a session not here yet: kept aside,
+    attached when the session arrives."""
+    refused: tuple[tuple[str, str, str], ...] = ()
+    """Calibration votes refused one by one: (event id, reason code, message); not written."""
+    unseen: int = 0
+    """Other participants' votes reaching a participant's own app: not stored (blind)."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,5 @@ class PayloadKind:
     conflicts. None: the kind is not merged by ``import_bundle`` (see the kind's module)."""
     apply_merge: Callable[[sqlite_utils.Database, VerifiedBundle, MergePlan], None] | None = None
     """Write a plan inside the caller's transaction (log the bundle, add its content)."""
+    since_version: int = 1
+    """The first bundle format version with this kind (older bundles of it are refused)."""

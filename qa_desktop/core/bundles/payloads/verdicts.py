@@ -38,11 +38,17 @@ from ...vocab import KeyRole, RefusalReason, Role
 from .. import ledger
 from ..atomic_files import publish, remove_stale_temporaries
 from ..export import signed_tags, write_bag_file
+from ..layout import FORMAT_VERSION
 from ..rejection import BundleRejected
 from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
 
 KIND_VERDICTS = "verdicts"
+KIND_CALIBRATION = "calibration"
+"""Async calibration votes (format version 2): written by the same export, read and merged
+by :mod:`.calibration`."""
 EVENTS = "data/events.jsonl"
+VOTES = "data/votes.jsonl"
+"""A ``calibration`` bundle's votes: verdict events of role ``participant`` with a session."""
 CHECKPOINT = "data/checkpoint.json"
 EVIDENCE_DIR = "data/evidence/"
 """Evidence files of a verdict bundle: ``data/evidence/<plain file name>``, stored uncompressed."""
@@ -141,10 +147,13 @@ class _Overtaken(Exception):
 # -- writing --------------------------------------------------------------------------------
 
 
-def verdict_payload(lines: list[bytes], checkpoint: Checkpoint) -> dict[str, bytes]:
-    """The ``data/`` files of a verdict bundle: events (one JSON line each) and checkpoint."""
+def verdict_payload(
+    lines: list[bytes], checkpoint: Checkpoint, events_file: str = EVENTS
+) -> dict[str, bytes]:
+    """The ``data/`` files of a verdict (or calibration) bundle: events (one JSON line
+    each) and checkpoint."""
     return {
-        EVENTS: b"".join(line + b"\n" for line in lines),
+        events_file: b"".join(line + b"\n" for line in lines),
         CHECKPOINT: dumps_canonical(checkpoint.to_json()) + b"\n",
     }
 
@@ -159,6 +168,7 @@ def export_bundle(
     *,
     max_events: int = MAX_EVENTS_PER_BUNDLE,
     max_bytes: int = MAX_EVENTS_BYTES,
+    format_version: int = FORMAT_VERSION,
 ) -> ExportResult | None:
     """Write the reviewer's events not yet exported as ``out_dir/<bundle_id>.zip``.
 
@@ -176,6 +186,10 @@ def export_bundle(
     abandons, so a sequence number is never used for two bundles. Nothing is recorded for
     a bundle whose archive an importer would refuse. ``cancelled()`` is polled while writing
     and before each bundle is recorded: :class:`Cancelled` then; bundles already written stay.
+
+    Calibration votes (role ``participant`` with a session) go into ``calibration`` bundles
+    (``data/votes.jsonl``, format version 2) after the verdict bundles, on the same chain;
+    ``format_version=1`` writes what a version-1 writer wrote (votes as plain events).
     """
     attached = _evidence_members(evidence)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -186,32 +200,42 @@ def export_bundle(
     undeliverable: list[str] = []
     exported = 0
     overtaken = 0
-    cursor = ("", "")
-    while True:
-        budget = max_bytes
-        if attached and not written:
-            budget = min(
-                budget, zip_safety.BUNDLE_LIMITS.max_archive_bytes - sum(m[2] for m in attached)
-            )
-        plan = _plan(db, identity, since, upto, cursor, max_events, max(budget, 1))
-        if plan is None:
-            break
-        undeliverable.extend(plan.skipped)
-        if not plan.events:
+    kinds = (None,) if format_version < 2 else (KIND_VERDICTS, KIND_CALIBRATION)
+    for kind in kinds:
+        cursor = ("", "")
+        while True:
+            budget = max_bytes
+            if attached and not written:
+                budget = min(
+                    budget,
+                    zip_safety.BUNDLE_LIMITS.max_archive_bytes - sum(m[2] for m in attached),
+                )
+            plan = _plan(db, identity, since, upto, cursor, max_events, max(budget, 1), kind)
+            if plan is None:
+                break
+            undeliverable.extend(plan.skipped)
+            if not plan.events:
+                cursor = plan.cursor
+                continue
+            try:
+                done = _write_one(
+                    db,
+                    identity,
+                    out_dir,
+                    plan,
+                    attached if not written else [],
+                    cancelled,
+                    kind or KIND_VERDICTS,
+                    format_version,
+                )
+            except _Overtaken:
+                overtaken += 1
+                if overtaken > 20:
+                    raise RuntimeError("another export kept taking the same events") from None
+                continue
+            written.append(done)
+            exported += len(plan.events)
             cursor = plan.cursor
-            continue
-        try:
-            done = _write_one(
-                db, identity, out_dir, plan, attached if not written else [], cancelled
-            )
-        except _Overtaken:
-            overtaken += 1
-            if overtaken > 20:
-                raise RuntimeError("another export kept taking the same events") from None
-            continue
-        written.append(done)
-        exported += len(plan.events)
-        cursor = plan.cursor
     if not written:
         return None
     path, bundle_id, seq = written[-1]
@@ -228,9 +252,11 @@ def _plan(
     cursor: tuple[str, str],
     max_events: int,
     max_bytes: int,
+    kind: str | None = KIND_VERDICTS,
 ) -> _Planned | None:
-    """The next bundle's events (after ``cursor``), sequence number and chain start."""
-    candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events)
+    """The next bundle's events (after ``cursor``), sequence number and chain start:
+    verdicts, calibration votes, or (``kind`` None, a version-1 export) both."""
+    candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events, kind)
     if not candidates:
         return None
     events: list[VerdictEvent] = []
@@ -264,6 +290,8 @@ def _write_one(
     plan: _Planned,
     attached: list[tuple[str, Path, int]],
     cancelled: CancelCheck | None,
+    kind: str = KIND_VERDICTS,
+    format_version: int = FORMAT_VERSION,
 ) -> tuple[Path, str, int]:
     """Write, record (pending), rename into place and mark done one bundle."""
     bundle_id = str(uuid.uuid4())
@@ -282,20 +310,21 @@ def _write_one(
     def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
         return signed_tags(
             identity,
-            kind=KIND_VERDICTS,
+            kind=kind,
             bundle_id=bundle_id,
             seq=plan.seq,
             hashes=hashes,
             sizes=sizes,
             info=info,
             created=checkpoint.created,
+            format_version=format_version,
         )
 
     name = f"{bundle_id}.zip"
     final = out_dir / name
-    tmp, digest = write_bag_file(
-        out_dir, name, bundle_id, verdict_payload(plan.lines, checkpoint), attached, tags, cancelled
-    )
+    events_file = VOTES if kind == KIND_CALIBRATION else EVENTS
+    payload = verdict_payload(plan.lines, checkpoint, events_file)
+    tmp, digest = write_bag_file(out_dir, name, bundle_id, payload, attached, tags, cancelled)
     try:
         check_cancelled(cancelled, "export cancelled; nothing was written of this bundle")
         with transaction(db):
@@ -311,7 +340,7 @@ def _write_one(
                 bundle_id,
                 identity.key_id,
                 plan.seq,
-                KIND_VERDICTS,
+                kind,
                 digest,
                 len(plan.lines),
                 "export",
@@ -375,15 +404,20 @@ def _unexported_events(
     upto: int,
     cursor: tuple[str, str],
     limit: int,
+    kind: str | None = KIND_VERDICTS,
 ) -> list[VerdictEvent]:
     """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
-    among those that existed when the export started (rowid <= ``upto``)."""
+    among those that existed when the export started (rowid <= ``upto``): verdicts, or
+    calibration votes (``kind``), or both (None)."""
     sql = (
         "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
     )
     params: list[Any] = [reviewer_id, upto, *cursor]
+    if kind is not None:
+        sql += " AND ((v.role = 'participant' AND v.session_id IS NOT NULL) = ?)"
+        params.append(int(kind == KIND_CALIBRATION))
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
@@ -437,8 +471,8 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
     return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
 
 
-def _parse_event(line: bytes, number: int) -> VerdictEvent:
-    where = f"{EVENTS} line {number}"
+def _parse_event(line: bytes, number: int, name: str = EVENTS) -> VerdictEvent:
+    where = f"{name} line {number}"
     try:
         data = loads_strict(line)
     except DuplicateKeyError as exc:
@@ -520,16 +554,16 @@ def _event_problem(data: dict[str, Any]) -> str | None:
 
 
 def _parse_events(
-    data: bytes, info: dict[str, str], signer: keys.TrustedKey
+    data: bytes, info: dict[str, str], signer: keys.TrustedKey, name: str = EVENTS
 ) -> tuple[tuple[VerdictEvent, ...], tuple[bytes, ...]]:
     if data and not data.endswith(b"\n"):
-        raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} must end with a newline")
+        raise BundleRejected(RefusalReason.SCHEMA, f"{name} must end with a newline")
     lines = data.split(b"\n")[:-1] if data else []
     if not lines:
         raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
-    events = tuple(_parse_event(line, i) for i, line in enumerate(lines, 1))
+    events = tuple(_parse_event(line, i, name) for i, line in enumerate(lines, 1))
     if len({e.id for e in events}) != len(events):
-        raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} lists an event twice")
+        raise BundleRejected(RefusalReason.SCHEMA, f"{name} lists an event twice")
     if int(info["Event-Count"]) != len(events):
         raise BundleRejected(RefusalReason.SCHEMA, "Event-Count does not match the events")
     for event in events:
@@ -603,7 +637,11 @@ def plan_verdicts_merge(
     in_bundle = {e.id: e for e in bundle.events}
     new: list[VerdictEvent] = []
     known = 0
+    votes: list[tuple[VerdictEvent, bytes]] = []
     for event, line in zip(bundle.events, bundle.event_lines, strict=True):
+        if event.role == Role.PARTICIPANT and event.session_id:
+            votes.append((event, line))  # a calibration vote: the session's rules
+            continue
         rows = list(db.query("SELECT * FROM verdicts WHERE id = ?", [event.id]))
         if rows:
             if audit.event_bytes(VerdictEvent.from_row(rows[0])) != line:
@@ -621,7 +659,21 @@ def plan_verdicts_merge(
         _check_references(db, event, in_bundle)
         _check_vocabulary(db, event)
         new.append(event)
-    return MergePlan(logged, tuple(new), known)
+    if not votes:
+        return MergePlan(logged, tuple(new), known)
+    # A version-1 writer put calibration votes among the events: they join their session
+    # under the same rules as a calibration bundle's (never as plain events).
+    from .calibration import plan_votes
+
+    placed = plan_votes(db, bundle, [v for v, _ in votes], [line for _, line in votes], logged)
+    return MergePlan(
+        logged,
+        (*new, *placed.new_events),
+        known + placed.already_known,
+        placed.kept_aside,
+        placed.refused,
+        placed.unseen,
+    )
 
 
 def _check_not_local_reviewer(db: sqlite_utils.Database, signer: keys.TrustedKey) -> None:
@@ -704,9 +756,15 @@ def _check_vocabulary(db: sqlite_utils.Database, event: VerdictEvent) -> None:
 def apply_verdicts_merge(
     db: sqlite_utils.Database, bundle: VerifiedBundle, plan: MergePlan
 ) -> None:
-    """Insert the new events, log the bundle and its chain points, extend the audit chain."""
+    """Insert the new events (and keep aside votes for sessions not here), log the bundle
+    and its chain points, extend the audit chain."""
     for event in plan.new_events:
         db.table("verdicts").insert(event.to_row())
+    if plan.kept_aside:
+        from ... import calibration  # not at import: calibration reads the queue
+
+        for vote, line in plan.kept_aside:
+            calibration.keep_aside(db, vote, line, bundle.bundle_id)
     ledger.log_bundle(
         db,
         bundle.bundle_id,
