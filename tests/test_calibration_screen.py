@@ -36,7 +36,7 @@ from qa_desktop.ui.calibration.vote_grid import VOTED_COLUMN
 from qa_desktop.ui.main_window import MainWindow
 from qa_desktop.ui.vote_page.launcher import AddressDialog
 
-from .factory import case_record, make_workspace, tiny_png, write_batch
+from .factory import PASSPHRASE, case_record, introduce, make_workspace, tiny_png, write_batch
 from .recording import supporting_citation
 from .vote_clients import Client, in_thread
 from .windows import answer_dialog, open_window
@@ -541,3 +541,70 @@ def test_the_vote_page_follows_the_screen_and_its_votes_show_as_counts(
     qtbot.waitUntil(lambda: in_thread(qtbot, ana.state).json()["case_id"] == "t-1")
     screen.shutdown()
     assert not host.running and screen.vote_page is None
+
+
+def ok(box: QMessageBox) -> None:
+    box.button(QMessageBox.StandardButton.Ok).click()
+
+
+@pytest.mark.slow
+def test_an_async_session_across_three_laptops_in_the_gui(qtbot: QtBot, tmp_path: Path) -> None:
+    """The lead ships an async session from the screen (S), Ana and Bo import it and vote on
+    their own laptops' grids (only their own row), their signed bundles bring the votes back,
+    and the lead's screen counts them, reveals and rules."""
+    lead = make_workspace(tmp_path, "Lead", cases=3)
+    ana = make_workspace(tmp_path, "Ana", cases=0)
+    bo = make_workspace(tmp_path, "Bo", cases=3)
+    for participant in (ana, bo):
+        introduce(lead, participant)
+        introduce(participant, lead, role="lead")
+    session = lead.calibration.create(
+        "Async DE", cases=["t-0", "t-1"], participants=["Ana", "Bo"], mode="async"
+    )
+    window, screen = open_screen(qtbot, lead)
+    asked: list[str] = []
+    screen.ship_requested.connect(asked.append)
+    screen.ship_requested.disconnect(window.ship_calibration)  # the folder: given below
+    key(qtbot, screen.grid, Qt.Key.Key_S)
+    assert asked == [session.id]
+    with answer_dialog(qtbot, ok, kind=QMessageBox):
+        shipped = window.ship_calibration(session.id, tmp_path / "shipped", PASSPHRASE)
+    assert shipped is not None and shipped.exists()
+    reactivate(qtbot, window)
+
+    bundles: list[Path] = []
+    for ws, digit in ((ana, Qt.Key.Key_2), (bo, Qt.Key.Key_1)):
+        ws.batches.import_batch(shipped, trust_unsigned=False)  # File ▸ Import's core path
+        laptop, their_screen = open_screen(qtbot, ws)
+        assert their_screen.session is not None and their_screen.session.id == session.id
+        grid = their_screen.grid
+        assert grid.rowCount() == 1  # only their own row: nobody else's votes are here
+        key(qtbot, grid, digit)
+        key(qtbot, grid, Qt.Key.Key_Return)
+        assert their_screen.status.text() == "1 of 2 voted"
+        assert ws.reviewer is not None
+        assert ws.calibration.case_state(session.id, "t-0").voters == (ws.reviewer.display_name,)
+        exported = ws.bundles.export(ws.trust.identity(PASSPHRASE), tmp_path / "outbox")
+        assert exported is not None
+        bundles += list(exported.paths)
+        laptop.close()
+
+    for path in [*bundles, *bundles]:  # twice: attached once
+        lead.bundles.import_files([path])
+    screen.open_screen()
+    assert screen.status.text() == "2 of 2 voted"
+    assert not shown_labels(window, screen, pack_words(lead))  # counts only before reveal
+    with answer_dialog(qtbot, yes, kind=QMessageBox):
+        key(qtbot, screen.grid, Qt.Key.Key_R)
+    reactivate(qtbot, window)
+    votes = {
+        screen.votes_table.item(r, 0).text(): screen.votes_table.item(r, 1).text()
+        for r in range(screen.votes_table.rowCount())
+    }
+    assert votes == {"Ana": "vh_remove", "Bo": "no_violation"}
+    key(qtbot, screen.grid, Qt.Key.Key_1, ALT)
+    key(qtbot, screen.grid, Qt.Key.Key_Return, CTRL)
+    final = lead.verdicts.final("t-0")
+    assert (final.status, final.label) == ("ruled", "no_violation")
+    for ws in (ana, bo):
+        ws.close()

@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
                 self.ws, self.changes, self.review.prefs, self._queue_context
             )
             self.calibration.back_requested.connect(self.show_review)
+            self.calibration.ship_requested.connect(self.ship_calibration)
             self.calibration.message.connect(
                 lambda text, ms: self.statusBar().showMessage(text, ms)
             )
@@ -538,6 +539,41 @@ class MainWindow(QMainWindow):
             + (" (evidence files travel with new verdicts)." if evidence else "."),
         )
         return exported is not None
+
+    def ship_calibration(
+        self, session_id: str, folder: Path | None = None, passphrase: str | None = None
+    ) -> Path | None:
+        """Ship an async calibration session to its participants: a case batch of its cases
+        with the session inside, signed with your key; the .zip written (None: not shipped)."""
+        identity = self._open_identity(passphrase)
+        if identity is None:
+            return None
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(
+                self, "Write the session for participants into", str(Path.home())
+            )
+            if not chosen:
+                return None
+            folder = Path(chosen)
+        target = folder
+
+        def ship(ws: Workspace, _progress: Progress, _cancelled: IsCancelled) -> Path:
+            return ws.calibration.ship(session_id, identity, target)
+
+        outcome = run_in_background(
+            self, "Ship", f"Signing the session into {folder}…", self.ws.data_dir, ship
+        )
+        if outcome.error is not None:
+            warn(self, "Not shipped", f"{outcome.error}\n\nNothing was written.")
+            return None
+        path = outcome.result
+        inform(
+            self,
+            "Shipped",
+            f"Wrote {path}.\n\nParticipants import it (File ▸ Import), vote on their own "
+            "laptops and send their votes back by sync or bundle export.",
+        )
+        return path
 
     def import_bundles(self, paths: list[Path] | None = None) -> bool:
         """Verify and merge bundles from other reviewers (refused ones are quarantined)."""

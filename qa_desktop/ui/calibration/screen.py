@@ -14,7 +14,8 @@ label, C cites, Ctrl+Enter records the ruling; W shows media behind the warning 
 blurred); PgDn/PgUp next/previous case; Ctrl+N a new session; P puts the presenter
 (:class:`~.presenter.PresenterWindow`) full screen on the projector, following this screen's
 case; M shows the case's media to the room (asks first); A opens the session report; V serves
-the vote page (``ui/vote_page/``) and puts its join card on the presenter.
+the vote page (``ui/vote_page/``) and puts its join card on the presenter; S ships an async
+session to its participants (a signed case batch).
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ class CalibrationScreen(QWidget):
     back_requested = Signal()
     message = Signal(str, int)
     presenter_case_changed = Signal(str)
+    ship_requested = Signal(str)
+    """Ship this async session to its participants (the window signs and writes it)."""
     """The case on screen, or its state, changed (see :meth:`_presenter_changed`)."""
 
     def __init__(
@@ -198,10 +201,12 @@ class CalibrationScreen(QWidget):
         self.present_button = QPushButton("Presenter on the projector  (P)")
         self.report_button = QPushButton("Session report  (A)")
         self.vote_page_button = QPushButton("Vote page  (V)")
+        self.ship_button = QPushButton("Ship to participants  (S)")
         for button, run in (
             (self.present_button, self.open_presenter),
             (self.report_button, self.open_report),
             (self.vote_page_button, self.open_vote_page),
+            (self.ship_button, self.ship),
         ):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, go=run: go())
@@ -219,6 +224,7 @@ class CalibrationScreen(QWidget):
         left_layout.addWidget(self.present_button)
         left_layout.addWidget(self.report_button)
         left_layout.addWidget(self.vote_page_button)
+        left_layout.addWidget(self.ship_button)
 
         # -- middle: the case ---
         self.header = _plain("No session open: pick one, or make a new one (Ctrl+N)")
@@ -246,7 +252,8 @@ class CalibrationScreen(QWidget):
             "Grid: arrows move · 1–9 label · Enter/Space vote — R reveal · N note · "
             "Alt+1–9 ruling label · C cite · Ctrl+Enter rule · W show behind warning · "
             "PgDn/PgUp next/previous — P presenter on the projector · M show media to the room · "
-            "A session report · V vote page for participants' own devices"
+            "A session report · V vote page for participants' own devices · S ship an async "
+            "session"
         )
         middle_layout.addWidget(self.hints)
 
@@ -669,6 +676,17 @@ class CalibrationScreen(QWidget):
         if self.presenter is not None:
             self.presenter.hide_join()
 
+    def ship(self) -> bool:
+        """Ask the window to ship the open async session to its participants' laptops."""
+        if self.session is None:
+            self.message.emit("Open a session first", 4000)
+            return False
+        if self.session.mode != "async":
+            self.message.emit("Only an async session is shipped (a live one runs here)", 5000)
+            return False
+        self.ship_requested.emit(self.session.id)
+        return True
+
     def open_report(self) -> SessionReportView | None:
         """The open session's agreement report in its own window (figures, the cases of
         low agreement to file as policy gaps, XLSX/CSV export)."""
@@ -863,6 +881,8 @@ class CalibrationScreen(QWidget):
             self.open_report()
         elif key == Qt.Key.Key_V:
             self.open_vote_page()
+        elif key == Qt.Key.Key_S:
+            self.ship()
         elif key == Qt.Key.Key_PageDown:
             self.next_case()
         elif key == Qt.Key.Key_PageUp:
