@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from . import bundles, calibration, cases, findings, guidelines, keys, reports
+from . import bundles, calibration, cases, findings, guidelines, hub, keys, reports
 from .base import _advice, cli
 
 __all__ = ["_advice", "cli", "main"]
-_COMMAND_GROUPS = (bundles, calibration, cases, findings, guidelines, keys, reports)
+_COMMAND_GROUPS = (bundles, calibration, cases, findings, guidelines, hub, keys, reports)
 
 
 def main() -> None:

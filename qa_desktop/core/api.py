@@ -52,6 +52,9 @@ from .findings import CASE_CSV_FIELDS as FINDING_CASE_CSV_FIELDS
 from .findings import CSV_FIELDS as FINDING_CSV_FIELDS
 from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
+from .hub import HubDatabaseError, IngestReport, hub_report_workspace
+from .hub import ingest as hub_ingest
+from .hub import rebuild as hub_rebuild
 from .keys import (
     PASSPHRASE_ENV,
     Identity,
@@ -104,6 +107,7 @@ from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
 from .store import DatabaseError
 from .sync import SyncFolderMissing, SyncReport, UntrustedSigner, untrusted_summary
+from .sync_targets import SyncTargetError
 from .verdicts import (
     GAP_KINDS,
     RCA_REASONS,
@@ -179,8 +183,10 @@ __all__ = [
     "FindingCase",
     "FindingGroup",
     "Guideline",
+    "HubDatabaseError",
     "Identity",
     "ImportCancelled",
+    "IngestReport",
     "InterpretationBand",
     "InterpretationBands",
     "Interval",
@@ -228,6 +234,7 @@ __all__ = [
     "StoredMedia",
     "SyncFolderMissing",
     "SyncReport",
+    "SyncTargetError",
     "TrustError",
     "TrustedKey",
     "UnsignedBatch",
@@ -253,6 +260,9 @@ __all__ = [
     "format_ranges",
     "gwet_ac1",
     "headline_lines",
+    "hub_ingest",
+    "hub_rebuild",
+    "hub_report_workspace",
     "is_animated_image",
     "is_severe",
     "krippendorff_alpha",
