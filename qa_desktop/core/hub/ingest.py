@@ -124,24 +124,22 @@ def _ingest(
     total = sum(len(keys) for _, keys in todo)
     done = 0
     for signer, listed in todo:
-        moving, last = True, ""
+        moving = True
         for key in dict.fromkeys(listed):  # a listing may repeat a key: each is met once
             if progress is not None:
                 progress(done, total)
             if cancelled is not None and cancelled():
                 raise Cancelled("ingest cancelled; every bundle loaded is whole")
             done += 1
-            finished = _one(conn, trust, store, key, report)
-            if not finished:
+            if not _one(conn, trust, store, key, report):
                 moving = False
-            elif moving:
-                last = key
-        if last:
-            conn.execute(
-                "INSERT INTO hub_signers (key_id, last_key) VALUES (%s, %s) ON CONFLICT (key_id)"
-                " DO UPDATE SET last_key = GREATEST(hub_signers.last_key, EXCLUDED.last_key)",
-                [signer, last],
-            )
+            elif moving:  # a restart lists after the last of an unbroken run of done keys
+                conn.execute(
+                    "INSERT INTO hub_signers (key_id, last_key) VALUES (%s, %s)"
+                    " ON CONFLICT (key_id) DO UPDATE"
+                    " SET last_key = GREATEST(hub_signers.last_key, EXCLUDED.last_key)",
+                    [signer, key],
+                )
     if progress is not None:
         progress(total, total)
 
