@@ -46,6 +46,13 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> No
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 (its URL); fake credentials in the environment."""
+    with running_moto() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_moto() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 while the block runs (its URL), fake credentials."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -144,6 +151,13 @@ def _ensure_user() -> None:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A PostgreSQL cluster in a temporary directory, trust authentication on 127.0.0.1."""
+    with running_postgres() as pg:
+        yield pg
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster in a temporary directory while the block runs."""
     folder = _pg_bin()
     if folder is None:
         pytest.fail(  # pragma: no cover

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,43 +121,104 @@ def _ingest(
     cancelled: Callable[[], bool] | None,
 ) -> None:
     cursors = dict(conn.execute("SELECT key_id, last_key FROM hub_signers").fetchall())
-    todo = [(s, store.bundles_after(s, cursors.get(s, ""))) for s in store.signers()]
+    todo = [
+        (s, list(dict.fromkeys(store.bundles_after(s, cursors.get(s, "")))))
+        for s in store.signers()
+    ]  # a listing may repeat a key: each is met once
     total = sum(len(keys) for _, keys in todo)
     done = 0
-    for signer, listed in todo:
-        moving = True
-        for key in dict.fromkeys(listed):  # a listing may repeat a key: each is met once
-            if progress is not None:
-                progress(done, total)
-            if cancelled is not None and cancelled():
-                raise Cancelled("ingest cancelled; every bundle loaded is whole")
-            done += 1
-            if not _one(conn, trust, store, key, report):
-                moving = False
-            elif moving:  # a restart lists after the last of an unbroken run of done keys
-                conn.execute(
-                    "INSERT INTO hub_signers (key_id, last_key) VALUES (%s, %s)"
-                    " ON CONFLICT (key_id) DO UPDATE"
-                    " SET last_key = GREATEST(hub_signers.last_key, EXCLUDED.last_key)",
-                    [signer, key],
-                )
+    with _Prefetch(store, [key for _, keys in todo for key in keys]) as fetch:
+        for signer, listed in todo:
+            done = _signer(
+                conn, trust, fetch, report, signer, listed, done, total, progress, cancelled
+            )
     if progress is not None:
         progress(total, total)
 
 
-def _one(conn: Any, trust: Any, store: S3Bucket, key: str, report: IngestReport) -> bool:
+def _signer(
+    conn: Any,
+    trust: Any,
+    fetch: _Prefetch,
+    report: IngestReport,
+    signer: str,
+    listed: list[str],
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> int:
+    """Take one signer's listed keys in order; how many keys are done overall after them."""
+    moving = True
+    for key in listed:
+        if progress is not None:
+            progress(done, total)
+        if cancelled is not None and cancelled():
+            raise Cancelled("ingest cancelled; every bundle loaded is whole")
+        done += 1
+        if not _one(conn, trust, fetch, key, report):
+            moving = False
+        elif moving:  # a restart lists after the last of an unbroken run of done keys
+            conn.execute(
+                "INSERT INTO hub_signers (key_id, last_key) VALUES (%s, %s)"
+                " ON CONFLICT (key_id) DO UPDATE"
+                " SET last_key = GREATEST(hub_signers.last_key, EXCLUDED.last_key)",
+                [signer, key],
+            )
+    return done
+
+
+class _Prefetch:
+    """Reads the next few objects in threads while the current bundle is verified and loaded
+    (reading is waiting on the network; verifying and loading are not)."""
+
+    AHEAD = 4
+
+    def __init__(self, store: S3Bucket, keys: list[str]) -> None:
+        self.store = store
+        self._keys = keys
+        self._next = 0
+        self._futures: dict[str, Future[bytes]] = {}
+        self._pool = ThreadPoolExecutor(self.AHEAD, thread_name_prefix="hub-fetch")
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes (read ahead when it was among the next keys)."""
+        while self._next < len(self._keys) and len(self._futures) < self.AHEAD + 1:
+            upcoming = self._keys[self._next]
+            self._next += 1
+            self._futures.setdefault(upcoming, self._pool.submit(self.store.get, upcoming))
+        future = self._futures.pop(key, None)
+        return future.result() if future is not None else self.store.get(key)
+
+    def forget(self, key: str) -> None:
+        """Drop a read ahead that will not be used (the key was done or busy)."""
+        future = self._futures.pop(key, None)
+        if future is not None:
+            future.cancel()
+
+
+def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport) -> bool:
     """Take one key; True once it is done (by this worker or before), False if busy."""
+    store = fetch.store
     with conn.transaction():
         locked = conn.execute(
             "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [key]
         ).fetchone()[0]
         if not locked:
             report.busy += 1
+            fetch.forget(key)
             return False
         if conn.execute("SELECT 1 FROM hub_bundles WHERE key = %s", [key]).fetchone():
             report.already += 1
+            fetch.forget(key)
             return True
-        data = store.get(key)
+        data = fetch.get(key)
         sha = hashlib.sha256(data).hexdigest()
         signer = store.location.signer_of(key)
         try:
