@@ -168,3 +168,61 @@ def test_cancel_between_bundles_and_progress(keyed_pair: Pair, s3_endpoint: str)
     rest: list[tuple[int, int]] = []
     done = s3_sync(b, url, s3_endpoint, progress=lambda d, t: rest.append((d, t)))
     assert done.new_events == 2 and rest[-1] == (2, 2)
+
+
+class DroppingBucket(S3Bucket):
+    """A store whose connection drops on the second read (as a network would)."""
+
+    reads = 0
+
+    def get(self, key: str) -> bytes:
+        DroppingBucket.reads += 1
+        if DroppingBucket.reads == 2:
+            raise api.SyncTargetError(f"{key}: connection reset; nothing was lost")
+        return super().get(key)
+
+
+def test_a_network_failure_mid_pull_keeps_what_was_taken_and_the_next_sync_resumes(
+    keyed_pair: Pair, s3_endpoint: str
+) -> None:
+    from qa_desktop.core.sync_targets import S3Target
+
+    a, b = keyed_pair
+    url = f"s3://{new_bucket(s3_endpoint)}"
+    for case in ("t-0", "t-1", "t-2"):
+        record(a, case, "vh_remove")
+        s3_sync(a, url, s3_endpoint)
+    location = S3Location.parse(url, endpoint_url=s3_endpoint)
+    with pytest.raises(api.SyncTargetError, match="connection reset"):
+        S3Target(location).sync(
+            b.database_for_tests(),
+            b.trust.identity(PASSPHRASE),
+            data_dir=b.data_dir,
+            bucket=DroppingBucket(location),
+        )
+    assert len(verdict_rows(b)) == 1  # the first bundle, whole
+    resumed = s3_sync(b, url, s3_endpoint)
+    assert resumed.new_events == 2 and resumed.skipped_seen == 0 and not resumed.refused
+    assert verdict_rows(a) == verdict_rows(b)
+
+
+def test_the_cli_syncs_with_an_s3_url(keyed_pair: Pair, s3_endpoint: str) -> None:
+    a, b = keyed_pair
+    url = f"s3://{new_bucket(s3_endpoint)}/cli"
+    record(a, "t-0", "vh_remove")
+    for ws, expected in ((a, "imported 0 bundles"), (b, "imported 1 bundles (1 new events)")):
+        run = CliRunner().invoke(
+            cli,
+            ["--data-dir", str(ws.data_dir), "sync", url, "--endpoint-url", s3_endpoint],
+            obj={},
+            env={"QA_DESKTOP_PASSPHRASE": PASSPHRASE},
+        )
+        assert run.exit_code == 0, run.output
+        assert expected in run.output
+    missing = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(a.data_dir), "sync", "s3://qa-nope", "--endpoint-url", s3_endpoint],
+        obj={},
+        env={"QA_DESKTOP_PASSPHRASE": PASSPHRASE},
+    )
+    assert missing.exit_code == 1 and "qa-nope" in missing.output

@@ -174,3 +174,30 @@ def test_a_listing_that_repeats_a_key_loads_it_once(
     assert loaded(database)[1] == 2
     taken = b.sync.to(b.trust.identity(PASSPHRASE), url, endpoint_url=s3_endpoint)
     assert taken.new_events == 2
+
+
+@pytest.mark.slow
+def test_a_changed_event_under_a_known_id_is_refused_and_the_first_kept(
+    keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
+) -> None:
+    from qa_desktop.core.formats.canonical import dumps_canonical
+
+    from .test_bundle_tamper import sign_events
+
+    a, b = keyed_pair
+    name = new_bucket(s3_endpoint)
+    url = f"s3://{name}"
+    publish(a, url, s3_endpoint, ["t-0"])
+    identity = a.trust.identity(PASSPHRASE)
+    first = a.verdicts.events()[0].to_json()
+    changed = dumps_canonical({**first, "label": "no_violation"})
+    forged = sign_events(identity, [changed], seq=5, start=100, prev_head="a" * 64)
+    key = f"bundles/{identity.key_id}/0000000005-forged.zip"
+    boto3.client("s3", endpoint_url=s3_endpoint).put_object(Bucket=name, Key=key, Body=forged)
+    database = postgres.new_database()
+    report = api.hub_ingest(b.data_dir, url, database, endpoint_url=s3_endpoint)
+    assert report.refused == [(key, "event-conflict")] and report.events == 1
+    with psycopg.connect(database) as conn:
+        labels = conn.execute("SELECT label FROM hub_events").fetchall()
+    assert labels == [("vh_remove",)]
+    assert objects(s3_endpoint, name)[key + ".reason"].startswith(b"event-conflict")

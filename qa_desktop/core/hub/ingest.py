@@ -224,6 +224,8 @@ def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport
         try:
             bundle = bundles.verify_bundle(trust, data)
             _check_log(conn, bundle, key)
+            with conn.transaction():  # a savepoint: a conflict takes back this bundle's rows
+                inserted = _load_events(conn, bundle, key)
         except bundles.BundleRejected as exc:
             note = f"{exc.reason}\n{exc.message}\n"
             store.put(key + ".reason", note.encode("utf-8"))
@@ -234,7 +236,6 @@ def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport
             )
             report.refused.append((key, str(exc.reason)))
             return True
-        inserted = _load_events(conn, bundle, key)
         conn.execute(
             "INSERT INTO hub_bundles (key, signer_key_id, bundle_id, seq, sha256, state, events)"
             " VALUES (%s, %s, %s, %s, %s, 'loaded', %s)",
@@ -262,7 +263,10 @@ def _check_log(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
 
 
 def _load_events(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> int:
-    """Insert the bundle's events (set union by id); how many were new."""
+    """Insert the bundle's events (set union by id); how many were new.
+
+    An event id already loaded with other content refuses the bundle (``event-conflict``),
+    as the app's import does; the caller's savepoint takes back what was inserted."""
     inserted = 0
     rows = [
         (
@@ -287,4 +291,22 @@ def _load_events(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> int:
                 [value for row in chunk for value in row],
             )
             inserted += cur.rowcount
+    if inserted < len(rows):
+        _check_known(conn, bundle, key)
     return inserted
+
+
+def _check_known(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
+    """Refuse the bundle if an event it holds was loaded before with other content."""
+    from ..vocab import RefusalReason
+
+    mine = {e.id: e.to_row() for e in bundle.events}
+    for event_id, stored, where in conn.execute(
+        "SELECT id, row, bundle_key FROM hub_events WHERE id = ANY(%s) AND bundle_key <> %s",
+        [list(mine), key],
+    ):
+        if stored != mine[event_id]:
+            raise bundles.BundleRejected(
+                RefusalReason.EVENT_CONFLICT,
+                f"event {event_id} differs from the one loaded from {where}",
+            )
