@@ -61,7 +61,7 @@ def ingest_command(bucket: str, database: str, trust_dir: Path, endpoint_url: st
     """
     try:
         report = api.hub_ingest(trust_dir, bucket, database, endpoint_url=endpoint_url)
-    except (api.HubDatabaseError, api.SyncTargetError) as exc:
+    except api.QADesktopError as exc:
         raise click.ClickException(str(exc)) from exc
     _print(report)
 
@@ -77,6 +77,6 @@ def rebuild_command(bucket: str, database: str, trust_dir: Path, endpoint_url: s
     """
     try:
         report = api.hub_rebuild(trust_dir, bucket, database, endpoint_url=endpoint_url)
-    except (api.HubDatabaseError, api.SyncTargetError) as exc:
+    except api.QADesktopError as exc:
         raise click.ClickException(str(exc)) from exc
     _print(report)

@@ -21,6 +21,7 @@ from .. import bundles
 from ..errors import Cancelled, QADesktopError
 from ..store import open_database
 from ..sync_targets import S3Bucket, S3Location
+from ..vocab import RefusalReason
 from ..workspace import DB_FILENAME
 from . import schema
 
@@ -74,6 +75,12 @@ def ingest(
     """
     import psycopg
 
+    if not (trust_dir / DB_FILENAME).is_file():
+        # an empty trust store would refuse every bundle: say so instead
+        raise QADesktopError(
+            f"{trust_dir} is not a QA Desktop data directory (no {DB_FILENAME}); give the"
+            " one whose trust store the hub should use"
+        )
     store = bucket or S3Bucket(S3Location.parse(bucket_url, endpoint_url=endpoint_url))
     store.check()
     trust = open_database(trust_dir / DB_FILENAME)
@@ -229,12 +236,14 @@ def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport
         except bundles.BundleRejected as exc:
             note = f"{exc.reason}\n{exc.message}\n"
             store.put(key + ".reason", note.encode("utf-8"))
+            report.refused.append((key, str(exc.reason)))
+            if exc.reason == RefusalReason.UNKNOWN_SIGNER:
+                return False  # not done: taken once the key is trusted (as a laptop does)
             conn.execute(
                 "INSERT INTO hub_bundles (key, signer_key_id, sha256, state, reason, message)"
                 " VALUES (%s, %s, %s, 'refused', %s, %s)",
                 [key, signer, sha, str(exc.reason), exc.message],
             )
-            report.refused.append((key, str(exc.reason)))
             return True
         conn.execute(
             "INSERT INTO hub_bundles (key, signer_key_id, bundle_id, seq, sha256, state, events)"
@@ -248,8 +257,6 @@ def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport
 
 def _check_log(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
     """Refuse a bundle whose sequence number another loaded bundle of its signer holds."""
-    from ..vocab import RefusalReason
-
     row = conn.execute(
         "SELECT bundle_id, key FROM hub_bundles WHERE signer_key_id = %s AND seq = %s"
         " AND state = 'loaded'",
@@ -298,8 +305,6 @@ def _load_events(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> int:
 
 def _check_known(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
     """Refuse the bundle if an event it holds was loaded before with other content."""
-    from ..vocab import RefusalReason
-
     mine = {e.id: e.to_row() for e in bundle.events}
     for event_id, stored, where in conn.execute(
         "SELECT id, row, bundle_key FROM hub_events WHERE id = ANY(%s) AND bundle_key <> %s",
