@@ -329,7 +329,7 @@ class S3Target:
                 continue
             key = self.location.bundle_key(key_id, int(seqs[path.stem]), path.stem)
             store.put_if_absent(key, path.read_bytes())
-            bundles.write_atomically(own, marker.name, key.encode())
+            bundles.write_atomically(own, marker.name, key.encode(), 0o600)
 
 
 def _group(report: SyncReport, waiting: dict[str, list[str]]) -> None:
@@ -355,5 +355,5 @@ class _Cursors:
     def set(self, signer: str, key: str) -> None:
         self._all.setdefault(self._where, {})[signer] = key
         bundles.write_atomically(
-            self._path.parent, self._path.name, json.dumps(self._all, indent=1).encode()
+            self._path.parent, self._path.name, json.dumps(self._all, indent=1).encode(), 0o600
         )
