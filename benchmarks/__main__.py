@@ -1,7 +1,7 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli, queue (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub (default: all).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from . import (
     bench_bundles,
     bench_cli,
+    bench_hub,
     bench_import,
     bench_media,
     bench_next_case,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "reports": bench_reports.run,
     "cli": bench_cli.run,
     "queue": bench_queue.run,
+    "hub": bench_hub.run,
 }
 
 

@@ -181,19 +181,28 @@ def bundle_status_command(ctx: click.Context) -> None:
 
 
 @cli.command("sync")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", metavar="FOLDER|s3://BUCKET/PREFIX")
+@click.option(
+    "--endpoint-url", default=None, help="An S3-compatible store's URL (default: AWS S3)."
+)
 @click.pass_context
-def sync_command(ctx: click.Context, folder: Path) -> None:
-    """Export your new events into a shared FOLDER and import everyone else's bundles.
+def sync_command(ctx: click.Context, folder: str, endpoint_url: str | None) -> None:
+    """Export your new events into a shared FOLDER (or an S3 bucket) and import everyone
+    else's bundles. S3 credentials come from the environment or ~/.aws/config profiles
+    (docs/team-hub.md).
 
     \b
     Example:
       qa-desktop sync /mnt/team-share/qa-sync
+      qa-desktop sync s3://team-qa/emea --endpoint-url https://s3.example.org
     """
 
     ws = _open(ctx)
     try:
-        report = ws.sync.folder(_identity(ws), folder)
+        if folder.lower().startswith("s3://"):
+            report = ws.sync.to(_identity(ws), folder, endpoint_url=endpoint_url)
+        else:
+            report = ws.sync.folder(_identity(ws), Path(folder))
         gaps = api.missing_summary(ws.bundles.deliveries())
     except KeyboardInterrupt as exc:
         raise click.ClickException("sync cancelled; nothing was half-written") from exc

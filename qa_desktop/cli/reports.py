@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,11 @@ if TYPE_CHECKING:
     type=click.Path(path_type=Path),
     help="The file to write (a folder for --format csv).",
 )
+@click.option(
+    "--source",
+    metavar="postgresql://...",
+    help="Report over the team hub's events (org-wide) instead of this laptop's.",
+)
 @click.pass_context
 def report_command(
     ctx: click.Context,
@@ -75,6 +81,7 @@ def report_command(
     page: str,
     include_my_exposure: bool,
     out: Path,
+    source: str | None = None,
 ) -> None:
     """A QA performance report: accuracy with 95% Wilson intervals, errors, confusion,
     flags, throughput, over the frontline decisions the filters select.
@@ -84,6 +91,7 @@ def report_command(
       qa-desktop report --by policy,market --format xlsx --out report.xlsx
       qa-desktop report --from 2026-10-01 --to 2026-10-31 --market DE --format pdf --out oct.pdf
       qa-desktop report --by moderator,week --format csv --out report-csv
+      qa-desktop report --source postgresql://hub.example.org/qa --format csv --out org
     """
     flt = api.ReportFilter(
         date_from=date_from,
@@ -96,14 +104,18 @@ def report_command(
     )
     ws = _open(ctx)
     try:
-        report = ws.reports.performance(flt, _values(by))
-        if fmt == "xlsx":
-            ws.reports.write_xlsx(report, out, include_my_exposure=include_my_exposure)
-        elif fmt == "csv":
-            ws.reports.write_csv(report, out, include_my_exposure=include_my_exposure)
-        else:
-            _write_pdf(report, out, page)
-    except api.ReportError as exc:
+        with contextlib.ExitStack() as stack:
+            over = ws
+            if source:
+                over = stack.enter_context(api.hub_report_workspace(ws.data_dir, source))
+            report = over.reports.performance(flt, _values(by))
+            if fmt == "xlsx":
+                over.reports.write_xlsx(report, out, include_my_exposure=include_my_exposure)
+            elif fmt == "csv":
+                over.reports.write_csv(report, out, include_my_exposure=include_my_exposure)
+            else:
+                _write_pdf(report, out, page)
+    except (api.ReportError, api.HubDatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write the report ({exc.strerror})") from exc

@@ -66,6 +66,9 @@ from .findings import FindingCase, FindingGroup, write_cases_csv, write_csv
 from .gold import AccuracyRow as GoldAccuracyRow
 from .gold import GoldAccuracy, GoldCase, GoldMiss, ShipResult
 from .guidelines import EffectiveSection, Guideline, Label, PackError, Section, SectionMatch
+from .hub import HubDatabaseError, IngestReport, hub_report_workspace
+from .hub import ingest as hub_ingest
+from .hub import rebuild as hub_rebuild
 from .keys import (
     PASSPHRASE_ENV,
     Identity,
@@ -129,6 +132,7 @@ from .signer_names import display_text, distinct_names
 from .spreadsheet import safe_row
 from .store import DatabaseError
 from .sync import SyncFolderMissing, SyncReport, UntrustedSigner, untrusted_summary
+from .sync_targets import SyncTargetError
 from .verdicts import (
     GAP_KINDS,
     RCA_REASONS,
@@ -219,8 +223,10 @@ __all__ = [
     "GoldCase",
     "GoldMiss",
     "Guideline",
+    "HubDatabaseError",
     "Identity",
     "ImportCancelled",
+    "IngestReport",
     "InterpretationBand",
     "InterpretationBands",
     "Interval",
@@ -281,6 +287,7 @@ __all__ = [
     "StoredMedia",
     "SyncFolderMissing",
     "SyncReport",
+    "SyncTargetError",
     "TrustError",
     "TrustedKey",
     "UnsignedBatch",
@@ -309,6 +316,9 @@ __all__ = [
     "format_ranges",
     "gwet_ac1",
     "headline_lines",
+    "hub_ingest",
+    "hub_rebuild",
+    "hub_report_workspace",
     "is_animated_image",
     "is_severe",
     "krippendorff_alpha",

@@ -211,6 +211,34 @@ def _sync_one(
     except OSError as exc:  # vanished or unreadable mid-sync: try again next time
         report.refused.append(_refusal(path, "unreadable", str(exc)))
         return ""
+    return take_bundle(
+        db,
+        path.name,
+        data,
+        quarantine_dir,
+        report,
+        also=(
+            "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
+            [key, stat.st_size, stat.st_mtime_ns],
+        ),
+    )
+
+
+def take_bundle(
+    db: sqlite_utils.Database,
+    name: str,
+    data: bytes,
+    quarantine_dir: Path | None,
+    report: SyncReport,
+    *,
+    also: tuple[str, list[object]] | None = None,
+) -> str:
+    """Import one bundle's bytes met by a sync (any target) into ``report``.
+
+    Returns the key id if it waits for an untrusted signer, else ``""``. A bundle imported
+    now or before is remembered as seen, and ``also`` (an SQL statement whose parameters get
+    the bundle's SHA-256 appended) runs in that same transaction.
+    """
     sha = hashlib.sha256(data).hexdigest()
     waiting = _still_untrusted(db, sha)
     if waiting:
@@ -219,34 +247,29 @@ def _sync_one(
         report.skipped_seen += 1
     else:
         try:
-            imported = bundles.import_bundle(
-                db, data, name=path.name, quarantine_dir=quarantine_dir
-            )
+            imported = bundles.import_bundle(db, data, name=name, quarantine_dir=quarantine_dir)
         except bundles.BundleRejected as exc:
             if exc.reason == RefusalReason.UNKNOWN_SIGNER and exc.key_id:
                 with transaction(db):
                     db.execute(
                         "INSERT OR REPLACE INTO untrusted_bundles (sha256, key_id, name, seen_at)"
                         " VALUES (?, ?, ?, ?)",
-                        [sha, exc.key_id, path.name, utc_now_iso()],
+                        [sha, exc.key_id, name, utc_now_iso()],
                     )
                 return exc.key_id
-            report.refused.append(_refusal(path, exc.reason, exc.message))
+            report.refused.append(_named_refusal(name, exc.reason, exc.message))
             return ""
         except (sqlite3.Error, Cancelled):
             raise  # the database or the user, not this file: stop
         except Exception as exc:  # anything unforeseen in one file must not stop the sync
-            _quarantine_unforeseen(path, data, exc, quarantine_dir, report)
+            _quarantine_unforeseen(name, data, exc, quarantine_dir, report)
             return ""
         report.imported.append(imported)
     with transaction(db):
         db.execute("DELETE FROM untrusted_bundles WHERE sha256 = ?", [sha])
-        bundles.remember_seen(db, sha, path.name, "imported")
-        db.execute(
-            "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
-            [key, stat.st_size, stat.st_mtime_ns, sha],
-        )
-
+        bundles.remember_seen(db, sha, name, "imported")
+        if also is not None:
+            db.execute(also[0], [*also[1], sha])
     return ""
 
 
@@ -267,7 +290,7 @@ def dismissed_signers(db: sqlite_utils.Database) -> set[str]:
 
 
 def _quarantine_unforeseen(
-    path: Path, data: bytes, exc: Exception, quarantine_dir: Path | None, report: SyncReport
+    name: str, data: bytes, exc: Exception, quarantine_dir: Path | None, report: SyncReport
 ) -> None:
     """Refuse (and quarantine) a file whose import failed in a way no rule names yet."""
     rejected = bundles.BundleRejected(
@@ -275,12 +298,16 @@ def _quarantine_unforeseen(
     )
     if quarantine_dir is not None:
         with contextlib.suppress(OSError):
-            bundles.quarantine(quarantine_dir, path.name, data, rejected)
-    report.refused.append(_refusal(path, rejected.reason, rejected.message))
+            bundles.quarantine(quarantine_dir, name, data, rejected)
+    report.refused.append(_named_refusal(name, rejected.reason, rejected.message))
 
 
 def _refusal(path: Path, reason: str, message: str) -> bundles.ImportReport:
-    return bundles.ImportReport(path.name, refused_reason=reason, refused_message=message)
+    return _named_refusal(path.name, reason, message)
+
+
+def _named_refusal(name: str, reason: str, message: str) -> bundles.ImportReport:
+    return bundles.ImportReport(name, refused_reason=reason, refused_message=message)
 
 
 class Sync:
@@ -305,6 +332,23 @@ class Sync:
             quarantine_dir=quarantine_dir(self._data_dir),
             progress=progress,
             cancelled=cancelled,
+        )
+
+    def to(
+        self,
+        identity: keys.Identity,
+        where: str | Path,
+        *,
+        endpoint_url: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> SyncReport:
+        """Sync with a folder or an ``s3://bucket/prefix`` (see ``core/sync_targets.py``)."""
+        from .sync_targets import sync_target
+
+        target = sync_target(where, endpoint_url=endpoint_url)
+        return target.sync(
+            self._db, identity, data_dir=self._data_dir, progress=progress, cancelled=cancelled
         )
 
     def dismiss_signer(self, key_id: str) -> None:

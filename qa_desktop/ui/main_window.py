@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -33,6 +34,7 @@ from ..core.api import (
     PackError,
     QueueFilter,
     Refused,
+    SyncReport,
     WrongPassphrase,
     missing_summary,
 )
@@ -417,32 +419,47 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Signing key {identity.key_id} created", 5000)
         return True
 
+    def _choose_sync_target(self) -> Path | str | None:
+        """Ask where to sync: an ``s3://bucket/prefix`` URL typed in, or a folder chosen."""
+        remembered = str(self.preferences_file.value("sync/folder", "") or "")
+        typed, ok = QInputDialog.getText(
+            self,
+            "Sync with",
+            "An S3 bucket (s3://bucket/prefix), or leave empty to choose a folder:",
+            text=remembered if remembered.lower().startswith("s3://") else "",
+        )
+        if not ok:
+            return None
+        if typed.strip():
+            return typed.strip()
+        chosen = QFileDialog.getExistingDirectory(
+            self,
+            "Sync folder (shared or cloud-synced)",
+            "" if remembered.lower().startswith("s3://") else remembered or str(Path.home()),
+        )
+        return Path(chosen) if chosen else None
+
     def show_trust_store(self) -> None:
         """Trusted signers: add, revoke, export your public key."""
         TrustDialog(self.ws, self).exec()
 
-    def sync_now(self, folder: Path | None = None, passphrase: str | None = None) -> bool:
-        """Send your new verdicts to the sync folder and take everyone else's."""
+    def sync_now(self, folder: Path | str | None = None, passphrase: str | None = None) -> bool:
+        """Send your new verdicts to the sync folder (or S3 bucket) and take everyone else's."""
         identity = self._open_identity(passphrase)
         if identity is None:
             return False
         if folder is None:
-            remembered = str(self.preferences_file.value("sync/folder", "") or "")
-            chosen = QFileDialog.getExistingDirectory(
-                self, "Sync folder (shared or cloud-synced)", remembered or str(Path.home())
-            )
-            if not chosen:
+            folder = self._choose_sync_target()
+            if folder is None:
                 return False
-            folder = Path(chosen)
         self.preferences_file.setValue("sync/folder", str(folder))
-        target = folder
-        outcome = run_in_background(
-            self,
-            "Sync",
-            f"Syncing with {folder}…",
-            self.ws.data_dir,
-            lambda ws, progress, cancelled: ws.sync.folder(identity, target, progress, cancelled),
-        )
+        target = folder if isinstance(folder, Path) else str(folder)
+
+        def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> SyncReport:
+            # s3:// endpoint and credentials: AWS_ENDPOINT_URL, AWS_PROFILE, ~/.aws/config
+            return ws.sync.to(identity, target, progress=progress, cancelled=cancelled)
+
+        outcome = run_in_background(self, "Sync", f"Syncing with {folder}…", self.ws.data_dir, job)
         if outcome.cancelled:
             self.changes.cases_changed.emit()  # whatever was taken before the cancel stays
             inform(self, "Sync", "Sync cancelled. What was already exchanged is kept whole.")
