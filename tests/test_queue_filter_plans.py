@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from qa_desktop.core.api import QueueFilter
+from qa_desktop.core.api import QueueFilter, VerdictDraft
 from qa_desktop.core.workspace import Workspace
 
 from .factory import make_workspace
@@ -156,3 +156,24 @@ def test_filtered_counts_and_positions_cost_their_matches_not_the_cases(
     assert _steps(ws, lambda: ws.queue.index(rows[-1].id, QueueFilter(status="done"))) < 20
     scan = _steps(ws, lambda: ws.queue.count(QueueFilter(text="no such text")))
     assert scan > 100
+
+
+@pytest.mark.slow
+def test_recording_a_verdict_seeks_its_case_whatever_analyze_learned(
+    decided_queue: Workspace,
+) -> None:
+    """ANALYZE has seen that no event supersedes another: the views' supersession tests,
+    which the trigger keeping the verdict tables runs, must still seek, not scan."""
+    ws = decided_queue
+    db = ws.database_for_tests()
+    plan = [
+        str(row[-1])
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM final_verdicts WHERE case_id = 'c0000001'"
+        )
+    ]
+    assert not [step for step in plan if step.startswith("SCAN")], plan
+    draft = VerdictDraft("no_violation")
+    cost = _steps(ws, lambda: ws.verdicts.record("c0000001", draft))
+    assert cost < 20  # thousand steps; a scan of the events per test took thousands
+    assert ws.queue.row("c0000001").my_label == "no_violation"  # type: ignore[union-attr]

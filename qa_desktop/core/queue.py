@@ -124,11 +124,15 @@ def _queue_sql(driver: str = "") -> str:
     current verdicts of that kind; ``"disputed"`` and ``"decided"`` the case finals of that
     kind. Each walks its index in seq order, so a selective filter reads only its rows.
     """
-    mine = "ev.case_id = c.id AND ev.reviewer_id = :reviewer"
+    # Other than as the driver, the judging reviewer's verdict is read by its primary key
+    # for each row (a LEFT JOIN gets a Bloom filter built over every verdict per query).
+    mine = "FROM current_verdicts m WHERE m.case_id = c.id AND m.reviewer_id = :reviewer"
+    label, rca, gap = (f"(SELECT m.{column} {mine})" for column in ("label", "rca", "gap"))
     if driver in ("done", "rca", "gap", "flagged"):
         start = "current_verdicts ev CROSS JOIN cases c ON c.seq = ev.seq"
         finals = "LEFT JOIN case_finals fv ON fv.case_id = c.id"
-        mine_join, seq = "", "ev.seq"
+        seq = "ev.seq"
+        label, rca, gap = "ev.label", "ev.rca", "ev.gap"
         condition = {
             "done": "ev.label IS NOT NULL",
             "rca": "ev.rca",
@@ -139,27 +143,24 @@ def _queue_sql(driver: str = "") -> str:
     elif driver in ("disputed", "decided"):
         start = "case_finals fv CROSS JOIN cases c ON c.seq = fv.seq"
         finals, seq = "", "fv.seq"
-        mine_join = f"LEFT JOIN current_verdicts ev ON {mine}"
         where = (
             "WHERE fv.status = 'disputed'" if driver == "disputed" else "WHERE fv.label IS NOT NULL"
         )
     else:
         start, seq, where = "cases c", "c.seq", ""
         finals = "LEFT JOIN case_finals fv ON fv.case_id = c.id"
-        mine_join = f"LEFT JOIN current_verdicts ev ON {mine}"
     return f"""
     SELECT {seq} AS seq, c.id, c.market, c.orig_policy, c.orig_label, c.content_type,
-        ev.label,
+        {label} AS label,
         {outcome_sql("fv.label", "ol", "fl")} AS outcome,
-        COALESCE(ev.rca, 0) AS rca,
-        COALESCE(ev.gap, 0) AS gap,
+        COALESCE({rca}, 0) AS rca,
+        COALESCE({gap}, 0) AS gap,
         fv.label AS final_label,
         COALESCE(fv.status = 'disputed', 0) AS disputed,
         c.text, c.tags, c.orig_moderator, c.orig_queue, c.batch_id
     FROM {start}
     JOIN batches b ON b.id = c.batch_id
     {finals}
-    {mine_join}
     LEFT JOIN guideline_labels ol ON ol.pack_id = b.pack_id
         AND ol.pack_version = b.pack_version AND ol.id = c.orig_label
     LEFT JOIN guideline_labels fl ON fl.pack_id = b.pack_id
