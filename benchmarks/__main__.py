@@ -1,7 +1,7 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub, scale (default: all).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from . import (
     bench_next_case,
     bench_queue,
     bench_reports,
+    bench_scale,
 )
 
 BENCHMARKS = {
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "cli": bench_cli.run,
     "queue": bench_queue.run,
     "hub": bench_hub.run,
+    "scale": bench_scale.run,
 }
 
 

@@ -202,7 +202,8 @@ def test_queue_filters_outcomes_and_saved_views(
     key(qtbot, window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is bar.text
     qtbot.keyClicks(bar.text, "fr-")
-    assert window.review.model.rowCount() == 1 and window.review.case.id == "fr-1"  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: window.review.model.rowCount() == 1)  # once the keys pause
+    assert window.review.case.id == "fr-1"  # type: ignore[union-attr]
     qtbot.keyClick(bar.text, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is window.review.queue
     bar.clear()

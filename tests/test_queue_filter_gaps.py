@@ -144,7 +144,8 @@ def test_the_filter_bar_offers_moderator_queue_content_and_batch_and_finds_tags(
     qtbot.mouseClick(bar.clear_button, Qt.MouseButton.LeftButton)
     bar.text.setFocus()
     qtbot.keyClicks(bar.text, "weapons")
-    assert model.rowCount() == 1 and model.case_id_at(0) == "a-1"
+    qtbot.waitUntil(lambda: model.rowCount() == 1)  # once the keys pause
+    assert model.case_id_at(0) == "a-1"
     qtbot.keyClick(bar.text, Qt.Key.Key_Escape)
 
 
@@ -203,3 +204,28 @@ def test_renaming_a_view_onto_another_name_is_refused_and_both_stay(
     qtbot.mouseClick(bar.rename_button, Qt.MouseButton.LeftButton)
     assert [name for name, _ in ws.queue.saved_views()] == ["one", "two"]
     assert "already a saved view named 'two'" in window.statusBar().currentMessage()
+
+
+def test_the_find_field_filters_once_the_keys_pause_or_at_enter(
+    qtbot: QtBot, ws: Workspace
+) -> None:
+    """Each filter of the queue reads every case's text: typing a word filters once, not
+    once a key; Enter (or Esc) applies what is typed at once."""
+    window = open_window(qtbot, ws)
+    bar, model = window.review.filter_bar, window.review.model
+    seen: list[QueueFilter | None] = []
+    bar.filter_changed.connect(seen.append)
+    bar.text.setFocus()
+    qtbot.keyClicks(bar.text, "weapons")
+    assert seen == [] and model.rowCount() == 5  # no query per key
+    qtbot.waitUntil(lambda: len(seen) == 1)
+    assert seen[0] == QueueFilter(text="weapons") and model.rowCount() == 1
+    bar.clear()
+    seen.clear()
+    bar.text.setFocus()
+    qtbot.keyClicks(bar.text, "sports")
+    qtbot.keyClick(bar.text, Qt.Key.Key_Return)
+    assert seen == [QueueFilter(text="sports")]
+    assert model.rowCount() == 1 and model.case_id_at(0) == "a-2"
+    qtbot.wait(2 * bar.find_delay.interval())  # and the pause that follows changes nothing
+    assert seen == [QueueFilter(text="sports")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import sqlite_utils
@@ -113,28 +113,90 @@ class QueueFilter:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-_QUEUE_SQL = f"""
-    SELECT c.seq, c.id, c.market, c.orig_policy, c.orig_label, c.content_type, ev.label,
+def _queue_sql(driver: str = "") -> str:
+    """The queue's rows (before filtering) as SQL, starting from ``driver``.
+
+    The case's verdicts come from the maintained tables (migration 17): ``current_verdicts``
+    holds the ``effective_verdicts`` row of each reviewer on each case, ``case_finals`` the
+    ``final_verdicts`` row of each case that had a verdict (no row: ``open``). ``driver``
+    says which index the query starts from (see :func:`_driver`): ``""`` walks the cases in
+    seq order; ``"done"``, ``"rca"``, ``"gap"`` and ``"flagged"`` the judging reviewer's
+    current verdicts of that kind; ``"disputed"`` and ``"decided"`` the case finals of that
+    kind. Each walks its index in seq order, so a selective filter reads only its rows.
+    """
+    # Other than as the driver, the judging reviewer's verdict is read by its primary key
+    # for each row (a LEFT JOIN gets a Bloom filter built over every verdict per query).
+    mine = "FROM current_verdicts m WHERE m.case_id = c.id AND m.reviewer_id = :reviewer"
+    label, rca, gap = (f"(SELECT m.{column} {mine})" for column in ("label", "rca", "gap"))
+    if driver in ("done", "rca", "gap", "flagged"):
+        start = "current_verdicts ev CROSS JOIN cases c ON c.seq = ev.seq"
+        finals = "LEFT JOIN case_finals fv ON fv.case_id = c.id"
+        seq = "ev.seq"
+        label, rca, gap = "ev.label", "ev.rca", "ev.gap"
+        condition = {
+            "done": "ev.label IS NOT NULL",
+            "rca": "ev.rca",
+            "gap": "ev.gap",
+            "flagged": "(ev.rca OR ev.gap)",
+        }[driver]
+        where = f"WHERE ev.reviewer_id = :reviewer AND {condition}"
+    elif driver in ("disputed", "decided"):
+        start = "case_finals fv CROSS JOIN cases c ON c.seq = fv.seq"
+        finals, seq = "", "fv.seq"
+        where = (
+            "WHERE fv.status = 'disputed'" if driver == "disputed" else "WHERE fv.label IS NOT NULL"
+        )
+    else:
+        start, seq, where = "cases c", "c.seq", ""
+        finals = "LEFT JOIN case_finals fv ON fv.case_id = c.id"
+    return f"""
+    SELECT {seq} AS seq, c.id, c.market, c.orig_policy, c.orig_label, c.content_type,
+        {label} AS label,
         {outcome_sql("fv.label", "ol", "fl")} AS outcome,
-        COALESCE(ev.rca_reason IS NOT NULL, 0) AS rca,
-        COALESCE(ev.gap_kind IS NOT NULL, 0) AS gap,
+        COALESCE({rca}, 0) AS rca,
+        COALESCE({gap}, 0) AS gap,
         fv.label AS final_label,
-        fv.status = 'disputed' AS disputed,
+        COALESCE(fv.status = 'disputed', 0) AS disputed,
         c.text, c.tags, c.orig_moderator, c.orig_queue, c.batch_id
-    FROM cases c
+    FROM {start}
     JOIN batches b ON b.id = c.batch_id
-    JOIN final_verdicts fv ON fv.case_id = c.id
-    LEFT JOIN effective_verdicts ev ON ev.case_id = c.id AND ev.reviewer_id = :reviewer
+    {finals}
     LEFT JOIN guideline_labels ol ON ol.pack_id = b.pack_id
         AND ol.pack_version = b.pack_version AND ol.id = c.orig_label
     LEFT JOIN guideline_labels fl ON fl.pack_id = b.pack_id
         AND fl.pack_version = b.pack_version AND fl.id = fv.label
+    {where}
 """
+
+
+def _driver(filter: QueueFilter | None) -> str:
+    """Which maintained index a query for ``filter`` starts from ("" for the cases).
+
+    The most selective a filter implies: a dispute, then a flag, then the reviewer's
+    decisions, then (an outcome needs a final label) the decided cases.
+    """
+    if filter is None:
+        return ""
+    if filter.status == "disputed":
+        return "disputed"
+    if filter.flag is not None:
+        return {"rca": "rca", "gap": "gap", "any": "flagged"}[filter.flag]
+    if filter.status == "done":
+        return "done"
+    if filter.outcome is not None:
+        return "decided"
+    return ""
+
+
 _ROW_COLUMNS = (
     "q.seq, q.id, q.market, q.orig_policy, q.orig_label, q.content_type, q.label, "
     "q.outcome, q.rca, q.gap, q.final_label, q.disputed"
 )
-_FILTERED_SQL = f"SELECT {_ROW_COLUMNS} FROM ({_QUEUE_SQL}) q"
+
+
+def _filtered_sql(filter: QueueFilter | None) -> str:
+    """The queue's rows for ``filter`` (before its WHERE), from the filter's best index."""
+    return f"SELECT {_ROW_COLUMNS} FROM ({_queue_sql(_driver(filter))}) q"
 
 
 def _row(values: tuple) -> QueueRow:
@@ -213,10 +275,42 @@ def case_count(
     """How many cases the queue holds (that pass ``filter``, judged by ``reviewer_id``)."""
     if filter is None or filter == QueueFilter():
         return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
-    where, params = _where(filter)
-    params["reviewer"] = _reviewer(filter, reviewer_id)
-    sql = f"SELECT COUNT(*) FROM ({_QUEUE_SQL}) q{where}"
-    return int(db.execute(sql, params).fetchone()[0])
+    return _count(db, filter, _reviewer(filter, reviewer_id))
+
+
+def _count(db: sqlite_utils.Database, filter: QueueFilter, reviewer: str, before: int = 0) -> int:
+    """How many cases pass ``filter`` (only those with a seq below ``before``, if not 0).
+
+    A filter on status and flags alone is counted in the maintained tables' indexes (an
+    open case is one of the cases that is not done), so its cost is the number of matching
+    verdicts, never the number of cases; any other filter counts its query's rows.
+    """
+    params: dict[str, object] = {"reviewer": reviewer, "before": before}
+    bound = " AND seq < :before" if before else ""
+    if replace(filter, status="all", flag=None, reviewer=None) == QueueFilter():
+        flag = {None: "", "rca": " AND rca", "gap": " AND gap", "any": " AND (rca OR gap)"}
+        status = filter.status
+        if filter.flag is None and status in ("all", "open"):
+            total = int(
+                db.execute(f"SELECT COUNT(*) FROM cases WHERE 1{bound}", params).fetchone()[0]
+            )
+            if status == "all":
+                return total
+            return total - _count(db, replace(filter, status="done"), reviewer, before)
+        if status in ("all", "done"):
+            done = " AND label IS NOT NULL" if status == "done" else ""
+            sql = (
+                "SELECT COUNT(*) FROM current_verdicts WHERE reviewer_id = :reviewer"
+                f"{done}{flag[filter.flag]}{bound}"
+            )
+            return int(db.execute(sql, params).fetchone()[0])
+        if status == "disputed" and filter.flag is None:
+            sql = f"SELECT COUNT(*) FROM case_finals WHERE status = 'disputed'{bound}"
+            return int(db.execute(sql, params).fetchone()[0])
+    where, query = _where(filter, ["q.seq < :before"] if before else None)
+    query.update(params)
+    sql = f"SELECT COUNT(*) FROM ({_queue_sql(_driver(filter))}) q{where}"
+    return int(db.execute(sql, query).fetchone()[0])
 
 
 def queue_page(
@@ -236,11 +330,11 @@ def queue_page(
     if after_seq is not None:
         where, params = _where(filter, ["q.seq > :after"])
         params["after"] = after_seq
-        sql = f"{_FILTERED_SQL}{where} ORDER BY q.seq LIMIT :limit"
+        sql = f"{_filtered_sql(filter)}{where} ORDER BY q.seq LIMIT :limit"
     else:
         where, params = _where(filter)
         params["offset"] = offset
-        sql = f"{_FILTERED_SQL}{where} ORDER BY q.seq LIMIT :limit OFFSET :offset"
+        sql = f"{_filtered_sql(filter)}{where} ORDER BY q.seq LIMIT :limit OFFSET :offset"
     params.update(reviewer=_reviewer(filter, reviewer_id), limit=limit)
     return [_row(row) for row in db.execute(sql, params).fetchall()]
 
@@ -254,7 +348,9 @@ def queue_row(
     """The queue row of one case (None if there is no such case or ``filter`` hides it)."""
     where, params = _where(filter, ["q.id = :id"])
     params.update(reviewer=_reviewer(filter, reviewer_id), id=case_id)
-    found = db.execute(_FILTERED_SQL + where, params).fetchone()
+    # One case by its id: start from it, whatever the filter (never from a filter's index).
+    sql = f"SELECT {_ROW_COLUMNS} FROM ({_queue_sql()}) q{where}"
+    found = db.execute(sql, params).fetchone()
     return _row(found) if found else None
 
 
@@ -273,9 +369,7 @@ def queue_index(
     found = queue_row(db, reviewer_id, case_id, filter)
     if found is None:
         return None
-    where, params = _where(filter, ["q.seq < :seq"])
-    params.update(reviewer=_reviewer(filter, reviewer_id), seq=found.seq)
-    return int(db.execute(f"SELECT COUNT(*) FROM ({_QUEUE_SQL}) q{where}", params).fetchone()[0])
+    return _count(db, filter, _reviewer(filter, reviewer_id), before=found.seq)
 
 
 # -- saved views ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ verdicts, content type, frontline moderator and queue, batch, text and tags) and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,6 +25,10 @@ from .plain_text import ask
 
 ANY = "*"
 """The combo value that lets everything through (not a real value of any column)."""
+
+
+FIND_DELAY_MS = 250
+"""How long the find field waits after a key for the next before it filters the queue."""
 
 
 def _readable(code: str) -> str:
@@ -74,7 +78,14 @@ class QueueFilterBar(QWidget):
         self.text.setPlaceholderText("Find case id, text or tag (Ctrl+F)")
         self.text.setToolTip("Find case id, text or tag (Ctrl+F); Esc goes back to the queue")
         self.text.setClearButtonEnabled(True)
-        self.text.textChanged.connect(self._changed)
+        # Typing re-queries once the keys pause, not on every key (each query reads the
+        # cases' text); Enter or Esc applies what is typed at once.
+        self.find_delay = QTimer(self)
+        self.find_delay.setSingleShot(True)
+        self.find_delay.setInterval(FIND_DELAY_MS)
+        self.find_delay.timeout.connect(self._changed)
+        self.text.textChanged.connect(self._typed)
+        self.text.returnPressed.connect(self.apply_typed)
         self.text.returnPressed.connect(self.editing_done)
         self.text.installEventFilter(self)
         self.views = QComboBox()
@@ -277,6 +288,7 @@ class QueueFilterBar(QWidget):
             and event.type() == QEvent.Type.KeyPress
             and event.key() == Qt.Key.Key_Escape
         ):
+            self.apply_typed()
             self.editing_done.emit()
             return True
         return super().eventFilter(watched, event)
@@ -291,7 +303,17 @@ class QueueFilterBar(QWidget):
         self.rename_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
 
+    def apply_typed(self) -> None:
+        """Apply the find text typed so far now, if its pause has not yet come."""
+        if self.find_delay.isActive():
+            self._changed()
+
+    def _typed(self, *_args: object) -> None:
+        if not self._updating:
+            self.find_delay.start()
+
     def _changed(self, *_args: object) -> None:
+        self.find_delay.stop()
         if self._updating:
             return
         shown = self.current_filter()
