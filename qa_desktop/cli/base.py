@@ -107,6 +107,20 @@ CLI_PLACES = {
 }
 
 
+def _run(ctx: click.Context, action: Any) -> Any:
+    """Run ``action(ws)`` on an open workspace; a refusal (or a problem core names) exits 1
+    with its reason."""
+    ws = _open(ctx)
+    try:
+        return action(ws)
+    except api.Refused as exc:
+        raise click.ClickException(f"refused ({exc.reason}): {exc}") from exc
+    except (api.NoReviewer, api.BatchError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ws.close()
+
+
 def _advice(reason: str) -> str:
     """Core's advice about a refusal, pointing at the CLI's commands."""
     return api.what_to_do(reason, CLI_PLACES)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import (
     _cite_option,
     _identity,
-    _open,
+    _run,
     _tsv,
     api,
     cli,
@@ -34,19 +34,6 @@ def calibration_group() -> None:
       qa-desktop calibration create --name DE46 --cases demo-001,demo-002 -p Ana -p Bo
       qa-desktop calibration show DE46
     """
-
-
-def _calibration(ctx: click.Context, action: Any) -> Any:
-    """Run ``action(ws)`` on an open workspace; a refusal exits 1 with its reason."""
-    ws = _open(ctx)
-    try:
-        return action(ws)
-    except api.Refused as exc:
-        raise click.ClickException(f"refused ({exc.reason}): {exc}") from exc
-    except (api.NoReviewer, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        ws.close()
 
 
 def _echo_state(state: api.CalibrationCaseState, ruling_label: bool = True) -> None:
@@ -102,7 +89,7 @@ def calibration_create_command(
     if sum(x is not None for x in (case_list, view, batch_id)) != 1:
         raise click.UsageError("give exactly one of --cases, --view and --batch")
     cases = [c for c in (case_list or "").split(",") if c.strip()]
-    session = _calibration(
+    session = _run(
         ctx,
         lambda ws: ws.calibration.create(
             name,
@@ -131,7 +118,7 @@ def calibration_list_command(ctx: click.Context) -> None:
     Example:
       qa-desktop calibration list
     """
-    sessions = _calibration(ctx, lambda ws: ws.calibration.sessions())
+    sessions = _run(ctx, lambda ws: ws.calibration.sessions())
     out = _tsv(["id", "name", "mode", "market", "cases", "participants", "created_at"])
     for s in sessions:
         out.writerow(
@@ -161,7 +148,7 @@ def calibration_show_command(ctx: click.Context, session: str) -> None:
     def show(ws: Workspace) -> tuple[api.CalibrationSession, list[api.CalibrationCaseState]]:
         return ws.calibration.session(session), ws.calibration.states(session)
 
-    found, states = _calibration(ctx, show)
+    found, states = _run(ctx, show)
     click.echo(
         f"{found.name} ({found.mode}, {found.pack_id} {found.pack_version},"
         f" market {found.market}{', anonymous' if found.anonymous else ''})"
@@ -199,7 +186,7 @@ def calibration_vote_command(
         citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
         return ws.calibration.vote(session, case_id, participant, label, citations)
 
-    state = _calibration(ctx, vote)
+    state = _run(ctx, vote)
     click.echo(f"vote recorded on {case_id}: {state.voted} of {state.participants} voted")
 
 
@@ -214,7 +201,7 @@ def calibration_reveal_command(ctx: click.Context, session: str, case_id: str) -
     Example:
       qa-desktop calibration reveal DE46 demo-001
     """
-    state = _calibration(ctx, lambda ws: ws.calibration.reveal(session, case_id))
+    state = _run(ctx, lambda ws: ws.calibration.reveal(session, case_id))
     _echo_state(state)
 
 
@@ -230,7 +217,7 @@ def calibration_note_command(ctx: click.Context, session: str, case_id: str, tex
     Example:
       qa-desktop calibration note DE46 demo-001 "VH-2.1 vs VH-2.3: needs an example"
     """
-    _calibration(ctx, lambda ws: ws.calibration.note(session, case_id, text))
+    _run(ctx, lambda ws: ws.calibration.note(session, case_id, text))
     click.echo(f"note added to {case_id}")
 
 
@@ -263,7 +250,7 @@ def calibration_rule_command(
         citations = tuple(ws.verdicts.citation(case_id, section) for section in sections)
         return ws.calibration.rule(session, case_id, api.VerdictDraft(label, citations, note))
 
-    event, warnings = _calibration(ctx, rule)
+    event, warnings = _run(ctx, rule)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"ruled {event.label} on {event.case_id} (event {event.id})")
@@ -299,5 +286,5 @@ def calibration_ship_command(
     def ship(ws: Workspace) -> Path:
         return ws.calibration.ship(session, _identity(ws), out_dir, expires=expires)
 
-    path = _calibration(ctx, ship)
+    path = _run(ctx, ship)
     click.echo(f"{path}: calibration session {session} shipped (signed case batch)")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .base import api
-from .calibration import _calibration, calibration_group
+from .base import _run, api
+from .calibration import calibration_group
 
 if TYPE_CHECKING:
     from ..core.workspace import Workspace
@@ -66,7 +66,7 @@ def calibration_report_command(
             raise click.ClickException(str(exc)) from exc
         return report, written, filed
 
-    report, written, filed = _calibration(ctx, run)
+    report, written, filed = _run(ctx, run)
     click.echo(
         f"{report.session.name}: {report.revealed} of {len(report.cases)} cases revealed,"
         f" {len(report.flagged)} flagged for low agreement"
@@ -96,5 +96,5 @@ def calibration_file_gaps_command(ctx: click.Context, session: str) -> None:
     Example:
       qa-desktop calibration file-gaps DE46
     """
-    filed = _calibration(ctx, lambda ws: ws.calibration.file_policy_gaps(session))
+    filed = _run(ctx, lambda ws: ws.calibration.file_policy_gaps(session))
     _echo_filed(filed)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .base import _identity, _open, _tsv, api, cli
+from .base import _identity, _run, _tsv, cli
 
 if TYPE_CHECKING:
     from ..core.workspace import Workspace
@@ -22,19 +22,6 @@ def gold_group() -> None:
       qa-desktop gold promote demo-001
       qa-desktop gold list --market DE --policy VH
     """
-
-
-def _run(ctx: click.Context, action: Any) -> Any:
-    """Run ``action(ws)``; a refusal exits 1 with its reason."""
-    ws: Workspace = _open(ctx)
-    try:
-        return action(ws)
-    except api.Refused as exc:
-        raise click.ClickException(f"refused ({exc.reason}): {exc}") from exc
-    except (api.NoReviewer, api.BatchError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        ws.close()
 
 
 @gold_group.command("promote")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .base import _identity, _open, _tsv, api, cli
+from .base import _identity, _run, _tsv, cli
 
 if TYPE_CHECKING:
     from ..core.workspace import Workspace
@@ -23,19 +23,6 @@ def quiz_group() -> None:
       qa-desktop quiz build --name "VH basics" --mode training --market DE --policy VH --count 10
       qa-desktop quiz ship "VH basics" ~/outbox
     """
-
-
-def _run(ctx: click.Context, action: Any) -> Any:
-    """Run ``action(ws)``; a refusal exits 1 with its reason."""
-    ws: Workspace = _open(ctx)
-    try:
-        return action(ws)
-    except api.Refused as exc:
-        raise click.ClickException(f"refused ({exc.reason}): {exc}") from exc
-    except (api.NoReviewer, api.BatchError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        ws.close()
 
 
 @quiz_group.command("build")
