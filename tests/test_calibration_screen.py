@@ -608,3 +608,17 @@ def test_an_async_session_across_three_laptops_in_the_gui(qtbot: QtBot, tmp_path
     assert (final.status, final.label) == ("ruled", "no_violation")
     for ws in (ana, bo):
         ws.close()
+
+
+def test_ctrl_page_keys_move_between_sessions(qtbot: QtBot, small: Workspace) -> None:
+    first = small.calibration.create("first", cases=["t-0"], participants=["Ana"])
+    second = small.calibration.create("second", cases=["t-1"], participants=["Bo"])
+    _window, screen = open_screen(qtbot, small)
+    assert screen.session is not None and screen.session.id == second.id  # the newest
+    key(qtbot, screen.grid, Qt.Key.Key_PageUp, CTRL)
+    assert screen.session.id == first.id and screen.state is not None
+    assert screen.state.case_id == "t-0" and screen.grid.hasFocus()
+    key(qtbot, screen.grid, Qt.Key.Key_PageUp, CTRL)  # stays on the first
+    assert screen.session.id == first.id
+    key(qtbot, screen.grid, Qt.Key.Key_PageDown, CTRL)
+    assert screen.session.id == second.id

@@ -11,7 +11,8 @@ Before a case's reveal nothing here says what anyone voted: core gives only who 
 Keys (never while typing): arrows, 1-9 and Enter/Space in the grid; R reveals (asks
 first); N writes a note (Ctrl+Enter adds it, Esc leaves); Alt+1-9 chooses the ruling's
 label, C cites, Ctrl+Enter records the ruling; W shows media behind the warning (still
-blurred); PgDn/PgUp next/previous case; Ctrl+N a new session; P puts the presenter
+blurred); PgDn/PgUp next/previous case (Ctrl+PgDn/PgUp: another session); Ctrl+N a new
+session; P puts the presenter
 (:class:`~.presenter.PresenterWindow`) full screen on the projector, following this screen's
 case; M shows the case's media to the room (asks first); A opens the session report; V serves
 the vote page (``ui/vote_page/``) and puts its join card on the presenter; S ships an async
@@ -251,9 +252,9 @@ class CalibrationScreen(QWidget):
         self.hints = _plain(
             "Grid: arrows move · 1–9 label · Enter/Space vote — R reveal · N note · "
             "Alt+1–9 ruling label · C cite · Ctrl+Enter rule · W show behind warning · "
-            "PgDn/PgUp next/previous — P presenter on the projector · M show media to the room · "
-            "A session report · V vote page for participants' own devices · S ship an async "
-            "session"
+            "PgDn/PgUp next/previous case · Ctrl+PgDn/PgUp another session — "
+            "P presenter on the projector · M show media to the room · A session report · "
+            "V vote page for participants' own devices · S ship an async session"
         )
         middle_layout.addWidget(self.hints)
 
@@ -386,6 +387,17 @@ class CalibrationScreen(QWidget):
             self.session_list.addItem(item)
             if self.session is not None and session.id == self.session.id:
                 self.session_list.setCurrentItem(item)
+
+    def step_session(self, step: int) -> None:
+        """Open the next (1) or previous (-1) session of the list (Ctrl+PgDn / Ctrl+PgUp)."""
+        count = self.session_list.count()
+        if count == 0:
+            return
+        row = self.session_list.currentRow()
+        row = min(max(row + step, 0), count - 1) if row >= 0 else count - 1
+        self.open_session(self.session_list.item(row).data(Qt.ItemDataRole.UserRole))
+        self.session_list.setCurrentRow(row)
+        self.focus_grid()
 
     def focus_grid(self) -> None:
         """Keys back to the vote grid."""
@@ -863,6 +875,8 @@ class CalibrationScreen(QWidget):
         elif alt and Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
             if self.ruling.isVisible() and not self.ruling.select_label(key - Qt.Key.Key_0):
                 self.message.emit(f"No label on key {key - Qt.Key.Key_0}", 3000)
+        elif ctrl and key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            self.step_session(1 if key == Qt.Key.Key_PageDown else -1)
         elif ctrl or alt:
             return False
         elif key == Qt.Key.Key_R:
