@@ -11,6 +11,7 @@ events by id::
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ _STR_FIELDS = (
     "gap_note",
 )
 _OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason", "gap_kind")
+_ROLES = frozenset(role.value for role in Role)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 """An event's ``created_at`` as QA Desktop writes it (``clock.utc_now_iso``): RFC 3339, UTC,
@@ -316,12 +318,13 @@ def _write_one(
                 len(plan.lines),
                 "export",
             )
-            db.table("exported_events").insert_all(
-                [{"event_id": event_id, "bundle_id": bundle_id} for event_id in ids]
+            db.conn.executemany(
+                "INSERT INTO exported_events (event_id, bundle_id) VALUES (?, ?)",
+                [(event_id, bundle_id) for event_id in ids],
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             ledger.begin_export(db, bundle_id, tmp, final)
-            audit.sync_chain(db)
+            audit.sync_chain(db, dict(zip(ids, hashes, strict=True)))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -437,8 +440,68 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
     return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
 
 
-def _parse_event(line: bytes, number: int) -> VerdictEvent:
+def _canonical_events(lines: list[bytes]) -> list[dict[str, Any] | None]:
+    """For each line, the event it holds when the line is exactly the RFC 8785 form of a
+    JSON object with the event's fields (then strict parsing reads the same: canonical
+    bytes are UTF-8 and hold no duplicate key and no NaN); None for any other line, which
+    :func:`_parse_event`'s strict path then refuses, saying why.
+
+    The lines are parsed as one JSON array when they can be (one call into the C parser);
+    that only proposes each line's value: the canonical bytes of the value must still be
+    the line itself.
+    """
+    try:
+        values = json.loads(b"[" + b",".join(lines) + b"]", parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        values = None
+    if not isinstance(values, list) or len(values) != len(lines):
+        values = [_parsed_or_none(line) for line in lines]
+    return [_canonical_or_none(value, line) for value, line in zip(values, lines, strict=True)]
+
+
+def _parsed_or_none(line: bytes) -> Any:
+    try:
+        return json.loads(line, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _canonical_or_none(value: Any, line: bytes) -> dict[str, Any] | None:
+    if type(value) is not dict or value.keys() != _EVENT_FIELDS:
+        return None
+    try:
+        if dumps_canonical(value) != line:
+            return None
+    except StrictJSONError:
+        return None
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_event(line: bytes, number: int, data: dict[str, Any] | None) -> VerdictEvent:
+    """The event on line ``number`` (``data``: its value, if the line is canonical)."""
     where = f"{EVENTS} line {number}"
+    if data is None:
+        data = _strictly_parsed_event(line, where)
+    problem = _event_problem(data)
+    if problem:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
+    _check_created_at(data["created_at"], where)
+    if data["role"] not in _ROLES:
+        raise BundleRejected(
+            RefusalReason.UNKNOWN_ROLE,
+            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
+        )
+    citations = tuple(Citation(**c) for c in data["citations"])
+    return VerdictEvent(**{**data, "citations": citations})
+
+
+def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
+    """A line that is not a canonical event, parsed strictly: the refusal that says why
+    (a line that passes here was canonical after all)."""
     try:
         data = loads_strict(line)
     except DuplicateKeyError as exc:
@@ -454,17 +517,8 @@ def _parse_event(line: bytes, number: int) -> VerdictEvent:
             raise BundleRejected(RefusalReason.SCHEMA, f"{where}: not RFC 8785 canonical JSON")
     except StrictJSONError as exc:
         raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {exc}") from None
-    problem = _event_problem(data)
-    if problem:
-        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
-    _check_created_at(data["created_at"], where)
-    if data["role"] not in tuple(Role):
-        raise BundleRejected(
-            RefusalReason.UNKNOWN_ROLE,
-            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
-        )
-    citations = tuple(Citation(**c) for c in data["citations"])
-    return VerdictEvent(**{**data, "citations": citations})
+    assert isinstance(data, dict)
+    return data
 
 
 def _check_created_at(value: str, where: str) -> None:
@@ -527,7 +581,11 @@ def _parse_events(
     lines = data.split(b"\n")[:-1] if data else []
     if not lines:
         raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
-    events = tuple(_parse_event(line, i) for i, line in enumerate(lines, 1))
+    parsed = _canonical_events(lines)
+    events = tuple(
+        _parse_event(line, i, data)
+        for i, (line, data) in enumerate(zip(lines, parsed, strict=True), 1)
+    )
     if len({e.id for e in events}) != len(events):
         raise BundleRejected(RefusalReason.SCHEMA, f"{EVENTS} lists an event twice")
     if int(info["Event-Count"]) != len(events):
@@ -596,32 +654,59 @@ def plan_verdicts_merge(
     an event id with other content (``event-conflict``), events on unknown cases, an event
     that supersedes or restores another reviewer's (``supersedes-other``), labels not in
     the case's pack (``unknown-label``) and citations of sections in no pack
-    (``unknown-section``)."""
+    (``unknown-section``).
+
+    The database is read in batches (stored events and cases by the hundred, each pack's
+    label and section once); the checks run event by event, in bundle order, as ever."""
     _check_not_local_reviewer(db, bundle.signer)
     if bundle.checkpoint is not None:
         ledger.check_chain_points(db, bundle.checkpoint)
     in_bundle = {e.id: e for e in bundle.events}
+    stored = _rows_by_id(db, "SELECT * FROM verdicts WHERE id IN ({})", list(in_bundle))
+    case_packs = {
+        row["id"]: (row["pack_id"], row["pack_version"])
+        for row in _rows_by_id(
+            db,
+            "SELECT c.id, b.pack_id, b.pack_version FROM cases c"
+            " LEFT JOIN batches b ON b.id = c.batch_id WHERE c.id IN ({})",
+            sorted({e.case_id for e in bundle.events if e.id not in stored}),
+        ).values()
+    }
+    vocabulary = _Vocabulary(db)
     new: list[VerdictEvent] = []
     known = 0
     for event, line in zip(bundle.events, bundle.event_lines, strict=True):
-        rows = list(db.query("SELECT * FROM verdicts WHERE id = ?", [event.id]))
-        if rows:
-            if audit.event_bytes(VerdictEvent.from_row(rows[0])) != line:
+        row = stored.get(event.id)
+        if row is not None:
+            if audit.event_bytes(VerdictEvent.from_row(row)) != line:
                 raise BundleRejected(
                     RefusalReason.EVENT_CONFLICT, f"event {event.id} differs from the stored one"
                 )
             known += 1
             continue
-        if db.execute("SELECT 1 FROM cases WHERE id = ?", [event.case_id]).fetchone() is None:
+        if event.case_id not in case_packs:
             raise BundleRejected(
                 RefusalReason.UNKNOWN_CASE,
                 f"event {event.id} is on case {event.case_id},"
                 " which is not in this database (import its batch first)",
             )
         _check_references(db, event, in_bundle)
-        _check_vocabulary(db, event)
+        vocabulary.check(event, case_packs[event.case_id])
         new.append(event)
     return MergePlan(logged, tuple(new), known)
+
+
+def _rows_by_id(
+    db: sqlite_utils.Database, sql: str, ids: list[str], chunk: int = 500
+) -> dict[str, dict[str, Any]]:
+    """Rows of ``sql`` (whose ``IN ({})`` takes the ids) by their ``id`` column, queried
+    ``chunk`` ids at a time."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        for row in db.query(sql.format(",".join("?" * len(part))), part):
+            rows[row["id"]] = row
+    return rows
 
 
 def _check_not_local_reviewer(db: sqlite_utils.Database, signer: keys.TrustedKey) -> None:
@@ -672,41 +757,62 @@ def _check_references(
             )
 
 
-def _check_vocabulary(db: sqlite_utils.Database, event: VerdictEvent) -> None:
-    """Refuse a label not in the case's guideline pack and a citation of a section that is
-    in no imported pack: values no honest QA Desktop writes."""
-    if event.label is not None:
-        found = db.execute(
-            "SELECT 1 FROM cases c JOIN batches b ON b.id = c.batch_id"
-            " JOIN guideline_labels l ON l.pack_id = b.pack_id AND l.pack_version = b.pack_version"
-            " WHERE c.id = ? AND l.id = ?",
-            [event.case_id, event.label],
-        ).fetchone()
-        if found is None:
-            raise BundleRejected(
-                RefusalReason.UNKNOWN_LABEL,
-                f"event {event.id}: label {event.label!r} is not in the guideline pack of case"
-                f" {event.case_id} (or that pack is not imported here)",
-            )
-    for citation in event.citations:
-        found = db.execute(
-            "SELECT 1 FROM guideline_sections WHERE pack_id = ? AND pack_version = ? AND id = ?",
-            [citation.pack_id, citation.pack_version, citation.section_id],
-        ).fetchone()
-        if found is None:
-            raise BundleRejected(
-                RefusalReason.UNKNOWN_SECTION,
-                f"event {event.id} cites section {citation.section_id!r} of"
-                f" {citation.pack_id} {citation.pack_version}, which is in no pack here",
-            )
+class _Vocabulary:
+    """Refuses a label not in the case's guideline pack and a citation of a section that is
+    in no imported pack: values no honest QA Desktop writes. Each pack's label and each
+    section is looked up once per merge."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+        self._labels: dict[tuple[Any, Any, str], bool] = {}
+        self._sections: dict[tuple[str, str, str], bool] = {}
+
+    def check(self, event: VerdictEvent, pack: tuple[Any, Any]) -> None:
+        """Refuse ``event`` (on a case of ``pack``: id, version) if its label or a citation
+        is unknown."""
+        if event.label is not None:
+            key = (*pack, event.label)
+            if key not in self._labels:
+                self._labels[key] = (
+                    self._db.execute(
+                        "SELECT 1 FROM guideline_labels"
+                        " WHERE pack_id = ? AND pack_version = ? AND id = ?",
+                        list(key),
+                    ).fetchone()
+                    is not None
+                )
+            if not self._labels[key]:
+                raise BundleRejected(
+                    RefusalReason.UNKNOWN_LABEL,
+                    f"event {event.id}: label {event.label!r} is not in the guideline pack of"
+                    f" case {event.case_id} (or that pack is not imported here)",
+                )
+        for citation in event.citations:
+            cited = (citation.pack_id, citation.pack_version, citation.section_id)
+            if cited not in self._sections:
+                self._sections[cited] = (
+                    self._db.execute(
+                        "SELECT 1 FROM guideline_sections"
+                        " WHERE pack_id = ? AND pack_version = ? AND id = ?",
+                        list(cited),
+                    ).fetchone()
+                    is not None
+                )
+            if not self._sections[cited]:
+                raise BundleRejected(
+                    RefusalReason.UNKNOWN_SECTION,
+                    f"event {event.id} cites section {citation.section_id!r} of"
+                    f" {citation.pack_id} {citation.pack_version}, which is in no pack here",
+                )
 
 
 def apply_verdicts_merge(
     db: sqlite_utils.Database, bundle: VerifiedBundle, plan: MergePlan
 ) -> None:
     """Insert the new events, log the bundle and its chain points, extend the audit chain."""
-    for event in plan.new_events:
-        db.table("verdicts").insert(event.to_row())
+    inserted_ids = insert_merged_events(db, plan.new_events)
+    # ``inserted_ids``: the one place where a merge's newly inserted verdict events are
+    # known, inside the merge's transaction (what a table maintained per case updates from).
     ledger.log_bundle(
         db,
         bundle.bundle_id,
@@ -719,7 +825,40 @@ def apply_verdicts_merge(
     )
     if bundle.checkpoint is not None:
         ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
-    audit.sync_chain(db)
+    new = set(inserted_ids)
+    audit.sync_chain(
+        db,
+        {
+            event.id: hashlib.sha256(line).hexdigest()
+            for event, line in zip(bundle.events, bundle.event_lines, strict=True)
+            if event.id in new
+        },
+    )
+
+
+_COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
+_CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
+_CITATIONS_AT = _COLUMNS.index("citations")
+_INSERT = f"INSERT INTO verdicts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def insert_merged_events(db: sqlite_utils.Database, events: tuple[VerdictEvent, ...]) -> list[str]:
+    """Insert verified, checked events (one ``executemany``, in the caller's transaction);
+    their ids, in bundle order. Each row is what ``VerdictEvent.to_row`` gives."""
+    rows = []
+    for event in events:
+        row = [getattr(event, column) for column in _COLUMNS]
+        row[_CITATIONS_AT] = (
+            json.dumps(
+                [{f: getattr(c, f) for f in _CITATION_COLUMNS} for c in event.citations],
+                ensure_ascii=False,
+            )
+            if event.citations
+            else "[]"
+        )
+        rows.append(row)
+    db.conn.executemany(_INSERT, rows)
+    return [event.id for event in events]
 
 
 VERDICTS = PayloadKind(
