@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
+from qa_desktop.core import bundles
 from qa_desktop.core.api import VerdictEvent
+from qa_desktop.core.bundles import BundleRejected
 from qa_desktop.core.formats.canonical import StrictJSONError, dumps_canonical
 from qa_desktop.core.workspace import Workspace
 from tests.factory import PASSPHRASE, introduce, make_workspace
@@ -134,3 +137,54 @@ def _outcome(fn: Any, value: Any) -> bytes | str:
 @given(_json)
 def test_the_canonical_encoder_is_the_reference_one(value: Any) -> None:
     assert _outcome(dumps_canonical, value) == _outcome(rfc8785.dumps, value)
+
+
+# -- evidence hashed as the file is read ---------------------------------------------------
+
+
+def _evidence_bundle(tmp_path: Path) -> tuple[Workspace, Workspace, Path, bytes]:
+    ana, bo = make_workspace(tmp_path, "Ana"), make_workspace(tmp_path, "Bo")
+    introduce(bo, ana)
+    record(ana, "t-0", "no_violation")
+    blob = bytes(range(256)) * (9 * 4096)  # 9 MiB: more than two read chunks
+    (tmp_path / "capture.bin").write_bytes(blob)
+    result = ana.bundles.export(
+        ana.trust.identity(PASSPHRASE), tmp_path / "out", evidence=[tmp_path / "capture.bin"]
+    )
+    assert result is not None
+    return ana, bo, result.path, blob
+
+
+def test_evidence_is_hashed_while_the_file_is_read(tmp_path: Path) -> None:
+    ana, bo, path, blob = _evidence_bundle(tmp_path)
+    data, digests = bundles.read_bundle_file_digested(path)
+    assert bytes(data) == path.read_bytes()
+    assert [sha for _, sha in digests.values()] == [hashlib.sha256(blob).hexdigest()]
+    (start, end), (crc, _) = next(iter(digests.items()))
+    assert bytes(data[start:end]) == blob and crc == zlib.crc32(blob)
+    reports = bo.bundles.import_files([path])
+    assert [(r.refused_reason, r.new_events) for r in reports] == [(None, 1)]
+    ana.close()
+    bo.close()
+
+
+@pytest.mark.parametrize("where", ["evidence", "crc"])
+def test_a_changed_evidence_byte_is_refused_the_same_from_a_file(
+    tmp_path: Path, where: str
+) -> None:
+    ana, bo, path, blob = _evidence_bundle(tmp_path)
+    data = bytearray(path.read_bytes())
+    if where == "evidence":
+        at = data.find(blob[:4096]) + 5 * 2**20
+        data[at] ^= 0xFF
+    else:  # the CRC-32 in the central directory (and the local header) changed
+        crc = zlib.crc32(blob).to_bytes(4, "little")
+        data = bytearray(bytes(data).replace(crc, bytes(b ^ 0xFF for b in crc)))
+    path.write_bytes(data)
+    with pytest.raises(BundleRejected) as in_memory:
+        bundles.verify_bundle(bo.database_for_tests(), bytes(data))
+    reports = bo.bundles.import_files([path])
+    assert [r.refused_reason for r in reports] == [in_memory.value.reason]
+    assert bo.database_for_tests().execute("SELECT COUNT(*) FROM bundle_log").fetchone() == (0,)
+    ana.close()
+    bo.close()

@@ -77,24 +77,31 @@ def head(db: sqlite_utils.Database) -> tuple[int, str]:
     return (int(row[0]), row[1]) if row else (0, GENESIS)
 
 
-def sync_chain(db: sqlite_utils.Database, known: Mapping[str, str] | None = None) -> int:
+def sync_chain(
+    db: sqlite_utils.Database,
+    known: Mapping[str, str] | None = None,
+    through: tuple[str, str] | None = None,
+) -> int:
     """Append every verdict event not yet in the audit log, in (created_at, id) order.
 
     ``known`` maps event ids to their :func:`event_sha256` when the caller has the
     canonical bytes already (an export or an import just hashed them): those events are not
-    canonicalized again. Returns how many were appended.
+    canonicalized again. ``through`` (created_at, id) stops at that event: the rest stay
+    for a later call, which appends them after it in the same order (an export of several
+    bundles chains each bundle's events with the bundle). Returns how many were appended.
     """
     known = known or {}
+    sql = (
+        "SELECT v.id FROM verdicts v WHERE NOT EXISTS"
+        " (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
+    )
+    params: list[str] = []
+    if through is not None:
+        sql += " AND (v.created_at, v.id) <= (?, ?)"
+        params.extend(through)
     with transaction(db):
         seq, prev = head(db)
-        ids = [
-            row[0]
-            for row in db.execute(
-                "SELECT v.id FROM verdicts v WHERE NOT EXISTS"
-                " (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
-                " ORDER BY v.created_at, v.id"
-            )
-        ]
+        ids = [row[0] for row in db.execute(sql + " ORDER BY v.created_at, v.id", params)]
         hashes = {**_stored_event_hashes(db, [i for i in ids if i not in known]), **known}
         ordered = [hashes[event_id] for event_id in ids]
         heads = list(chain_links(prev, ordered))

@@ -66,6 +66,10 @@ _STR_FIELDS = (
 )
 _OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason", "gap_kind")
 _ROLES = frozenset(role.value for role in Role)
+_COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
+_CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
+_CITATIONS_AT = _COLUMNS.index("citations")
+_SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 """An event's ``created_at`` as QA Desktop writes it (``clock.utc_now_iso``): RFC 3339, UTC,
@@ -324,7 +328,7 @@ def _write_one(
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             ledger.begin_export(db, bundle_id, tmp, final)
-            audit.sync_chain(db, dict(zip(ids, hashes, strict=True)))
+            audit.sync_chain(db, dict(zip(ids, hashes, strict=True)), through=plan.cursor)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -382,7 +386,7 @@ def _unexported_events(
     """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
     among those that existed when the export started (rowid <= ``upto``)."""
     sql = (
-        "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        f"{_SELECT_EVENT} WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
     )
@@ -392,7 +396,17 @@ def _unexported_events(
         params.append(since)
     sql += " ORDER BY v.created_at, v.id LIMIT ?"
     params.append(limit)
-    return [VerdictEvent.from_row(r) for r in db.query(sql, params)]
+    return [_event(values) for values in db.execute(sql, params)]
+
+
+def _event(values: tuple[Any, ...]) -> VerdictEvent:
+    """``VerdictEvent.from_row`` for a row of :data:`_SELECT_EVENT`'s columns, in order."""
+    data = dict(zip(_COLUMNS, values, strict=True))
+    cited = data["citations"]
+    data["citations"] = (
+        tuple(Citation(**c) for c in json.loads(cited)) if cited and cited != "[]" else ()
+    )
+    return VerdictEvent(**data)
 
 
 def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
@@ -836,9 +850,6 @@ def apply_verdicts_merge(
     )
 
 
-_COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
-_CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
-_CITATIONS_AT = _COLUMNS.index("citations")
 _INSERT = f"INSERT INTO verdicts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
