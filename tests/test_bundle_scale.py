@@ -139,7 +139,7 @@ def test_the_canonical_encoder_is_the_reference_one(value: Any) -> None:
     assert _outcome(dumps_canonical, value) == _outcome(rfc8785.dumps, value)
 
 
-# -- evidence hashed as the file is read ---------------------------------------------------
+# -- evidence: CRC-32 and SHA-256 in one pass -----------------------------------------------
 
 
 def _evidence_bundle(tmp_path: Path) -> tuple[Workspace, Workspace, Path, bytes]:
@@ -155,17 +155,23 @@ def _evidence_bundle(tmp_path: Path) -> tuple[Workspace, Workspace, Path, bytes]
     return ana, bo, result.path, blob
 
 
-def test_evidence_is_hashed_while_the_file_is_read(tmp_path: Path) -> None:
+def test_evidence_is_checked_and_imported_from_the_file(tmp_path: Path) -> None:
     ana, bo, path, blob = _evidence_bundle(tmp_path)
-    data, digests = bundles.read_bundle_file_digested(path)
-    assert bytes(data) == path.read_bytes()
-    assert [sha for _, sha in digests.values()] == [hashlib.sha256(blob).hexdigest()]
-    (start, end), (crc, _) = next(iter(digests.items()))
-    assert bytes(data[start:end]) == blob and crc == zlib.crc32(blob)
+    verified = bundles.verify_bundle(bo.database_for_tests(), path.read_bytes())
+    assert verified.evidence == {"capture.bin": hashlib.sha256(blob).hexdigest()}
     reports = bo.bundles.import_files([path])
     assert [(r.refused_reason, r.new_events) for r in reports] == [(None, 1)]
     ana.close()
     bo.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 2**20 - 1, 2**20, 2**20 + 1, 3 * 2**20 + 17])
+def test_one_pass_digests_equal_the_separate_ones(size: int) -> None:
+    data = bytes(i * 7 % 251 for i in range(size))
+    assert bundles.verify._crc32_and_sha256(data) == (
+        zlib.crc32(data),
+        hashlib.sha256(data).hexdigest(),
+    )
 
 
 @pytest.mark.parametrize("where", ["evidence", "crc"])

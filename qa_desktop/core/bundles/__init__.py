@@ -54,12 +54,7 @@ from .payloads.verdicts import (
     verdict_payload,
 )
 from .rejection import BundleRejected, quarantine, what_to_do
-from .verify import (
-    read_bundle_file,
-    read_bundle_file_digested,
-    verify_bundle,
-    verify_case_batch,
-)
+from .verify import read_bundle_file, verify_bundle, verify_case_batch
 
 KIND_ROLES = {name: kind.signer_roles for name, kind in KINDS.items()}
 """Which trust-store roles may sign which kind of bundle."""
@@ -104,7 +99,6 @@ __all__ = [
     "payload_kind",
     "quarantine",
     "read_bundle_file",
-    "read_bundle_file_digested",
     "remember_seen",
     "sign_case_batch",
     "sign_case_batch_files",

@@ -25,7 +25,7 @@ def temporary_name(folder: Path, name: str) -> Path:
     return folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
-def write_atomically(folder: Path, name: str, data: bytes | bytearray, mode: int = 0o644) -> Path:
+def write_atomically(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
     """Write ``folder/name`` (with ``mode``) so that it appears complete or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(folder, name)

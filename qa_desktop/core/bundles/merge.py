@@ -20,7 +20,7 @@ from ..vocab import RefusalReason
 from . import ledger
 from .payloads import MergePlan, VerifiedBundle, payload_kind
 from .rejection import BundleRejected, quarantine
-from .verify import Buffer, Digests, read_bundle_file_digested, verify_bundle
+from .verify import read_bundle_file, verify_bundle
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,18 @@ def check_merge(db: sqlite_utils.Database, bundle: VerifiedBundle) -> MergePlan:
 
 def import_bundle(
     db: sqlite_utils.Database,
-    data: Buffer,
+    data: bytes,
     *,
     name: str = "bundle.zip",
     quarantine_dir: Path | None = None,
-    digests: Digests | None = None,
 ) -> ImportReport:
     """Verify a verdict bundle and merge its events (set union by id) in one transaction.
 
     A refused bundle raises :class:`BundleRejected`, leaves the database unchanged and, if
     ``quarantine_dir`` is given, is copied there with a ``.reason.txt`` beside it.
-    ``digests``: hashes computed while reading ``data`` (see ``verify_bundle``).
     """
     try:
-        bundle = verify_bundle(db, data, digests=digests)
+        bundle = verify_bundle(db, data)
         kind = payload_kind(bundle.kind)
         assert kind.apply_merge is not None
         with transaction(db):
@@ -95,10 +93,8 @@ def import_bundle(
 def import_bundle_file(
     db: sqlite_utils.Database, path: Path, *, quarantine_dir: Path | None = None
 ) -> ImportReport:
-    """:func:`import_bundle` on a file, refusing oversize files before reading them; its
-    evidence is hashed as the file is read (``read_bundle_file_digested``)."""
-    data, digests = read_bundle_file_digested(path)
-    return import_bundle(db, data, name=path.name, quarantine_dir=quarantine_dir, digests=digests)
+    """:func:`import_bundle` on a file, refusing oversize files before reading them."""
+    return import_bundle(db, read_bundle_file(path), name=path.name, quarantine_dir=quarantine_dir)
 
 
 def import_bundles(

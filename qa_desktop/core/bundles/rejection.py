@@ -90,7 +90,7 @@ def what_to_do(reason: str, places: dict[str, str] | None = None) -> str:
     return _WHAT_TO_DO.get(reason, _DAMAGED).format_map({**PLACES, **(places or {})})
 
 
-def quarantine(folder: Path, name: str, data: bytes | bytearray, reason: BundleRejected) -> Path:
+def quarantine(folder: Path, name: str, data: bytes, reason: BundleRejected) -> Path:
     """Copy a refused bundle into ``folder`` with a ``<name>.reason.txt`` beside it.
 
     The folder is private (0700) and the files are readable by the user alone (0600).

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
-import os
 import re
 import zipfile
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import sqlite_utils
 
@@ -34,18 +30,12 @@ from .payloads.case_batches import KIND_CASE_BATCH
 from .payloads.verdicts import EVIDENCE_DIR, KIND_VERDICTS
 from .rejection import BundleRejected
 
-Buffer = bytes | bytearray
-"""A bundle's bytes: read whole (``bytes``) or into one buffer (``bytearray``)."""
-Digests = dict[tuple[int, int], tuple[int, str]]
-"""``(start, end)`` byte range of a bundle's bytes -> (CRC-32, SHA-256 hex) of that range."""
-
 MAX_TAG_FILE_BYTES = 1024**2
 """Largest tag file (bagit.txt, bag-info.txt, manifests, signature)."""
 
 _NUMBER = re.compile(r"[0-9]{1,15}")
-_READ_CHUNK = 4 * 1024**2
+_HASH_CHUNK = 1024**2
 _ZIP_ERRORS = zip_safety.DECODE_ERRORS
-_STORED_RANGE_ERRORS: tuple[type[Exception], ...] = (*_ZIP_ERRORS, ZipProblem, OSError)
 _ZIP_REASONS = {
     ZipRule.ARCHIVE_TOO_LARGE: RefusalReason.ZIP_BOMB,
     ZipRule.TOO_MANY_MEMBERS: RefusalReason.ZIP_BOMB,
@@ -71,19 +61,12 @@ def _refusal(problem: ZipProblem) -> BundleRejected:
 
 
 def verify_bundle(
-    db: sqlite_utils.Database,
-    data: Buffer,
-    *,
-    kind: str = KIND_VERDICTS,
-    digests: Digests | None = None,
+    db: sqlite_utils.Database, data: bytes, *, kind: str = KIND_VERDICTS
 ) -> VerifiedBundle:
     """Check a bundle completely, in memory; :class:`BundleRejected` says why it fails.
 
     Reads the trust store but writes nothing. What depends on the database's events
     (replay, equivocation, conflicts, unknown cases) is checked by ``check_merge``.
-    ``digests`` (from :func:`read_bundle_file_digested`) are the CRC-32 and SHA-256 of
-    byte ranges of ``data`` computed while it was read: a stored member found at exactly
-    such a range is checked against them instead of being hashed again.
     """
     payload = payload_kind(kind)
     with _open_archive(data) as archive:
@@ -101,7 +84,7 @@ def verify_bundle(
         if not members:
             raise BundleRejected(RefusalReason.EMPTY, "the archive holds no files")
         root = _bag_root(members)
-        files, known = _read_members(members, root, data, digests or {})
+        files, known = _read_members(members, root, data)
     for name in REQUIRED_TAG_FILES:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
@@ -145,125 +128,10 @@ def read_bundle_file(path: Path) -> bytes:
     return data
 
 
-def read_bundle_file_digested(path: Path) -> tuple[Buffer, Digests]:
-    """A bundle file's bytes (refusing oversize files before reading them), and the CRC-32
-    and SHA-256 of each large uncompressed member, computed while the file is read.
-
-    The central directory is read first, for where those members lie; then the file is read
-    in chunks into one buffer while two worker threads hash each chunk just read (SHA-256
-    in one, CRC-32 in the other: the bytes are read once and hashed while still in cache).
-    The digests are only a head start for :func:`verify_bundle`, keyed by byte range of
-    the buffer returned: the archive is checked there from the buffer alone.
-    """
-    limit = zip_safety.BUNDLE_LIMITS.max_archive_bytes
-    with path.open("rb", buffering=0) as stream:
-        size = os.fstat(stream.fileno()).st_size
-        if size > limit:
-            raise BundleRejected(
-                RefusalReason.ZIP_BOMB, f"{path.name} is larger than {limit} bytes"
-            )
-        ranges = _stored_ranges(stream, size)
-        stream.seek(0)
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        shas = {r: hashlib.sha256() for r in ranges}
-        crcs = dict.fromkeys(ranges, 0)
-
-        def sha(lo: int, hi: int) -> None:
-            for r in _overlapping(ranges, lo, hi):
-                shas[r].update(view[max(lo, r[0]) : min(hi, r[1])])
-
-        def crc(lo: int, hi: int) -> None:
-            for r in _overlapping(ranges, lo, hi):
-                crcs[r] = zlib.crc32(view[max(lo, r[0]) : min(hi, r[1])], crcs[r])
-
-        with ThreadPoolExecutor(1) as sha_pool, ThreadPoolExecutor(1) as crc_pool:
-            pending: list[Future[None]] = []
-            read = 0
-            while read < size:
-                got = stream.readinto(view[read : read + _READ_CHUNK])
-                if not got:
-                    break
-                if _overlapping(ranges, read, read + got):
-                    pending.append(sha_pool.submit(sha, read, read + got))
-                    pending.append(crc_pool.submit(crc, read, read + got))
-                read += got
-            for future in pending:
-                future.result()
-        grown = stream.read(1)
-    view.release()
-    if read != size or grown:
-        # The file changed while it was read: read it again, plainly, and hash nothing ahead.
-        return read_bundle_file(path), {}
-    return buffer, {r: (crcs[r], shas[r].hexdigest()) for r in ranges}
-
-
-def _stored_ranges(stream: BinaryIO, size: int) -> list[tuple[int, int]]:
-    """Byte ranges of the large uncompressed members the central directory names, sorted
-    and apart (none if it does not read, or if they overlap: hashing ahead must never
-    cost more than one pass over the file)."""
-    try:
-        with zipfile.ZipFile(stream) as archive:
-            infos = archive.infolist()
-            if len(infos) > zip_safety.BUNDLE_LIMITS.max_members:
-                return []
-
-            def read_at(offset: int, length: int) -> bytes:
-                return os.pread(stream.fileno(), length, offset) if offset >= 0 else b""
-
-            ranges = []
-            for info in infos:
-                if info.compress_type != zipfile.ZIP_STORED or info.compress_size < _READ_CHUNK:
-                    continue
-                start = zip_safety.data_offset(read_at, info)
-                ranges.append((start, start + info.compress_size))
-    except _STORED_RANGE_ERRORS:
-        return []
-    ranges.sort()
-    if any(a[1] > b[0] for a, b in itertools.pairwise(ranges)) or (ranges and ranges[-1][1] > size):
-        return []
-    return ranges
-
-
-def _overlapping(ranges: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    return [r for r in ranges if r[0] < hi and lo < r[1]]
-
-
-class _ViewFile(io.RawIOBase):
-    """A read-only, seekable file over a buffer, without copying it (``io.BytesIO`` copies
-    anything but ``bytes``)."""
-
-    def __init__(self, data: Buffer) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self._view[self._pos : self._pos + len(buffer)]
-        buffer[: len(chunk)] = chunk
-        self._pos += len(chunk)
-        return len(chunk)
-
-
 # -- the archive ----------------------------------------------------------------------------
 
 
-def _open_archive(data: Buffer) -> zipfile.ZipFile:
+def _open_archive(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise BundleRejected(RefusalReason.EMPTY, "the file is empty")
     try:
@@ -271,7 +139,7 @@ def _open_archive(data: Buffer) -> zipfile.ZipFile:
     except ZipProblem as problem:
         raise _refusal(problem) from None
     try:
-        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else _ViewFile(data))
+        return zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
         raise BundleRejected(RefusalReason.NOT_A_ZIP, f"not a readable .zip file ({exc})") from None
 
@@ -287,13 +155,14 @@ def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
 
 
 def _read_members(
-    members: dict[str, zipfile.ZipInfo], root: str, data: Buffer, digests: Digests
+    members: dict[str, zipfile.ZipInfo], root: str, data: bytes
 ) -> tuple[dict[str, bytes], dict[str, str]]:
     """Every file's bytes by bag-relative name, counting bytes as they come out, and the
-    SHA-256 of the files ``digests`` already hashed.
+    SHA-256 of the evidence files.
 
-    Evidence stored uncompressed is not copied: it is a view into ``data`` (its CRC-32
-    checked in worker threads, like its hash later, unless ``digests`` has them).
+    Evidence stored uncompressed is not copied: it is a view into ``data``, whose CRC-32
+    and SHA-256 worker threads compute in one pass (each chunk hashed both ways while it
+    is in the CPU's cache); the hash is checked against the manifest with the bag.
     """
     limits = zip_safety.BUNDLE_LIMITS
     files: dict[str, bytes] = {}
@@ -309,15 +178,7 @@ def _read_members(
             raise _refusal(problem) from None
         if relative.startswith(EVIDENCE_DIR) and info.compress_type == zipfile.ZIP_STORED:
             files[relative] = _stored_view(data, start, info, relative)  # type: ignore[assignment]
-            digested = digests.get((start, start + info.compress_size))
-            if digested is None:
-                views.append((relative, info))
-            elif digested[0] != info.CRC:
-                raise BundleRejected(
-                    RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)"
-                )
-            else:
-                known[relative] = digested[1]
+            views.append((relative, info))
             total += info.file_size
             if total > limits.max_total_bytes:
                 raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
@@ -336,21 +197,33 @@ def _read_members(
         if total > limits.max_total_bytes:
             raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
         files[relative] = content
-    crcs = bagit.in_threads(zlib.crc32, [files[relative] for relative, _ in views])
-    for (relative, info), crc in zip(views, crcs, strict=True):
+    digests = bagit.in_threads(_crc32_and_sha256, [files[relative] for relative, _ in views])
+    for (relative, info), (crc, sha) in zip(views, digests, strict=True):
         if crc != info.CRC:
             raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)")
+        known[relative] = sha
     return files, known
 
 
-def _reader(data: Buffer) -> zip_safety.ReadAt:
+def _crc32_and_sha256(data: bytes) -> tuple[int, str]:
+    """CRC-32 and SHA-256 (hex) of ``data`` in one pass, a cache-sized chunk at a time."""
+    view = memoryview(data)
+    crc, sha = 0, hashlib.sha256()
+    for i in range(0, len(view), _HASH_CHUNK):
+        chunk = view[i : i + _HASH_CHUNK]
+        crc = zlib.crc32(chunk, crc)
+        sha.update(chunk)
+    return crc, sha.hexdigest()
+
+
+def _reader(data: bytes) -> zip_safety.ReadAt:
     def read_at(offset: int, size: int) -> bytes:
-        return bytes(data[offset : offset + size]) if offset >= 0 else b""
+        return data[offset : offset + size] if offset >= 0 else b""
 
     return read_at
 
 
-def _decoded(data: Buffer, start: int, info: zipfile.ZipInfo, limit: int, relative: str) -> bytes:
+def _decoded(data: bytes, start: int, info: zipfile.ZipInfo, limit: int, relative: str) -> bytes:
     """A member's bytes (at most ``limit`` + 1 of them), decoded from the archive directly.
 
     Only stored and deflate reach here (``checked_members``). The compressed data must be
@@ -360,7 +233,7 @@ def _decoded(data: Buffer, start: int, info: zipfile.ZipInfo, limit: int, relati
     end = start + info.compress_size
     if end > len(data):
         raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} is truncated")
-    raw = bytes(data[start:end])
+    raw = data[start:end]
     if info.compress_type == zipfile.ZIP_STORED:
         content = raw[: limit + 1]
         if len(content) > limit:
@@ -388,7 +261,7 @@ def _decoded(data: Buffer, start: int, info: zipfile.ZipInfo, limit: int, relati
     return content
 
 
-def _stored_view(data: Buffer, start: int, info: zipfile.ZipInfo, relative: str) -> memoryview:
+def _stored_view(data: bytes, start: int, info: zipfile.ZipInfo, relative: str) -> memoryview:
     """The bytes of an uncompressed member, as a view into the archive (no copy)."""
     end = start + info.compress_size
     if info.compress_size != info.file_size or end > len(data):
