@@ -1,7 +1,8 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub, scale (default: all).
+storyboard, big_image, reduced_detail, bundles, bundles_many, reports, cli, queue, hub, scale
+(default: all).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from . import (
     bench_bundles,
+    bench_bundles_many,
     bench_cli,
     bench_hub,
     bench_import,
@@ -32,6 +34,7 @@ BENCHMARKS = {
     "big_image": bench_media.run_big_image,
     "reduced_detail": bench_media.run_reduced_detail,
     "bundles": bench_bundles.run,
+    "bundles_many": bench_bundles_many.run,
     "reports": bench_reports.run,
     "cli": bench_cli.run,
     "queue": bench_queue.run,

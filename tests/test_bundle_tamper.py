@@ -417,3 +417,16 @@ def test_random_zips_only_ever_raise_bundle_rejected(
     for candidate in (data, data[:cut]):
         with contextlib.suppress(BundleRejected):
             bundles.verify_bundle(s.lead.database_for_tests(), candidate)
+
+
+def test_a_member_name_starting_with_a_nul_byte_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # zipfile cuts a name at its first NUL: this member's name reads as "" (found by the
+    # mutation fuzz test in test_zip_layout.py, which only sometimes draws it).
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/x.txt", b"hello")
+    data = buffer.getvalue().replace(b"a/x.txt", b"\x00/x.txt")
+    ws = make_workspace(tmp_path, "Ana")
+    with pytest.raises(BundleRejected):
+        bundles.verify_bundle(ws.database_for_tests(), data)
+    ws.close()

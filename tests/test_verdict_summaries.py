@@ -157,7 +157,7 @@ def test_the_migration_builds_the_tables_for_an_existing_database(tmp_path: Path
     conn = sqlite3.connect(path)
     conn.executescript(
         "DROP TRIGGER verdicts_keep_current; DROP TABLE current_verdicts; DROP TABLE case_finals;"
-        " DROP INDEX verdicts_superseding;"
+        " DROP INDEX verdicts_superseding; DROP TABLE verdicts_bulk_insert;"
         f" DELETE FROM schema_version WHERE version = {version};"
     )
     conn.close()

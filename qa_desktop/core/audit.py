@@ -15,21 +15,33 @@ whose heads travel in signed bundle checkpoints (see docs/bundle-format.md).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 
 import sqlite_utils
 
 from .formats.canonical import dumps_canonical
 from .store import transaction
-from .verdicts import VerdictEvent
+from .verdicts import Citation, VerdictEvent
 
 GENESIS = "0" * 64
 """The head of an empty chain."""
 
 
+_FIELDS = tuple(VerdictEvent.__dataclass_fields__)
+_CITATION_FIELDS = tuple(Citation.__dataclass_fields__)
+
+
 def event_bytes(event: VerdictEvent) -> bytes:
-    """The event as RFC 8785 canonical JSON bytes (every field)."""
-    return dumps_canonical(event.to_json())
+    """The event as RFC 8785 canonical JSON bytes (every field).
+
+    The JSON is ``event.to_json()``, built field by field: its values are plain, so the
+    deep copy ``dataclasses.asdict`` makes would only cost time.
+    """
+    data = {name: getattr(event, name) for name in _FIELDS}
+    data["citations"] = [
+        {name: getattr(citation, name) for name in _CITATION_FIELDS} for citation in event.citations
+    ]
+    return dumps_canonical(data)
 
 
 def event_sha256(event: VerdictEvent) -> str:
@@ -45,9 +57,18 @@ def link(prev_hash: str, event_hash: str) -> str:
 def chain_head(prev_hash: str, event_hashes: Iterable[str]) -> str:
     """The head reached from ``prev_hash`` by appending ``event_hashes`` in order."""
     head = prev_hash
-    for event_hash in event_hashes:
-        head = link(head, event_hash)
+    for reached in chain_links(prev_hash, event_hashes):
+        head = reached
     return head
+
+
+def chain_links(prev_hash: str, event_hashes: Iterable[str]) -> Iterator[str]:
+    """Each head in turn from ``prev_hash`` on, appending ``event_hashes`` in order (what
+    :func:`link` gives, without turning each head back and forth between hex and bytes)."""
+    prev = bytes.fromhex(prev_hash)
+    for event_hash in event_hashes:
+        prev = hashlib.sha256(prev + bytes.fromhex(event_hash)).digest()
+        yield prev.hex()
 
 
 def head(db: sqlite_utils.Database) -> tuple[int, str]:
@@ -56,31 +77,57 @@ def head(db: sqlite_utils.Database) -> tuple[int, str]:
     return (int(row[0]), row[1]) if row else (0, GENESIS)
 
 
-def sync_chain(db: sqlite_utils.Database) -> int:
+def sync_chain(
+    db: sqlite_utils.Database,
+    known: Mapping[str, str] | None = None,
+    through: tuple[str, str] | None = None,
+) -> int:
     """Append every verdict event not yet in the audit log, in (created_at, id) order.
 
-    Returns how many were appended.
+    ``known`` maps event ids to their :func:`event_sha256` when the caller has the
+    canonical bytes already (an export or an import just hashed them): those events are not
+    canonicalized again. ``through`` (created_at, id) stops at that event: the rest stay
+    for a later call, which appends them after it in the same order (an export of several
+    bundles chains each bundle's events with the bundle). Returns how many were appended.
     """
+    known = known or {}
+    sql = (
+        "SELECT v.id FROM verdicts v WHERE NOT EXISTS"
+        " (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
+    )
+    params: list[str] = []
+    if through is not None:
+        sql += " AND (v.created_at, v.id) <= (?, ?)"
+        params.extend(through)
     with transaction(db):
         seq, prev = head(db)
-        rows = db.query(
-            "SELECT v.* FROM verdicts v WHERE NOT EXISTS"
-            " (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
-            " ORDER BY v.created_at, v.id"
-        )
-        added = 0
-        for row in list(rows):
-            event_hash = event_sha256(VerdictEvent.from_row(row))
-            new = link(prev, event_hash)
-            seq += 1
-            db.execute(
-                "INSERT INTO audit_log (seq, event_id, event_sha256, prev_hash, hash)"
-                " VALUES (?,?,?,?,?)",
-                [seq, row["id"], event_hash, prev, new],
+        ids = [row[0] for row in db.execute(sql + " ORDER BY v.created_at, v.id", params)]
+        hashes = {**_stored_event_hashes(db, [i for i in ids if i not in known]), **known}
+        ordered = [hashes[event_id] for event_id in ids]
+        heads = list(chain_links(prev, ordered))
+        entries = [
+            (seq + n, event_id, event_hash, before, after)
+            for n, (event_id, event_hash, before, after) in enumerate(
+                zip(ids, ordered, [prev, *heads][:-1], heads, strict=True), 1
             )
-            prev = new
-            added += 1
-    return added
+        ]
+        db.conn.executemany(
+            "INSERT INTO audit_log (seq, event_id, event_sha256, prev_hash, hash)"
+            " VALUES (?,?,?,?,?)",
+            entries,
+        )
+    return len(entries)
+
+
+def _stored_event_hashes(db: sqlite_utils.Database, ids: list[str]) -> dict[str, str]:
+    """:func:`event_sha256` of stored events, by id (canonicalized from their rows)."""
+    hashes: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(f"SELECT * FROM verdicts WHERE id IN ({marks})", chunk):
+            hashes[row["id"]] = event_sha256(VerdictEvent.from_row(row))
+    return hashes
 
 
 def verify_chain(db: sqlite_utils.Database) -> list[str]:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -805,13 +806,54 @@ def _migration_17(db: sqlite_utils.Database) -> None:
             FROM final_verdicts f JOIN cases c ON c.id = f.case_id
             WHERE f.case_id IN (SELECT case_id FROM verdicts WHERE role != 'participant');
 
+        -- A row here (only inside a bulk insert's transaction) turns the trigger off; the
+        -- bulk insert refreshes the cases it touched at once (refresh_verdict_summaries).
+        CREATE TABLE verdicts_bulk_insert (id INTEGER PRIMARY KEY);
         CREATE TRIGGER verdicts_keep_current AFTER INSERT ON verdicts
-            WHEN NEW.role != 'participant'
+            WHEN NEW.role != 'participant' AND NOT EXISTS (SELECT 1 FROM verdicts_bulk_insert)
         BEGIN
             {_CURRENT_FROM_VIEWS}
         END;
         """,
     )
+
+
+def insert_verdicts_in_bulk(
+    db: sqlite_utils.Database, sql: str, rows: list[list[Any]], case_ids: set[str]
+) -> None:
+    """Insert many verdict rows (``sql`` an INSERT, in the caller's transaction) and refresh
+    the maintained per-case tables once for the cases they touch (``case_ids``: the events'
+    cases and the cases of the events they supersede), not row by row through the trigger."""
+    db.execute("INSERT INTO verdicts_bulk_insert DEFAULT VALUES")
+    try:
+        db.conn.executemany(sql, rows)
+    finally:
+        db.execute("DELETE FROM verdicts_bulk_insert")
+    refresh_verdict_summaries(db, case_ids)
+
+
+def refresh_verdict_summaries(db: sqlite_utils.Database, case_ids: set[str]) -> None:
+    """Recompute ``current_verdicts`` and ``case_finals`` of these cases from the views."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS refresh_cases (case_id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM temp.refresh_cases")
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO temp.refresh_cases VALUES (?)", [(c,) for c in case_ids]
+    )
+    picked = "(SELECT case_id FROM temp.refresh_cases)"
+    db.execute(f"DELETE FROM current_verdicts WHERE case_id IN {picked}")
+    db.execute(
+        "INSERT INTO current_verdicts"
+        " (case_id, reviewer_id, seq, event_id, role, label, rca, gap, created_at)"
+        " SELECT e.case_id, e.reviewer_id, c.seq, e.id, e.role, e.label,"
+        " e.rca_reason IS NOT NULL, e.gap_kind IS NOT NULL, e.created_at"
+        f" FROM effective_verdicts e JOIN cases c ON c.id = e.case_id WHERE e.case_id IN {picked}"
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO case_finals (case_id, seq, event_id, label, status)"
+        " SELECT f.case_id, c.seq, f.event_id, f.label, f.status"
+        f" FROM final_verdicts f JOIN cases c ON c.id = f.case_id WHERE f.case_id IN {picked}"
+    )
+    db.execute("DELETE FROM temp.refresh_cases")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

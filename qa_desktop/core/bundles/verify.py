@@ -40,6 +40,7 @@ MAX_TAG_FILE_BYTES = 1024**2
 """Largest tag file (bagit.txt, bag-info.txt, manifests, signature)."""
 
 _NUMBER = re.compile(r"[0-9]{1,15}")
+_HASH_CHUNK = 1024**2
 _ZIP_ERRORS = zip_safety.DECODE_ERRORS
 _ZIP_REASONS = {
     ZipRule.ARCHIVE_TOO_LARGE: RefusalReason.ZIP_BOMB,
@@ -98,7 +99,7 @@ def verify_bundle(
         if not members:
             raise BundleRejected(RefusalReason.EMPTY, "the archive holds no files")
         root = _bag_root(members)
-        files = _read_members(members, root, data)
+        files, known = _read_members(members, root, data)
     for name in REQUIRED_TAG_FILES:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
@@ -106,7 +107,7 @@ def verify_bundle(
     signer = keys.trusted_key(db, sig.key_id)
     assert signer is not None
     try:
-        bagit.check_bag(files, unlisted_tag_files=(SIGNATURE,))
+        bagit.check_bag(files, unlisted_tag_files=(SIGNATURE,), known=known)
         info = bagit.parse_bag_info(files[BAG_INFO], REQUIRED_INFO)
     except BagProblem as problem:
         raise BundleRejected(problem.reason, problem.message) from None
@@ -177,14 +178,19 @@ def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
     return tops.pop()
 
 
-def _read_members(members: dict[str, zipfile.ZipInfo], root: str, data: bytes) -> dict[str, bytes]:
-    """Every file's bytes by bag-relative name, counting bytes as they come out.
+def _read_members(
+    members: dict[str, zipfile.ZipInfo], root: str, data: bytes
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every file's bytes by bag-relative name, counting bytes as they come out, and the
+    SHA-256 of the evidence files.
 
-    Evidence stored uncompressed is not copied: it is a view into ``data`` (its CRC-32
-    checked in worker threads, like its hash later).
+    Evidence stored uncompressed is not copied: it is a view into ``data``, whose CRC-32
+    and SHA-256 worker threads compute in one pass (each chunk hashed both ways while it
+    is in the CPU's cache); the hash is checked against the manifest with the bag.
     """
     limits = zip_safety.BUNDLE_LIMITS
     files: dict[str, bytes] = {}
+    known: dict[str, str] = {}
     views: list[tuple[str, zipfile.ZipInfo]] = []
     total = 0
     read_at = _reader(data)
@@ -215,11 +221,23 @@ def _read_members(members: dict[str, zipfile.ZipInfo], root: str, data: bytes) -
         if total > limits.max_total_bytes:
             raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
         files[relative] = content
-    crcs = bagit.in_threads(zlib.crc32, [files[relative] for relative, _ in views])
-    for (relative, info), crc in zip(views, crcs, strict=True):
+    digests = bagit.in_threads(_crc32_and_sha256, [files[relative] for relative, _ in views])
+    for (relative, info), (crc, sha) in zip(views, digests, strict=True):
         if crc != info.CRC:
             raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)")
-    return files
+        known[relative] = sha
+    return files, known
+
+
+def _crc32_and_sha256(data: bytes) -> tuple[int, str]:
+    """CRC-32 and SHA-256 (hex) of ``data`` in one pass, a cache-sized chunk at a time."""
+    view = memoryview(data)
+    crc, sha = 0, hashlib.sha256()
+    for i in range(0, len(view), _HASH_CHUNK):
+        chunk = view[i : i + _HASH_CHUNK]
+        crc = zlib.crc32(chunk, crc)
+        sha.update(chunk)
+    return crc, sha.hexdigest()
 
 
 def _reader(data: bytes) -> zip_safety.ReadAt:

@@ -86,9 +86,15 @@ def parse_manifest(data: bytes, label: str) -> dict[str, str]:
 
 
 def check_hashes(
-    files: Mapping[str, bytes], listed: Mapping[str, str], present: Iterable[str], label: str
+    files: Mapping[str, bytes],
+    listed: Mapping[str, str],
+    present: Iterable[str],
+    label: str,
+    known: Mapping[str, str] | None = None,
 ) -> None:
-    """Refuse files not listed, listed files missing, and any hash that differs."""
+    """Refuse files not listed, listed files missing, and any hash that differs.
+
+    ``known`` holds the SHA-256 of files whose bytes were hashed as they were read."""
     for name in sorted(present):
         if name not in listed:
             raise BagProblem(RefusalReason.UNLISTED_FILE, f"{name!r} is not in {label}")
@@ -97,21 +103,31 @@ def check_hashes(
             raise BagProblem(
                 RefusalReason.MISSING_FILE, f"{label} lists {name!r}, which is missing"
             )
-    names = sorted(listed)
+    known = known or {}
+    names = [n for n in sorted(listed) if n not in known]
     digests = in_threads(lambda d: hashlib.sha256(d).hexdigest(), [files[n] for n in names])
-    for name, digest in zip(names, digests, strict=True):
+    found = {
+        **dict(zip(names, digests, strict=True)),
+        **{n: known[n] for n in listed if n in known},
+    }
+    for name, digest in sorted(found.items()):
         if digest != listed[name]:
             raise BagProblem(
                 RefusalReason.HASH_MISMATCH, f"{name!r} does not match its hash in {label}"
             )
 
 
-def check_bag(files: Mapping[str, bytes], unlisted_tag_files: Collection[str] = ()) -> None:
+def check_bag(
+    files: Mapping[str, bytes],
+    unlisted_tag_files: Collection[str] = (),
+    known: Mapping[str, str] | None = None,
+) -> None:
     """Check a whole bag (``files`` by bag-relative name): only SHA-256 manifests, every file
     listed with its hash in the right manifest, and the BagIt 1.0 declaration.
 
     ``unlisted_tag_files`` are tag files no manifest lists (a detached signature of the tag
-    manifest). Raises :class:`BagProblem`.
+    manifest); ``known`` the SHA-256 of payload files hashed as they were read. Raises
+    :class:`BagProblem`.
     """
     tag_files = {n for n in files if not n.startswith(PAYLOAD_DIR)}
     payload_files = {n for n in files if n.startswith(PAYLOAD_DIR)}
@@ -133,7 +149,7 @@ def check_bag(files: Mapping[str, bytes], unlisted_tag_files: Collection[str] = 
     payload_listed = parse_manifest(files[MANIFEST], MANIFEST)
     if any(not n.startswith(PAYLOAD_DIR) for n in payload_listed):
         raise BagProblem(RefusalReason.SCHEMA, f"{MANIFEST} lists files outside data/")
-    check_hashes(files, payload_listed, payload_files, MANIFEST)
+    check_hashes(files, payload_listed, payload_files, MANIFEST, known)
     if files[BAGIT_TXT] != BAGIT_DECLARATION:
         raise BagProblem(
             RefusalReason.NOT_A_BAG, f"{BAGIT_TXT} is not a BagIt 1.0 UTF-8 declaration"

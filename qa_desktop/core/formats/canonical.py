@@ -24,6 +24,11 @@ class DuplicateKeyError(StrictJSONError):
     """A JSON object names the same key twice (readers would disagree on its value)."""
 
 
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+
+
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -57,11 +62,47 @@ def loads_strict(text: str | bytes) -> Any:
         raise StrictJSONError(f"not JSON ({exc})") from None
 
 
+_INT_MAX = 2**53 - 1
+"""Largest integer RFC 8785 serializes exactly (an IEEE 754 double's integer range)."""
+
+
+def _plain(value: Any) -> bool:
+    """True when the stdlib encoder writes ``value`` exactly as RFC 8785 does: strings,
+    null, booleans, integers within +-(2**53 - 1), lists, and objects with ASCII string keys
+    (where code point order is UTF-16 order). Floats and everything else are not plain."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return bool(-_INT_MAX <= value <= _INT_MAX)
+    if kind is dict:
+        try:
+            if not "".join(value).isascii():
+                return False
+        except TypeError:  # a key that is not a string
+            return False
+        for item in value.values():
+            if type(item) is not str and item is not None and not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _plain(item) for item in value)
+    return isinstance(value, str)
+
+
 def dumps_canonical(data: Any) -> bytes:
     """``data`` as RFC 8785 canonical JSON bytes (UTF-8, sorted keys, no whitespace).
 
+    Plain data (see :func:`_plain`) goes through the stdlib's C encoder, whose output is
+    then byte for byte RFC 8785 (same escapes, same key order); anything else (floats,
+    non-ASCII keys, lone surrogates) through the reference implementation.
     Raises :class:`StrictJSONError` for values JSON cannot hold exactly.
     """
+    if _plain(data):
+        try:
+            return _ENCODER.encode(data).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the reference implementation says why
     try:
         return rfc8785.dumps(data)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

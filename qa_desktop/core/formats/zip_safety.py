@@ -229,7 +229,7 @@ def checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> dict[str, zi
                 "has a name that is neither ASCII nor marked as UTF-8 (other tools would read"
                 " another name)",
             )
-        bare = name.rstrip("/") if info.is_dir() else name
+        bare = name.rstrip("/") if name.endswith("/") else name  # is_dir() fails on ""
         problem = relative_path_problem(bare, strict=True)
         if problem:
             raise ZipProblem(ZipRule.UNSAFE_NAME, name, problem)

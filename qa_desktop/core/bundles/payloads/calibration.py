@@ -45,6 +45,8 @@ from .verdicts import (
     _parse_checkpoint,
     _parse_events,
     export_bundle,
+    insert_merged_events,
+    log_merged_bundle,
 )
 
 
@@ -127,23 +129,10 @@ def apply_calibration_merge(
     """Attach the new votes, keep the others aside, log the bundle and its chain points."""
     from ... import calibration
 
-    for vote in plan.new_events:
-        db.table("verdicts").insert(vote.to_row())
+    inserted = insert_merged_events(db, plan.new_events)
     for vote, line in plan.kept_aside:
         calibration.keep_aside(db, vote, line, bundle.bundle_id)
-    ledger.log_bundle(
-        db,
-        bundle.bundle_id,
-        bundle.signer.key_id,
-        bundle.seq,
-        bundle.kind,
-        bundle.digest,
-        len(bundle.events),
-        "import",
-    )
-    if bundle.checkpoint is not None:
-        ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
-    audit.sync_chain(db)
+    log_merged_bundle(db, bundle, inserted)
 
 
 CALIBRATION = PayloadKind(

@@ -11,6 +11,7 @@ events by id::
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ... import audit, keys
+from ... import audit, keys, store
 from ...clock import utc_now_iso
 from ...errors import CancelCheck, check_cancelled
 from ...formats import bagit, zip_safety
@@ -70,6 +71,11 @@ _STR_FIELDS = (
     "gap_note",
 )
 _OPTIONAL_STR_FIELDS = ("label", "supersedes", "session_id", "restores", "rca_reason", "gap_kind")
+_ROLES = frozenset(role.value for role in Role)
+_COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
+_CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
+_CITATIONS_AT = _COLUMNS.index("citations")
+_SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 """An event's ``created_at`` as QA Desktop writes it (``clock.utc_now_iso``): RFC 3339, UTC,
@@ -345,12 +351,13 @@ def _write_one(
                 len(plan.lines),
                 "export",
             )
-            db.table("exported_events").insert_all(
-                [{"event_id": event_id, "bundle_id": bundle_id} for event_id in ids]
+            db.conn.executemany(
+                "INSERT INTO exported_events (event_id, bundle_id) VALUES (?, ?)",
+                [(event_id, bundle_id) for event_id in ids],
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             ledger.begin_export(db, bundle_id, tmp, final)
-            audit.sync_chain(db)
+            audit.sync_chain(db, dict(zip(ids, hashes, strict=True)), through=plan.cursor)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -410,7 +417,7 @@ def _unexported_events(
     among those that existed when the export started (rowid <= ``upto``): verdicts, or
     calibration votes (``kind``), or both (None)."""
     sql = (
-        "SELECT v.* FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        f"{_SELECT_EVENT} WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
     )
@@ -423,7 +430,17 @@ def _unexported_events(
         params.append(since)
     sql += " ORDER BY v.created_at, v.id LIMIT ?"
     params.append(limit)
-    return [VerdictEvent.from_row(r) for r in db.query(sql, params)]
+    return [_event(values) for values in db.execute(sql, params)]
+
+
+def _event(values: tuple[Any, ...]) -> VerdictEvent:
+    """``VerdictEvent.from_row`` for a row of :data:`_SELECT_EVENT`'s columns, in order."""
+    data = dict(zip(_COLUMNS, values, strict=True))
+    cited = data["citations"]
+    data["citations"] = (
+        tuple(Citation(**c) for c in json.loads(cited)) if cited and cited != "[]" else ()
+    )
+    return VerdictEvent(**data)
 
 
 def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
@@ -471,8 +488,71 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
     return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
 
 
-def _parse_event(line: bytes, number: int, name: str = EVENTS) -> VerdictEvent:
+def _canonical_events(lines: list[bytes]) -> list[dict[str, Any] | None]:
+    """For each line, the event it holds when the line is exactly the RFC 8785 form of a
+    JSON object with the event's fields (then strict parsing reads the same: canonical
+    bytes are UTF-8 and hold no duplicate key and no NaN); None for any other line, which
+    :func:`_parse_event`'s strict path then refuses, saying why.
+
+    The lines are parsed as one JSON array when they can be (one call into the C parser);
+    that only proposes each line's value: the canonical bytes of the value must still be
+    the line itself.
+    """
+    try:
+        values = json.loads(b"[" + b",".join(lines) + b"]", parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        values = None
+    if not isinstance(values, list) or len(values) != len(lines):
+        values = [_parsed_or_none(line) for line in lines]
+    return [_canonical_or_none(value, line) for value, line in zip(values, lines, strict=True)]
+
+
+def _parsed_or_none(line: bytes) -> Any:
+    try:
+        return json.loads(line, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _canonical_or_none(value: Any, line: bytes) -> dict[str, Any] | None:
+    if type(value) is not dict or value.keys() != _EVENT_FIELDS:
+        return None
+    try:
+        if dumps_canonical(value) != line:
+            return None
+    except StrictJSONError:
+        return None
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_event(
+    line: bytes, number: int, data: dict[str, Any] | None, name: str = EVENTS
+) -> VerdictEvent:
+    """The event on line ``number`` of ``name`` (``data``: its value, if the line is
+    canonical)."""
     where = f"{name} line {number}"
+    if data is None:
+        data = _strictly_parsed_event(line, where)
+    problem = _event_problem(data)
+    if problem:
+        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
+    _check_created_at(data["created_at"], where)
+    if data["role"] not in _ROLES:
+        raise BundleRejected(
+            RefusalReason.UNKNOWN_ROLE,
+            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
+        )
+    citations = tuple(Citation(**c) for c in data["citations"])
+    return VerdictEvent(**{**data, "citations": citations})
+
+
+def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
+    """A line that is not a canonical event, parsed strictly: the refusal that says why
+    (a line that passes here was canonical after all)."""
     try:
         data = loads_strict(line)
     except DuplicateKeyError as exc:
@@ -488,17 +568,8 @@ def _parse_event(line: bytes, number: int, name: str = EVENTS) -> VerdictEvent:
             raise BundleRejected(RefusalReason.SCHEMA, f"{where}: not RFC 8785 canonical JSON")
     except StrictJSONError as exc:
         raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {exc}") from None
-    problem = _event_problem(data)
-    if problem:
-        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
-    _check_created_at(data["created_at"], where)
-    if data["role"] not in tuple(Role):
-        raise BundleRejected(
-            RefusalReason.UNKNOWN_ROLE,
-            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
-        )
-    citations = tuple(Citation(**c) for c in data["citations"])
-    return VerdictEvent(**{**data, "citations": citations})
+    assert isinstance(data, dict)
+    return data
 
 
 def _check_created_at(value: str, where: str) -> None:
@@ -561,7 +632,11 @@ def _parse_events(
     lines = data.split(b"\n")[:-1] if data else []
     if not lines:
         raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
-    events = tuple(_parse_event(line, i, name) for i, line in enumerate(lines, 1))
+    parsed = _canonical_events(lines)
+    events = tuple(
+        _parse_event(line, i, data, name)
+        for i, (line, data) in enumerate(zip(lines, parsed, strict=True), 1)
+    )
     if len({e.id for e in events}) != len(events):
         raise BundleRejected(RefusalReason.SCHEMA, f"{name} lists an event twice")
     if int(info["Event-Count"]) != len(events):
@@ -630,11 +705,25 @@ def plan_verdicts_merge(
     an event id with other content (``event-conflict``), events on unknown cases, an event
     that supersedes or restores another reviewer's (``supersedes-other``), labels not in
     the case's pack (``unknown-label``) and citations of sections in no pack
-    (``unknown-section``)."""
+    (``unknown-section``).
+
+    The database is read in batches (stored events and cases by the hundred, each pack's
+    label and section once); the checks run event by event, in bundle order, as ever."""
     _check_not_local_reviewer(db, bundle.signer)
     if bundle.checkpoint is not None:
         ledger.check_chain_points(db, bundle.checkpoint)
     in_bundle = {e.id: e for e in bundle.events}
+    stored = _rows_by_id(db, "SELECT * FROM verdicts WHERE id IN ({})", list(in_bundle))
+    case_packs = {
+        row["id"]: (row["pack_id"], row["pack_version"])
+        for row in _rows_by_id(
+            db,
+            "SELECT c.id, b.pack_id, b.pack_version FROM cases c"
+            " LEFT JOIN batches b ON b.id = c.batch_id WHERE c.id IN ({})",
+            sorted({e.case_id for e in bundle.events if e.id not in stored}),
+        ).values()
+    }
+    vocabulary = _Vocabulary(db)
     new: list[VerdictEvent] = []
     known = 0
     votes: list[tuple[VerdictEvent, bytes]] = []
@@ -642,22 +731,22 @@ def plan_verdicts_merge(
         if event.role == Role.PARTICIPANT and event.session_id:
             votes.append((event, line))  # a calibration vote: the session's rules
             continue
-        rows = list(db.query("SELECT * FROM verdicts WHERE id = ?", [event.id]))
-        if rows:
-            if audit.event_bytes(VerdictEvent.from_row(rows[0])) != line:
+        row = stored.get(event.id)
+        if row is not None:
+            if audit.event_bytes(VerdictEvent.from_row(row)) != line:
                 raise BundleRejected(
                     RefusalReason.EVENT_CONFLICT, f"event {event.id} differs from the stored one"
                 )
             known += 1
             continue
-        if db.execute("SELECT 1 FROM cases WHERE id = ?", [event.case_id]).fetchone() is None:
+        if event.case_id not in case_packs:
             raise BundleRejected(
                 RefusalReason.UNKNOWN_CASE,
                 f"event {event.id} is on case {event.case_id},"
                 " which is not in this database (import its batch first)",
             )
         _check_references(db, event, in_bundle)
-        _check_vocabulary(db, event)
+        vocabulary.check(event, case_packs[event.case_id])
         new.append(event)
     if not votes:
         return MergePlan(logged, tuple(new), known)
@@ -674,6 +763,19 @@ def plan_verdicts_merge(
         placed.refused,
         placed.unseen,
     )
+
+
+def _rows_by_id(
+    db: sqlite_utils.Database, sql: str, ids: list[str], chunk: int = 500
+) -> dict[str, dict[str, Any]]:
+    """Rows of ``sql`` (whose ``IN ({})`` takes the ids) by their ``id`` column, queried
+    ``chunk`` ids at a time."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        for row in db.query(sql.format(",".join("?" * len(part))), part):
+            rows[row["id"]] = row
+    return rows
 
 
 def _check_not_local_reviewer(db: sqlite_utils.Database, signer: keys.TrustedKey) -> None:
@@ -724,33 +826,53 @@ def _check_references(
             )
 
 
-def _check_vocabulary(db: sqlite_utils.Database, event: VerdictEvent) -> None:
-    """Refuse a label not in the case's guideline pack and a citation of a section that is
-    in no imported pack: values no honest QA Desktop writes."""
-    if event.label is not None:
-        found = db.execute(
-            "SELECT 1 FROM cases c JOIN batches b ON b.id = c.batch_id"
-            " JOIN guideline_labels l ON l.pack_id = b.pack_id AND l.pack_version = b.pack_version"
-            " WHERE c.id = ? AND l.id = ?",
-            [event.case_id, event.label],
-        ).fetchone()
-        if found is None:
-            raise BundleRejected(
-                RefusalReason.UNKNOWN_LABEL,
-                f"event {event.id}: label {event.label!r} is not in the guideline pack of case"
-                f" {event.case_id} (or that pack is not imported here)",
-            )
-    for citation in event.citations:
-        found = db.execute(
-            "SELECT 1 FROM guideline_sections WHERE pack_id = ? AND pack_version = ? AND id = ?",
-            [citation.pack_id, citation.pack_version, citation.section_id],
-        ).fetchone()
-        if found is None:
-            raise BundleRejected(
-                RefusalReason.UNKNOWN_SECTION,
-                f"event {event.id} cites section {citation.section_id!r} of"
-                f" {citation.pack_id} {citation.pack_version}, which is in no pack here",
-            )
+class _Vocabulary:
+    """Refuses a label not in the case's guideline pack and a citation of a section that is
+    in no imported pack: values no honest QA Desktop writes. Each pack's label and each
+    section is looked up once per merge."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+        self._labels: dict[tuple[Any, Any, str], bool] = {}
+        self._sections: dict[tuple[str, str, str], bool] = {}
+
+    def check(self, event: VerdictEvent, pack: tuple[Any, Any]) -> None:
+        """Refuse ``event`` (on a case of ``pack``: id, version) if its label or a citation
+        is unknown."""
+        if event.label is not None:
+            key = (*pack, event.label)
+            if key not in self._labels:
+                self._labels[key] = (
+                    self._db.execute(
+                        "SELECT 1 FROM guideline_labels"
+                        " WHERE pack_id = ? AND pack_version = ? AND id = ?",
+                        list(key),
+                    ).fetchone()
+                    is not None
+                )
+            if not self._labels[key]:
+                raise BundleRejected(
+                    RefusalReason.UNKNOWN_LABEL,
+                    f"event {event.id}: label {event.label!r} is not in the guideline pack of"
+                    f" case {event.case_id} (or that pack is not imported here)",
+                )
+        for citation in event.citations:
+            cited = (citation.pack_id, citation.pack_version, citation.section_id)
+            if cited not in self._sections:
+                self._sections[cited] = (
+                    self._db.execute(
+                        "SELECT 1 FROM guideline_sections"
+                        " WHERE pack_id = ? AND pack_version = ? AND id = ?",
+                        list(cited),
+                    ).fetchone()
+                    is not None
+                )
+            if not self._sections[cited]:
+                raise BundleRejected(
+                    RefusalReason.UNKNOWN_SECTION,
+                    f"event {event.id} cites section {citation.section_id!r} of"
+                    f" {citation.pack_id} {citation.pack_version}, which is in no pack here",
+                )
 
 
 def apply_verdicts_merge(
@@ -758,13 +880,21 @@ def apply_verdicts_merge(
 ) -> None:
     """Insert the new events (and keep aside votes for sessions not here), log the bundle
     and its chain points, extend the audit chain."""
-    for event in plan.new_events:
-        db.table("verdicts").insert(event.to_row())
+    inserted = insert_merged_events(db, plan.new_events)
     if plan.kept_aside:
         from ... import calibration  # not at import: calibration reads the queue
 
         for vote, line in plan.kept_aside:
             calibration.keep_aside(db, vote, line, bundle.bundle_id)
+    log_merged_bundle(db, bundle, inserted)
+
+
+def log_merged_bundle(
+    db: sqlite_utils.Database, bundle: VerifiedBundle, inserted: list[str]
+) -> None:
+    """After a merge inserted ``inserted`` (event ids): log the bundle and its chain points
+    and extend the audit chain with the events' own bytes (hashed once, never
+    re-canonicalized)."""
     ledger.log_bundle(
         db,
         bundle.bundle_id,
@@ -777,7 +907,47 @@ def apply_verdicts_merge(
     )
     if bundle.checkpoint is not None:
         ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
-    audit.sync_chain(db)
+    new = set(inserted)
+    audit.sync_chain(
+        db,
+        {
+            event.id: hashlib.sha256(line).hexdigest()
+            for event, line in zip(bundle.events, bundle.event_lines, strict=True)
+            if event.id in new
+        },
+    )
+
+
+_INSERT = f"INSERT INTO verdicts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def insert_merged_events(db: sqlite_utils.Database, events: tuple[VerdictEvent, ...]) -> list[str]:
+    """Insert verified, checked events (one ``executemany``, in the caller's transaction);
+    their ids, in bundle order. Each row is what ``VerdictEvent.to_row`` gives."""
+    rows = []
+    for event in events:
+        row = [getattr(event, column) for column in _COLUMNS]
+        row[_CITATIONS_AT] = (
+            json.dumps(
+                [{f: getattr(c, f) for f in _CITATION_COLUMNS} for c in event.citations],
+                ensure_ascii=False,
+            )
+            if event.citations
+            else "[]"
+        )
+        rows.append(row)
+    touched = {event.case_id for event in events}
+    superseded = [event.supersedes for event in events if event.supersedes]
+    for i in range(0, len(superseded), 500):
+        part = superseded[i : i + 500]
+        touched.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT case_id FROM verdicts WHERE id IN ({','.join('?' * len(part))})", part
+            )
+        )
+    store.insert_verdicts_in_bulk(db, _INSERT, rows, touched)
+    return [event.id for event in events]
 
 
 VERDICTS = PayloadKind(
