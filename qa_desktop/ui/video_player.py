@@ -143,6 +143,7 @@ class _Decoder:
         notify_ended: Callable[[int], None],
         notify_failed: Callable[[object], None],
         notify_audio: Callable[[object], None] | None = None,
+        seek_serial: int = 0,
     ) -> None:
         self.source = source
         self.name = source.name
@@ -168,7 +169,7 @@ class _Decoder:
         self._playing = False
         self._anchor_time = 0.0
         self._anchor_index = 0
-        self._seek_serial = 0
+        self._seek_serial = seek_serial  # the player's: frames tagged older are dropped
         self.thread = threading.Thread(target=self._run, name="video-decode", daemon=True)
 
     # -- GUI thread side ---------------------------------------------------------------------
@@ -184,10 +185,11 @@ class _Decoder:
         return frame
 
     def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> bool:
-        """Ask the thread to finish and wait for it; True when it has ended."""
+        """Ask the thread to finish and wait for it (``timeout`` 0: do not wait); True when
+        it has ended. A stopped decoder emits nothing more, so nobody has to wait for it."""
         self._stopping.set()
         self.send("stop")
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
+        if timeout > 0 and self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout)
         return not self.thread.is_alive()
 
@@ -667,6 +669,7 @@ class VideoPlayer(QWidget):
             self._worker_ended.emit,
             self._worker_failed.emit,
             self._worker_audio.emit,
+            seek_serial=self._seek_serial,
         )
         self._decoder_box[0] = self._decoder
         if self._reveal is not None:
@@ -678,13 +681,17 @@ class VideoPlayer(QWidget):
             self._audio_pending = self._source.mime.startswith("video/")
         # a stored video's audio starts when the worker has decrypted it (_on_audio_bytes)
 
-    def close_media(self) -> None:
+    def close_media(self, wait: bool = False) -> None:
         """Stop playback, stop the worker thread and forget the frames (they were never on
-        disk); the player shows nothing until the next ``load``."""
+        disk); the player shows nothing until the next ``load``.
+
+        Returns at once (a case change never waits for a decoder busy with a frame): the
+        old worker finishes its frame, emits nothing more and releases its file by itself.
+        ``wait``: also wait for it to end (closing the widget, leaving the app)."""
         decoder, self._decoder = self._decoder, None
         self._decoder_box[0] = None
         if decoder is not None:
-            decoder.stop()
+            decoder.stop(timeout=_JOIN_TIMEOUT_S if wait else 0)
         self._stop_audio()
         self._audio_pending = False
         self._session += 1  # anything still queued from the old worker is ignored
@@ -1053,7 +1060,7 @@ class VideoPlayer(QWidget):
         self.seek(self.timeline.value() / 1000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.close_media()
+        self.close_media(wait=True)
         super().closeEvent(event)
 
 

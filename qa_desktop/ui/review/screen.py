@@ -873,7 +873,7 @@ class ReviewScreen(QWidget):
         """The window closes: stop timers and workers, record the last exposure and session."""
         self.meter_timer.stop()
         self.break_timer.stop()
-        self.viewer.leave_video()
+        self.viewer.leave_video(wait=True)
         self.renderer.shutdown()
         if self.ws.is_open:  # else its owner closed it first: nothing left to record into
             self._stop_reveals()
