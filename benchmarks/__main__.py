@@ -1,7 +1,8 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli, queue (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue, gui_memory
+(default: all).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from . import (
     bench_bundles,
     bench_cli,
+    bench_gui_memory,
     bench_import,
     bench_media,
     bench_next_case,
@@ -33,6 +35,7 @@ BENCHMARKS = {
     "reports": bench_reports.run,
     "cli": bench_cli.run,
     "queue": bench_queue.run,
+    "gui_memory": bench_gui_memory.run,
 }
 
 
