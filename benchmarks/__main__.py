@@ -1,7 +1,8 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, bundles_many, reports, cli, queue, hub, scale
+storyboard, big_image, reduced_detail, bundles, bundles_many, reports, cli, queue, hub, scale,
+gui_memory
 (default: all).
 """
 
@@ -16,6 +17,7 @@ from . import (
     bench_bundles,
     bench_bundles_many,
     bench_cli,
+    bench_gui_memory,
     bench_hub,
     bench_import,
     bench_media,
@@ -38,6 +40,7 @@ BENCHMARKS = {
     "reports": bench_reports.run,
     "cli": bench_cli.run,
     "queue": bench_queue.run,
+    "gui_memory": bench_gui_memory.run,
     "hub": bench_hub.run,
     "scale": bench_scale.run,
 }

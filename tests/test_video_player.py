@@ -400,10 +400,49 @@ def test_close_media_stops_the_worker_thread(qtbot, player, video):
     assert player.worker_alive
     player.close_media()
     assert not player.worker_alive
-    assert not _decode_threads()
+    qtbot.waitUntil(lambda: not _decode_threads(), timeout=3000)  # it ends by itself
     assert player.current_frame() is None and not player.playing
     qtbot.wait(100)  # nothing queued from the old worker may bring a frame back
     assert player.current_frame() is None
+
+
+def test_a_case_change_never_waits_for_a_busy_decoder(qtbot, video, monkeypatch):
+    """Issue 15: close_media (every case change) used to join the decoder thread on the GUI
+    thread, waiting out whatever frame it was protecting."""
+    busy, release = threading.Event(), threading.Event()
+    slow: list[threading.Thread | None] = [None]  # the worker that gets stuck
+
+    def slow_protect(frame: np.ndarray) -> np.ndarray:
+        if threading.current_thread() is slow[0]:
+            busy.set()
+            release.wait(10)  # a decoder stuck in a long frame
+        return media.blur(frame, 5)
+
+    joined: list[str] = []
+    real_join = threading.Thread.join
+
+    def spy_join(thread: threading.Thread, timeout: float | None = None) -> None:
+        if thread.name == "video-decode" and threading.current_thread() is threading.main_thread():
+            joined.append(thread.name)
+        real_join(thread, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", spy_join)
+    player = VideoPlayer(protect=slow_protect)
+    qtbot.addWidget(player)
+    loaded(qtbot, player, video)
+    slow[0] = _decode_threads()[0]
+    player.step_frame(1)
+    assert busy.wait(5)  # the worker is inside the slow frame now
+    old = _decode_threads()
+    try:
+        loaded(qtbot, player, video)  # the next case: a new worker shows its first frame...
+        assert not joined  # ...without the GUI thread ever waiting for the old one
+        assert old[0].is_alive() and not release.is_set()
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not old[0].is_alive(), timeout=5000)
+    assert player.frame_index == 0  # the old worker's late frame was never shown
+    player.close_media()
 
 
 def test_load_replaces_the_worker_and_re_blurs(qtbot, player, video):

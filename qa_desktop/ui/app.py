@@ -26,6 +26,7 @@ from ..core.api import (
 )
 from ..core.workspace import Workspace
 from .main_window import MainWindow
+from .memory import return_freed_pictures_to_os
 from .plain_text import ask, fail
 
 LOG_FILENAME = "qa-desktop.log"
@@ -43,6 +44,7 @@ BASE_POINT_SIZE = 11.0
 
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the app's names and a readable base font."""
+    return_freed_pictures_to_os()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName("QA Desktop")

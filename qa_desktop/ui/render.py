@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -37,6 +38,12 @@ laptop or a shared screen. The one display limit (video_player.py imports it).""
 
 STORYBOARD_TILES = 9
 
+RENDER_CACHE_BYTES = 64 * 1024 * 1024
+"""What finished renders (sharp and blurred QImages) may hold in memory together: about
+five 1600x1200 images: the case on screen, the three prefetched ahead and the one behind."""
+DECODED_CACHE_BYTES = 8 * 1024 * 1024
+"""What decoded (sharp) pictures kept to re-filter without decoding again may hold."""
+
 OpenMedia = Callable[[MediaFile], StoredMedia]
 """How a worker gets a case's media from the store (``ws.queue.open_media``: no database,
 safe in any thread)."""
@@ -57,6 +64,16 @@ class Rendered:
     error: str = ""
     keyframe_times: tuple[float, ...] = ()
     """For a video's storyboard: the time of each tile, in seconds."""
+
+
+def rendered_bytes(rendered: Rendered) -> int:
+    """The memory a render's pictures take."""
+    return sum(int(i.sizeInBytes()) for i in (rendered.sharp, rendered.blurred) if i is not None)
+
+
+def decoded_bytes(decoded: Decoded) -> int:
+    """The memory a decoded case's pictures take."""
+    return sum(int(f.nbytes) for f in decoded.frames)
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -173,18 +190,27 @@ class RenderCache(QObject):
     """Renders cases in worker threads and keeps the last few in memory (never on disk).
 
     ``request(case, settings)`` returns a finished :class:`Rendered` at once when cached,
-    else starts a job and emits ``rendered`` when it is done.
+    else starts a job and emits ``rendered`` when it is done. Both caches are bounded by
+    bytes (and by ``capacity`` entries), least recently used first out; the newest entry
+    always stays.
     """
 
     rendered = Signal(object)  # Rendered
     _job_done = Signal(object)  # emitted from a worker, delivered on the GUI thread
 
     def __init__(
-        self, open_media: OpenMedia, capacity: int = 8, parent: QObject | None = None
+        self,
+        open_media: OpenMedia,
+        capacity: int = 8,
+        parent: QObject | None = None,
+        max_bytes: int = RENDER_CACHE_BYTES,
+        max_decoded_bytes: int = DECODED_CACHE_BYTES,
     ) -> None:
         super().__init__(parent)
         self.open_media = open_media
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.max_decoded_bytes = max_decoded_bytes
         # Plain Python threads: a QRunnable subclass's lifetime is shared between Python and
         # C++, which crashed under load; a signal carries the result back instead.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
@@ -242,10 +268,24 @@ class RenderCache(QObject):
         if base is not None:
             self._bases[result.case_id] = base
             self._bases.move_to_end(result.case_id)
-            while len(self._bases) > self.capacity:
-                self._bases.popitem(last=False)
+            _bound(self._bases, self.capacity, self.max_decoded_bytes, decoded_bytes)
         self._done[result.case_id] = result
         self._done.move_to_end(result.case_id)
-        while len(self._done) > self.capacity:
-            self._done.popitem(last=False)
+        _bound(self._done, self.capacity, self.max_bytes, rendered_bytes)
         self.rendered.emit(result)
+
+    def cached_bytes(self) -> int:
+        """The memory the cached renders and decoded pictures take now."""
+        return sum(rendered_bytes(r) for r in self._done.values()) + sum(
+            decoded_bytes(d) for d in self._bases.values()
+        )
+
+
+def _bound(
+    cache: OrderedDict[str, Any], capacity: int, max_bytes: int, size: Callable[[Any], int]
+) -> None:
+    """Drop the least recently used entries until ``cache`` fits (the newest always stays)."""
+    total = sum(size(v) for v in cache.values())
+    while len(cache) > 1 and (len(cache) > capacity or total > max_bytes):
+        _, dropped = cache.popitem(last=False)
+        total -= size(dropped)

@@ -51,7 +51,6 @@ from ..core.api import (
     VideoCapture,
     blur,
     is_animated_image,
-    resize_to_fit,
     reveal_regions,
     video_info,
 )
@@ -65,7 +64,8 @@ from .overlay import (
     paint_reveal_frame,
     region_box,
 )
-from .render import DISPLAY_MAX_SIDE, to_qimage
+from .render import to_qimage
+from .video_frame import FramePictures, Protect, prepare_frame
 
 try:  # QtMultimedia is optional: a build or platform without it plays silently.
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
@@ -74,7 +74,7 @@ except ImportError:  # pragma: no cover - depends on the installed Qt
     QMediaPlayer = None  # type: ignore[assignment,misc]
 
 # Frames are resized to at most DISPLAY_MAX_SIDE (render.py) on their long side before
-# protection and painting, like images.
+# protection and painting, like images (video_frame.prepare_frame).
 
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]
@@ -85,8 +85,6 @@ _JOIN_TIMEOUT_S = 3.0
 AUDIO_IN_MEMORY_MAX = 512 * 1024 * 1024
 """A stored video up to this size is decrypted into memory for its audio; a larger one plays
 silently (its picture is unaffected)."""
-
-Protect = Callable[[np.ndarray], np.ndarray]
 
 
 def default_protect(frame: np.ndarray) -> np.ndarray:
@@ -111,20 +109,12 @@ class _Opened:
 
 @dataclass(frozen=True)
 class _Frame:
-    """One decoded frame at display size, sharp and protected (memory only)."""
+    """One decoded frame's pictures at display size (memory only), tagged for the GUI."""
 
     index: int
     time_s: float
-    sharp: np.ndarray
-    protected: np.ndarray
+    pictures: FramePictures
     seek_serial: int
-    revealed: np.ndarray | None = None
-    """What a reveal shows: the sharp frame under the case's colour filters (None: sharp)."""
-
-    @property
-    def shown_revealed(self) -> np.ndarray:
-        """The picture a reveal shows."""
-        return self.revealed if self.revealed is not None else self.sharp
 
 
 @dataclass(frozen=True)
@@ -153,6 +143,7 @@ class _Decoder:
         notify_ended: Callable[[int], None],
         notify_failed: Callable[[object], None],
         notify_audio: Callable[[object], None] | None = None,
+        seek_serial: int = 0,
     ) -> None:
         self.source = source
         self.name = source.name
@@ -160,6 +151,7 @@ class _Decoder:
         self._notify_audio = notify_audio
         self._protect = protect
         self._reveal: Protect | None = None
+        self._want_sharp = False  # make the sharp pictures with every frame (while revealed)
         self._speed = speed
         self._notify_opened = notify_opened
         self._notify_frame = notify_frame
@@ -177,7 +169,7 @@ class _Decoder:
         self._playing = False
         self._anchor_time = 0.0
         self._anchor_index = 0
-        self._seek_serial = 0
+        self._seek_serial = seek_serial  # the player's: frames tagged older are dropped
         self.thread = threading.Thread(target=self._run, name="video-decode", daemon=True)
 
     # -- GUI thread side ---------------------------------------------------------------------
@@ -193,10 +185,11 @@ class _Decoder:
         return frame
 
     def stop(self, timeout: float = _JOIN_TIMEOUT_S) -> bool:
-        """Ask the thread to finish and wait for it; True when it has ended."""
+        """Ask the thread to finish and wait for it (``timeout`` 0: do not wait); True when
+        it has ended. A stopped decoder emits nothing more, so nobody has to wait for it."""
         self._stopping.set()
         self.send("stop")
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
+        if timeout > 0 and self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout)
         return not self.thread.is_alive()
 
@@ -283,6 +276,8 @@ class _Decoder:
                 elif kind == "protect":
                     self._protect, self._reveal = command.value
                     refilter = True
+                elif kind == "sharp":
+                    self._want_sharp = bool(command.value)
                 elif kind == "seek":
                     seek = command  # while scrubbing, only the latest seek matters
                 elif kind == "step_to":
@@ -297,10 +292,8 @@ class _Decoder:
                 self._current = _Frame(
                     current.index,
                     current.time_s,
-                    current.sharp,
-                    self._protect(current.sharp),
+                    self._prepare(current.pictures.decoded),
                     self._seek_serial,
-                    self._revealed_view(current.sharp),
                 )
                 self._post(self._current)
             if self._playing and time.monotonic() >= self._due():
@@ -368,10 +361,8 @@ class _Decoder:
                 self._current = _Frame(
                     self._current.index,
                     self._current.time_s,
-                    self._current.sharp,
-                    self._current.protected,
+                    self._current.pictures,
                     self._seek_serial,
-                    self._current.revealed,
                 )
             self._deliver()
         else:
@@ -404,31 +395,13 @@ class _Decoder:
         if not ok or bgr is None or bgr.size == 0:
             return False
         self._index += 1
-        if bgr.ndim == 2:
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
-        else:
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        if max(rgb.shape[:2]) > DISPLAY_MAX_SIDE:
-            rgb = resize_to_fit(rgb, DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE)
-        protected = np.ascontiguousarray(self._protect(rgb))
-        if protected.shape != rgb.shape:  # a filter that changed the size: paint it in place
-            height, width = rgb.shape[:2]
-            protected = cv2.resize(protected, (width, height), interpolation=cv2.INTER_LINEAR)
         self._current = _Frame(
-            self._index,
-            self._index / self._fps,
-            rgb,
-            protected,
-            self._seek_serial,
-            self._revealed_view(rgb),
+            self._index, self._index / self._fps, self._prepare(bgr), self._seek_serial
         )
         return True
 
-    def _revealed_view(self, rgb: np.ndarray) -> np.ndarray | None:
-        """The frame as a reveal shows it (None when a reveal shows it as decoded)."""
-        if self._reveal is None:
-            return None
-        return np.ascontiguousarray(self._reveal(rgb))
+    def _prepare(self, decoded: np.ndarray) -> FramePictures:
+        return prepare_frame(decoded, self._protect, self._reveal, self._want_sharp)
 
     def _deliver(self) -> None:
         if self._current is not None:
@@ -696,6 +669,7 @@ class VideoPlayer(QWidget):
             self._worker_ended.emit,
             self._worker_failed.emit,
             self._worker_audio.emit,
+            seek_serial=self._seek_serial,
         )
         self._decoder_box[0] = self._decoder
         if self._reveal is not None:
@@ -707,13 +681,17 @@ class VideoPlayer(QWidget):
             self._audio_pending = self._source.mime.startswith("video/")
         # a stored video's audio starts when the worker has decrypted it (_on_audio_bytes)
 
-    def close_media(self) -> None:
+    def close_media(self, wait: bool = False) -> None:
         """Stop playback, stop the worker thread and forget the frames (they were never on
-        disk); the player shows nothing until the next ``load``."""
+        disk); the player shows nothing until the next ``load``.
+
+        Returns at once (a case change never waits for a decoder busy with a frame): the
+        old worker finishes its frame, emits nothing more and releases its file by itself.
+        ``wait``: also wait for it to end (closing the widget, leaving the app)."""
         decoder, self._decoder = self._decoder, None
         self._decoder_box[0] = None
         if decoder is not None:
-            decoder.stop()
+            decoder.stop(timeout=_JOIN_TIMEOUT_S if wait else 0)
         self._stop_audio()
         self._audio_pending = False
         self._session += 1  # anything still queued from the old worker is ignored
@@ -828,13 +806,21 @@ class VideoPlayer(QWidget):
         revealed = bool(revealed) and self._frame is not None and not self._error
         if revealed != self._revealed:
             self._revealed = revealed
+            self._want_sharp()
             self._refresh_picture()
             self.reveal_changed.emit(revealed)
 
     def set_reveal_regions(self, regions: list[Region]) -> None:
         """Show sharp pixels only inside these normalized (x, y, w, h) rectangles."""
         self._regions = [tuple(float(v) for v in r) for r in regions]  # type: ignore[misc]
+        self._want_sharp()
         self._refresh_picture()
+
+    def _want_sharp(self) -> None:
+        """Have the worker make the sharp picture with every frame while something shows it
+        (the frame already on screen makes its own on first use)."""
+        if self._decoder is not None:
+            self._decoder.send("sharp", self._revealed or bool(self._regions))
 
     def set_protect(self, protect: Protect, reveal: Protect | None = None) -> None:
         """Use another protection filter, from the frame on screen on; ``reveal`` is what a
@@ -1019,14 +1005,17 @@ class VideoPlayer(QWidget):
             self._shown = None
             self.screen_view.image = None
         else:
+            pictures = frame.pictures
             if self._revealed:
-                shown = frame.shown_revealed
+                shown = pictures.revealed
+                image = to_qimage(shown)
             elif self._regions:
-                shown = reveal_regions(frame.protected, frame.shown_revealed, self._regions)
+                shown = reveal_regions(pictures.protected, pictures.revealed, self._regions)
+                image = to_qimage(shown)
             else:
-                shown = frame.protected
+                shown, image = pictures.protected, pictures.protected_image  # made by the worker
             self._shown = shown
-            self.screen_view.image = to_qimage(shown)
+            self.screen_view.image = image
         self.screen_view.revealed = self._revealed
         self.screen_view.regions = list(self._regions)
         self.screen_view.update()
@@ -1071,7 +1060,7 @@ class VideoPlayer(QWidget):
         self.seek(self.timeline.value() / 1000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.close_media()
+        self.close_media(wait=True)
         super().closeEvent(event)
 
 

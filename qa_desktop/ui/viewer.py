@@ -434,13 +434,14 @@ class CaseViewer(QStackedWidget):
         self.image_view.show_rendered(None)
         self.leave_video()
 
-    def leave_video(self) -> None:
-        """Stop and hide the player (an image, text or another case is next)."""
+    def leave_video(self, wait: bool = False) -> None:
+        """Stop and hide the player (an image, text or another case is next); ``wait`` for
+        its worker to end (leaving the app), else return at once."""
         self.image_view.storyboard_mode = False
         if not self.player.isHidden():
             if self.player.reveal_regions:
                 self.player.set_reveal_regions([])
-            self.player.close_media()
+            self.player.close_media(wait=wait)
             self.player.hide()
         self._video = None
 

@@ -59,6 +59,7 @@ from ..queue_filter_bar import QueueFilterBar
 from ..queue_view import QueueModel, QueueView
 from ..render import RenderCache, Rendered, ViewSettings
 from ..verdict_panel import VerdictPanel
+from ..video_frame import FilterProtect
 from ..viewer import CaseViewer
 from ..wellbeing_dialogs import SNOOZE_MINUTES, BreakDialog, BreakScreen, SummaryDialog
 from .header import header_html
@@ -481,8 +482,7 @@ class ReviewScreen(QWidget):
         return self._animation_cache[stored.sha256]
 
     def _video_protect(self) -> Callable[[np.ndarray], np.ndarray]:
-        filters = self.state.filters
-        return lambda frame: apply_filters(frame, filters)
+        return FilterProtect(self.state.filters)  # the player's fast path for filters
 
     def _video_reveal(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """What a reveal of a playing video still applies (the case's colour filters)."""
@@ -873,7 +873,7 @@ class ReviewScreen(QWidget):
         """The window closes: stop timers and workers, record the last exposure and session."""
         self.meter_timer.stop()
         self.break_timer.stop()
-        self.viewer.leave_video()
+        self.viewer.leave_video(wait=True)
         self.renderer.shutdown()
         if self.ws.is_open:  # else its owner closed it first: nothing left to record into
             self._stop_reveals()

@@ -1,0 +1,56 @@
+"""The render cache is bounded by bytes, not only by entries (issue 15: GUI memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa_desktop.core.media import FilterSettings
+from qa_desktop.core.workspace import Workspace
+from qa_desktop.demo import DEMO_PACK
+from qa_desktop.ui.memory import return_freed_pictures_to_os
+from qa_desktop.ui.render import RenderCache, decoded_bytes, rendered_bytes
+
+from .factory import mixed_batch
+
+
+def render_all(qtbot, cache: RenderCache, ws: Workspace, ids: list[str]) -> None:
+    for case_id in ids:
+        case = ws.queue.case(case_id)
+        assert case is not None
+        with qtbot.waitSignal(cache.rendered, timeout=20000):
+            cache.request(case, FilterSettings())
+
+
+def test_renders_and_decoded_pictures_stay_within_their_byte_budgets(
+    qtbot, workspace: Workspace, tmp_path: Path
+):
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=6, videos=1, texts=0))
+    one = 640 * 480 * 3  # a 640x480 render holds a sharp and a blurred picture of this size
+    cache = RenderCache(workspace.queue.open_media, max_bytes=5 * one, max_decoded_bytes=2 * one)
+    ids = ["vid-0"] + [f"img-{i}" for i in range(6)]
+    render_all(qtbot, cache, workspace, ids)
+    kept = list(cache._done.values())
+    assert sum(rendered_bytes(r) for r in kept) <= 5 * one  # two renders, not eight
+    assert sum(decoded_bytes(d) for d in cache._bases.values()) <= 2 * one
+    assert [r.case_id for r in kept] == ["img-4", "img-5"]  # the newest, two fit
+    assert cache.cached_bytes() <= 7 * one
+    assert cache.cached("img-5", FilterSettings()) is not None  # recent ones still cached
+    assert cache.cached("vid-0", FilterSettings()) is None  # the oldest were dropped
+    cache.shutdown()
+
+
+def test_one_render_larger_than_the_budget_is_still_kept(qtbot, workspace, tmp_path: Path):
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=2, videos=0, texts=0))
+    cache = RenderCache(workspace.queue.open_media, max_bytes=1, max_decoded_bytes=1)
+    render_all(qtbot, cache, workspace, ["img-0", "img-1"])
+    assert cache.cached("img-1", FilterSettings()) is not None
+    assert cache.cached("img-0", FilterSettings()) is None
+    cache.shutdown()
+
+
+def test_freed_pictures_go_back_to_the_system_on_linux():
+    import sys
+
+    assert return_freed_pictures_to_os() is sys.platform.startswith("linux")
