@@ -814,6 +814,51 @@ def _migration_17(db: sqlite_utils.Database) -> None:
     )
 
 
+def _tags_text(column: str) -> str:
+    """SQL for the values of a case's JSON tag list (``column``), one a line: what the
+    queue's find matches tags against (an invalid list: no tags)."""
+    return (
+        f"(SELECT group_concat(value, char(10)) FROM json_each("
+        f"CASE WHEN json_valid({column}) THEN {column} END))"
+    )
+
+
+def _migration_18(db: sqlite_utils.Database) -> None:
+    """A trigram full-text index over each case's id, text and tags (issue 15).
+
+    The queue's find is a case-insensitive substring match; with a pattern of three
+    characters or more it first asks ``case_find`` (FTS5, trigram tokenizer, contentless:
+    the text stays in ``cases`` alone) which cases contain it, then checks those with the
+    same ``LIKE`` as before, so a find is an index lookup rather than a read of every case.
+    Triggers on ``cases`` keep it current in the transaction that writes the case.
+    """
+    new, old = _tags_text("NEW.tags"), _tags_text("OLD.tags")
+    _execute_script(
+        db,
+        f"""
+        CREATE VIRTUAL TABLE case_find USING fts5(
+            id, text, tags, tokenize = 'trigram', content = ''
+        );
+        INSERT INTO case_find (rowid, id, text, tags)
+            SELECT seq, id, text, {_tags_text("tags")} FROM cases;
+        CREATE TRIGGER cases_find_insert AFTER INSERT ON cases BEGIN
+            INSERT INTO case_find (rowid, id, text, tags)
+                VALUES (NEW.seq, NEW.id, NEW.text, {new});
+        END;
+        CREATE TRIGGER cases_find_delete AFTER DELETE ON cases BEGIN
+            INSERT INTO case_find (case_find, rowid, id, text, tags)
+                VALUES ('delete', OLD.seq, OLD.id, OLD.text, {old});
+        END;
+        CREATE TRIGGER cases_find_update AFTER UPDATE OF seq, id, text, tags ON cases BEGIN
+            INSERT INTO case_find (case_find, rowid, id, text, tags)
+                VALUES ('delete', OLD.seq, OLD.id, OLD.text, {old});
+            INSERT INTO case_find (rowid, id, text, tags)
+                VALUES (NEW.seq, NEW.id, NEW.text, {new});
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -832,6 +877,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_15,
     _migration_16,
     _migration_17,
+    _migration_18,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
