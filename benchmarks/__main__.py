@@ -1,7 +1,8 @@
 """``make bench``: every figure is a ratio against a baseline measured in the same run.
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
-storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub, scale (default: all).
+storyboard, big_image, reduced_detail, bundles, reports, cli, queue, hub, scale, record
+(default: all).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from . import (
     bench_media,
     bench_next_case,
     bench_queue,
+    bench_record,
     bench_reports,
     bench_scale,
 )
 
 BENCHMARKS = {
     "import": bench_import.run,
+    "record": bench_record.run,
     "import_media": bench_import.run_media,
     "next_case": bench_next_case.run,
     "video_fps": bench_media.run_video_fps,
