@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_desktop.core.api import QueueFilter
+from qa_desktop.core.api import BatchError, QueueFilter
 from qa_desktop.core.workspace import Workspace
 
-from .factory import make_workspace
+from .factory import case_record, make_workspace, write_batch
 
 ALPHABET = "aAbBzZéÉßẞKK\u212a0%_\\\"' -\n"
 words = st.text(alphabet=ALPHABET, max_size=8)
@@ -98,5 +99,52 @@ def test_the_index_follows_changed_and_deleted_cases(tmp_path: Path) -> None:
             "INSERT INTO case_find (case_find, rank) VALUES ('integrity-check', 1)"
         )
         assert integrity is not None
+    finally:
+        ws.close()
+
+
+def test_an_imported_batch_is_indexed_at_the_end_of_its_transaction(tmp_path: Path) -> None:
+    """The import indexes its cases with one statement (the trigger stands aside while it
+    writes): every case is found, the index holds each once, and no marker is left."""
+    ws = make_workspace(tmp_path, "imp", cases=1, key=False)
+    try:
+        records = [
+            case_record(
+                f"imp-{i}", "text", [], text=f"Post about Zebras number {i}", tags=["Tag-X"]
+            )
+            for i in range(30)
+        ]
+        conn = ws.database_for_tests().conn
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        try:
+            ws.batches.import_batch(write_batch(tmp_path / "more", records, batch_id="more"))
+        finally:
+            conn.set_trace_callback(None)
+        assert not [s for s in seen if "TRIGGER cases_find_insert" in s]
+        assert len([s for s in seen if s.startswith("INSERT INTO case_find")]) == 1
+        assert ws.queue.count(QueueFilter(text="zebras")) == 30
+        assert ws.queue.count(QueueFilter(text="tag-x")) == 30
+        assert ws.queue.count(QueueFilter(text="imp-2")) == 11  # imp-2, imp-20..29
+        db = ws.database_for_tests()
+        assert db.execute("SELECT COUNT(*) FROM case_find").fetchone()[0] == 31
+        assert db.execute("SELECT 1 FROM meta WHERE key = 'case_find_deferred'").fetchone() is None
+        _add(ws, [("x-late", "zebras too", "[]")])  # a writer after it: the trigger again
+        assert ws.queue.count(QueueFilter(text="zebras")) == 31
+    finally:
+        ws.close()
+
+
+def test_a_refused_import_leaves_no_index_and_no_marker(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path, "bad", cases=1, key=False)
+    try:
+        good = case_record("ok-1", "text", [], text="unicorns")
+        bad = case_record("t-0", "text", [], text="unicorns")  # t-0 is in another batch
+        with pytest.raises(BatchError):
+            ws.batches.import_batch(write_batch(tmp_path / "b", [good, bad], batch_id="other"))
+        db = ws.database_for_tests()
+        assert ws.queue.count(QueueFilter(text="unicorns")) == 0
+        assert db.execute("SELECT COUNT(*) FROM case_find").fetchone()[0] == 1
+        assert db.execute("SELECT 1 FROM meta WHERE key = 'case_find_deferred'").fetchone() is None
     finally:
         ws.close()
