@@ -2,7 +2,7 @@
 
 Run ``python -m benchmarks [name ...]``; names: import, import_media, next_case, video_fps,
 storyboard, big_image, reduced_detail, bundles, bundles_many, reports, cli, queue, hub, scale,
-gui_memory
+gui_memory, record
 (default: all).
 """
 
@@ -23,12 +23,14 @@ from . import (
     bench_media,
     bench_next_case,
     bench_queue,
+    bench_record,
     bench_reports,
     bench_scale,
 )
 
 BENCHMARKS = {
     "import": bench_import.run,
+    "record": bench_record.run,
     "import_media": bench_import.run_media,
     "next_case": bench_next_case.run,
     "video_fps": bench_media.run_video_fps,

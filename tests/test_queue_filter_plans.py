@@ -154,8 +154,29 @@ def test_filtered_counts_and_positions_cost_their_matches_not_the_cases(
     ):
         assert _steps(ws, lambda f=only: ws.queue.count(f)) < 20, only
     assert _steps(ws, lambda: ws.queue.index(rows[-1].id, QueueFilter(status="done"))) < 20
-    scan = _steps(ws, lambda: ws.queue.count(QueueFilter(text="no such text")))
+    # A find of two characters still reads every case (the meter sees a scan) ...
+    scan = _steps(ws, lambda: ws.queue.count(QueueFilter(text="zq")))
     assert scan > 100
+
+
+@pytest.mark.slow
+def test_a_find_is_a_lookup_in_the_trigram_index(decided_queue: Workspace) -> None:
+    """A find of three characters or more asks ``case_find`` which cases hold the text and
+    reads only those: its count, first page and a position cost their matches, and give
+    what the substring match over every case gives."""
+    ws = decided_queue
+    db = ws.database_for_tests()
+    for text, expected in (("no such text", []), ("C00123", range(12300, 12400))):
+        only = QueueFilter(text=text)
+        ids = [f"c{i:07d}" for i in expected]
+        assert _steps(ws, lambda f=only: ws.queue.count(f)) < 20, text
+        assert _steps(ws, lambda f=only: ws.queue.page(filter=f, limit=PAGE)) < 20, text
+        assert ws.queue.count(only) == len(ids)
+        assert [r.id for r in ws.queue.page(filter=only, limit=PAGE)] == ids
+        like = f"%{text}%"
+        assert [r[0] for r in db.execute("SELECT id FROM cases WHERE id LIKE ?", [like])] == ids
+    assert _steps(ws, lambda: ws.queue.index("c0012399", QueueFilter(text="c00123"))) < 20
+    assert ws.queue.index("c0012399", QueueFilter(text="c00123")) == 99
 
 
 @pytest.mark.slow

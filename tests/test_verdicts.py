@@ -132,3 +132,23 @@ def test_a_case_whose_pack_is_not_imported_takes_no_verdict(
     workspace.batches.import_batch(write_batch(tmp_path / "b", [case_record("t-0", "text", [])]))
     with pytest.raises(Refused, match="the pack is not imported"):
         workspace.verdicts.record("t-0", VerdictDraft("no_violation"))
+
+
+def test_recording_runs_a_few_statements_and_never_checks_the_schema(ws: Workspace) -> None:
+    """The hot path of record (issue 15): the rules read the case's pack, its labels and
+    the pack row (every section only when the draft cites one), the reviewer's current
+    event from the maintained table, then one INSERT; no per-call table checks."""
+    conn = ws.database_for_tests().conn
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        event = ws.verdicts.record("t-0", VerdictDraft("no_violation", notes="n"))
+        again = ws.verdicts.record("t-0", VerdictDraft("no_violation", notes="edited"))
+    finally:
+        conn.set_trace_callback(None)
+    ours = [s for s in seen if not s.startswith("INSERT INTO verdicts")]
+    assert len(ours) <= 2 * 8, ours
+    assert not [s for s in seen if "PRAGMA" in s or "sqlite_master" in s], seen
+    assert again.supersedes == event.id
+    stored = case_history(ws.database_for_tests(), "t-0")
+    assert stored == [event, again]

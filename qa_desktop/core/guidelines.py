@@ -881,6 +881,24 @@ def _stored_versions(db: sqlite_utils.Database, pack_id: str) -> list[str]:
 # -- resolving ---------------------------------------------------------------------------
 
 
+def check_resolvable(db: sqlite_utils.Database, pack_id: str, version: str) -> None:
+    """Raise what :func:`resolve_guideline` raises for a pack it cannot resolve
+    (:class:`GuidelineNotFound`, :class:`PackError` for an overlay), reading one row rather
+    than every section: for a check that needs no section."""
+    row = db.execute(
+        "SELECT base_id, base_version, market FROM guideline_packs WHERE id = ? AND version = ?",
+        [pack_id, version],
+    ).fetchone()
+    if row is None:
+        raise GuidelineNotFound(f"guideline pack {pack_id} {version} is not loaded")
+    base_id, base_version, market = row
+    if base_id is not None:
+        raise PackError(
+            f"{pack_id} {version} is the {market} overlay of {base_id} "
+            f"{base_version}: resolve that with market {market}"
+        )
+
+
 def resolve_guideline(
     db: sqlite_utils.Database,
     pack_id: str,

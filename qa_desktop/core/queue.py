@@ -258,7 +258,19 @@ def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[
                 " THEN q.tags END) t WHERE t.value LIKE :f_text ESCAPE '\\'))"
             )
             params["f_text"] = "%" + _escape_like(filter.text) + "%"
+            if len(filter.text) >= FIND_INDEX_MIN:
+                # The trigram index finds every case that could match (it folds case at
+                # least as widely as LIKE does); the LIKE above keeps the exact meaning.
+                clauses.append(
+                    "q.seq IN (SELECT rowid FROM case_find WHERE case_find MATCH :f_find)"
+                )
+                params["f_find"] = '"' + filter.text.replace('"', '""') + '"'
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+FIND_INDEX_MIN = 3
+"""A find of this many characters or more is looked up in the trigram index ``case_find``
+(migration 18); a shorter one reads every case."""
 
 
 def _escape_like(text: str) -> str:
@@ -488,12 +500,27 @@ class Queue:
             "SELECT (SELECT MIN(seq) FROM cases), (SELECT MAX(seq) FROM cases)"
         ).fetchone()
         if (low, high) != self._dense_key:
-            self._dense_key, self._dense_base = (low, high), dense_seq_base(self._db)
+            old_low, old_high = self._dense_key
+            if self._dense_base is not None and low == old_low and high > (old_high or 0):
+                # Dense before and only cases after the old last seq added: count those.
+                added = self._db.execute(
+                    "SELECT COUNT(*) FROM cases WHERE seq > ?", [old_high]
+                ).fetchone()[0]
+                self._dense_base = self._dense_base if added == high - old_high else None
+            else:
+                self._dense_base = dense_seq_base(self._db)
+            self._dense_key = (low, high)
         return self._dense_base
 
     def count(self, filter: QueueFilter | None = None) -> int:
-        """How many cases the queue holds (that pass ``filter``)."""
+        """How many cases the queue holds (that pass ``filter``).
+
+        Without a filter, while the seqs are dense (:func:`dense_seq_base`), the count is
+        the last seq less the base: two index seeks, not a walk over every case."""
         if filter is None:
+            base = self._seq_base()
+            if base is not None:
+                return int(self._dense_key[1] or base) - base
             return case_count(self._db)
         return case_count(self._db, filter, reviewer_id=self._reviewer_id())
 

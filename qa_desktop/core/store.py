@@ -856,6 +856,78 @@ def refresh_verdict_summaries(db: sqlite_utils.Database, case_ids: set[str]) -> 
     db.execute("DELETE FROM temp.refresh_cases")
 
 
+def _tags_text(column: str) -> str:
+    """SQL for the values of a case's JSON tag list (``column``), one a line: what the
+    queue's find matches tags against (an invalid list: no tags)."""
+    return (
+        f"(SELECT group_concat(value, char(10)) FROM json_each("
+        f"CASE WHEN json_valid({column}) THEN {column} END))"
+    )
+
+
+def _migration_18(db: sqlite_utils.Database) -> None:
+    """A trigram full-text index over each case's id, text and tags (issue 15).
+
+    The queue's find is a case-insensitive substring match; with a pattern of three
+    characters or more it first asks ``case_find`` (FTS5, trigram tokenizer, contentless:
+    the text stays in ``cases`` alone) which cases contain it, then checks those with the
+    same ``LIKE`` as before, so a find is an index lookup rather than a read of every case.
+    Triggers on ``cases`` keep it current in the transaction that writes the case. The
+    insert trigger stands aside while the ``meta`` row ``case_find_deferred`` exists: a
+    bulk writer (the batch import, :func:`find_index_deferred`) indexes its new cases with
+    one statement at the end of its transaction instead (FTS5 writes its pending index data
+    out at each trigger's statement savepoint: row by row, a trigram index made an import
+    of text cases about 3x slower).
+    """
+    new, old = _tags_text("NEW.tags"), _tags_text("OLD.tags")
+    _execute_script(
+        db,
+        f"""
+        CREATE VIRTUAL TABLE case_find USING fts5(
+            id, text, tags, tokenize = 'trigram', content = ''
+        );
+        INSERT INTO case_find (rowid, id, text, tags)
+            SELECT seq, id, text, {_tags_text("tags")} FROM cases;
+        CREATE TRIGGER cases_find_insert AFTER INSERT ON cases
+            WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'case_find_deferred')
+        BEGIN
+            INSERT INTO case_find (rowid, id, text, tags)
+                VALUES (NEW.seq, NEW.id, NEW.text, {new});
+        END;
+        CREATE TRIGGER cases_find_delete AFTER DELETE ON cases BEGIN
+            INSERT INTO case_find (case_find, rowid, id, text, tags)
+                VALUES ('delete', OLD.seq, OLD.id, OLD.text, {old});
+        END;
+        CREATE TRIGGER cases_find_update AFTER UPDATE OF seq, id, text, tags ON cases BEGIN
+            INSERT INTO case_find (case_find, rowid, id, text, tags)
+                VALUES ('delete', OLD.seq, OLD.id, OLD.text, {old});
+            INSERT INTO case_find (rowid, id, text, tags)
+                VALUES (NEW.seq, NEW.id, NEW.text, {new});
+        END;
+        """,
+    )
+
+
+@contextmanager
+def find_index_deferred(db: sqlite_utils.Database) -> Iterator[None]:
+    """Inside a transaction: cases inserted in the block are added to the find index
+    (``case_find``, migration 18) by one statement when it ends, not one by one by the
+    trigger. Other connections never see the marker (it lives and dies in the transaction)."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("find_index_deferred needs a transaction")
+    before = db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM cases").fetchone()[0]
+    db.conn.execute("INSERT INTO meta (key, value) VALUES ('case_find_deferred', '1')")
+    try:
+        yield
+    finally:
+        db.conn.execute("DELETE FROM meta WHERE key = 'case_find_deferred'")
+    db.conn.execute(
+        "INSERT INTO case_find (rowid, id, text, tags)"
+        f" SELECT seq, id, text, {_tags_text('tags')} FROM cases WHERE seq > ?",
+        [before],
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -874,6 +946,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_15,
     _migration_16,
     _migration_17,
+    _migration_18,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +28,13 @@ import sqlite_utils
 from .cases import load_case
 from .clock import utc_now_iso
 from .errors import Refused
-from .guidelines import GuidelineNotFound, Label, pack_labels, resolve_guideline
+from .guidelines import (
+    GuidelineNotFound,
+    Label,
+    check_resolvable,
+    pack_labels,
+    resolve_guideline,
+)
 from .ids import new_event_id
 from .store import transaction
 from .vocab import RefusalReason, Role
@@ -112,7 +119,7 @@ class VerdictEvent:
     def to_row(self) -> dict[str, Any]:
         """The event as a ``verdicts`` table row (citations as JSON)."""
         row = asdict(self)
-        row["citations"] = json.dumps([asdict(c) for c in self.citations], ensure_ascii=False)
+        row["citations"] = citations_json(self.citations)
         return row
 
     @classmethod
@@ -141,6 +148,37 @@ class VerdictDraft:
     rca_note: str = ""
     gap_kind: str | None = None
     gap_note: str = ""
+
+
+def citations_json(citations: tuple[Citation, ...] | list[Citation]) -> str:
+    """Citations as the ``verdicts.citations`` column stores them (a JSON list of objects,
+    keys in field order)."""
+    return json.dumps(
+        [
+            {
+                "pack_id": c.pack_id,
+                "pack_version": c.pack_version,
+                "section_id": c.section_id,
+                "quote": c.quote,
+            }
+            for c in citations
+        ],
+        ensure_ascii=False,
+    )
+
+
+_EVENT_COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
+_INSERT_EVENT = (
+    f"INSERT INTO verdicts ({', '.join(_EVENT_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
+)
+
+
+def _insert_event(db: sqlite_utils.Database, event: VerdictEvent) -> None:
+    """Append ``event`` with one prepared INSERT (no per-call table checks, no asdict)."""
+    values = [getattr(event, name) for name in _EVENT_COLUMNS]
+    values[_EVENT_COLUMNS.index("citations")] = citations_json(event.citations)
+    db.conn.execute(_INSERT_EVENT, values)
 
 
 def effective_verdict(
@@ -179,8 +217,13 @@ def record_verdict(
     if not label:
         raise ValueError("a verdict needs a label")
     check_details(confidence, rca_reason, rca_note, gap_kind, gap_note)
-    with transaction(db):
-        current = effective_verdict(db, case_id, reviewer_id)
+    # Inside a caller's transaction (``Verdicts.record``) the one INSERT needs no savepoint.
+    with nullcontext(db) if db.conn.in_transaction else transaction(db):
+        # The reviewer's effective event, as the maintained table holds it (migration 17).
+        current = db.conn.execute(
+            "SELECT event_id FROM current_verdicts WHERE case_id = ? AND reviewer_id = ?",
+            [case_id, reviewer_id],
+        ).fetchone()
         event = VerdictEvent(
             id=new_event_id(),
             case_id=case_id,
@@ -190,14 +233,14 @@ def record_verdict(
             notes=notes,
             time_on_case_ms=max(0, int(time_on_case_ms)),
             created_at=utc_now_iso(),
-            supersedes=current.id if current else None,
+            supersedes=current[0] if current else None,
             confidence=confidence,
             rca_reason=rca_reason,
             rca_note=rca_note.strip(),
             gap_kind=gap_kind,
             gap_note=gap_note.strip(),
         )
-        db.table("verdicts").insert(event.to_row())
+        _insert_event(db, event)
     return event
 
 
@@ -421,26 +464,49 @@ def check_draft(db: sqlite_utils.Database, case_id: str, draft: VerdictDraft) ->
     Citing an unknown or retired section is only a warning.
     """
     check_sizes(draft)
-    case = load_case(db, case_id)
+    # The case's market and pack, not the whole case: the rules need nothing else.
+    case = db.conn.execute(
+        "SELECT c.market, b.pack_id, b.pack_version FROM cases c"
+        " JOIN batches b ON b.id = c.batch_id WHERE c.id = ?",
+        [case_id],
+    ).fetchone()
     if case is None:
         raise Refused(RefusalReason.UNKNOWN_CASE, f"there is no case {case_id!r}")
-    labels = {label.id: label for label in pack_labels(db, case.pack_id, case.pack_version)}
+    market, pack_id, pack_version = case
+    labels = {label.id: label for label in pack_labels(db, pack_id, pack_version)}
     label = labels.get(draft.label)
     if label is None:
         known = ", ".join(sorted(labels)) or "none: the pack is not imported"
         raise Refused(
             RefusalReason.UNKNOWN_LABEL,
-            f"{draft.label!r} is not a label of {case.pack_id} {case.pack_version}, the pack"
+            f"{draft.label!r} is not a label of {pack_id} {pack_version}, the pack"
             f" of case {case_id} (its labels: {known})",
         )
     check_details(
         draft.confidence, draft.rca_reason, draft.rca_note, draft.gap_kind, draft.gap_note
     )
     try:
-        guideline = resolve_guideline(db, case.pack_id, case.pack_version, case.market)
+        if not draft.citations:  # no section to look up: check the pack resolves, no more
+            check_resolvable(db, pack_id, pack_version)
+            return check_citations(label, (), _NO_SECTIONS)
+        guideline = resolve_guideline(db, pack_id, pack_version, market)
     except GuidelineNotFound as exc:
         raise Refused(RefusalReason.UNKNOWN_SECTION, str(exc)) from exc
     return check_citations(label, draft.citations, guideline)
+
+
+class _NoSections:
+    """A guideline nobody cites from: what :func:`check_citations` gets for a draft without
+    citations (it asks no section of it)."""
+
+    market = ""
+
+    def section(self, section_id: str) -> CitedSection | None:
+        """No section."""
+        return None
+
+
+_NO_SECTIONS = _NoSections()
 
 
 class Verdicts:

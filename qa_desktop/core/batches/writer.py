@@ -11,7 +11,7 @@ import sqlite_utils
 
 from .. import bundles
 from ..clock import utc_now_iso
-from ..store import transaction
+from ..store import find_index_deferred, transaction
 from .header import _Header
 from .problems import BatchError
 from .progress import _Progress
@@ -161,11 +161,12 @@ def _write(
                         header.sampling_weights_json,
                     ],
                 )
-            for start in range(0, len(new_rows), _CHUNK_CASES * 5):
-                tracker.check_cancelled()
-                chunk = new_rows[start : start + _CHUNK_CASES * 5]
-                conn.executemany(_INSERT_CASE, chunk)
-                tracker.advance(len(chunk))
+            with find_index_deferred(db):  # the find index in one statement at the end
+                for start in range(0, len(new_rows), _CHUNK_CASES * 5):
+                    tracker.check_cancelled()
+                    chunk = new_rows[start : start + _CHUNK_CASES * 5]
+                    conn.executemany(_INSERT_CASE, chunk)
+                    tracker.advance(len(chunk))
             if cases.media_rows:
                 tracker.check_cancelled()
                 conn.executemany(_INSERT_MEDIA, _media_rows_of(new_rows, cases.media_rows))

@@ -365,15 +365,17 @@ def select_rows_sql(flt: ReportFilter) -> tuple[str, dict[str, object]]:
 
     Hidden-gold copies of shipped batches are left out: their verdicts are answers to a
     known key, not sampled frontline decisions (``core/gold.py``).
-    The ``final_verdicts`` view is read once a case, in a materialized CTE: every mention
-    of a view column in the outer query would evaluate its correlated subqueries again
-    (the final label is then looked up by the final event's id).
+    The final verdict is the ``final_verdicts`` view's, read from the table that keeps its
+    rows (``case_finals``, migration 17: a case without a row is ``open``), so a report
+    over a million cases reads one row a case instead of evaluating the view's correlated
+    subqueries for each (the final label is then looked up by the final event's id).
     """
     where, params = _where(flt)
     sql = f"""
         WITH fv AS MATERIALIZED (
-            SELECT c.id AS case_id, f.event_id AS event_id, f.status AS status
-            FROM cases c JOIN final_verdicts f ON f.case_id = c.id
+            SELECT c.id AS case_id, f.event_id AS event_id,
+                COALESCE(f.status, 'open') AS status
+            FROM cases c LEFT JOIN case_finals f ON f.case_id = c.id
             WHERE {where} AND c.id NOT IN ({HIDDEN_GOLD_SQL})
         )
         SELECT c.id AS case_id, c.batch_id AS batch, c.market AS market,

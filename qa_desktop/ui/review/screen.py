@@ -170,6 +170,10 @@ class ReviewScreen(QWidget):
 
         # The model listens first (connection order), so the screen sees fresh rows.
         self.model.follow(changes)
+        self.model.counted.connect(self.update_status)
+        self.model.located.connect(self._located)
+        self._awaiting: str | None = None
+        """A case whose queue row the model's worker is finding, to select when it is known."""
         changes.verdicts_changed.connect(self._verdicts_changed)
         changes.cases_changed.connect(self._cases_changed)
         changes.guidelines_changed.connect(self._guidelines_changed)
@@ -304,6 +308,7 @@ class ReviewScreen(QWidget):
         self.message.emit("Every case in the queue has your verdict", 4000)
 
     def _open_row(self, row: int) -> None:
+        self._awaiting = None  # a row chosen since: an answer on its way goes nowhere
         case_id = self.model.case_id_at(row)
         # The case on screen selected again (after the queue reloaded) is not reopened:
         # reopening would drop the draft being typed.
@@ -350,11 +355,28 @@ class ReviewScreen(QWidget):
     def open_case_by_id(self, case_id: str) -> None:
         """Select a case in the queue (clearing a filter that hides it)."""
         row = self.model.row_of(case_id)
-        if row is None and self.model.filter is not None:
+        queue_filter = self.model.filter
+        if row is None and queue_filter is not None:
+            if self.ws.queue.row(case_id, queue_filter) is not None:
+                self._find_row(case_id)
+                return
             self.model.set_filter(None)
             row = self.model.row_of(case_id)
         if row is not None:
             self.go_to_row(row)
+
+    def _find_row(self, case_id: str) -> None:
+        """Select ``case_id`` once the model's worker found its row (the case on screen
+        stays meanwhile; choosing another row first forgets it)."""
+        self._awaiting = case_id
+        self.model.locate(case_id)
+
+    def _located(self, case_id: str, row: int) -> None:
+        if case_id == self._awaiting:
+            self._awaiting = None
+            if row >= 0 and row != self.current_row():
+                self.go_to_row(row)
+                self.update_status()  # the same case selected again is not reopened
 
     # -- the queue ----------------------------------------------------------------------------
     def apply_filter(self, queue_filter: QueueFilter | None) -> None:
@@ -364,6 +386,12 @@ class ReviewScreen(QWidget):
         row = self.model.row_of(current) if current else None
         if row is not None:
             self.go_to_row(row)
+        elif (
+            current is not None
+            and queue_filter is not None
+            and self.ws.queue.row(current, queue_filter) is not None
+        ):
+            self._find_row(current)  # past the first page: its row comes from the worker
         elif self.model.rowCount():
             self.go_to_row(0)
         self.update_status()
@@ -443,6 +471,8 @@ class ReviewScreen(QWidget):
         row = self.model.row_of(self.case.id)
         if row is not None and row != self.current_row():
             self.go_to_row(row)
+        elif row is None and self.model.filter is not None:
+            self._find_row(self.case.id)
 
     def _cases_changed(self) -> None:
         self.refresh_filter_choices()
@@ -788,6 +818,8 @@ class ReviewScreen(QWidget):
             self.go_to_row(next_row)
         else:
             self.panel.load_draft(self.ws.verdicts.mine(case.id))
+            if following is not None and self.model.filter is not None:
+                self._find_row(following)
 
     def _refuse(self, text: str) -> None:
         """Not recorded: say why in the verdict panel (and the status bar); keep the draft."""
@@ -855,6 +887,8 @@ class ReviewScreen(QWidget):
         )
         severe = "  ·  severe: stronger protection" if self.case and self.case.severe else ""
         position = f"case {self.current_row() + 1} of {self.model.rowCount()}"
+        if self.model.counting:
+            position += "+ (counting…)"
         if self.model.filter is not None:
             position += f" (filtered from {self.model.total_count})"
         exposure = self.meter.session_total_ms / 1000
@@ -873,6 +907,7 @@ class ReviewScreen(QWidget):
         """The window closes: stop timers and workers, record the last exposure and session."""
         self.meter_timer.stop()
         self.break_timer.stop()
+        self.model.shutdown()
         self.viewer.leave_video(wait=True)
         self.renderer.shutdown()
         if self.ws.is_open:  # else its owner closed it first: nothing left to record into
