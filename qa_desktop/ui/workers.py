@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from ..core.api import Cancelled
@@ -160,3 +160,33 @@ def run_in_background(
     outcome = driver.run()
     driver.deleteLater()
     return outcome
+
+
+class TaskSignals(QObject):
+    """Lives in the GUI thread; a :class:`WorkspaceTask` emits through it (a queued
+    connection): ``done(number, result)`` or ``failed(number, exception)``."""
+
+    done = Signal(int, object)
+    failed = Signal(int, object)
+
+
+class WorkspaceTask(QRunnable):
+    """One job on its own Workspace in a ``QThreadPool`` thread, never modal: the screen
+    numbers its tasks and keeps only the newest answer (reports, the session report)."""
+
+    def __init__(
+        self, number: int, data_dir: Path, job: Callable[[Workspace], object], signals: TaskSignals
+    ) -> None:
+        super().__init__()
+        self.number, self.data_dir, self.job, self.signals = number, data_dir, job, signals
+
+    def run(self) -> None:
+        """Run the job; emit its result or what it raised."""
+        try:
+            with Workspace.open(self.data_dir) as ws:
+                result = self.job(ws)
+        except Exception as exc:  # every failure must reach the screen, not vanish
+            log.info("background query ended with %s", type(exc).__name__)
+            self.signals.failed.emit(self.number, exc)
+        else:
+            self.signals.done.emit(self.number, result)

@@ -48,7 +48,7 @@ from ...core.api import (
 )
 from ...core.workspace import Workspace
 from ..reports.model import SORT_ROLE, ReportTableModel
-from ..reports.screen import _Signals, _Task
+from ..workers import TaskSignals, WorkspaceTask
 
 FLAGGED = QColor("#FCE4C4")
 """The background of a low-agreement row."""
@@ -102,7 +102,7 @@ class SessionReportView(QWidget):
         self.report: CalibrationSessionReport | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self.signals = _Signals(self)
+        self.signals = TaskSignals(self)
         self.signals.done.connect(self._finished)
         self.signals.failed.connect(self._failed)
         self._number = 0
@@ -181,7 +181,7 @@ class SessionReportView(QWidget):
     def _run(self, job: Callable[[Workspace], object], then: Callable[[object], None]) -> None:
         self._number += 1
         self._handlers[self._number] = then
-        self.pool.start(_Task(self._number, self.ws.data_dir, job, self.signals))
+        self.pool.start(WorkspaceTask(self._number, self.ws.data_dir, job, self.signals))
 
     def _finished(self, number: int, result: object) -> None:
         handler = self._handlers.pop(number, None)

@@ -18,10 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QObject,
     QPointF,
     QRectF,
-    QRunnable,
     QSortFilterProxyModel,
     Qt,
     QThreadPool,
@@ -54,6 +52,7 @@ from ...core.api import (
     report_tables,
 )
 from ...core.workspace import Workspace
+from ..workers import TaskSignals, WorkspaceTask
 from .charts import (
     bars_from,
     paint_accuracy_bars,
@@ -85,34 +84,6 @@ TAXONOMY_OUTCOMES: tuple[tuple[str, ...], ...] = (
 
 Pick = tuple[dict[str, str], tuple[str, ...]]
 """What a click picked: the key columns and the outcomes (empty: every case)."""
-
-
-class _Signals(QObject):
-    """Lives in the GUI thread; the task emits through it (a queued connection)."""
-
-    done = Signal(int, object)
-    failed = Signal(int, object)
-
-
-class _Task(QRunnable):
-    """One query on its own Workspace in a pool thread."""
-
-    def __init__(
-        self, number: int, data_dir: Path, job: Callable[[Workspace], object], signals: _Signals
-    ) -> None:
-        super().__init__()
-        self.number, self.data_dir, self.job, self.signals = number, data_dir, job, signals
-
-    def run(self) -> None:
-        """Run the job; emit its result or what it raised."""
-        try:
-            with Workspace.open(self.data_dir) as ws:
-                result = self.job(ws)
-        except Exception as exc:  # every failure must reach the screen, not vanish
-            log.info("report query ended with %s", type(exc).__name__)
-            self.signals.failed.emit(self.number, exc)
-        else:
-            self.signals.done.emit(self.number, result)
 
 
 class ChartView(QWidget):
@@ -166,7 +137,7 @@ class ReportsScreen(QWidget):
         self.report: Report | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self.signals = _Signals(self)
+        self.signals = TaskSignals(self)
         self.signals.done.connect(self._finished)
         self.signals.failed.connect(self._failed)
         self._number = 0
@@ -303,7 +274,7 @@ class ReportsScreen(QWidget):
     def _run(self, job: Callable[[Workspace], object], then: Callable[[object], None]) -> None:
         self._number += 1
         self._handlers = {self._number: then}  # a newer query supersedes an older one
-        self.pool.start(_Task(self._number, self.ws.data_dir, job, self.signals))
+        self.pool.start(WorkspaceTask(self._number, self.ws.data_dir, job, self.signals))
 
     def _finished(self, number: int, result: object) -> None:
         handler = self._handlers.pop(number, None)
