@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QThreadPool,
     Signal,
@@ -27,7 +26,6 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -47,7 +45,7 @@ from ...core.api import (
     session_tables,
 )
 from ...core.workspace import Workspace
-from ..reports.model import SORT_ROLE, ReportTableModel
+from ..reports.model import ReportTableModel, sortable_view
 from ..workers import TaskSignals, WorkspaceTask
 
 FLAGGED = QColor("#FCE4C4")
@@ -161,18 +159,7 @@ class SessionReportView(QWidget):
 
     def _table(self, name: str, model: ReportTableModel | None = None) -> QTableView:
         model = model or ReportTableModel()
-        proxy = QSortFilterProxyModel(self)
-        proxy.setSourceModel(model)
-        proxy.setSortRole(SORT_ROLE)
-        view = QTableView()
-        view.setModel(proxy)
-        view.setSortingEnabled(True)
-        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        proxy.sort(-1)
-        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-        view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        view, _proxy = sortable_view(model, self)
         self.models[name] = model
         self.views[name] = view
         return view

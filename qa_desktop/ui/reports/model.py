@@ -3,8 +3,16 @@ fractions show as percentages, small-n rows are grey and italic."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHeaderView, QTableView
 
 from ...core.api import ReportTable, percent
 
@@ -77,3 +85,23 @@ class ReportTableModel(QAbstractTableModel):
         ):
             return self.table.headers[section].replace("_", " ")
         return None
+
+
+def sortable_view(
+    model: ReportTableModel, parent: QObject
+) -> tuple[QTableView, QSortFilterProxyModel]:
+    """A read-only view of ``model`` through a sorting proxy (numbers sort as numbers), whole
+    rows selected, in core's order until a header is clicked; the view and its proxy."""
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    proxy.sort(-1)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view, proxy

@@ -20,7 +20,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QPointF,
     QRectF,
-    QSortFilterProxyModel,
     Qt,
     QThreadPool,
     Signal,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -61,7 +59,7 @@ from .charts import (
     paint_heat_map,
     paint_weekly_line,
 )
-from .model import SORT_ROLE, ReportTableModel
+from .model import ReportTableModel, sortable_view
 from .multi_choice import MultiChoice
 
 log = logging.getLogger(__name__)
@@ -244,21 +242,10 @@ class ReportsScreen(QWidget):
     # -- tables ---------------------------------------------------------------------------------
     def _table(self, name: str) -> QTableView:
         model = ReportTableModel()
-        proxy = QSortFilterProxyModel(self)
-        proxy.setSourceModel(model)
-        proxy.setSortRole(SORT_ROLE)
-        view = QTableView()
-        view.setModel(proxy)
-        view.setSortingEnabled(True)
         # Core's order (biggest cells first, the total last) until a header is clicked.
-        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        proxy.sort(-1)
-        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-        view.verticalHeader().setVisible(False)
+        view, proxy = sortable_view(model, self)
         # Sized once a report arrives, from its first rows: measuring every cell of a big
         # table would stall the GUI thread.
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         view.horizontalHeader().setResizeContentsPrecision(30)
         view.activated.connect(
             lambda index, n=name: self._pick_row(n, proxy.mapToSource(index).row())
