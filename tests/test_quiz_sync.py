@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from qa_desktop.cli import cli
 from qa_desktop.core.api import RefusalReason, Refused
 from qa_desktop.core.workspace import Workspace
 
@@ -130,3 +132,25 @@ def test_an_app_that_shipped_no_quiz_refuses_an_attempts_file(
     assert refused.value.reason == RefusalReason.QUIZ_NOT_SHIPPED
     assert "shipped no quiz" in str(refused.value) and path.name in str(refused.value)
     assert counts(bo) == before
+
+
+def test_the_sync_command_says_what_attempts_went_and_came(
+    tmp_path: Path, team: tuple[Workspace, Workspace, Workspace]
+) -> None:
+    lead, rae, _ = team
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    quiz = lead.quizzes.build("E", mode="exam", market="DE", policy="VH", count=1)
+    got = rae.quizzes.receive(
+        lead.quizzes.ship(quiz.id, lead.trust.identity(PASSPHRASE), tmp_path / "out")
+    )
+    attempt = rae.quizzes.start(got.id)
+    rae.quizzes.answer(attempt, got.items[0].case_id, "vh_remove")
+    rae.quizzes.submit(attempt)
+    runner = CliRunner(env={"QA_DESKTOP_PASSPHRASE": PASSPHRASE})
+    sent = runner.invoke(cli, ["--data-dir", str(rae.data_dir), "sync", str(folder)], obj={})
+    assert sent.exit_code == 0, sent.output
+    assert "sent 1 quiz attempt(s) to your lead" in sent.output
+    taken = runner.invoke(cli, ["--data-dir", str(lead.data_dir), "sync", str(folder)], obj={})
+    assert taken.exit_code == 0, taken.output
+    assert "received 1 quiz attempt(s)" in taken.output

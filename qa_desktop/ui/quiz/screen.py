@@ -26,8 +26,10 @@ import time
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -166,9 +168,16 @@ class QuizScreen(QWidget):
         self.label_list = _plain(QLabel())
         self.feedback = _plain(QLabel())
         self.feedback.setObjectName("quiz-feedback")
+        self.feedback.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        feedback_scroll = QScrollArea()  # several quoted sections can be longer than the window
+        feedback_scroll.setWidget(self.feedback)
+        feedback_scroll.setWidgetResizable(True)
+        feedback_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        feedback_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side = QVBoxLayout()
         side.addWidget(self.label_list)
-        side.addWidget(self.feedback, 1)
+        side.addSpacing(12)
+        side.addWidget(feedback_scroll, 1)
         side_widget = QWidget()
         side_widget.setLayout(side)
         side_widget.setMinimumWidth(280)
@@ -237,12 +246,19 @@ class QuizScreen(QWidget):
         self.reveal.open_case()
         self.last_feedback = None
         self.feedback.setText("")
+        self._show_header()
+        self._show_content()
+
+    def _show_header(self) -> None:
+        """The quiz, the item's place in it and the answer given so far."""
+        if self.quiz is None:
+            return
+        item = self.quiz.items[self.position]
         answered = self.ws.quizzes.answers(self.attempt_id or "").get(item.case_id)
         self.header.setText(
-            f"Quiz {self.quiz.name} ({self.quiz.mode}) · item {position + 1} of"
+            f"Quiz {self.quiz.name} ({self.quiz.mode}) · item {self.position + 1} of"
             f" {len(self.quiz.items)}" + (f" · your answer: {answered}" if answered else "")
         )
-        self._show_content()
 
     def _protection(self) -> Protection:
         """The case's protection, as on the review screen (filters raised for harm types)."""
@@ -284,6 +300,7 @@ class QuizScreen(QWidget):
             return None
         self.last_feedback = feedback
         if feedback is not None:
+            self._show_header()
             self.feedback.setText(feedback_text(feedback))
         elif self.position + 1 < len(self.quiz.items):
             self.show_item(self.position + 1)
@@ -299,6 +316,8 @@ class QuizScreen(QWidget):
         score = self.ws.quizzes.submit(self.attempt_id)
         self.last_score = score
         self.attempt_id = None
+        if self.quiz is not None:
+            self.header.setText(f"Quiz {self.quiz.name} ({self.quiz.mode}) · submitted")
         self.feedback.setText(
             f"{score_text(score)}\n\nYour lead gets this attempt with your next sync."
             if score is not None
