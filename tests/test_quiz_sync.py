@@ -14,8 +14,11 @@ from qa_desktop.core.api import RefusalReason, Refused
 from qa_desktop.core.workspace import Workspace
 
 from .factory import PASSPHRASE, introduce, make_workspace
+from .hub_services import new_bucket, s3_endpoint
 from .recording import record
 from .test_quizzes import attempts_bundle, counts, lead_with_gold
+
+__all__ = ["s3_endpoint"]  # the fixture, imported for pytest
 
 
 @pytest.fixture
@@ -154,3 +157,27 @@ def test_the_sync_command_says_what_attempts_went_and_came(
     taken = runner.invoke(cli, ["--data-dir", str(lead.data_dir), "sync", str(folder)], obj={})
     assert taken.exit_code == 0, taken.output
     assert "received 1 quiz attempt(s)" in taken.output
+
+
+def test_an_exam_attempt_reaches_the_lead_through_an_s3_bucket(
+    tmp_path: Path, team: tuple[Workspace, Workspace, Workspace], s3_endpoint: str
+) -> None:
+    lead, rae, _ = team
+    url = f"s3://{new_bucket(s3_endpoint)}/emea"
+    quiz = lead.quizzes.build("E", mode="exam", market="DE", policy="VH", count=2)
+    got = rae.quizzes.receive(
+        lead.quizzes.ship(quiz.id, lead.trust.identity(PASSPHRASE), tmp_path / "out")
+    )
+    attempt = rae.quizzes.start(got.id)
+    for item in got.items:
+        rae.quizzes.answer(attempt, item.case_id, "vh_remove")
+    rae.quizzes.submit(attempt)
+
+    def s3_sync(ws: Workspace):  # type: ignore[no-untyped-def]
+        return ws.sync.to(ws.trust.identity(PASSPHRASE), url, endpoint_url=s3_endpoint)
+
+    assert s3_sync(rae).attempts_sent == 1
+    taken = s3_sync(lead)
+    assert taken.refused == [] and taken.attempts_received == 1
+    assert [s.reviewer for s in lead.quizzes.results()] == ["Rae"]
+    assert s3_sync(lead).attempts_received == 0 and s3_sync(rae).attempts_sent == 0
