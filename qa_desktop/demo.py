@@ -11,6 +11,10 @@ harmful media::
 About a quarter of the frontline decisions are deliberately wrong (over-enforcement,
 under-enforcement, wrong policy); each case's ``metadata["demo_truth"]`` holds the label the
 demo intends as correct, and the wrong ones say how they are wrong in ``metadata["demo_note"]``.
+
+:func:`add_demo_calibration` then holds a finished calibration session on five DE violence
+cases (votes of three fictional participants, some split, discussion notes, the local
+reviewer's rulings), so a lead can promote gold and build a quiz from the demo at once.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .core.api import resources_dir
+from .core.api import VerdictDraft, resources_dir
+from .core.workspace import Workspace
 
 DEMO_PACK: Path = resources_dir() / "guidelines" / "demo-global-1.0.0.json"
 """The fictional guideline pack the demo batch is decided against."""
@@ -78,6 +83,41 @@ WRONG_KINDS = ("over-enforcement", "under-enforcement", "wrong policy")
 DECISIONS_FROM = datetime(2026, 9, 1, tzinfo=UTC)
 DECISIONS_SPAN_S = 61 * 24 * 3600  # September and October 2026: before the demo was written
 CREATED_AT = "2026-11-02T09:00:00Z"
+
+DEMO_SESSION = "Demo calibration: DE violence"
+DEMO_PARTICIPANTS = ("Ana Lima", "Bo Berg", "Cy Tan")
+DEMO_RULINGS: dict[str, tuple[str, str, tuple[str, str, str], str]] = {
+    "demo-009": (
+        "VH-3.1",
+        "vh_age_restrict",
+        ("vh_age_restrict", "vh_remove", "vh_age_restrict"),
+        "News footage of violence: age-restrict it; removing it hides reporting the public needs.",
+    ),
+    "demo-019": (
+        "VH-3.1",
+        "vh_age_restrict",
+        ("no_violation", "vh_age_restrict", "no_violation"),
+        "A breaking-news post about clashes with injuries is news context: age-restrict it"
+        " (VH-3.1); 'no violation' leaves the injuries ungated.",
+    ),
+    "demo-044": (
+        "VH-3.2",
+        "no_violation",
+        ("vh_remove", "no_violation", "no_violation"),
+        "Video-game violence is staged (VH-3.2): no violation; the frontline removal was"
+        " over-enforcement.",
+    ),
+    "demo-053": ("VH-1.1", "vh_remove", ("vh_remove", "vh_remove", "vh_remove"), ""),
+    "demo-059": (
+        "VH-2.1",
+        "vh_age_restrict",
+        ("vh_age_restrict", "vh_remove", "vh_remove"),
+        "Blood and an open wound, nothing worse: age-restrict under VH-2.1; removal is for"
+        " dismemberment (VH-2.3).",
+    ),
+}
+"""The demo session's cases (all market DE, policy VH): the section the ruling cites, the
+ruling, the three votes, a discussion note."""
 
 # Image sizes: (width, height, extension). Two full-size camera JPEGs, then a mix.
 LARGE_IMAGES = ((4000, 3000, "jpg"), (4000, 3000, "jpg"))
@@ -451,6 +491,25 @@ def generate_demo_batch(target: Path, seed: int = 7, video_seconds: float = 3.0)
         for case in plan:
             out.write(json.dumps(case_record(case, video_seconds), ensure_ascii=False) + "\n")
     return target
+
+
+def add_demo_calibration(ws: Workspace) -> str | None:
+    """Add the demo's finished calibration session (see :data:`DEMO_RULINGS`) with the local
+    reviewer as arbiter; its id, or None when it is there already."""
+    if any(s.name == DEMO_SESSION for s in ws.calibration.sessions()):
+        return None
+    session = ws.calibration.create(
+        DEMO_SESSION, cases=list(DEMO_RULINGS), participants=list(DEMO_PARTICIPANTS)
+    )
+    for case_id, (section, ruling, votes, note) in DEMO_RULINGS.items():
+        for who, vote in zip(DEMO_PARTICIPANTS, votes, strict=True):
+            ws.calibration.vote(session.id, case_id, who, vote)
+        ws.calibration.reveal(session.id, case_id)
+        if note:
+            ws.calibration.note(session.id, case_id, note)
+        cited = (ws.verdicts.citation(case_id, section),)
+        ws.calibration.rule(session.id, case_id, VerdictDraft(ruling, cited))
+    return session.id
 
 
 # -- planning ----------------------------------------------------------------------------

@@ -33,9 +33,22 @@ def rule(ws: Workspace, case_id: str, label: str, votes: dict[str, str], cite: s
     ws.calibration.rule(session.id, case_id, VerdictDraft(label, cited))
 
 
-def gold_batch(folder: Path, n: int, prefix: str = "g") -> Path:
+def gold_batch(folder: Path, n: int, prefix: str = "g", decided: list[str] | None = None) -> Path:
+    """``n`` text cases; ``decided`` gives each its frontline decision time (and then its
+    own moderator and queue), else every case has the factory's."""
     records = [case_record(f"{prefix}-{i}", "text", [], tags=[]) for i in range(n)]
+    for i, rec in enumerate(records):
+        if decided:
+            rec["decision"] |= {
+                "decided_at": decided[i % len(decided)],
+                "moderator_id": f"m-{100 + i % 3}",
+                "queue": f"weekly-{i % 2}",
+            }
     return write_batch(folder, records, batch_id=f"batch-{prefix}")
+
+
+# The weekly batch's frontline decisions, a week after the gold cases' (2026-10-30).
+WEEKLY = [f"2026-11-{20 + i % 5:02d}T{8 + i % 9:02d}:{(7 * i) % 60:02d}:00Z" for i in range(30)]
 
 
 @pytest.fixture
@@ -149,7 +162,8 @@ def shipped_pair(tmp_path: Path) -> tuple[Workspace, Workspace, Path, list[str]]
     reviewer = make_workspace(tmp_path, "Rae", cases=0)
     introduce(reviewer, lead, role="issuer")
     introduce(lead, reviewer)
-    files = lead.batches.read_for_signing(gold_batch(tmp_path / "weekly", 30, prefix="w"))
+    weekly = gold_batch(tmp_path / "weekly", 30, prefix="w", decided=WEEKLY)
+    files = lead.batches.read_for_signing(weekly)
     result = lead.gold.ship_batch(
         lead.trust.identity(PASSPHRASE), files, tmp_path / "out", share=0.25, seed=3
     )
@@ -179,11 +193,26 @@ def test_hidden_gold_is_indistinguishable_in_the_shipped_batch(tmp_path: Path) -
     # Records: the same keys in the same order, ids of one shape, raw lines of one layout.
     assert {tuple(r) for r in records} == {tuple(plain[0])}
     assert {tuple(r["decision"]) for r in records} == {tuple(plain[0]["decision"])}
+    # Every field's values: the frontline decision time, moderator and queue of a gold copy
+    # are like the batch's (not the gold case's own, weeks older), written the same way.
+    times = sorted(r["decision"]["decided_at"] for r in plain)
+    for r in gold:
+        d = r["decision"]
+        assert times[0] <= d["decided_at"] <= times[-1], d
+        assert re.fullmatch(r"2026-11-\d\dT\d\d:\d\d:\d\dZ", d["decided_at"])
+        assert d["moderator_id"] in {p["decision"]["moderator_id"] for p in plain}
+        assert d["queue"] in {p["decision"]["queue"] for p in plain}
+    for field in ("market", "language", "content_type", "tags", "metadata"):
+        assert {json.dumps(r[field]) for r in gold} <= {json.dumps(r[field]) for r in plain}
+    assert len({r["decision"]["decided_at"] for r in records}) > 10  # not one copied time
     shape = {r["id"][:2] + re.sub(r"[0-9a-f]", "x", r["id"][2:]) for r in records}
     assert shape == {"c-" + "x" * 16}
     # File names: every name of the archive under data/ has one shape.
     media = [n.split("/data/", 1)[1] for n in names if "/data/media/" in n]
     assert all(re.fullmatch(r"media/[0-9a-f]{16}\.\w+", m) for m in media)
+    # Archive entries: one date, one compression, one mode for every member.
+    infos = zipfile.ZipFile(path).infolist()
+    assert len({(i.date_time, i.compress_type, i.external_attr) for i in infos}) == 1
     # Order: the gold positions are spread like any 10 of 40 (neither first nor last,
     # not every fourth), and the ids do not sort the gold apart.
     positions = [i for i, r in enumerate(records) if r["id"] in gold_ids]

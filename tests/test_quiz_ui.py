@@ -4,10 +4,12 @@ data directory, taken on a reviewer's with real key events, items protected like
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.api import VerdictDraft
@@ -15,7 +17,7 @@ from qa_desktop.core.workspace import Workspace
 
 from .factory import PASSPHRASE, case_record, introduce, make_workspace, tiny_png, write_batch
 from .recording import supporting_citation
-from .windows import open_window
+from .windows import answer_dialog, note_and_close, open_window
 
 LABELS = ("no_violation", "vh_remove", "vh_age_restrict")
 
@@ -69,6 +71,11 @@ def test_training_and_exam_quizzes_in_the_gui(qtbot: QtBot, tmp_path: Path) -> N
 
     clock = Clock()
     window = open_window(qtbot, rae, clock=clock)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    messages: list[str] = []
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert window.sync_now(folder, PASSPHRASE)  # synced once today: folder and key known
     screen = window.show_quiz(training.id)
     assert screen is not None and window.screens.currentWidget() is screen
     labels = [lab.id for lab in screen.labels]
@@ -124,24 +131,52 @@ def test_training_and_exam_quizzes_in_the_gui(qtbot: QtBot, tmp_path: Path) -> N
         press(Qt.Key(Qt.Key.Key_0 + labels.index(answer) + 1))
         assert screen.last_feedback is None
     press(Qt.Key.Key_S)
-    assert screen.last_score is None and "Submitted" in screen.feedback.text()
+    assert screen.last_score is None
+    assert "will be sent to your lead with your next sync" in screen.feedback.text()
+    assert "Ctrl+Shift+U" in screen.feedback.text()
+    assert rae.quizzes.unsent() == 2  # the training attempt goes to the lead as well
+    # Ctrl+Shift+U sends them now: a sync in the background with the folder used last.
+    window.activateWindow()  # (the offscreen platform leaves it inactive after a dialog)
+    qtbot.waitUntil(window.isActiveWindow)
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        qtbot.keyClick(
+            screen,
+            Qt.Key.Key_U,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+    assert "Sent 2 quiz attempts to your lead." in messages[-1]
+    assert rae.quizzes.unsent() == 0
+    assert screen.feedback.text() == "Submitted and sent to your lead, who scores it."
     assert window.show_quiz(exam.id) is None  # one attempt only
     assert "attempt-limit" in window.statusBar().currentMessage() or "allows 1" in (
         window.statusBar().currentMessage()
     )
     window.close()
 
-    sent = rae.quizzes.export_attempts(rae.trust.identity(PASSPHRASE), tmp_path / "outbox")
-    assert sent is not None
-    assert lead.quizzes.import_attempts(sent) == 2
+    # The lead's sync takes and scores them; the results table shows who passed what.
     lead_window = open_window(qtbot, lead)
-    table = lead_window.show_quiz_results().results
+    with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
+        assert lead_window.sync_now(folder, PASSPHRASE)
+    assert "Received 2 quiz attempts to score" in messages[-1]
+    lead_window.activateWindow()
+    qtbot.waitUntil(lead_window.isActiveWindow)
+    results = lead_window.show_quiz_results()
+    table = results.results
     rows = {
         table.item(r, 1).text(): [table.item(r, c).text() for c in range(table.columnCount())]
         for r in range(table.rowCount())
     }
     assert rows["Exam"][:6] == ["Rae", "Exam", "2", "3", "67%", "passed"]
     assert rows["Training"][:6] == ["Rae", "Training", "2", "3", "67%", "not passed"]
+    for row in rows.values():  # per guideline section: "VH-0 1/1 · VH-2.1 1/2"
+        assert re.fullmatch(r"\S+ \d/\d( · \S+ \d/\d)*", row[7]), row[7]
+    # A row's reviewer's history shows under the table; the keys move between rows.
+    assert table.hasFocus() and table.currentRow() == 0
+    history = results.history.text()
+    assert history.startswith("Rae: 2 attempt(s)") and "Training: 2 of 3" in history
+    assert "Exam: 2 of 3 (67%), passed" in history
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    assert table.currentRow() == 1 and results.history.text().startswith("Rae:")
     lead_window.close()
     lead.close()
     rae.close()

@@ -212,6 +212,10 @@ def sync_command(ctx: click.Context, folder: str, endpoint_url: str | None) -> N
         ws.close()
     if report.exported is not None:
         click.echo(f"exported {report.exported.event_count} events to {report.exported.path}")
+    if report.attempts_sent:
+        click.echo(f"sent {report.attempts_sent} quiz attempt(s) to your lead")
+    if report.attempts_received:
+        click.echo(f"received {report.attempts_received} quiz attempt(s): `qa-desktop quiz score`")
     click.echo(
         f"imported {len(report.imported)} bundles ({report.new_events} new events),"
         f" {report.skipped_seen} already seen, {len(report.refused)} refused"

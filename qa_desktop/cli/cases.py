@@ -256,7 +256,7 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
     Example:
       qa-desktop demo --if-absent --reviewer "Ana Lima"
     """
-    from ..demo import DEMO_BATCH_ID, DEMO_PACKS, generate_demo_batch
+    from ..demo import DEMO_BATCH_ID, DEMO_PACKS, add_demo_calibration, generate_demo_batch
 
     ws = _open(ctx)
     try:
@@ -280,5 +280,7 @@ def demo_command(ctx: click.Context, if_absent: bool, reviewer: str) -> None:
             f"demo batch {report.batch_id}: {report.cases_added} cases added "
             f"({report.cases_already_present} already present) in {ws.data_dir}"
         )
+        if add_demo_calibration(ws) is not None:
+            click.echo("demo calibration session: 5 DE violence cases ruled (see README: Quizzes)")
     finally:
         ws.close()

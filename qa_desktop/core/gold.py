@@ -512,6 +512,7 @@ def ship_batch(
         shipped.append((_rename(record, files, out_files), str(record["id"]), None))
     for gold in chosen:
         record, media_files = case_record(db, media, gold.case_id)
+        record["decision"] = _disguised_decision(record["decision"], records, rng)
         shipped.append((_rename(record, media_files, out_files), gold.case_id, gold.case_id))
     rng.shuffle(shipped)
     out_files["cases.jsonl"] = b"".join(
@@ -534,6 +535,43 @@ def ship_batch(
         )
         path = sign_case_batch_files(identity, out_files, out_dir, db=db)
     return ShipResult(path, batch_id, len(shipped), len(chosen))
+
+
+def _disguised_decision(
+    decision: object, ordinary: list[dict[str, object]], rng: random.Random
+) -> dict[str, object]:
+    """A gold copy's frontline decision as one of this batch's: its label and policy kept,
+    the moderator and queue of a random ordinary case, and a decision time drawn uniformly
+    between the ordinary cases' earliest and latest, written the way theirs are (a gold case
+    kept its months-old time, a plain tell)."""
+    assert isinstance(decision, dict)
+    out = dict(decision)
+    if not ordinary:
+        return out
+    model = rng.choice(ordinary)["decision"]
+    assert isinstance(model, dict)
+    out["moderator_id"], out["queue"] = model.get("moderator_id"), model.get("queue")
+    out["decided_at"] = _drawn_time(
+        [str(r["decision"]["decided_at"]) for r in ordinary],  # type: ignore[index]
+        rng,
+    )
+    return out
+
+
+def _drawn_time(times: list[str], rng: random.Random) -> str:
+    """A time uniformly between the earliest and latest of ``times`` (ISO 8601), to the
+    second, written like them (``Z`` or an offset); one of them if any cannot be read."""
+    try:
+        parsed = [datetime.fromisoformat(t) for t in times]
+        low, high = min(parsed), max(parsed)
+        drawn = low + (high - low) * rng.random()
+    except (TypeError, ValueError):  # naive and aware mixed, or not ISO 8601
+        return rng.choice(times)
+    drawn = drawn.replace(microsecond=0)
+    text = drawn.isoformat()
+    if all(t.endswith("Z") for t in times) and text.endswith("+00:00"):
+        text = text[: -len("+00:00")] + "Z"
+    return text
 
 
 def _rename(

@@ -42,7 +42,9 @@ from .bundles.payloads.quiz_attempts import (
     KIND_QUIZ_ATTEMPTS,
     apply_attempts,
     export_attempts,
+    issues_quizzes,
     parse_attempts,
+    unsent_attempts,
 )
 from .clock import utc_now_iso
 from .errors import Refused
@@ -717,7 +719,13 @@ def results(db: sqlite_utils.Database) -> list[Score]:
 
 def import_attempts(db: sqlite_utils.Database, path: Path) -> int:
     """Verify a ``quiz-attempts`` bundle and add its attempts (all or nothing); how many
-    were new. :class:`BundleRejected` (a :class:`Refused`) says why one is refused."""
+    were new. :class:`BundleRejected` (a :class:`Refused`) says why one is refused; an app
+    that shipped no quiz refuses every attempt (``quiz-not-shipped``)."""
+    if not issues_quizzes(db):
+        raise Refused(
+            RefusalReason.QUIZ_NOT_SHIPPED,
+            f"{path.name}: this app shipped no quiz; attempts go to the lead who shipped it",
+        )
     bundle = verify_bundle(db, read_bundle_file(path), kind=KIND_QUIZ_ATTEMPTS)
     with transaction(db):
         plan = check_merge(db, bundle)
@@ -807,6 +815,10 @@ class Quizzes:
     def export_attempts(self, identity: keys.Identity, out_dir: Path) -> Path | None:
         """Sign the local reviewer's submitted attempts for the lead; None if none."""
         return export_attempts(self._db, identity, self._reviewer_id(), out_dir)
+
+    def unsent(self) -> int:
+        """The local reviewer's submitted attempts that the next sync (or export) sends."""
+        return unsent_attempts(self._db, self._reviewer_id())
 
     def import_attempts(self, path: Path) -> int:
         """Import a reviewer's signed attempts (see :func:`import_attempts`)."""

@@ -22,6 +22,10 @@ signer (``report.untrusted``: the key and how many bundles), quarantined once, a
 in ``untrusted_bundles`` so later syncs count it without verifying or quarantining it again.
 Once the key is trusted the bundle is imported by the next sync; a signer the reviewer
 dismissed (:meth:`Sync.dismiss_signer`) is only counted (``report.dismissed``).
+
+Besides verdicts (and calibration votes), a sync sends the reviewer's submitted exam attempts
+not yet exported as a signed ``quiz-attempts`` bundle (:func:`send_own`); the lead's sync
+imports and scores them (``report.attempts_received``), refusing bad ones like an import.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import bundles, keys
+from .bundles.payloads.quiz_attempts import export_attempts, unsent_attempts
 from .clock import utc_now_iso
 from .errors import Cancelled, QADesktopError
 from .paths import quarantine_dir
@@ -78,6 +83,10 @@ class SyncReport:
     """Signers not trusted (and not dismissed) whose bundles wait in the folder, by key id."""
     dismissed: int = 0
     """Bundles left alone because their signer was dismissed."""
+    attempts_sent: int = 0
+    """The reviewer's submitted quiz attempts sent in a ``quiz-attempts`` bundle."""
+    attempts_received: int = 0
+    """Reviewers' quiz attempts added here (a lead's app scores them)."""
 
     @property
     def new_events(self) -> int:
@@ -103,6 +112,23 @@ def untrusted_summary(signers: list[UntrustedSigner], where: str = "") -> str:
         f" key{'' if one else 's'} {', '.join(s.key_id for s in signers)}"
         f" — trust {'their key' if one else 'their keys'}{f' ({where})' if where else ''}"
         " to take them"
+    )
+
+
+def send_own(
+    db: sqlite_utils.Database, identity: keys.Identity, out_dir: Path, report: SyncReport
+) -> None:
+    """Export the reviewer's new events, then their submitted quiz attempts, into ``out_dir``."""
+    report.exported = bundles.export_bundle(db, identity, out_dir)
+    waiting = unsent_attempts(db, identity.reviewer_id)
+    if waiting and export_attempts(db, identity, identity.reviewer_id, out_dir) is not None:
+        report.attempts_sent = waiting
+
+
+def received_attempts(db: sqlite_utils.Database) -> int:
+    """How many quiz attempts came here in bundles (before and after a sync: the new ones)."""
+    return int(
+        db.execute("SELECT count(*) FROM quiz_attempts WHERE source = 'bundle'").fetchone()[0]
     )
 
 
@@ -156,7 +182,8 @@ def sync_folder(
         report.cancelled = True
         return report
     own = outbox(folder, identity.key_id)
-    report.exported = bundles.export_bundle(db, identity, own)
+    send_own(db, identity, own, report)
+    attempts_before = received_attempts(db)
     mine = bundles.exported_bundle_ids(db, identity.key_id)
     dismissed = dismissed_signers(db)
     waiting: dict[str, list[str]] = {}  # untrusted key id -> names of its bundles met
@@ -167,6 +194,7 @@ def sync_folder(
         if cancelled is not None and cancelled():
             report.cancelled = True
             _group_untrusted(report, waiting)
+            report.attempts_received = received_attempts(db) - attempts_before
             return report
         if path.parent == own and path.stem in mine:
             continue
@@ -178,6 +206,7 @@ def sync_folder(
     if progress is not None:
         progress(len(files), len(files))
     _group_untrusted(report, waiting)
+    report.attempts_received = received_attempts(db) - attempts_before
     return report
 
 

@@ -28,7 +28,15 @@ from . import bundles, keys
 from .errors import QADesktopError
 from .formats.zip_safety import BUNDLE_LIMITS
 from .paths import quarantine_dir
-from .sync import SyncReport, UntrustedSigner, dismissed_signers, sync_folder, take_bundle
+from .sync import (
+    SyncReport,
+    UntrustedSigner,
+    dismissed_signers,
+    received_attempts,
+    send_own,
+    sync_folder,
+    take_bundle,
+)
 
 BUNDLES = "bundles/"
 SEQ_DIGITS = 10
@@ -273,8 +281,9 @@ class S3Target:
             report.cancelled = True
             return report
         own = data_dir / "outbox" / identity.key_id
-        report.exported = bundles.export_bundle(db, identity, own)
+        send_own(db, identity, own, report)
         self._publish(db, store, identity.key_id, own)
+        attempts_before = received_attempts(db)
         cursors = _Cursors(data_dir / CURSORS_FILE, self.location)
         dismissed = dismissed_signers(db)
         waiting: dict[str, list[str]] = {}
@@ -294,6 +303,7 @@ class S3Target:
                 if cancelled is not None and cancelled():
                     report.cancelled = True
                     _group(report, waiting)
+                    report.attempts_received = received_attempts(db) - attempts_before
                     return report
                 done += 1
                 data = store.get(key)
@@ -311,6 +321,7 @@ class S3Target:
         if progress is not None:
             progress(total, total)
         _group(report, waiting)
+        report.attempts_received = received_attempts(db) - attempts_before
         return report
 
     def _publish(self, db: sqlite_utils.Database, store: S3Bucket, key_id: str, own: Path) -> None:

@@ -263,6 +263,22 @@ class MainWindow(QMainWindow):
                 return
         self.show_quiz(choice)
 
+    def send_quiz_attempts(self, passphrase: str | None = None) -> bool:
+        """Send the submitted exam attempts now: a sync (in the background, like Sync now)
+        with the sync folder or bucket used last, asked for when there is none."""
+        waiting = self.ws.quizzes.unsent()
+        if not waiting:
+            self.statusBar().showMessage("No submitted quiz attempt waits to be sent", 5000)
+            return False
+        remembered = str(self.preferences_file.value("sync/folder", "") or "")
+        target: Path | str | None = None
+        if remembered:
+            target = remembered if remembered.lower().startswith("s3://") else Path(remembered)
+        done = self.sync_now(target, passphrase)
+        if self.quiz is not None:
+            self.quiz.attempts_sent(self.ws.quizzes.unsent())
+        return done
+
     def show_quiz_results(self) -> QuizScreen:
         """The lead's table of who passed what."""
         screen = self.quiz_screen()

@@ -121,6 +121,13 @@ def sync_summary(report: SyncReport) -> tuple[str, str]:
         f"Received {plural(report.new_events, 'new event')} from"
         f" {plural(len(report.imported), 'bundle')}.",
     ]
+    if report.attempts_sent:
+        lines.append(f"Sent {plural(report.attempts_sent, 'quiz attempt')} to your lead.")
+    if report.attempts_received:
+        lines.append(
+            f"Received {plural(report.attempts_received, 'quiz attempt')} to score"
+            " (Reports ▸ Quiz results)."
+        )
     if report.skipped_seen:
         lines.append(f"{plural(report.skipped_seen, 'bundle')} had been delivered before.")
     waiting = untrusted_summary(report.untrusted, "Keys ▸ Trusted signers…")

@@ -9,8 +9,12 @@ unblurred moment counted as exposure in the review session (``ws.wellbeing``). K
   section's text and the common wrong answer show at once);
 - N or Right: the next item, P or Left: the previous one;
 - Space (hold): reveal; W: opt in past the warning screen;
-- S: submit the attempt (training: the score shows);
+- S: submit the attempt (training: the score shows; an exam says it goes to the lead with
+  the next sync, or now with Ctrl+Shift+U, File ▸ Send quiz attempts now);
 - Escape: back to the review screen.
+
+The lead's results table (``show_results``) has a row per scored attempt with its score per
+guideline section; the selected row's reviewer's history of attempts shows under it.
 
 Everything from outside (labels, section text, notes) is shown as plain text.
 """
@@ -22,8 +26,10 @@ import time
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -38,6 +44,7 @@ from ...core.api import (
     Label,
     Protection,
     Quiz,
+    QuizAttempt,
     QuizFeedback,
     QuizScore,
     Refused,
@@ -51,7 +58,20 @@ from ..render import RenderCache, Rendered
 from ..review.preferences import load_preferences
 from ..viewer import CaseViewer
 
-RESULT_COLUMNS = ("Reviewer", "Quiz", "Correct", "Of", "Score", "Result", "Submitted")
+RESULT_COLUMNS = (
+    "Reviewer",
+    "Quiz",
+    "Correct",
+    "Of",
+    "Score",
+    "Result",
+    "Submitted",
+    "By guideline section",
+)
+SEND_LATER = (
+    "Submitted. Your attempt will be sent to your lead with your next sync"
+    " (File ▸ Sync now). Press Ctrl+Shift+U to send it now."
+)
 
 
 def _plain(label: QLabel) -> QLabel:
@@ -87,6 +107,28 @@ def score_text(score: QuizScore) -> str:
         "By guideline section:",
     ]
     lines += [f"  {s.section_id}: {s.correct} of {s.total}" for s in score.by_section]
+    return "\n".join(lines)
+
+
+def sections_text(score: QuizScore) -> str:
+    """A score per guideline section on one line: ``VH-2.1 1/2 · VH-3.1 2/2``."""
+    return " · ".join(f"{s.section_id} {s.correct}/{s.total}" for s in score.by_section)
+
+
+def history_text(reviewer: str, attempts: list[QuizAttempt]) -> str:
+    """A reviewer's attempts, oldest first, as plain text (score and sections when known)."""
+    lines = [f"{reviewer}: {len(attempts)} attempt(s), oldest first"]
+    for a in attempts:
+        when = (a.submitted_at or a.started_at)[:16].replace("T", " ")
+        if a.score is None:
+            state = "submitted, not scored here" if a.submitted_at else "not submitted"
+            lines.append(f"  {when}  {a.quiz_name}: {a.answered} answered, {state}")
+            continue
+        s = a.score
+        lines.append(
+            f"  {when}  {a.quiz_name}: {s.correct} of {s.total} ({s.fraction:.0%}),"
+            f" {'passed' if s.passed else 'not passed'} · {sections_text(s)}"
+        )
     return "\n".join(lines)
 
 
@@ -126,9 +168,16 @@ class QuizScreen(QWidget):
         self.label_list = _plain(QLabel())
         self.feedback = _plain(QLabel())
         self.feedback.setObjectName("quiz-feedback")
+        self.feedback.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        feedback_scroll = QScrollArea()  # several quoted sections can be longer than the window
+        feedback_scroll.setWidget(self.feedback)
+        feedback_scroll.setWidgetResizable(True)
+        feedback_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        feedback_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side = QVBoxLayout()
         side.addWidget(self.label_list)
-        side.addWidget(self.feedback, 1)
+        side.addSpacing(12)
+        side.addWidget(feedback_scroll, 1)
         side_widget = QWidget()
         side_widget.setLayout(side)
         side_widget.setMinimumWidth(280)
@@ -140,9 +189,23 @@ class QuizScreen(QWidget):
         self.results = QTableWidget(0, len(RESULT_COLUMNS))
         self.results.setHorizontalHeaderLabels(list(RESULT_COLUMNS))
         self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.results.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.results.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.results.horizontalHeader().setStretchLastSection(True)
+        self.results.currentCellChanged.connect(self._show_history)
+        self.history = _plain(QLabel())
+        self.history.setObjectName("quiz-history")
+        self.history.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.scores: list[QuizScore] = []
+        results_page = QWidget()
+        results_layout = QVBoxLayout(results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.results, 3)
+        results_layout.addWidget(self.history, 1)
+        self.results_page = results_page
         self.pages = QStackedWidget()
         self.pages.addWidget(take)
-        self.pages.addWidget(self.results)
+        self.pages.addWidget(results_page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.pages, 1)
@@ -183,12 +246,19 @@ class QuizScreen(QWidget):
         self.reveal.open_case()
         self.last_feedback = None
         self.feedback.setText("")
+        self._show_header()
+        self._show_content()
+
+    def _show_header(self) -> None:
+        """The quiz, the item's place in it and the answer given so far."""
+        if self.quiz is None:
+            return
+        item = self.quiz.items[self.position]
         answered = self.ws.quizzes.answers(self.attempt_id or "").get(item.case_id)
         self.header.setText(
-            f"Quiz {self.quiz.name} ({self.quiz.mode}) · item {position + 1} of"
+            f"Quiz {self.quiz.name} ({self.quiz.mode}) · item {self.position + 1} of"
             f" {len(self.quiz.items)}" + (f" · your answer: {answered}" if answered else "")
         )
-        self._show_content()
 
     def _protection(self) -> Protection:
         """The case's protection, as on the review screen (filters raised for harm types)."""
@@ -230,6 +300,7 @@ class QuizScreen(QWidget):
             return None
         self.last_feedback = feedback
         if feedback is not None:
+            self._show_header()
             self.feedback.setText(feedback_text(feedback))
         elif self.position + 1 < len(self.quiz.items):
             self.show_item(self.position + 1)
@@ -245,13 +316,23 @@ class QuizScreen(QWidget):
         score = self.ws.quizzes.submit(self.attempt_id)
         self.last_score = score
         self.attempt_id = None
+        if self.quiz is not None:
+            self.header.setText(f"Quiz {self.quiz.name} ({self.quiz.mode}) · submitted")
         self.feedback.setText(
-            score_text(score)
+            f"{score_text(score)}\n\nYour lead gets this attempt with your next sync."
             if score is not None
-            else "Submitted. Send your attempts to your lead with `qa-desktop quiz send"
-            " FOLDER`; the lead scores them."
+            else SEND_LATER
         )
         return score
+
+    def attempts_sent(self, waiting: int) -> None:
+        """A sync ran: say whether the submitted attempt on screen is with the lead now."""
+        if self.attempt_id is None and SEND_LATER in self.feedback.text():
+            self.feedback.setText(
+                "Submitted and sent to your lead, who scores it."
+                if waiting == 0
+                else f"{SEND_LATER}\n\n{waiting} attempt(s) still wait: the sync did not send them."
+            )
 
     # -- protection and exposure -------------------------------------------------------------
     def hold_reveal(self, held: bool) -> None:
@@ -299,7 +380,12 @@ class QuizScreen(QWidget):
         """Show who passed what (every submitted attempt of the quizzes here, scored)."""
         self.protect()
         scores = self.ws.quizzes.results()
-        self.header.setText(f"Quiz results: {len(scores)} scored attempt(s)")
+        passed = sum(s.passed for s in scores)
+        self.header.setText(
+            f"Quiz results: {len(scores)} scored attempt(s), {passed} passed ·"
+            " ↑/↓ choose a row: that reviewer's history shows below"
+        )
+        self.scores = scores
         self.results.setRowCount(len(scores))
         for row, s in enumerate(scores):
             cells = (
@@ -309,12 +395,28 @@ class QuizScreen(QWidget):
                 str(s.total),
                 f"{s.fraction:.0%}",
                 "passed" if s.passed else "not passed",
-                s.submitted_at or "",
+                (s.submitted_at or "")[:16].replace("T", " "),
+                sections_text(s),
             )
             for column, text in enumerate(cells):
                 self.results.setItem(row, column, QTableWidgetItem(text))
-        self.pages.setCurrentWidget(self.results)
+        self.results.resizeColumnsToContents()
+        self.pages.setCurrentWidget(self.results_page)
+        self.history.setText("No attempt scored yet." if not scores else "")
+        if scores:
+            self.results.setCurrentCell(0, 0)
+            self._show_history(0)
+        self.results.setFocus(Qt.FocusReason.OtherFocusReason)
         return scores
+
+    def _show_history(self, row: int, *_: int) -> None:
+        """The history of the reviewer on ``row`` of the results table."""
+        if not 0 <= row < len(self.scores):
+            return
+        score = self.scores[row]
+        self.history.setText(
+            history_text(score.reviewer, self.ws.quizzes.history(score.reviewer_id))
+        )
 
     # -- keys ----------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:

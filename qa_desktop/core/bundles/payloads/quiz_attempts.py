@@ -12,6 +12,11 @@ an attempt for a quiz never shipped (``quiz-not-shipped``), more attempts than t
 allows (``attempt-limit``), an answer for a case not in the quiz (``not-in-quiz``), a
 label outside the quiz's pack (``unknown-label``), someone else's attempt
 (``impersonation``). Attempts merge by id (a bundle imported twice adds nothing).
+
+Attempts are addressed to the lead who shipped the quiz. A sync on an app that shipped no
+quiz (a reviewer's) meets its colleagues' attempts too: it verifies and logs the bundle (the
+signer's sequence stays without gaps) and stores none of them (``unseen``), instead of
+refusing every colleague's attempts on every sync.
 """
 
 from __future__ import annotations
@@ -111,6 +116,23 @@ def export_attempts(
         return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
 
 
+def issues_quizzes(db: sqlite_utils.Database) -> bool:
+    """True when this app built a quiz (a lead's): attempts are scored here."""
+    return (
+        db.execute("SELECT 1 FROM quizzes WHERE received_at IS NULL LIMIT 1").fetchone() is not None
+    )
+
+
+def unsent_attempts(db: sqlite_utils.Database, reviewer_id: str) -> int:
+    """How many submitted attempts of the local reviewer wait for the next export."""
+    row = db.execute(
+        "SELECT count(*) FROM quiz_attempts WHERE reviewer_id = ? AND submitted_at IS NOT NULL"
+        " AND exported = 0 AND source = 'local'",
+        [reviewer_id],
+    ).fetchone()
+    return int(row[0])
+
+
 def _schema(message: str) -> BundleRejected:
     return BundleRejected(RefusalReason.SCHEMA, f"{ATTEMPTS_FILE}: {message}")
 
@@ -165,6 +187,8 @@ def read_attempts(bag: SignedBag) -> VerifiedBundle:
 def plan_attempts(db: sqlite_utils.Database, bundle: VerifiedBundle, logged: bool) -> MergePlan:
     """Check every attempt against the quizzes this database shipped; what is new."""
     attempts = parse_attempts(bundle.payload[ATTEMPTS_FILE])
+    if not issues_quizzes(db):
+        return MergePlan(logged, (), 0, unseen=len(attempts))  # for the lead, not for us
     new = 0
     counted: dict[tuple[str, str], int] = {}
     for attempt in attempts:
@@ -229,6 +253,8 @@ def apply_attempts(db: sqlite_utils.Database, bundle: VerifiedBundle, plan: Merg
     """Log the bundle and add its new attempts and their answers."""
     attempts = parse_attempts(bundle.payload[ATTEMPTS_FILE])
     ledger.log_imported_bundle(db, bundle, len(attempts))
+    if plan.unseen:
+        return
     for attempt in attempts:
         if db.execute("SELECT 1 FROM quiz_attempts WHERE id = ?", [attempt["id"]]).fetchone():
             continue
