@@ -70,7 +70,7 @@ class Chain:
 def hub_state(database: str) -> tuple[dict[str, str], list[str]]:
     """(key -> state of every bundle row, every loaded event id)."""
     with psycopg.connect(database) as conn:
-        rows = dict(conn.execute("SELECT key, state FROM hub_bundles").fetchall())
+        rows: dict[str, str] = dict(conn.execute("SELECT key, state FROM hub_bundles").fetchall())
         ids = [r[0] for r in conn.execute("SELECT id FROM hub_events ORDER BY id")]
     return rows, ids
 

@@ -138,11 +138,12 @@ def _ingest(
     cancelled: Callable[[], bool] | None,
 ) -> None:
     cursors = dict(conn.execute("SELECT key_id, last_key FROM hub_signers").fetchall())
-    listed = [
-        key
-        for signer in store.signers()
-        for key in dict.fromkeys(store.bundles_after(signer, cursors.get(signer, "")))
-    ]  # a listing may repeat a key: each is met once
+    signers = store.signers()
+    with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="hub-list") as pool:
+        # one listing per signer, after its cursor: several at once (each is a round trip)
+        listings = list(pool.map(lambda s: store.bundles_after(s, cursors.get(s, "")), signers))
+    listed = [key for keys in listings for key in dict.fromkeys(keys)]
+    # a listing may repeat a key: each is met once
     total = len(listed)
     moving: dict[str, bool] = {}  # per signer: still an unbroken run of done keys
     done, size = 0, 1
