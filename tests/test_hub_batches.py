@@ -7,6 +7,7 @@ batch does not stop the others, and gets its ``.reason``."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import uuid
 
 import boto3
@@ -154,3 +155,31 @@ def test_a_refused_bundle_in_a_batch_gets_its_reason_and_the_others_load(
         label = conn.execute("SELECT label FROM hub_events WHERE id = %s", [shared]).fetchone()
         where = conn.execute("SELECT bundle_key FROM hub_events WHERE id = %s", [shared]).fetchone()
     assert label == ("vh_remove",) and where == (four,)
+
+
+@pytest.mark.slow
+def test_big_bundles_end_a_batch_early_and_each_loads_once(
+    keyed_pair: Pair, s3_endpoint: str, postgres: Postgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the module (``hub.ingest`` is also the name of its function)
+    ingest = importlib.import_module("qa_desktop.core.hub.ingest")
+    monkeypatch.setattr(ingest, "MAX_BATCH_EVENTS", 3)  # a batch holds what 2 bundles hold
+    a, b = keyed_pair
+    name = new_bucket(s3_endpoint)
+    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    keys_put = [chain.put(seq, [chain.event(), chain.event()]) for seq in range(1, 7)]
+    database = postgres.new_database()
+    seen: list[int] = []
+
+    report = api.hub_ingest(
+        b.data_dir,
+        f"s3://{name}",
+        database,
+        endpoint_url=s3_endpoint,
+        progress=lambda done, total: seen.append(done),
+    )
+
+    assert seen == [0, 1, 3, 5, 6]  # batches of 1, 2, 2 (not 4), 1 keys
+    assert report.loaded == keys_put and report.events == 12
+    rows, ids = hub_state(database)
+    assert sorted(rows) == keys_put and len(ids) == len(set(ids)) == 12

@@ -30,8 +30,11 @@ from ..workspace import DB_FILENAME
 from . import schema
 
 MAX_BATCH = 128
+MAX_BATCH_EVENTS = 50_000
+"""A batch ends early once its bundles hold this many events (one big bundle is a batch)."""
 """Most keys one transaction takes (the first batches are smaller: 1, 2, 4, ..., so that a
-small bucket shows progress and a failure early on costs little)."""
+small bucket shows progress and a failure early on costs little; big bundles end a batch
+sooner, see :data:`MAX_BATCH_EVENTS`)."""
 FETCH_THREADS = 8
 """Objects read at once (reading is waiting on the store; verifying and loading are not)."""
 _EVENT_COLUMNS = "id, case_id, reviewer_id, role, label, created_at, row, bundle_key"
@@ -153,9 +156,8 @@ def _ingest(
                 progress(done, total)
             if cancelled is not None and cancelled():
                 raise Cancelled("ingest cancelled; every bundle loaded is whole")
-            batch = listed[done : done + size]
             with conn.transaction():
-                finished = _batch(conn, trust, fetch, report, batch)
+                batch, finished = _batch(conn, trust, fetch, report, listed[done : done + size])
                 _move_cursors(conn, store, batch, finished, moving)
             done += len(batch)
             size = min(size * 2, MAX_BATCH)
@@ -189,7 +191,7 @@ class _Prefetch:
     """Reads the next objects in a pool of threads while the current ones are verified and
     loaded (reading is waiting on the network; verifying and loading are not)."""
 
-    AHEAD = 2 * FETCH_THREADS
+    AHEAD = FETCH_THREADS  # objects held ahead (a bundle may be up to 256 MiB)
 
     def __init__(self, store: S3Bucket, keys: list[str]) -> None:
         self.store = store
@@ -232,10 +234,11 @@ class _Taken:
 
 def _batch(
     conn: Any, trust: Any, fetch: _Prefetch, report: IngestReport, batch: list[str]
-) -> set[str]:
-    """Take a batch of keys inside the caller's transaction; the keys done after it (by
-    this worker or before). A key another worker holds, or one by a key not trusted (yet),
-    is not done."""
+) -> tuple[list[str], set[str]]:
+    """Take a batch of keys inside the caller's transaction: the keys taken (the first ones,
+    as many as hold :data:`MAX_BATCH_EVENTS` events; the rest wait for the next batch), and
+    those of them done after it (by this worker or before). A key another worker holds, or
+    one by a key not trusted (yet), is not done."""
     locked = dict(
         conn.execute(
             "SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0))"
@@ -249,7 +252,11 @@ def _batch(
     }
     finished = set(known)
     taken: list[_Taken] = []
-    for key in batch:
+    held = 0
+    for at, key in enumerate(batch):
+        if held >= MAX_BATCH_EVENTS:
+            batch = batch[:at]  # big bundles: fewer keys a batch, bounded memory
+            break
         if not locked[key]:
             report.busy += 1
             fetch.forget(key)
@@ -258,6 +265,8 @@ def _batch(
             fetch.forget(key)
         else:
             taken.append(_verified(trust, fetch, key))
+            bundle = taken[-1].bundle
+            held += len(bundle.events) if bundle is not None else 0
     _check_logs(conn, taken)
     counts = _load(conn, taken)
     for item in taken:
@@ -274,7 +283,7 @@ def _batch(
             report.loaded.append(item.key)
             report.events += counts[item.key]
     _record_bundles(conn, fetch.store, taken, counts)
-    return finished
+    return batch, finished
 
 
 def _verified(trust: Any, fetch: _Prefetch, key: str) -> _Taken:
