@@ -1,16 +1,19 @@
 """Ingest: every new bundle of the bucket, verified once, its events loaded once.
 
-Per key, in one PostgreSQL transaction: an advisory lock on the key (another worker holding
-it has the key), a look in ``hub_bundles`` (done keys are never redone), the bytes read and
-verified in memory with the app's verifier and trust store, then either the events
-(``INSERT ... ON CONFLICT DO NOTHING``) and a ``loaded`` row, or a ``.reason`` object
-beside the bundle and a ``refused`` row. A crash before the commit leaves nothing.
+Keys are taken in batches (1, 2, 4, ... up to :data:`MAX_BATCH` keys), each batch in one
+PostgreSQL transaction: advisory locks on its keys (a key another worker holds is that
+worker's), one look in ``hub_bundles`` (done keys are never redone), the bytes read ahead
+by a pool of threads and verified in memory with the app's verifier and trust store, then
+the accepted bundles' new events in one ``COPY`` and their ``loaded`` rows, or a ``.reason``
+object beside each refused bundle and its ``refused`` row. A crash before the commit leaves
+nothing of the batch; after it, none of its keys is taken again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,11 +24,21 @@ from .. import bundles
 from ..errors import Cancelled, QADesktopError
 from ..store import open_database
 from ..sync_targets import S3Bucket, S3Location
+from ..verdicts import VerdictEvent, citations_json
 from ..vocab import RefusalReason
 from ..workspace import DB_FILENAME
 from . import schema
 
-EVENTS_BATCH = 1000
+MAX_BATCH = 128
+MAX_BATCH_EVENTS = 50_000
+"""A batch ends early once its bundles hold this many events (one big bundle is a batch)."""
+"""Most keys one transaction takes (the first batches are smaller: 1, 2, 4, ..., so that a
+small bucket shows progress and a failure early on costs little; big bundles end a batch
+sooner, see :data:`MAX_BATCH_EVENTS`)."""
+FETCH_THREADS = 8
+"""Objects read at once (reading is waiting on the store; verifying and loading are not)."""
+_EVENT_COLUMNS = "id, case_id, reviewer_id, role, label, created_at, row, bundle_key"
+_BUNDLE_COLUMNS = "key, signer_key_id, bundle_id, seq, sha256, state, reason, message, events"
 
 
 class HubDatabaseError(QADesktopError):
@@ -128,65 +141,64 @@ def _ingest(
     cancelled: Callable[[], bool] | None,
 ) -> None:
     cursors = dict(conn.execute("SELECT key_id, last_key FROM hub_signers").fetchall())
-    todo = [
-        (s, list(dict.fromkeys(store.bundles_after(s, cursors.get(s, "")))))
-        for s in store.signers()
-    ]  # a listing may repeat a key: each is met once
-    total = sum(len(keys) for _, keys in todo)
-    done = 0
-    with _Prefetch(store, [key for _, keys in todo for key in keys]) as fetch:
-        for signer, listed in todo:
-            done = _signer(
-                conn, trust, fetch, report, signer, listed, done, total, progress, cancelled
-            )
+    signers = store.signers()
+    with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="hub-list") as pool:
+        # one listing per signer, after its cursor: several at once (each is a round trip)
+        listings = list(pool.map(lambda s: store.bundles_after(s, cursors.get(s, "")), signers))
+    listed = [key for keys in listings for key in dict.fromkeys(keys)]
+    # a listing may repeat a key: each is met once
+    total = len(listed)
+    moving: dict[str, bool] = {}  # per signer: still an unbroken run of done keys
+    done, size = 0, 1
+    with _Prefetch(store, listed) as fetch:
+        while done < total:
+            if progress is not None:
+                progress(done, total)
+            if cancelled is not None and cancelled():
+                raise Cancelled("ingest cancelled; every bundle loaded is whole")
+            with conn.transaction():
+                batch, finished = _batch(conn, trust, fetch, report, listed[done : done + size])
+                _move_cursors(conn, store, batch, finished, moving)
+            done += len(batch)
+            size = min(size * 2, MAX_BATCH)
     if progress is not None:
         progress(total, total)
 
 
-def _signer(
-    conn: Any,
-    trust: Any,
-    fetch: _Prefetch,
-    report: IngestReport,
-    signer: str,
-    listed: list[str],
-    done: int,
-    total: int,
-    progress: Callable[[int, int], None] | None,
-    cancelled: Callable[[], bool] | None,
-) -> int:
-    """Take one signer's listed keys in order; how many keys are done overall after them."""
-    moving = True
-    for key in listed:
-        if progress is not None:
-            progress(done, total)
-        if cancelled is not None and cancelled():
-            raise Cancelled("ingest cancelled; every bundle loaded is whole")
-        done += 1
-        if not _one(conn, trust, fetch, key, report):
-            moving = False
-        elif moving:  # a restart lists after the last of an unbroken run of done keys
-            conn.execute(
+def _move_cursors(
+    conn: Any, store: S3Bucket, batch: list[str], finished: set[str], moving: dict[str, bool]
+) -> None:
+    """Move each signer's cursor past the keys of its unbroken run of done keys (a restart
+    lists after it); ``GREATEST``, so two workers never move it back."""
+    last: dict[str, str] = {}
+    for key in batch:
+        signer = store.location.signer_of(key)
+        if key not in finished:
+            moving[signer] = False
+        elif moving.setdefault(signer, True):
+            last[signer] = key
+    if last:
+        with conn.cursor() as cur:
+            cur.executemany(
                 "INSERT INTO hub_signers (key_id, last_key) VALUES (%s, %s)"
                 " ON CONFLICT (key_id) DO UPDATE"
                 " SET last_key = GREATEST(hub_signers.last_key, EXCLUDED.last_key)",
-                [signer, key],
+                sorted(last.items()),
             )
-    return done
 
 
 class _Prefetch:
-    """Reads the next few objects in threads while the current bundle is verified and loaded
-    (reading is waiting on the network; verifying and loading are not)."""
+    """Reads the next objects in a pool of threads while the current ones are verified and
+    loaded (reading is waiting on the network; verifying and loading are not)."""
 
-    AHEAD = 4
+    AHEAD = FETCH_THREADS  # objects held ahead (a bundle may be up to 256 MiB)
 
     def __init__(self, store: S3Bucket, keys: list[str]) -> None:
         self.store = store
         self._keys = keys
         self._next = 0
         self._futures: dict[str, Future[bytes]] = {}
-        self._pool = ThreadPoolExecutor(self.AHEAD, thread_name_prefix="hub-fetch")
+        self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="hub-fetch")
 
     def __enter__(self) -> _Prefetch:
         return self
@@ -210,108 +222,244 @@ class _Prefetch:
             future.cancel()
 
 
-def _one(conn: Any, trust: Any, fetch: _Prefetch, key: str, report: IngestReport) -> bool:
-    """Take one key; True once it is done (by this worker or before), False if busy."""
-    store = fetch.store
-    with conn.transaction():
-        locked = conn.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [key]
-        ).fetchone()[0]
-        if not locked:
+@dataclass
+class _Taken:
+    """One key of a batch this worker verifies and loads or refuses."""
+
+    key: str
+    sha256: str
+    bundle: bundles.VerifiedBundle | None = None
+    refusal: bundles.BundleRejected | None = None
+
+
+def _batch(
+    conn: Any, trust: Any, fetch: _Prefetch, report: IngestReport, batch: list[str]
+) -> tuple[list[str], set[str]]:
+    """Take a batch of keys inside the caller's transaction: the keys taken (the first ones,
+    as many as hold :data:`MAX_BATCH_EVENTS` events; the rest wait for the next batch), and
+    those of them done after it (by this worker or before). A key another worker holds, or
+    one by a key not trusted (yet), is not done."""
+    locked = dict(
+        conn.execute(
+            "SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0))"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            [batch],
+        ).fetchall()
+    )
+    mine = [key for key in batch if locked[key]]
+    known = {
+        row[0] for row in conn.execute("SELECT key FROM hub_bundles WHERE key = ANY(%s)", [mine])
+    }
+    finished = set(known)
+    taken: list[_Taken] = []
+    held = 0
+    for at, key in enumerate(batch):
+        if held >= MAX_BATCH_EVENTS:
+            batch = batch[:at]  # big bundles: fewer keys a batch, bounded memory
+            break
+        if not locked[key]:
             report.busy += 1
             fetch.forget(key)
-            return False
-        if conn.execute("SELECT 1 FROM hub_bundles WHERE key = %s", [key]).fetchone():
+        elif key in known:
             report.already += 1
             fetch.forget(key)
-            return True
-        data = fetch.get(key)
-        sha = hashlib.sha256(data).hexdigest()
-        signer = store.location.signer_of(key)
-        try:
-            bundle = bundles.verify_bundle(trust, data)
-            _check_log(conn, bundle, key)
-            with conn.transaction():  # a savepoint: a conflict takes back this bundle's rows
-                inserted = _load_events(conn, bundle, key)
-        except bundles.BundleRejected as exc:
+        else:
+            taken.append(_verified(trust, fetch, key))
+            bundle = taken[-1].bundle
+            held += len(bundle.events) if bundle is not None else 0
+    _check_logs(conn, taken)
+    counts = _load(conn, taken)
+    for item in taken:
+        if item.refusal is not None:
+            exc = item.refusal
             note = f"{exc.reason}\n{exc.message}\n"
-            store.put(key + ".reason", note.encode("utf-8"))
-            report.refused.append((key, str(exc.reason)))
-            if exc.reason == RefusalReason.UNKNOWN_SIGNER:
-                return False  # not done: taken once the key is trusted (as a laptop does)
-            conn.execute(
-                "INSERT INTO hub_bundles (key, signer_key_id, sha256, state, reason, message)"
-                " VALUES (%s, %s, %s, 'refused', %s, %s)",
-                [key, signer, sha, str(exc.reason), exc.message],
+            fetch.store.put(item.key + ".reason", note.encode("utf-8"))
+            report.refused.append((item.key, str(exc.reason)))
+            if exc.reason != RefusalReason.UNKNOWN_SIGNER:
+                finished.add(item.key)
+            # an unknown signer's bundle gets no row: taken once the key is trusted
+        else:
+            finished.add(item.key)
+            report.loaded.append(item.key)
+            report.events += counts[item.key]
+    _record_bundles(conn, fetch.store, taken, counts)
+    return batch, finished
+
+
+def _verified(trust: Any, fetch: _Prefetch, key: str) -> _Taken:
+    """Read and verify one object (a refusal is kept, not raised)."""
+    data = fetch.get(key)
+    item = _Taken(key, hashlib.sha256(data).hexdigest())
+    try:
+        item.bundle = bundles.verify_bundle(trust, data)
+    except bundles.BundleRejected as exc:
+        item.refusal = exc
+    return item
+
+
+def _check_logs(conn: Any, taken: list[_Taken]) -> None:
+    """Refuse a bundle whose sequence number another loaded bundle of its signer holds (in
+    the database, or earlier in this batch), as the app's import does (``replay``)."""
+    accepted = [t for t in taken if t.bundle is not None and t.refusal is None]
+    if not accepted:
+        return
+    held: dict[tuple[str, int], tuple[str, str]] = {
+        (signer, int(seq)): (bundle_id, key)
+        for signer, seq, bundle_id, key in conn.execute(
+            "SELECT b.signer_key_id, b.seq, b.bundle_id, b.key FROM hub_bundles b"
+            " JOIN unnest(%s::text[], %s::bigint[]) AS t(signer, seq)"
+            " ON b.signer_key_id = t.signer AND b.seq = t.seq WHERE b.state = 'loaded'",
+            [[t.bundle.signer.key_id for t in accepted], [t.bundle.seq for t in accepted]],  # type: ignore[union-attr]
+        )
+    }
+    for item in accepted:
+        bundle = item.bundle
+        assert bundle is not None
+        where = (bundle.signer.key_id, bundle.seq)
+        found = held.setdefault(where, (bundle.bundle_id, item.key))
+        if found[0] != bundle.bundle_id:
+            item.refusal = bundles.BundleRejected(
+                RefusalReason.REPLAY,
+                f"sequence {bundle.seq} of key {bundle.signer.key_id} is already {found[1]}",
             )
-            return True
-        conn.execute(
-            "INSERT INTO hub_bundles (key, signer_key_id, bundle_id, seq, sha256, state, events)"
-            " VALUES (%s, %s, %s, %s, %s, 'loaded', %s)",
-            [key, bundle.signer.key_id, bundle.bundle_id, bundle.seq, sha, inserted],
-        )
-    report.loaded.append(key)
-    report.events += inserted
-    return True
 
 
-def _check_log(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
-    """Refuse a bundle whose sequence number another loaded bundle of its signer holds."""
-    row = conn.execute(
-        "SELECT bundle_id, key FROM hub_bundles WHERE signer_key_id = %s AND seq = %s"
-        " AND state = 'loaded'",
-        [bundle.signer.key_id, bundle.seq],
-    ).fetchone()
-    if row and row[0] != bundle.bundle_id:
-        raise bundles.BundleRejected(
-            RefusalReason.REPLAY,
-            f"sequence {bundle.seq} of key {bundle.signer.key_id} is already {row[1]}",
-        )
+def _load(conn: Any, taken: list[_Taken]) -> Counter[str]:
+    """COPY the new events of the batch's accepted bundles (set union by id); per key, how
+    many were new. An event id loaded before (or earlier in the batch) with other content
+    refuses its bundle (``event-conflict``), as the app's import does.
+
+    Another worker may insert one of the same event ids (from another bundle) between the
+    look and the COPY: the COPY then fails on the primary key, its savepoint takes it back
+    and the batch is looked at again."""
+    import psycopg
+
+    for _attempt in range(5):
+        rows = _new_rows(conn, taken)
+        try:
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy(f"COPY hub_events ({_EVENT_COLUMNS}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            continue
+        return Counter(row[7] for row in rows)
+    raise HubDatabaseError("other workers kept loading the same events; run ingest again")
 
 
-def _load_events(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> int:
-    """Insert the bundle's events (set union by id); how many were new.
-
-    An event id already loaded with other content refuses the bundle (``event-conflict``),
-    as the app's import does; the caller's savepoint takes back what was inserted."""
-    inserted = 0
-    rows = [
-        (
-            e.id,
-            e.case_id,
-            e.reviewer_id,
-            e.role,
-            e.label,
-            e.created_at,
-            json.dumps(e.to_row(), ensure_ascii=False),
-            key,
-        )
-        for e in bundle.events
-    ]
-    with conn.cursor() as cur:
-        for start in range(0, len(rows), EVENTS_BATCH):
-            chunk = rows[start : start + EVENTS_BATCH]
-            placeholders = ",".join(["(%s,%s,%s,%s,%s,%s,%s::jsonb,%s)"] * len(chunk))
-            cur.execute(
-                "INSERT INTO hub_events (id, case_id, reviewer_id, role, label, created_at, row,"
-                f" bundle_key) VALUES {placeholders} ON CONFLICT (id) DO NOTHING",
-                [value for row in chunk for value in row],
+def _new_rows(conn: Any, taken: list[_Taken]) -> list[tuple[str, ...]]:
+    """The rows to load: each event id not loaded yet, once, from the first accepted bundle
+    that holds it; a bundle holding an id with other content than loaded is refused."""
+    accepted = [t for t in taken if t.bundle is not None and t.refusal is None]
+    ids = [e.id for t in accepted for e in t.bundle.events]  # type: ignore[union-attr]
+    stored: dict[str, tuple[str, dict[str, Any]]] = (
+        {
+            event_id: (where, row if isinstance(row, dict) else json.loads(row))
+            for event_id, row, where in conn.execute(
+                "SELECT id, row, bundle_key FROM hub_events WHERE id = ANY(%s)", [ids]
             )
-            inserted += cur.rowcount
-    if inserted < len(rows):
-        _check_known(conn, bundle, key)
-    return inserted
-
-
-def _check_known(conn: Any, bundle: bundles.VerifiedBundle, key: str) -> None:
-    """Refuse the bundle if an event it holds was loaded before with other content."""
-    mine = {e.id: e.to_row() for e in bundle.events}
-    for event_id, stored, where in conn.execute(
-        "SELECT id, row, bundle_key FROM hub_events WHERE id = ANY(%s) AND bundle_key <> %s",
-        [list(mine), key],
-    ):
-        if stored != mine[event_id]:
-            raise bundles.BundleRejected(
+        }
+        if ids
+        else {}
+    )
+    seen: dict[str, tuple[str, str]] = {}  # id -> (bundle key, row JSON) earlier in the batch
+    rows: list[tuple[str, ...]] = []
+    for item in accepted:
+        bundle = item.bundle
+        assert bundle is not None
+        mine: list[tuple[str, ...]] = []
+        conflict = None
+        for event in bundle.events:
+            row = _row(event)
+            text = json.dumps(row, ensure_ascii=False)
+            if event.id in stored:
+                where, before = stored[event.id]
+                if before != row:
+                    conflict = (event.id, where)
+                    break
+            elif event.id in seen:
+                if seen[event.id][1] != text:
+                    conflict = (event.id, seen[event.id][0])
+                    break
+            else:
+                mine.append(
+                    (
+                        event.id,
+                        event.case_id,
+                        event.reviewer_id,
+                        event.role,
+                        event.label,  # type: ignore[arg-type]
+                        event.created_at,
+                        text,
+                        item.key,
+                    )
+                )
+        if conflict is not None:
+            item.refusal = bundles.BundleRejected(
                 RefusalReason.EVENT_CONFLICT,
-                f"event {event_id} differs from the one loaded from {where}",
+                f"event {conflict[0]} differs from the one loaded from {conflict[1]}",
             )
+            continue
+        for row_values in mine:
+            seen[row_values[0]] = (item.key, row_values[6])
+        rows.extend(mine)
+    return rows
+
+
+_FIELDS = tuple(VerdictEvent.__dataclass_fields__)
+
+
+def _row(event: VerdictEvent) -> dict[str, Any]:
+    """``event.to_row()`` (the app's ``verdicts`` row, citations as JSON text), built field
+    by field: the deep copy of ``dataclasses.asdict`` would only cost time."""
+    row = {name: getattr(event, name) for name in _FIELDS}
+    row["citations"] = citations_json(event.citations)
+    return row
+
+
+def _record_bundles(conn: Any, store: S3Bucket, taken: list[_Taken], counts: Counter[str]) -> None:
+    """One ``hub_bundles`` row per bundle taken (none for an unknown signer's)."""
+    rows: list[tuple[Any, ...]] = []
+    for item in taken:
+        signer = store.location.signer_of(item.key)
+        if item.refusal is None:
+            bundle = item.bundle
+            assert bundle is not None
+            rows.append(
+                (
+                    item.key,
+                    bundle.signer.key_id,
+                    bundle.bundle_id,
+                    bundle.seq,
+                    item.sha256,
+                    "loaded",
+                    None,
+                    None,
+                    counts[item.key],
+                )
+            )
+        elif item.refusal.reason != RefusalReason.UNKNOWN_SIGNER:
+            reason = item.refusal
+            rows.append(
+                (
+                    item.key,
+                    signer,
+                    None,
+                    None,
+                    item.sha256,
+                    "refused",
+                    str(reason.reason),
+                    reason.message,
+                    0,
+                )
+            )
+    if rows:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY hub_bundles ({_BUNDLE_COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
