@@ -122,6 +122,7 @@ def test_the_findings_dialog_exports_the_cases_with_a_click(
     seen: list[list[FindingCase]] = []
 
     def export_cases(dialog: FindingsDialog) -> None:
+        qtbot.waitUntil(lambda: dialog.loaded)  # read in a worker
         seen.append(dialog.cases)
         assert dialog.export_cases_button.isEnabled()
         qtbot.mouseClick(dialog.export_cases_button, Qt.MouseButton.LeftButton)

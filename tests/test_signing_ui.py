@@ -93,7 +93,7 @@ def test_wrong_passphrase_and_missing_key_say_what_to_do(
         assert not window.sync_now(tmp_path, "anything")
     assert "Create your signing key first" in messages[-1]
     assert window.create_key(PASS_A)
-    window._passphrase = None
+    window._identity = None
     with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
         assert not window.sync_now(tmp_path, "not the passphrase")
     assert "Wrong passphrase" in messages[-1]
