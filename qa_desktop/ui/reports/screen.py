@@ -82,6 +82,11 @@ TAXONOMY_OUTCOMES: tuple[tuple[str, ...], ...] = (
 )
 """The outcomes behind each row of the taxonomy table, in its order."""
 
+STEP_MS = 1
+"""The screen is built in steps this far apart: a real timer, not a zero one (a zero timer is
+a posted event, run in the same pass as the paint it follows), so other timers and input get
+their turn between steps."""
+
 Pick = tuple[dict[str, str], tuple[str, ...]]
 """What a click picked: the key columns and the outcomes (empty: every case)."""
 
@@ -297,7 +302,7 @@ class ReportsScreen(QWidget):
                 break
         self.tabs.show()
         if not all(self._built):
-            QTimer.singleShot(0, self, self._build_next_tab)
+            QTimer.singleShot(STEP_MS, self, self._build_next_tab)
 
     def _tab_shown(self, index: int) -> None:
         self.build_tab(index)
@@ -367,14 +372,19 @@ class ReportsScreen(QWidget):
     def open_screen(self) -> None:
         """Fill the filter choices and compute the report (both in the background); the tabs
         not built yet are built one per event-loop turn meanwhile."""
-        QTimer.singleShot(0, self, self._build_next_tab)
+        QTimer.singleShot(STEP_MS, self, self._build_next_tab)
         self._run(lambda ws: ws.reports.filter_values(), self._fill_choices)
 
-    def _fill_choices(self, values: object) -> None:
+    def _fill_choices(self, values: object, names: tuple[str, ...] | None = None) -> None:
+        """Fill one filter's choices per event-loop turn (a million cases have many
+        moderators), then compute the report."""
         assert isinstance(values, dict)
-        for name, choice in self.combos.items():
-            choice.set_values(values.get(name, []))
-        self.refresh()
+        left = tuple(self.combos) if names is None else names
+        if not left:
+            self.refresh()
+            return
+        self.combos[left[0]].set_values(values.get(left[0], []))
+        QTimer.singleShot(STEP_MS, self, lambda: self._fill_choices(values, left[1:]))
 
     def refresh(self) -> None:
         """Compute the report for the current filter in the background; a newer refresh
