@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from qa_desktop.core.verdicts import Citation, record_verdict
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.findings_dialog import FindingsDialog
+from qa_desktop.ui.workers import WorkspaceTask
 
 from .factory import case_record, write_batch
 from .recording import record
@@ -122,6 +124,7 @@ def test_the_findings_dialog_exports_the_cases_with_a_click(
     seen: list[list[FindingCase]] = []
 
     def export_cases(dialog: FindingsDialog) -> None:
+        qtbot.waitUntil(lambda: dialog.loaded)  # read in a worker
         seen.append(dialog.cases)
         assert dialog.export_cases_button.isEnabled()
         qtbot.mouseClick(dialog.export_cases_button, Qt.MouseButton.LeftButton)
@@ -133,3 +136,50 @@ def test_the_findings_dialog_exports_the_cases_with_a_click(
         rows = list(csv.DictReader(f))
     assert [r["case_id"] for r in rows] == ["t-0", "t-1", "t-3", "t-3"]
     assert rows[3]["reviewer"] == "Ana" and rows[3]["notes"] == "hers"
+
+
+def test_findings_are_read_in_a_worker_and_the_keys_typed_meanwhile_wait_for_them(
+    qtbot: QtBot, ws: Workspace
+) -> None:
+    """Issue 15: the findings queries ran on the GUI thread before their dialog showed. The
+    dialog now shows at once, saying it reads; Down and Return typed before the rows arrive
+    act on them when they do (the second section's example case opens)."""
+    window = open_window(qtbot, ws)
+    groups = ws.reports.rca_escalations()
+    assert len(groups) >= 2
+    wanted = groups[1].example_case_ids[0]
+    # The window's worker is busy with an earlier task, so the findings wait behind it.
+    busy, release = threading.Event(), threading.Event()
+
+    def earlier(_ws: Workspace) -> None:
+        busy.set()
+        release.wait(10)
+
+    window.tasks.start(WorkspaceTask(0, ws.data_dir, earlier, window.task_signals))
+    assert busy.wait(10)
+    statements: list[str] = []
+    conn = ws.database_for_tests().conn
+    conn.set_trace_callback(
+        lambda sql: None if sql.lstrip().upper().startswith("PRAGMA") else statements.append(sql)
+    )
+    seen: list[str] = []
+    before_shown: list[str] = []
+
+    def type_ahead(dialog: FindingsDialog) -> None:
+        seen.append(dialog.summary.text())
+        before_shown.extend(statements)
+        assert not dialog.loaded and dialog.table.rowCount() == 0
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Down)
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+        assert dialog.isVisible()  # nothing to open yet: the keys wait
+        release.set()
+
+    try:
+        with answer_dialog(qtbot, type_ahead, kind=FindingsDialog):
+            window.show_rca_escalations()
+    finally:
+        release.set()
+        conn.set_trace_callback(None)
+    assert seen == ["Reading the flagged verdicts…"]
+    assert window.review.case is not None and window.review.case.id == wanted
+    assert before_shown == []  # no findings query on the GUI connection before it showed

@@ -255,6 +255,7 @@ def test_rca_and_gap_lists_fill_from_verdicts_and_export(
     window = open_window(qtbot, markets)
 
     def one_gap(dialog: FindingsDialog) -> None:
+        qtbot.waitUntil(lambda: dialog.loaded)  # read in a worker
         rows = dialog.table.rowCount()
         dialog.reject()
         assert rows == 1

@@ -239,3 +239,48 @@ def test_reports_screen_filters_and_exports(qtbot: QtBot, ws: Workspace, tmp_pat
     assert "50.0% (95% CI 9.5%–90.5%, 1 of 2" in pdf_text(tmp_path / "hs.pdf")
     screen.back_button.click()
     assert window.screens.currentWidget() is window.review
+
+
+def test_reports_open_in_steps_without_a_query_on_the_gui_thread_and_keep_what_is_typed(
+    qtbot: QtBot, ws: Workspace
+) -> None:
+    """Issue 15: opening Reports built every tab's tables at once on the GUI thread (a
+    58-68 ms stall). The screen now opens with its filters and builds the tabs one per
+    event-loop turn while the worker reads; what the reviewer types meanwhile stays."""
+    window = open_window(qtbot, ws)
+    statements: list[str] = []
+    conn = ws.database_for_tests().conn
+    conn.set_trace_callback(
+        lambda sql: None if sql.lstrip().upper().startswith("PRAGMA") else statements.append(sql)
+    )
+    try:
+        qtbot.keyClick(
+            window,
+            Qt.Key.Key_R,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+        screen = window.reports
+        assert screen is not None and window.screens.currentWidget() is screen
+        # Nothing of the figures is built yet: the tabs come at the next event-loop turns.
+        assert not any(screen._built) and not screen.views
+        screen.date_to.setFocus()
+        qtbot.keyClicks(screen.date_to, "2026-12-31")  # typed while the screen builds
+        qtbot.waitUntil(lambda: screen.report is not None and all(screen._built), timeout=10000)
+    finally:
+        conn.set_trace_callback(None)
+    assert statements == []  # every query of the screen ran on the worker's own connection
+    assert screen.date_to.text() == "2026-12-31"
+    assert screen.tabs.isVisible()
+    assert set(screen.views) == set(screen.models)
+    assert HEADLINE in screen.headline.text()
+    assert screen.models["accuracy"].rowCount() == 5
+    # Return in the date field refreshes with it; Alt+W shows the weekly tab, sized then.
+    qtbot.keyClick(screen.date_to, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: screen.report is not None and screen.report.filter.date_to == "2026-12-31"
+    )
+    assert "weekly" in screen._unsized
+    qtbot.keyClick(screen.date_to, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    assert screen.tabs.currentIndex() == 1
+    assert "weekly" not in screen._unsized
+    assert screen.models["weekly"].rowCount() > 0

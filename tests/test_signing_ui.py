@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import bundles, keys
@@ -19,6 +23,7 @@ from .test_bundles import flip_a_content_byte
 from .windows import answer_dialog, note_and_close, open_window
 
 PASS_A, PASS_B = "correct horse", "battery staple"
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 def keyed_windows(
@@ -93,7 +98,7 @@ def test_wrong_passphrase_and_missing_key_say_what_to_do(
         assert not window.sync_now(tmp_path, "anything")
     assert "Create your signing key first" in messages[-1]
     assert window.create_key(PASS_A)
-    window._passphrase = None
+    window._identity = None
     with answer_dialog(qtbot, note_and_close(messages), kind=QMessageBox):
         assert not window.sync_now(tmp_path, "not the passphrase")
     assert "Wrong passphrase" in messages[-1]
@@ -272,3 +277,72 @@ def test_export_with_evidence_from_the_window_and_its_errors(
     assert TrustDialog(b).add_key(pub, "Ana", "reviewer", a.reviewer.id, confirm=False)
     verified = b.bundles.verify(bundle)
     assert list(verified.evidence) == ["note.txt"]
+
+
+@pytest.mark.slow
+def test_the_signing_key_opens_off_the_gui_thread_at_its_real_cost_from_the_keyboard(
+    qtbot: QtBot,
+    pair: tuple[Workspace, Workspace],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 15: scrypt (~0.5 s at the real cost) ran on the GUI thread on the first sync or
+    export. It runs in the worker now (the GUI thread keeps turning meanwhile), the key is
+    kept for the session, and Ctrl+Shift+S with the passphrase typed still syncs."""
+    monkeypatch.setattr(keys, "SCRYPT_N", 2**17)  # the real cost, not the tests' tiny one
+    derived: list[tuple[threading.Thread, float, float]] = []
+    real_scrypt = keys.Scrypt
+
+    class WatchedScrypt:
+        def __init__(self, **kwargs: int | bytes) -> None:
+            self.real = real_scrypt(**kwargs)  # type: ignore[arg-type]
+
+        def derive(self, material: bytes) -> bytes:
+            started = time.monotonic()
+            key = self.real.derive(material)
+            derived.append((threading.current_thread(), started, time.monotonic()))
+            return key
+
+    monkeypatch.setattr(keys, "Scrypt", WatchedScrypt)
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
+    heartbeat.start()
+
+    a, _ = pair
+    window = open_window(qtbot, a)
+    assert window.create_key(PASS_A)
+    window._identity = None  # as after a restart: the next sync opens the key again
+    window.activateWindow()  # the key's progress dialog had it
+    qtbot.waitUntil(window.isActiveWindow)
+    record(a, "t-0", "no_violation")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    messages: list[str] = []
+
+    def passphrase(dialog: QInputDialog) -> None:
+        field = dialog.findChild(QLineEdit)
+        qtbot.keyClicks(field, PASS_A)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+
+    def no_bucket(dialog: QInputDialog) -> None:  # empty: choose a folder
+        qtbot.keyClick(dialog.findChild(QLineEdit), Qt.Key.Key_Return)
+
+    answers = (passphrase, no_bucket, note_and_close(messages))
+    with answer_dialog(qtbot, *answers, kind=(QInputDialog, QMessageBox), timeout_ms=30000):
+        qtbot.keyClick(window, Qt.Key.Key_S, CTRL_SHIFT)
+    heartbeat.stop()
+    assert "Sent 1 event of yours" in messages[-1]
+    (made_in, _, _), (opened_in, started, ended) = derived
+    assert made_in is not threading.main_thread() and opened_in is not threading.main_thread()
+    assert any(started < tick < ended for tick in ticks)  # the GUI turned while scrypt ran
+    # The key stays open for the session: the next sync asks nothing and derives nothing.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    with answer_dialog(
+        qtbot, no_bucket, note_and_close(messages), kind=(QInputDialog, QMessageBox)
+    ):
+        qtbot.keyClick(window, Qt.Key.Key_S, CTRL_SHIFT)
+    assert "Nothing new of yours to send" in messages[-1] and len(derived) == 2

@@ -30,14 +30,17 @@ def open_window(qtbot: QtBot, ws: Workspace, **kwargs: Any) -> MainWindow:
 # -- modal dialogs ------------------------------------------------------------------------------
 
 Answer = Callable[[Any], object]
+Kind = type[QWidget] | tuple[type[QWidget], ...]
 
 
 @contextmanager
 def answer_dialog(
-    qtbot: QtBot, *answers: Answer, kind: type[QWidget] = QWidget, timeout_ms: int = 5000
+    qtbot: QtBot, *answers: Answer, kind: Kind = QWidget, timeout_ms: int = 5000
 ) -> Iterator[list[QWidget]]:
     """Answer the modal dialogs (or popup menus) that come up inside the ``with`` block, in
     order: the i-th gets ``answers[i](dialog)``, which must close it (or click what closes it).
+    ``kind`` (a class, or a tuple of them) says which to answer: others (a progress dialog)
+    may come and go.
 
     Bounded: the test fails with a clear message, and never hangs, when no ``kind`` dialog
     comes up within ``timeout_ms`` of the block's start (or of the previous answer), when a
@@ -78,7 +81,7 @@ _POLL_MS = 20
 class _DialogWatch:
     """Polls for the next modal dialog or popup and answers it (see :func:`answer_dialog`)."""
 
-    def __init__(self, answers: tuple[Answer, ...], kind: type[QWidget], timeout_ms: int) -> None:
+    def __init__(self, answers: tuple[Answer, ...], kind: Kind, timeout_ms: int) -> None:
         self.pending = list(answers)
         self.count = len(answers)
         self.kind = kind
@@ -124,7 +127,9 @@ class _DialogWatch:
 
     def wanted(self) -> str:
         number = len(self.answered) + 1
-        return f"{self.kind.__name__} (dialog {number} of {self.count})"
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        names = " or ".join(kind.__name__ for kind in kinds)
+        return f"{names} (dialog {number} of {self.count})"
 
     def fail(self, message: str, widget: QWidget | None) -> None:
         self.failure = f"answer_dialog: {message}"

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,9 +55,14 @@ from .reports.screen import ReportsScreen
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
 from .signing import TrustDialog, ask_passphrase, import_summary, plural, sync_summary
-from .workers import IsCancelled, Progress, run_in_background
+from .workers import IsCancelled, Outcome, Progress, TaskSignals, WorkspaceTask, run_in_background
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
+
+T = TypeVar("T")
+
+OpenKey = Callable[[Workspace], Identity]
+"""Gives a worker thread the signing key (opening it there: scrypt takes ~0.5 s)."""
 
 OUTSIDE_CHANGES_MS = 1500
 """How often the window asks SQLite whether another process changed the data."""
@@ -76,7 +83,20 @@ class MainWindow(QMainWindow):
         self.clock = clock
         self.changes = Changes(self)
         self.preferences_file = QSettings(str(workspace.settings_path), QSettings.Format.IniFormat)
-        self._passphrase: str | None = None
+        self._identity: Identity | None = None
+        """The signing key once opened (in a worker), kept in memory for the session."""
+        self._opened: list[Identity] = []
+        """What a worker's :meth:`_key_opener` opened, taken by :meth:`_unlocked`."""
+        self.tasks = QThreadPool(self)
+        """Non-modal queries of the window's dialogs (findings), one at a time."""
+        self.tasks.setMaxThreadCount(1)
+        self.task_signals = TaskSignals(self)
+        self.task_signals.done.connect(self._task_done)
+        self.task_signals.failed.connect(self._task_failed)
+        self._task_number = 0
+        self._task_handlers: dict[
+            int, tuple[Callable[[object], None], Callable[[Exception], None]]
+        ] = {}
         self.setWindowTitle(
             f"QA Desktop — {workspace.reviewer.display_name if workspace.reviewer else ''}"
         )
@@ -304,24 +324,54 @@ class MainWindow(QMainWindow):
         ShortcutMapDialog(keyed(ACTIONS), self).exec()
 
     def show_rca_escalations(self) -> None:
-        """RCA escalations grouped by the section they cite."""
-        FindingsDialog(
-            "RCA escalations",
-            self.ws.reports.rca_escalations(),
-            self.review.open_case_by_id,
-            self,
-            cases=self.ws.reports.rca_cases(),
-        ).exec()
+        """RCA escalations grouped by the section they cite (read in the background)."""
+        self._show_findings(
+            "RCA escalations", lambda ws: (ws.reports.rca_escalations(), ws.reports.rca_cases())
+        )
 
     def show_policy_gaps(self) -> None:
-        """Policy gaps grouped by the section they cite."""
-        FindingsDialog(
-            "Policy gaps",
-            self.ws.reports.policy_gaps(),
-            self.review.open_case_by_id,
-            self,
-            cases=self.ws.reports.gap_cases(),
-        ).exec()
+        """Policy gaps grouped by the section they cite (read in the background)."""
+        self._show_findings(
+            "Policy gaps", lambda ws: (ws.reports.policy_gaps(), ws.reports.gap_cases())
+        )
+
+    def _show_findings(self, title: str, query: Callable[[Workspace], object]) -> None:
+        """Open the findings dialog at once, saying it reads; the query runs in a worker and
+        fills it (keys typed meanwhile wait for the rows)."""
+        dialog = FindingsDialog(title, None, self.review.open_case_by_id, self)
+
+        def fill(result: object) -> None:
+            assert isinstance(result, tuple)
+            dialog.fill(*result)
+
+        number = self.run_task(query, fill, dialog.failed)
+        dialog.exec()
+        self._task_handlers.pop(number, None)  # an answer after the dialog closed is dropped
+        dialog.deleteLater()
+
+    def run_task(
+        self,
+        job: Callable[[Workspace], object],
+        then: Callable[[object], None],
+        failed: Callable[[Exception], None],
+    ) -> int:
+        """Run ``job`` on its own Workspace in the window's worker thread, never modal;
+        ``then(result)`` or ``failed(exception)`` run back on the GUI thread. Returns the
+        task's number (pop it from ``_task_handlers`` to drop its answer)."""
+        self._task_number += 1
+        self._task_handlers[self._task_number] = (then, failed)
+        self.tasks.start(WorkspaceTask(self._task_number, self.ws.data_dir, job, self.task_signals))
+        return self._task_number
+
+    def _task_done(self, number: int, result: object) -> None:
+        handlers = self._task_handlers.pop(number, None)
+        if handlers is not None:
+            handlers[0](result)
+
+    def _task_failed(self, number: int, error: Exception) -> None:
+        handlers = self._task_handlers.pop(number, None)
+        if handlers is not None:
+            handlers[1](error)
 
     def show_deliveries(self) -> None:
         """Per signer: the bundles received and the ones that never arrived."""
@@ -394,8 +444,11 @@ class MainWindow(QMainWindow):
         return True
 
     # -- signing and sync -------------------------------------------------------------------------
-    def _open_identity(self, passphrase: str | None = None) -> Identity | None:
-        """The signing key, opened with the passphrase (asked once per session)."""
+    def _key_opener(self, passphrase: str | None = None) -> OpenKey | None:
+        """How the worker about to sign gets the signing key: the one opened earlier this
+        session, or opened there with ``passphrase`` (asked now if not given). scrypt takes
+        ~0.5 s at its real cost, so it never runs on the GUI thread. None when there is no
+        key yet or the reviewer cancelled the passphrase."""
         if not self.ws.trust.has_identity():
             inform(
                 self,
@@ -404,35 +457,55 @@ class MainWindow(QMainWindow):
                 "you send is signed with it.",
             )
             return None
-        passphrase = (
-            passphrase
-            or self._passphrase
-            or ask_passphrase(self, "Passphrase of your signing key:")
-        )
-        if passphrase is None:
+        known = self._identity
+        if known is not None and passphrase is None:
+            return lambda _ws: known
+        typed = passphrase or ask_passphrase(self, "Passphrase of your signing key:")
+        if typed is None:
             return None
-        try:
-            identity = self.ws.trust.identity(passphrase)
-        except WrongPassphrase:
-            self._passphrase = None
+        opened = self._opened
+
+        def open_key(ws: Workspace) -> Identity:
+            identity = ws.trust.identity(typed)
+            opened.append(identity)  # read back on the GUI thread once the worker ended
+            return identity
+
+        return open_key
+
+    def _unlocked(self, outcome: Outcome[T]) -> bool:
+        """After a job that opened the key: keep the key if it opened; False (and say so)
+        if the passphrase was wrong."""
+        if self._opened:
+            self._identity = self._opened.pop()
+            self._opened.clear()
+        if isinstance(outcome.error, WrongPassphrase):
+            self._identity = None
             warn(self, "Signing key", "Wrong passphrase: the key did not open.")
-            return None
-        self._passphrase = passphrase
-        return identity
+            return False
+        return True
 
     def create_key(self, passphrase: str | None = None) -> bool:
-        """Make your Ed25519 signing key, encrypted with a passphrase."""
+        """Make your Ed25519 signing key, encrypted with a passphrase (in a worker: scrypt)."""
         if self.ws.trust.has_identity():
             inform(self, "Signing key", "You already have a signing key.")
             return False
-        passphrase = passphrase or ask_passphrase(
+        typed = passphrase or ask_passphrase(
             self, "Choose a passphrase for your new signing key:", confirm=True
         )
-        if passphrase is None:
+        if typed is None:
             return False
-        identity = self.ws.trust.create_identity(passphrase)
-        self._passphrase = passphrase
-        self.statusBar().showMessage(f"Signing key {identity.key_id} created", 5000)
+        outcome = run_in_background(
+            self,
+            "Signing key",
+            "Creating your signing key…",
+            self.ws.data_dir,
+            lambda ws, _progress, _cancelled: ws.trust.create_identity(typed),
+        )
+        if outcome.error is not None or outcome.result is None:
+            warn(self, "Signing key", f"The key was not created: {outcome.error}")
+            return False
+        self._identity = outcome.result
+        self.statusBar().showMessage(f"Signing key {self._identity.key_id} created", 5000)
         return True
 
     def _choose_sync_target(self) -> Path | str | None:
@@ -461,8 +534,8 @@ class MainWindow(QMainWindow):
 
     def sync_now(self, folder: Path | str | None = None, passphrase: str | None = None) -> bool:
         """Send your new verdicts to the sync folder (or S3 bucket) and take everyone else's."""
-        identity = self._open_identity(passphrase)
-        if identity is None:
+        open_key = self._key_opener(passphrase)
+        if open_key is None:
             return False
         if folder is None:
             folder = self._choose_sync_target()
@@ -473,9 +546,11 @@ class MainWindow(QMainWindow):
 
         def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> SyncReport:
             # s3:// endpoint and credentials: AWS_ENDPOINT_URL, AWS_PROFILE, ~/.aws/config
-            return ws.sync.to(identity, target, progress=progress, cancelled=cancelled)
+            return ws.sync.to(open_key(ws), target, progress=progress, cancelled=cancelled)
 
         outcome = run_in_background(self, "Sync", f"Syncing with {folder}…", self.ws.data_dir, job)
+        if not self._unlocked(outcome):
+            return False
         if outcome.cancelled:
             self.changes.cases_changed.emit()  # whatever was taken before the cancel stays
             inform(self, "Sync", "Sync cancelled. What was already exchanged is kept whole.")
@@ -520,8 +595,8 @@ class MainWindow(QMainWindow):
         ask_evidence: bool = False,
     ) -> bool:
         """Write your new verdicts (and any ``evidence`` files) as one signed bundle."""
-        identity = self._open_identity(passphrase)
-        if identity is None:
+        open_key = self._key_opener(passphrase)
+        if open_key is None:
             return False
         if ask_evidence and evidence is None:
             chosen_files, _ = QFileDialog.getOpenFileNames(
@@ -544,7 +619,7 @@ class MainWindow(QMainWindow):
         def export(
             ws: Workspace, _progress: Progress, cancelled: IsCancelled
         ) -> ExportResult | None:
-            return ws.bundles.export(identity, target, evidence=attached, cancelled=cancelled)
+            return ws.bundles.export(open_key(ws), target, evidence=attached, cancelled=cancelled)
 
         outcome = run_in_background(
             self,
@@ -553,6 +628,8 @@ class MainWindow(QMainWindow):
             self.ws.data_dir,
             export,
         )
+        if not self._unlocked(outcome):
+            return False
         if outcome.cancelled:
             inform(self, "Export", "Export cancelled. Nothing was written.")
             return False
@@ -578,8 +655,8 @@ class MainWindow(QMainWindow):
     ) -> Path | None:
         """Ship an async calibration session to its participants: a case batch of its cases
         with the session inside, signed with your key; the .zip written (None: not shipped)."""
-        identity = self._open_identity(passphrase)
-        if identity is None:
+        open_key = self._key_opener(passphrase)
+        if open_key is None:
             return None
         if folder is None:
             chosen = QFileDialog.getExistingDirectory(
@@ -591,11 +668,13 @@ class MainWindow(QMainWindow):
         target = folder
 
         def ship(ws: Workspace, _progress: Progress, _cancelled: IsCancelled) -> Path:
-            return ws.calibration.ship(session_id, identity, target)
+            return ws.calibration.ship(session_id, open_key(ws), target)
 
         outcome = run_in_background(
             self, "Ship", f"Signing the session into {folder}…", self.ws.data_dir, ship
         )
+        if not self._unlocked(outcome):
+            return None
         if outcome.error is not None:
             warn(self, "Not shipped", f"{outcome.error}\n\nNothing was written.")
             return None

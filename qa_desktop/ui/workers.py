@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QRunnable,
+    QThread,
+    Signal,
+    SignalInstance,
+    Slot,
+)
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from ..core.api import Cancelled
@@ -172,7 +180,8 @@ class TaskSignals(QObject):
 
 class WorkspaceTask(QRunnable):
     """One job on its own Workspace in a ``QThreadPool`` thread, never modal: the screen
-    numbers its tasks and keeps only the newest answer (reports, the session report)."""
+    numbers its tasks and keeps the answers it still wants (reports, the session report,
+    the findings, the queue's counts)."""
 
     def __init__(
         self, number: int, data_dir: Path, job: Callable[[Workspace], object], signals: TaskSignals
@@ -187,6 +196,12 @@ class WorkspaceTask(QRunnable):
                 result = self.job(ws)
         except Exception as exc:  # every failure must reach the screen, not vanish
             log.info("background query ended with %s", type(exc).__name__)
-            self.signals.failed.emit(self.number, exc)
+            self._emit(self.signals.failed, exc)
         else:
-            self.signals.done.emit(self.number, result)
+            self._emit(self.signals.done, result)
+
+    def _emit(self, signal: SignalInstance, payload: object) -> None:
+        try:
+            signal.emit(self.number, payload)
+        except RuntimeError:  # the screen (and its signals object) is gone: nobody to tell
+            log.info("background query answered after its screen closed")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
@@ -80,8 +82,37 @@ TAXONOMY_OUTCOMES: tuple[tuple[str, ...], ...] = (
 )
 """The outcomes behind each row of the taxonomy table, in its order."""
 
+STEP_MS = 1
+"""The screen is built in steps this far apart: a real timer, not a zero one (a zero timer is
+a posted event, run in the same pass as the paint it follows), so other timers and input get
+their turn between steps."""
+
 Pick = tuple[dict[str, str], tuple[str, ...]]
 """What a click picked: the key columns and the outcomes (empty: every case)."""
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One tab of figures: its charts (attribute names of the screen's :class:`ChartView`),
+    then its tables, stacked top to bottom, or side by side when ``across``."""
+
+    title: str
+    tables: tuple[str, ...]
+    charts: tuple[str, ...] = ()
+    across: bool = False
+
+
+TABS = (
+    Tab("&Accuracy", ("accuracy",), ("accuracy_chart", "errors_chart")),
+    Tab("&Weekly", ("weekly",), ("weekly_chart",)),
+    Tab("&Errors", ("taxonomy",)),
+    Tab("C&onfusion", ("confusion",), ("heat_map",), across=True),
+    Tab("&Flags and throughput", ("flags", "throughput", "time_on_case")),
+    Tab("Wei&ghted", ("weighted",)),
+    Tab("Ca&libration", ("calibration",), ("drift_chart",)),
+    Tab("&My exposure (only you)", ("my_exposure",)),
+)
+"""The tabs, in order."""
 
 
 class ChartView(QWidget):
@@ -194,44 +225,44 @@ class ReportsScreen(QWidget):
         self.headline = QLabel("No report yet: press Refresh.")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)
         self.headline.setWordWrap(True)
-        self.models: dict[str, ReportTableModel] = {}
+        self.models: dict[str, ReportTableModel] = {
+            name: ReportTableModel() for tab in TABS for name in tab.tables
+        }
         self.views: dict[str, QTableView] = {}
+        """The tables of the tabs built so far (see :meth:`build_tab`)."""
+        self._unsized: set[str] = set()
+        """Views whose columns wait to be sized to a report's rows until their tab shows."""
         self.accuracy_chart = ChartView(self._paint_accuracy)
         self.errors_chart = ChartView(self._paint_errors)
         self.weekly_chart = ChartView(self._paint_weekly)
         self.heat_map = ChartView(self._paint_heat_map)
+        self.drift_chart = ChartView(self._paint_drift)
+        self.charts = (
+            self.accuracy_chart,
+            self.errors_chart,
+            self.weekly_chart,
+            self.heat_map,
+            self.drift_chart,
+        )
         self.accuracy_chart.picked.connect(lambda bar: self._pick_bar(bar, ()))
         self.errors_chart.picked.connect(lambda bar: self._pick_bar(bar, ERROR_OUTCOMES))
         self.weekly_chart.picked.connect(self._pick_week)
         self.heat_map.picked.connect(
             lambda pair: self.open_cases_behind({"orig_label": pair[0], "final_label": pair[1]})
         )
+        # Each tab's page is filled when first shown, or one tab per event-loop turn after the
+        # screen opens: building every table view at once stalled the GUI thread (issue 15).
         self.tabs = QTabWidget()
-        charts = QSplitter(Qt.Orientation.Vertical)
-        charts.addWidget(self.accuracy_chart)
-        charts.addWidget(self.errors_chart)
-        charts.addWidget(self._table("accuracy"))
-        self.tabs.addTab(charts, "&Accuracy")
-        weekly = QSplitter(Qt.Orientation.Vertical)
-        weekly.addWidget(self.weekly_chart)
-        weekly.addWidget(self._table("weekly"))
-        self.tabs.addTab(weekly, "&Weekly")
-        self.tabs.addTab(self._table("taxonomy"), "&Errors")
-        confusion = QSplitter(Qt.Orientation.Horizontal)
-        confusion.addWidget(self.heat_map)
-        confusion.addWidget(self._table("confusion"))
-        self.tabs.addTab(confusion, "C&onfusion")
-        flags = QSplitter(Qt.Orientation.Vertical)
-        for name in ("flags", "throughput", "time_on_case"):
-            flags.addWidget(self._table(name))
-        self.tabs.addTab(flags, "&Flags and throughput")
-        self.tabs.addTab(self._table("weighted"), "Wei&ghted")
-        self.drift_chart = ChartView(self._paint_drift)
-        drift = QSplitter(Qt.Orientation.Vertical)
-        drift.addWidget(self.drift_chart)
-        drift.addWidget(self._table("calibration"))
-        self.tabs.addTab(drift, "Ca&libration")
-        self.tabs.addTab(self._table("my_exposure"), "&My exposure (only you)")
+        self._built: list[bool] = []
+        self._pages: list[QVBoxLayout] = []
+        for tab in TABS:
+            page = QWidget()
+            self._pages.append(QVBoxLayout(page))
+            self._pages[-1].setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(page, tab.title)
+            self._built.append(False)
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.tabs.hide()  # until its current tab is built, an event-loop turn after opening
 
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
@@ -239,9 +270,53 @@ class ReportsScreen(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.tabs, 1)
 
-    # -- tables ---------------------------------------------------------------------------------
+    # -- tabs, built when first needed -----------------------------------------------------------
+    def build_tab(self, index: int) -> None:
+        """Fill tab ``index``'s page with its charts and tables (once)."""
+        if self._built[index]:
+            return
+        self._built[index] = True
+        tab = TABS[index]
+        parts: list[QWidget] = [getattr(self, name) for name in tab.charts]
+        parts += [self._table(name) for name in tab.tables]
+        layout = self._pages[index]
+        if len(parts) == 1:
+            layout.addWidget(parts[0])
+            return
+        splitter = QSplitter(Qt.Orientation.Horizontal if tab.across else Qt.Orientation.Vertical)
+        for part in parts:
+            splitter.addWidget(part)
+        layout.addWidget(splitter)
+
+    def build_all_tabs(self) -> None:
+        """Build every tab now (tests, and the steps after the screen opens)."""
+        for index in range(len(TABS)):
+            self.build_tab(index)
+
+    def _build_next_tab(self) -> None:
+        """Build one tab, the current one first, and show the tabs; come back at the next
+        event-loop turn for the next."""
+        for index in (self.tabs.currentIndex(), *range(len(TABS))):
+            if not self._built[index]:
+                self.build_tab(index)
+                break
+        self.tabs.show()
+        if not all(self._built):
+            QTimer.singleShot(STEP_MS, self, self._build_next_tab)
+
+    def _tab_shown(self, index: int) -> None:
+        self.build_tab(index)
+        self._size_columns(TABS[index].tables)
+
+    def _size_columns(self, names: Sequence[str]) -> None:
+        """Size the columns of these tables to their rows, if a report waits for it."""
+        for name in names:
+            if name in self._unsized and name in self.views:
+                self._unsized.discard(name)
+                self.views[name].resizeColumnsToContents()
+
     def _table(self, name: str) -> QTableView:
-        model = ReportTableModel()
+        model = self.models[name]
         # Core's order (biggest cells first, the total last) until a header is clicked.
         view, proxy = sortable_view(model, self)
         # Sized once a report arrives, from its first rows: measuring every cell of a big
@@ -253,7 +328,6 @@ class ReportsScreen(QWidget):
         view.doubleClicked.connect(
             lambda index, n=name: self._pick_row(n, proxy.mapToSource(index).row())
         )
-        self.models[name] = model
         self.views[name] = view
         return view
 
@@ -296,14 +370,21 @@ class ReportsScreen(QWidget):
         return (first,) if second in (NONE, first) else (first, second)
 
     def open_screen(self) -> None:
-        """Fill the filter choices and compute the report (both in the background)."""
+        """Fill the filter choices and compute the report (both in the background); the tabs
+        not built yet are built one per event-loop turn meanwhile."""
+        QTimer.singleShot(STEP_MS, self, self._build_next_tab)
         self._run(lambda ws: ws.reports.filter_values(), self._fill_choices)
 
-    def _fill_choices(self, values: object) -> None:
+    def _fill_choices(self, values: object, names: tuple[str, ...] | None = None) -> None:
+        """Fill one filter's choices per event-loop turn (a million cases have many
+        moderators), then compute the report."""
         assert isinstance(values, dict)
-        for name, choice in self.combos.items():
-            choice.set_values(values.get(name, []))
-        self.refresh()
+        left = tuple(self.combos) if names is None else names
+        if not left:
+            self.refresh()
+            return
+        self.combos[left[0]].set_values(values.get(left[0], []))
+        QTimer.singleShot(STEP_MS, self, lambda: self._fill_choices(values, left[1:]))
 
     def refresh(self) -> None:
         """Compute the report for the current filter in the background; a newer refresh
@@ -329,18 +410,15 @@ class ReportsScreen(QWidget):
         tables["my_exposure"] = exposure_table(exposure)
         for name, model in self.models.items():
             model.set_table(tables.get(name))
-        for view in self.views.values():
-            view.resizeColumnsToContents()
+        self.build_tab(self.tabs.currentIndex())
+        self.tabs.show()
+        # Columns are sized when their tab shows: only the current tab's now.
+        self._unsized = set(self.models)
+        self._size_columns(TABS[self.tabs.currentIndex()].tables)
         self.headline.setText(
             "   ·   ".join(f"{name}: {text}" for name, text in headline_lines(report))
         )
-        for chart in (
-            self.accuracy_chart,
-            self.errors_chart,
-            self.weekly_chart,
-            self.heat_map,
-            self.drift_chart,
-        ):
+        for chart in self.charts:
             chart.update()
         self.report_shown.emit()
 
