@@ -167,3 +167,25 @@ def test_every_menu_command_runs(qtbot: QtBot, loaded: Workspace) -> None:
     assert dismissed  # the dialogs opened and were answered
     window.trigger("quit")
     assert not window.isVisible()
+
+
+def test_every_menu_item_has_its_own_accelerator_letter() -> None:
+    """Alt+menu letter then the item's letter reaches exactly one item (two "&R"s in one menu
+    made Alt+P R open the quiz results instead of the RCA escalations)."""
+    import re
+    from collections import defaultdict
+
+    from qa_desktop.ui.actions import ACTIONS
+
+    letters: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for action in ACTIONS:
+        if action.menu is None:
+            continue
+        text = action.menu_text or action.description
+        found = re.search(r"&([^&])", text)
+        if found:
+            letters[action.menu][found.group(1).lower()].append(action.id)
+    clashes = {
+        menu: {k: ids for k, ids in keys.items() if len(ids) > 1} for menu, keys in letters.items()
+    }
+    assert {m: c for m, c in clashes.items() if c} == {}
