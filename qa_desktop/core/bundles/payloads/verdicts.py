@@ -499,8 +499,15 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
     events, lines = _parse_events(files[EVENTS], info, signer)
-    checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines)
-    return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
+    hashes = tuple(hashlib.sha256(line).hexdigest() for line in lines)
+    checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines, hashes)
+    return bag.verified(
+        events=events,
+        event_lines=lines,
+        event_hashes=hashes,
+        checkpoint=checkpoint,
+        evidence=evidence,
+    )
 
 
 def _proposed_values(lines: list[bytes]) -> list[Any]:
@@ -689,7 +696,14 @@ def _parse_events(
     return events, tuple(lines)
 
 
-def _parse_checkpoint(data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, ...]) -> Checkpoint:
+def _parse_checkpoint(
+    data: bytes,
+    signer: keys.TrustedKey,
+    lines: tuple[bytes, ...],
+    hashes: tuple[str, ...] | None = None,
+) -> Checkpoint:
+    """The checkpoint, checked against the signer and the lines (``hashes``: their
+    SHA-256, if the caller has them)."""
     try:
         raw = loads_strict(data)
     except DuplicateKeyError as exc:
@@ -712,7 +726,8 @@ def _parse_checkpoint(data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, 
     ):
         raise BundleRejected(RefusalReason.SCHEMA, f"{CHECKPOINT} is not a version 1 checkpoint")
     cp = Checkpoint(**{k: raw[k] for k in Checkpoint.__dataclass_fields__})
-    hashes = [hashlib.sha256(line).hexdigest() for line in lines]
+    if hashes is None:
+        hashes = tuple(hashlib.sha256(line).hexdigest() for line in lines)
     if (
         cp.key_id != signer.key_id
         or cp.reviewer_id != signer.reviewer_id
@@ -939,11 +954,14 @@ def log_merged_bundle(
     if bundle.checkpoint is not None:
         ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
     new = set(inserted)
+    hashes = bundle.event_hashes or tuple(
+        hashlib.sha256(line).hexdigest() for line in bundle.event_lines
+    )
     audit.sync_chain(
         db,
         {
-            event.id: hashlib.sha256(line).hexdigest()
-            for event, line in zip(bundle.events, bundle.event_lines, strict=True)
+            event.id: event_hash
+            for event, event_hash in zip(bundle.events, hashes, strict=True)
             if event.id in new
         },
     )
