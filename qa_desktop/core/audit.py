@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import sqlite_utils
 
-from .formats.canonical import dumps_canonical
+from .formats.canonical import INT_MAX, dumps_canonical, dumps_plain
 from .store import transaction
 from .verdicts import Citation, VerdictEvent
 
@@ -41,7 +42,51 @@ def event_bytes(event: VerdictEvent) -> bytes:
     data["citations"] = [
         {name: getattr(citation, name) for name in _CITATION_FIELDS} for citation in event.citations
     ]
+    return canonical_event(data)
+
+
+def canonical_event(data: dict[str, Any]) -> bytes:
+    """RFC 8785 bytes of an event's JSON (``event.to_json()``'s shape: strings, null,
+    integers, citations as a list of objects of strings), as :func:`dumps_canonical` gives.
+
+    That shape is checked flatly here and encoded by the stdlib's C encoder directly, not
+    walked by ``dumps_canonical``'s general test; anything else goes through it.
+    """
+    if _plain_event(data):
+        try:
+            return dumps_plain(data)
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: dumps_canonical says why
     return dumps_canonical(data)
+
+
+def _plain_event(data: dict[str, Any]) -> bool:
+    try:
+        if not "".join(data).isascii():
+            return False
+    except TypeError:  # a key that is not a string
+        return False
+    for value in data.values():
+        kind = type(value)
+        if kind is str or value is None:
+            continue
+        if kind is int:
+            if -INT_MAX <= value <= INT_MAX:
+                continue
+            return False
+        if kind is not list or not all(
+            type(item) is dict and _plain_strings(item) for item in value
+        ):
+            return False
+    return True
+
+
+def _plain_strings(data: dict[Any, Any]) -> bool:
+    """True for an object of ASCII-named strings (a citation)."""
+    try:
+        return "".join(data).isascii() and all(type(v) is str for v in data.values())
+    except TypeError:
+        return False
 
 
 def event_sha256(event: VerdictEvent) -> str:

@@ -15,7 +15,6 @@ import itertools
 import os
 import stat
 import zipfile
-import zlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -151,8 +150,38 @@ def write_bag_file(
     the manifest while zipfile computes its CRC and writes it, so every byte is read once.
     The tag files (which need those hashes) come last in the archive. ``cancelled()`` is
     polled between chunks: :class:`Cancelled` then, and the temporary file is gone.
+
+    Other files are deflated once, as they are written; one that expands more than half the
+    ratio importers allow (they refuse such members as zip bombs) makes the file be written
+    again with that file stored (rare: such data is thousands of repeats).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    stored: set[str] = set()
+    while True:
+        try:
+            return _write_bag_once(
+                out_dir, name, bundle_id, payload, evidence, tags, stored, cancelled
+            )
+        except _OverCompressed as over:
+            stored.add(over.member)
+
+
+class _OverCompressed(Exception):
+    def __init__(self, member: str) -> None:
+        super().__init__(member)
+        self.member = member
+
+
+def _write_bag_once(
+    out_dir: Path,
+    name: str,
+    bundle_id: str,
+    payload: dict[str, bytes],
+    evidence: list[tuple[str, Path, int]],
+    tags: TagWriter,
+    stored: set[str],
+    cancelled: CancelCheck | None,
+) -> tuple[Path, str]:
     tmp = temporary_name(out_dir, name)
     hashes = {n: hashlib.sha256(d).hexdigest() for n, d in payload.items()}
     sizes = {n: len(d) for n, d in payload.items()}
@@ -167,7 +196,11 @@ def write_bag_file(
                     sizes[member] = size
                 signed, digest = tags(hashes, sizes)
                 for member, data in {**payload, **signed}.items():
-                    archive.writestr(zip_info(bundle_id, member, _compression(data)), data)
+                    kind = zipfile.ZIP_STORED if member in stored else zipfile.ZIP_DEFLATED
+                    info = zip_info(bundle_id, member, kind)
+                    archive.writestr(info, data)
+                    if kind == zipfile.ZIP_DEFLATED and _over_compressed(len(data), info):
+                        raise _OverCompressed(member)
             raw.flush()
             os.fsync(raw.fileno())
         if tmp.stat().st_size > limit:
@@ -179,16 +212,14 @@ def write_bag_file(
     return tmp, digest
 
 
-def _compression(data: bytes) -> int:
-    """Deflate, unless the member would expand more than half the ratio importers allow
-    (they refuse such members as zip bombs): then store it."""
+def _over_compressed(size: int, info: zipfile.ZipInfo) -> bool:
+    """True when a deflated member of ``size`` bytes expands more than half the ratio
+    importers allow. (``compress_size`` is the raw deflate stream zipfile wrote, at zlib's
+    default level; ``zlib.compress`` at that level adds 6 bytes of header and checksum.)"""
     limits = zip_safety.BUNDLE_LIMITS
-    if len(data) <= limits.ratio_check_min_bytes:
-        return zipfile.ZIP_DEFLATED
-    compressed = len(zlib.compress(data, 6))
-    if len(data) > compressed * limits.max_compression_ratio // 2:
-        return zipfile.ZIP_STORED
-    return zipfile.ZIP_DEFLATED
+    if size <= limits.ratio_check_min_bytes:
+        return False
+    return size > (info.compress_size + 6) * limits.max_compression_ratio // 2
 
 
 def check_deliverable(path: Path) -> None:

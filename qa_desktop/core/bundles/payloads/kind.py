@@ -56,6 +56,8 @@ class VerifiedBundle:
     info: dict[str, str]
     events: tuple[VerdictEvent, ...] = ()
     event_lines: tuple[bytes, ...] = ()
+    event_hashes: tuple[str, ...] = ()
+    """SHA-256 (hex) of each line of ``event_lines``, when the reader computed them."""
     checkpoint: Any = None
     """The verdict payload's :class:`~.verdicts.Checkpoint` (None for other kinds)."""
     payload: dict[str, bytes] = field(default_factory=dict)

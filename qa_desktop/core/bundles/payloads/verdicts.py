@@ -27,9 +27,11 @@ from ...errors import CancelCheck, check_cancelled
 from ...formats import bagit, zip_safety
 from ...formats.bagit import MANIFEST
 from ...formats.canonical import (
+    INT_MAX,
     DuplicateKeyError,
     StrictJSONError,
     dumps_canonical,
+    dumps_plain,
     loads_strict,
 )
 from ...formats.safe_paths import relative_path_problem
@@ -75,6 +77,9 @@ _ROLES = frozenset(role.value for role in Role)
 _COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
 _CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
 _CITATIONS_AT = _COLUMNS.index("citations")
+_ID_AT = _COLUMNS.index("id")
+_CASE_ID_AT = _COLUMNS.index("case_id")
+_CREATED_AT_AT = _COLUMNS.index("created_at")
 _SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -137,7 +142,8 @@ limit, evidence included); an export with more writes several bundles."""
 
 @dataclass(frozen=True)
 class _Planned:
-    events: list[VerdictEvent]
+    ids: list[str]
+    case_ids: set[str]
     lines: list[bytes]
     seq: int
     start: int
@@ -220,7 +226,7 @@ def export_bundle(
             if plan is None:
                 break
             undeliverable.extend(plan.skipped)
-            if not plan.events:
+            if not plan.ids:
                 cursor = plan.cursor
                 continue
             try:
@@ -240,7 +246,7 @@ def export_bundle(
                     raise RuntimeError("another export kept taking the same events") from None
                 continue
             written.append(done)
-            exported += len(plan.events)
+            exported += len(plan.ids)
             cursor = plan.cursor
     if not written:
         return None
@@ -265,28 +271,31 @@ def _plan(
     candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events, kind)
     if not candidates:
         return None
-    events: list[VerdictEvent] = []
+    ids: list[str] = []
+    case_ids: set[str] = set()
     lines: list[bytes] = []
     skipped: list[str] = []
     size = 0
     last = cursor
-    for event in candidates:
-        line = audit.event_bytes(event)
+    for values in candidates:
+        line = _row_bytes(values)
+        event_id, created_at = values[_ID_AT], values[_CREATED_AT_AT]
         if len(line) + 1 > max_bytes:
-            if not events:
-                skipped.append(event.id)
-                last = (event.created_at, event.id)
+            if not ids:
+                skipped.append(event_id)
+                last = (created_at, event_id)
                 continue
             break
         if size + len(line) + 1 > max_bytes:
             break
-        events.append(event)
+        ids.append(event_id)
+        case_ids.add(values[_CASE_ID_AT])
         lines.append(line)
         size += len(line) + 1
-        last = (event.created_at, event.id)
+        last = (created_at, event_id)
     start, prev_head = ledger.latest_chain_point(db, identity.key_id)
     seq = ledger.next_seq(db, identity.key_id)
-    return _Planned(events, lines, seq, start, prev_head, skipped, last)
+    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last)
 
 
 def _write_one(
@@ -311,7 +320,7 @@ def _write_one(
         head=audit.chain_head(plan.prev_head, hashes),
         created=utc_now_iso(),
     )
-    info = {"Event-Count": str(len(plan.lines)), "Batch-Ids": _batch_ids(db, plan.events)}
+    info = {"Event-Count": str(len(plan.lines)), "Batch-Ids": _batch_ids(db, plan.case_ids)}
 
     def tags(hashes: dict[str, str], sizes: dict[str, int]) -> tuple[dict[str, bytes], str]:
         return signed_tags(
@@ -334,7 +343,7 @@ def _write_one(
     try:
         check_cancelled(cancelled, "export cancelled; nothing was written of this bundle")
         with transaction(db):
-            ids = [e.id for e in plan.events]
+            ids = plan.ids
             if (
                 ledger.next_seq(db, identity.key_id) != plan.seq
                 or ledger.latest_chain_point(db, identity.key_id) != (plan.start, plan.prev_head)
@@ -412,7 +421,7 @@ def _unexported_events(
     cursor: tuple[str, str],
     limit: int,
     kind: str | None = KIND_VERDICTS,
-) -> list[VerdictEvent]:
+) -> list[tuple[Any, ...]]:
     """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
     among those that existed when the export started (rowid <= ``upto``): verdicts, or
     calibration votes (``kind``), or both (None)."""
@@ -430,21 +439,27 @@ def _unexported_events(
         params.append(since)
     sql += " ORDER BY v.created_at, v.id LIMIT ?"
     params.append(limit)
-    return [_event(values) for values in db.execute(sql, params)]
+    return db.execute(sql, params).fetchall()
 
 
-def _event(values: tuple[Any, ...]) -> VerdictEvent:
-    """``VerdictEvent.from_row`` for a row of :data:`_SELECT_EVENT`'s columns, in order."""
+def _row_bytes(values: tuple[Any, ...]) -> bytes:
+    """``audit.event_bytes(VerdictEvent.from_row(row))`` for a row of :data:`_SELECT_EVENT`'s
+    columns, in order, without building the event."""
     data = dict(zip(_COLUMNS, values, strict=True))
     cited = data["citations"]
     data["citations"] = (
-        tuple(Citation(**c) for c in json.loads(cited)) if cited and cited != "[]" else ()
+        [
+            {f: getattr(citation, f) for f in _CITATION_COLUMNS}
+            for citation in (Citation(**c) for c in json.loads(cited))
+        ]
+        if cited and cited != "[]"
+        else []
     )
-    return VerdictEvent(**data)
+    return audit.canonical_event(data)
 
 
-def _batch_ids(db: sqlite_utils.Database, events: list[VerdictEvent]) -> str:
-    case_ids = sorted({e.case_id for e in events})
+def _batch_ids(db: sqlite_utils.Database, cases: set[str]) -> str:
+    case_ids = sorted(cases)
     found: set[str] = set()
     for i in range(0, len(case_ids), 500):
         chunk = case_ids[i : i + 500]
@@ -484,19 +499,25 @@ def read_verdicts(bag: SignedBag) -> VerifiedBundle:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
     events, lines = _parse_events(files[EVENTS], info, signer)
-    checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines)
-    return bag.verified(events=events, event_lines=lines, checkpoint=checkpoint, evidence=evidence)
+    hashes = tuple(hashlib.sha256(line).hexdigest() for line in lines)
+    checkpoint = _parse_checkpoint(files[CHECKPOINT], signer, lines, hashes)
+    return bag.verified(
+        events=events,
+        event_lines=lines,
+        event_hashes=hashes,
+        checkpoint=checkpoint,
+        evidence=evidence,
+    )
 
 
-def _canonical_events(lines: list[bytes]) -> list[dict[str, Any] | None]:
-    """For each line, the event it holds when the line is exactly the RFC 8785 form of a
-    JSON object with the event's fields (then strict parsing reads the same: canonical
-    bytes are UTF-8 and hold no duplicate key and no NaN); None for any other line, which
-    :func:`_parse_event`'s strict path then refuses, saying why.
+def _proposed_values(lines: list[bytes]) -> list[Any]:
+    """For each line, the value it seems to hold: the lines parsed as one JSON array when
+    they can be (one call into the C parser), else each alone (None where it fails).
 
-    The lines are parsed as one JSON array when they can be (one call into the C parser);
-    that only proposes each line's value: the canonical bytes of the value must still be
-    the line itself.
+    That only proposes each line's value: :func:`_parse_event` takes it only when the
+    line is exactly the RFC 8785 form of it (then strict parsing reads the same: canonical
+    bytes are UTF-8 and hold no duplicate key and no NaN), else parses the line strictly,
+    which says why it is refused.
     """
     try:
         values = json.loads(b"[" + b",".join(lines) + b"]", parse_constant=_not_json)
@@ -504,7 +525,7 @@ def _canonical_events(lines: list[bytes]) -> list[dict[str, Any] | None]:
         values = None
     if not isinstance(values, list) or len(values) != len(lines):
         values = [_parsed_or_none(line) for line in lines]
-    return [_canonical_or_none(value, line) for value, line in zip(values, lines, strict=True)]
+    return values
 
 
 def _parsed_or_none(line: bytes) -> Any:
@@ -514,15 +535,18 @@ def _parsed_or_none(line: bytes) -> Any:
         return None
 
 
-def _canonical_or_none(value: Any, line: bytes) -> dict[str, Any] | None:
-    if type(value) is not dict or value.keys() != _EVENT_FIELDS:
-        return None
+def _is_canonical(data: dict[str, Any], line: bytes) -> bool:
+    """True when ``line`` is the RFC 8785 form of ``data``, an event that passed
+    :func:`_event_problem` (so it is plain JSON but for a too large ``time_on_case_ms``)."""
+    if data["time_on_case_ms"] <= INT_MAX:
+        try:
+            return dumps_plain(data) == line
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: not canonical JSON at all
     try:
-        if dumps_canonical(value) != line:
-            return None
+        return dumps_canonical(data) == line
     except StrictJSONError:
-        return None
-    return value
+        return False
 
 
 def _not_json(name: str) -> Any:
@@ -530,24 +554,36 @@ def _not_json(name: str) -> Any:
 
 
 def _parse_event(
-    line: bytes, number: int, data: dict[str, Any] | None, name: str = EVENTS
+    line: bytes,
+    number: int,
+    data: dict[str, Any] | None,
+    name: str = EVENTS,
+    latest: datetime | None = None,
 ) -> VerdictEvent:
-    """The event on line ``number`` of ``name`` (``data``: its value, if the line is
-    canonical)."""
-    where = f"{name} line {number}"
+    """The event on line ``number`` of ``name`` (``data``: the value proposed for it, see
+    :func:`_proposed_values`); ``latest``: the latest ``created_at`` taken (this clock +
+    MAX_CLOCK_AHEAD)."""
+    problem = None
+    if type(data) is dict and data.keys() == _EVENT_FIELDS:
+        problem = _event_problem(data)
+        if problem is not None or not _is_canonical(data, line):
+            data = None
+    else:
+        data = None
     if data is None:
-        data = _strictly_parsed_event(line, where)
-    problem = _event_problem(data)
+        data = _strictly_parsed_event(line, f"{name} line {number}")
+        problem = _event_problem(data)
     if problem:
-        raise BundleRejected(RefusalReason.SCHEMA, f"{where}: {problem}")
-    _check_created_at(data["created_at"], where)
+        raise BundleRejected(RefusalReason.SCHEMA, f"{name} line {number}: {problem}")
+    _check_created_at(data["created_at"], f"{name} line {number}", latest)
     if data["role"] not in _ROLES:
         raise BundleRejected(
             RefusalReason.UNKNOWN_ROLE,
-            f"{where}: role {data['role']!r} is not one of {', '.join(Role)}",
+            f"{name} line {number}: role {data['role']!r} is not one of {', '.join(Role)}",
         )
-    citations = tuple(Citation(**c) for c in data["citations"])
-    return VerdictEvent(**{**data, "citations": citations})
+    cited = data["citations"]
+    data = {**data, "citations": tuple(Citation(**c) for c in cited) if cited else ()}
+    return VerdictEvent(**data)
 
 
 def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
@@ -572,8 +608,9 @@ def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
     return data
 
 
-def _check_created_at(value: str, where: str) -> None:
-    """Refuse a time QA Desktop never writes, or one too far after this machine's clock."""
+def _check_created_at(value: str, where: str, latest: datetime | None = None) -> None:
+    """Refuse a time QA Desktop never writes, or one after ``latest`` (by default this
+    machine's clock + :data:`MAX_CLOCK_AHEAD`)."""
     try:
         if not CREATED_AT.fullmatch(value):
             raise ValueError
@@ -583,7 +620,7 @@ def _check_created_at(value: str, where: str) -> None:
             RefusalReason.BAD_TIMESTAMP,
             f"{where}: created_at {value[:40]!r} is not a UTC time like 2026-01-31T09:30:00.000Z",
         ) from None
-    if moment - datetime.now(UTC) > MAX_CLOCK_AHEAD:
+    if moment > (latest or datetime.now(UTC) + MAX_CLOCK_AHEAD):
         raise BundleRejected(
             RefusalReason.FUTURE_TIMESTAMP,
             f"{where}: created_at {value} is more than {MAX_CLOCK_AHEAD.seconds // 60} minutes"
@@ -632,9 +669,10 @@ def _parse_events(
     lines = data.split(b"\n")[:-1] if data else []
     if not lines:
         raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
-    parsed = _canonical_events(lines)
+    parsed = _proposed_values(lines)
+    latest = datetime.now(UTC) + MAX_CLOCK_AHEAD
     events = tuple(
-        _parse_event(line, i, data, name)
+        _parse_event(line, i, data, name, latest)
         for i, (line, data) in enumerate(zip(lines, parsed, strict=True), 1)
     )
     if len({e.id for e in events}) != len(events):
@@ -658,7 +696,14 @@ def _parse_events(
     return events, tuple(lines)
 
 
-def _parse_checkpoint(data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, ...]) -> Checkpoint:
+def _parse_checkpoint(
+    data: bytes,
+    signer: keys.TrustedKey,
+    lines: tuple[bytes, ...],
+    hashes: tuple[str, ...] | None = None,
+) -> Checkpoint:
+    """The checkpoint, checked against the signer and the lines (``hashes``: their
+    SHA-256, if the caller has them)."""
     try:
         raw = loads_strict(data)
     except DuplicateKeyError as exc:
@@ -681,7 +726,8 @@ def _parse_checkpoint(data: bytes, signer: keys.TrustedKey, lines: tuple[bytes, 
     ):
         raise BundleRejected(RefusalReason.SCHEMA, f"{CHECKPOINT} is not a version 1 checkpoint")
     cp = Checkpoint(**{k: raw[k] for k in Checkpoint.__dataclass_fields__})
-    hashes = [hashlib.sha256(line).hexdigest() for line in lines]
+    if hashes is None:
+        hashes = tuple(hashlib.sha256(line).hexdigest() for line in lines)
     if (
         cp.key_id != signer.key_id
         or cp.reviewer_id != signer.reviewer_id
@@ -908,11 +954,14 @@ def log_merged_bundle(
     if bundle.checkpoint is not None:
         ledger.add_chain_points(db, bundle.checkpoint, bundle.bundle_id)
     new = set(inserted)
+    hashes = bundle.event_hashes or tuple(
+        hashlib.sha256(line).hexdigest() for line in bundle.event_lines
+    )
     audit.sync_chain(
         db,
         {
-            event.id: hashlib.sha256(line).hexdigest()
-            for event, line in zip(bundle.events, bundle.event_lines, strict=True)
+            event.id: event_hash
+            for event, event_hash in zip(bundle.events, hashes, strict=True)
             if event.id in new
         },
     )
