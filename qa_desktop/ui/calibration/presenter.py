@@ -112,6 +112,11 @@ class ProgressStrip(QWidget):
         self._count, self._current, self._ruled = count, current, ruled
         self.update()
 
+    @property
+    def ruled(self) -> frozenset[int]:
+        """The positions shown as ruled."""
+        return self._ruled
+
     def paintEvent(self, event: QPaintEvent) -> None:
         if self._count <= 0:
             return
@@ -228,6 +233,7 @@ class PresenterWindow(QWidget):
         self._labels: list[str] = []
         self._meter = ExposureMeter()
         self._room_case: str | None = None  # the case whose media the room sees unblurred
+        self._ruled_positions: set[int] = set()  # positions of the ruled cases (the progress strip)
         self.setWindowTitle(f"{self.session.name} — presenter")
         self.setStyleSheet(STYLE)
         self.setMinimumSize(640, 400)
@@ -311,6 +317,11 @@ class PresenterWindow(QWidget):
         self._end_room_reveal()
         self.case = self.ws.queue.case(case_id)
         self.state = self.ws.calibration.case_state(self.session.id, case_id)
+        # every case's state, read once a case (not on every vote: a refresh of a room's
+        # vote would read every vote of the session on the GUI thread)
+        self._ruled_positions = {
+            s.position for s in self.ws.calibration.states(self.session.id) if s.ruling
+        }
         protection = self._protection()
         warned = self._warning_tags(protection)
         if self.case is None:
@@ -332,11 +343,14 @@ class PresenterWindow(QWidget):
         self._tick()
         self._show_state()
 
-    def refresh(self) -> None:
-        """Read the current case's state again (after a vote, reveal, note or ruling)."""
+    def refresh(self, state: CalibrationCaseState | None = None) -> None:
+        """Show the current case's state again (after a vote, reveal, note or ruling):
+        ``state`` when the caller has just read it, else read here."""
         if self.state is None:
             return
-        self.state = self.ws.calibration.case_state(self.session.id, self.state.case_id)
+        if state is None or state.case_id != self.state.case_id:
+            state = self.ws.calibration.case_state(self.session.id, self.state.case_id)
+        self.state = state
         self._show_state()
 
     def place_on(self, screen: QScreen) -> None:
@@ -479,10 +493,11 @@ class PresenterWindow(QWidget):
             return
         total = len(self.session.case_ids)
         self.position_label.setText(f"Case {state.position + 1} of {total}")
-        ruled = frozenset(
-            s.position for s in self.ws.calibration.states(self.session.id) if s.ruling
-        )
-        self.progress.set_progress(total, state.position, ruled)
+        if state.ruling is not None:  # rulings are given on the case on screen
+            self._ruled_positions.add(state.position)
+        else:
+            self._ruled_positions.discard(state.position)
+        self.progress.set_progress(total, state.position, frozenset(self._ruled_positions))
         self.voted_label.setText(f"{state.voted} of {state.participants} voted")
         self.voters_label.setText(self._voters_text(state))
         self.chart.set_state(state, self._labels)
