@@ -80,7 +80,7 @@ def test_votes_that_arrive_while_the_gui_is_busy_refresh_it_once_with_the_right_
         ws.close()
 
 
-def test_the_presenter_marks_rulings_without_reading_every_case_again(
+def test_the_presenter_marks_rulings_read_once_then_kept_from_the_states_it_shows(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
     """The ruled cells of the presenter's strip: read once a case, kept by the ruling given on
@@ -105,6 +105,12 @@ def test_the_presenter_marks_rulings_without_reading_every_case_again(
     ws.calibration.rule(session.id, "t-2", VerdictDraft("no_violation", cited))
     presenter.refresh()
     assert presenter.progress.ruled == frozenset({1, 2})
+    presenter.hide()  # hidden, it hears of nothing: shown again, it reads the rulings again
+    ws.calibration.vote(session.id, "t-0", "Ana", "no_violation")
+    ws.calibration.reveal(session.id, "t-0")
+    ws.calibration.rule(session.id, "t-0", VerdictDraft("no_violation", cited))
+    key(qtbot, screen.grid, Qt.Key.Key_P)
+    assert presenter.progress.ruled == frozenset({0, 1, 2})
     screen.shutdown()
 
 

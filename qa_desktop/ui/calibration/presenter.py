@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QGuiApplication,
+    QHideEvent,
     QImage,
     QKeySequence,
     QPainter,
@@ -233,7 +234,11 @@ class PresenterWindow(QWidget):
         self._labels: list[str] = []
         self._meter = ExposureMeter()
         self._room_case: str | None = None  # the case whose media the room sees unblurred
-        self._ruled_positions: set[int] = set()  # positions of the ruled cases (the progress strip)
+        # the ruled cases' positions (the progress strip): read from every case's state when
+        # first shown (None: not read), then kept from the states shown, so a vote or a new
+        # case does not read every vote of the session on the GUI thread; the laptop tells a
+        # visible presenter of every change, so hiding it forgets them
+        self._ruled_positions: set[int] | None = None
         self.setWindowTitle(f"{self.session.name} — presenter")
         self.setStyleSheet(STYLE)
         self.setMinimumSize(640, 400)
@@ -317,11 +322,6 @@ class PresenterWindow(QWidget):
         self._end_room_reveal()
         self.case = self.ws.queue.case(case_id)
         self.state = self.ws.calibration.case_state(self.session.id, case_id)
-        # every case's state, read once a case (not on every vote: a refresh of a room's
-        # vote would read every vote of the session on the GUI thread)
-        self._ruled_positions = {
-            s.position for s in self.ws.calibration.states(self.session.id) if s.ruling
-        }
         protection = self._protection()
         warned = self._warning_tags(protection)
         if self.case is None:
@@ -493,11 +493,15 @@ class PresenterWindow(QWidget):
             return
         total = len(self.session.case_ids)
         self.position_label.setText(f"Case {state.position + 1} of {total}")
+        ruled = self._ruled_positions
+        if ruled is None:
+            ruled = {s.position for s in self.ws.calibration.states(self.session.id) if s.ruling}
+            self._ruled_positions = ruled
         if state.ruling is not None:  # rulings are given on the case on screen
-            self._ruled_positions.add(state.position)
+            ruled.add(state.position)
         else:
-            self._ruled_positions.discard(state.position)
-        self.progress.set_progress(total, state.position, frozenset(self._ruled_positions))
+            ruled.discard(state.position)
+        self.progress.set_progress(total, state.position, frozenset(ruled))
         self.voted_label.setText(f"{state.voted} of {state.participants} voted")
         self.voters_label.setText(self._voters_text(state))
         self.chart.set_state(state, self._labels)
@@ -549,6 +553,11 @@ class PresenterWindow(QWidget):
         span = self._meter.stop_reveal()
         if span is not None:
             self.ws.wellbeing.record_exposure(None, span)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Hidden, the laptop stops telling it of changes: read the rulings again on return."""
+        self._ruled_positions = None
+        super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._end_room_reveal()
