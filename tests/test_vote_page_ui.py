@@ -180,8 +180,9 @@ def test_a_room_of_50_votes_on_20_cases_without_losing_a_vote_or_stalling_the_gu
     heartbeat.setInterval(5)
     heartbeat.timeout.connect(beat)
     try:
-        assert set(command("join")) == {200}
+        last[0] = time.perf_counter()  # gaps count from the first beat's start, joins too
         heartbeat.start()
+        assert set(command("join")) == {200}
         started = time.perf_counter()
         for n, case in enumerate(cases):
             server.set_current(case)

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QGuiApplication,
+    QHideEvent,
     QImage,
     QKeySequence,
     QPainter,
@@ -111,6 +112,11 @@ class ProgressStrip(QWidget):
         """``count`` cases, the ``current`` one (0-based), the positions already ruled."""
         self._count, self._current, self._ruled = count, current, ruled
         self.update()
+
+    @property
+    def ruled(self) -> frozenset[int]:
+        """The positions shown as ruled."""
+        return self._ruled
 
     def paintEvent(self, event: QPaintEvent) -> None:
         if self._count <= 0:
@@ -228,6 +234,11 @@ class PresenterWindow(QWidget):
         self._labels: list[str] = []
         self._meter = ExposureMeter()
         self._room_case: str | None = None  # the case whose media the room sees unblurred
+        # the ruled cases' positions (the progress strip): read from every case's state when
+        # first shown (None: not read), then kept from the states shown, so a vote or a new
+        # case does not read every vote of the session on the GUI thread; the laptop tells a
+        # visible presenter of every change, so hiding it forgets them
+        self._ruled_positions: set[int] | None = None
         self.setWindowTitle(f"{self.session.name} — presenter")
         self.setStyleSheet(STYLE)
         self.setMinimumSize(640, 400)
@@ -332,11 +343,14 @@ class PresenterWindow(QWidget):
         self._tick()
         self._show_state()
 
-    def refresh(self) -> None:
-        """Read the current case's state again (after a vote, reveal, note or ruling)."""
+    def refresh(self, state: CalibrationCaseState | None = None) -> None:
+        """Show the current case's state again (after a vote, reveal, note or ruling):
+        ``state`` when the caller has just read it, else read here."""
         if self.state is None:
             return
-        self.state = self.ws.calibration.case_state(self.session.id, self.state.case_id)
+        if state is None or state.case_id != self.state.case_id:
+            state = self.ws.calibration.case_state(self.session.id, self.state.case_id)
+        self.state = state
         self._show_state()
 
     def place_on(self, screen: QScreen) -> None:
@@ -479,10 +493,15 @@ class PresenterWindow(QWidget):
             return
         total = len(self.session.case_ids)
         self.position_label.setText(f"Case {state.position + 1} of {total}")
-        ruled = frozenset(
-            s.position for s in self.ws.calibration.states(self.session.id) if s.ruling
-        )
-        self.progress.set_progress(total, state.position, ruled)
+        ruled = self._ruled_positions
+        if ruled is None:
+            ruled = {s.position for s in self.ws.calibration.states(self.session.id) if s.ruling}
+            self._ruled_positions = ruled
+        if state.ruling is not None:  # rulings are given on the case on screen
+            ruled.add(state.position)
+        else:
+            ruled.discard(state.position)
+        self.progress.set_progress(total, state.position, frozenset(ruled))
         self.voted_label.setText(f"{state.voted} of {state.participants} voted")
         self.voters_label.setText(self._voters_text(state))
         self.chart.set_state(state, self._labels)
@@ -534,6 +553,11 @@ class PresenterWindow(QWidget):
         span = self._meter.stop_reveal()
         if span is not None:
             self.ws.wellbeing.record_exposure(None, span)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Hidden, the laptop stops telling it of changes: read the rulings again on return."""
+        self._ruled_positions = None
+        super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._end_room_reveal()

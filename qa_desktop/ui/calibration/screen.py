@@ -599,9 +599,9 @@ class CalibrationScreen(QWidget):
         for note in state.notes:
             who = names.get(note.author_id, note.author_id)
             self.notes_list.addItem(f"{note.created_at[11:16]} {who}: {note.text}")
-        self._presenter_changed(state.case_id)
+        self._presenter_changed(state.case_id, state)
 
-    def _presenter_changed(self, case_id: str) -> None:
+    def _presenter_changed(self, case_id: str, state: CalibrationCaseState | None = None) -> None:
         """The case on screen or its state changed (vote, reveal, note, ruling, next).
 
         The one place the presenter window is told: it follows the laptop's case.
@@ -614,7 +614,7 @@ class CalibrationScreen(QWidget):
         if presenter is None or not presenter.isVisible():
             return
         if presenter.state is not None and presenter.state.case_id == case_id:
-            presenter.refresh()
+            presenter.refresh(state)  # the state just read: one read a vote, not two
         else:
             presenter.show_case(case_id)
 

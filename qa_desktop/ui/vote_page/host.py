@@ -4,7 +4,9 @@ connections, and processes, share one data directory) and serves from its own ev
 
 The GUI holds a :class:`VotePageHost`: ``start()`` and ``stop()`` wait for the thread (a
 few milliseconds: binding sockets, reading the session), ``set_current`` does not, and
-``changed`` arrives on the GUI thread with the public state after every change.
+``changed`` arrives on the GUI thread with the public state after a change: the first at
+once, then at most one every 50 ms, the newest (:class:`~.coalesce.Latest`), so a room
+voting at once refreshes the screens a few times, not once per burst the page serves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signa
 
 from ...core.workspace import Workspace
 from .addresses import url_host
+from .coalesce import Latest
 from .server import VotePageError, VotePageServer
 
 
@@ -78,7 +81,8 @@ class VotePageHost(QObject):
     """The vote page of one live session, served from its own thread (see the module)."""
 
     changed = Signal(dict)
-    """The page's public state (counts only before the reveal), on the GUI thread."""
+    """The page's public state (counts only before the reveal), on the GUI thread; at most
+    one every 50 ms, the newest (see the module)."""
     stopped = Signal()
 
     _start = Signal()
@@ -104,7 +108,9 @@ class VotePageHost(QObject):
         self._start.connect(self._worker.start, blocking)
         self._stop.connect(self._worker.stop, blocking)
         self._current.connect(self._worker.set_current)
-        self._worker.changed.connect(self.changed)
+        self._latest = Latest(parent=self)
+        self._worker.changed.connect(self._latest.put)  # queued: arrives on this thread
+        self._latest.delivered.connect(self.changed)
         self.running = False
         self.info: dict[str, Any] = {}
         if parent is not None:  # the window that owns the page closes: the page stops
@@ -140,6 +146,8 @@ class VotePageHost(QObject):
         self._stop.emit()
         self._thread.quit()
         self._thread.wait()
+        QCoreApplication.sendPostedEvents(self._latest)  # states still queued to us
+        self._latest.flush()
         self.stopped.emit()
 
     def set_current(self, case_id: str) -> None:
