@@ -94,11 +94,20 @@ def run(tmp: Path) -> list[str]:
     review = window.review
     settle(app, review)
 
+    full_ms: list[float] = []
+
     def press_j() -> float:
+        """J until the first protected content is painted (a preview counts: it is what the
+        reviewer sees); also notes when the full, revealable render is on screen."""
         watch(review).arm()
         started = time.perf_counter()
         QTest.keyClick(review.queue, Qt.Key.Key_J)
-        return (content_painted(app, review) - started) * 1000
+        painted = content_painted(app, review)
+        view = review.viewer.image_view
+        while view.rendered is None or view.rendered.preview:
+            app.processEvents()
+        full_ms.append((time.perf_counter() - started) * 1000)
+        return (painted - started) * 1000
 
     def settled() -> None:
         review.renderer.wait()
@@ -129,4 +138,9 @@ def run(tmp: Path) -> list[str]:
     for label, samples, target_ms, target in rows:
         ok = "meets" if statistics.median(samples) <= target_ms else "MISSES"
         lines.append(f"  {label:>24}: {spread(samples)} (target <= {target}: {ok})")
+    cold_full = full_ms[2::3]  # the third press of every run: nobody prefetched
+    lines.append(
+        f"  {'full render on screen':>24}: {spread(cold_full)} when nobody prefetched "
+        "(until then a protected preview shows; a reveal waits for it)"
+    )
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import cv2
@@ -47,6 +48,54 @@ def write_video(path: Path, width: int = 160, height: int = 120, frames: int = 2
         )
         writer.write(frame)
     writer.release()
+
+
+def _riff_chunk(fourcc: bytes, data: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
+
+
+def _riff_list(kind: bytes, body: bytes) -> bytes:
+    return b"LIST" + struct.pack("<I", len(body) + 4) + kind + body
+
+
+def write_video_with_audio(
+    path: Path, tone_hz: float = 440.0, frames: int = 48, fps: int = 24, rate: int = 16000
+) -> Path:
+    """A 320x240 AVI with a sound track (MJPEG frames, a mono PCM tone), written by hand:
+    OpenCV writes no audio. Both OpenCV and QtMultimedia read it."""
+    width, height = 320, 240
+    per_frame = rate // fps
+    t = np.arange(frames * per_frame) / rate
+    pcm = (np.sin(2 * np.pi * tone_hz * t) * 12000).astype("<i2")
+    avih = struct.pack(
+        "<IIIIIIIIII4I", 1_000_000 // fps, 0, 0, 0x10, frames, 0, 2, 0, width, height, 0, 0, 0, 0
+    )
+    header = "<4s4sIHHIIIIIIIIhhhh"
+    video_strh = struct.pack(header, b"vids", b"MJPG", 0, 0, 0, 0, 1, fps, 0, frames, 0,
+                             0xFFFFFFFF, 0, 0, 0, width, height)  # fmt: skip
+    video_strf = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG",
+                             width * height * 3, 0, 0, 0, 0)  # fmt: skip
+    audio_strh = struct.pack(header, b"auds", b"\0\0\0\0", 0, 0, 0, 0, 1, rate, 0, len(pcm), 0,
+                             0xFFFFFFFF, 2, 0, 0, 0, 0)  # fmt: skip
+    audio_strf = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    hdrl = _riff_list(
+        b"hdrl",
+        _riff_chunk(b"avih", avih)
+        + _riff_list(b"strl", _riff_chunk(b"strh", video_strh) + _riff_chunk(b"strf", video_strf))
+        + _riff_list(b"strl", _riff_chunk(b"strh", audio_strh) + _riff_chunk(b"strf", audio_strf)),
+    )
+    movi, index = b"", b""
+    for i in range(frames):
+        img = np.full((height, width, 3), 40, np.uint8)
+        cv2.circle(img, (20 + i * 5 % (width - 40), height // 2), 18, (255, 255, 255), -1)
+        jpg = cv2.imencode(".jpg", img)[1].tobytes()
+        sound = pcm[i * per_frame : (i + 1) * per_frame].tobytes()
+        for fourcc, data, flags in ((b"00dc", jpg, 0x10), (b"01wb", sound, 0)):
+            index += struct.pack("<4sIII", fourcc, flags, 4 + len(movi), len(data))
+            movi += _riff_chunk(fourcc, data)
+    body = b"AVI " + hdrl + _riff_list(b"movi", movi) + _riff_chunk(b"idx1", index)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
 
 
 def case_record(case_id: str, content_type: str, media: list[str], **extra: object) -> dict:

@@ -8,7 +8,8 @@ from qa_desktop.core.media import FilterSettings
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.memory import return_freed_pictures_to_os
-from qa_desktop.ui.render import RenderCache, decoded_bytes, rendered_bytes
+from qa_desktop.ui.render import BLURRED_MAX_SIDE, RenderCache, decoded_bytes, rendered_bytes
+from qa_desktop.ui.viewer import ImageView
 
 from .factory import mixed_batch
 
@@ -26,14 +27,15 @@ def test_renders_and_decoded_pictures_stay_within_their_byte_budgets(
 ):
     workspace.guidelines.import_pack(DEMO_PACK)
     workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=6, videos=1, texts=0))
-    one = 640 * 480 * 3  # a 640x480 render holds a sharp and a blurred picture of this size
+    one = 640 * 480 * 3  # a 640x480 render holds a sharp picture this size and a blurred
+    # one of 400x300 (see test_a_blurred_picture_is_kept_small)
     cache = RenderCache(workspace.queue.open_media, max_bytes=5 * one, max_decoded_bytes=2 * one)
     ids = ["vid-0"] + [f"img-{i}" for i in range(6)]
     render_all(qtbot, cache, workspace, ids)
     kept = list(cache._done.values())
     assert sum(rendered_bytes(r) for r in kept) <= 5 * one  # two renders, not eight
     assert sum(decoded_bytes(d) for d in cache._bases.values()) <= 2 * one
-    assert [r.case_id for r in kept] == ["img-4", "img-5"]  # the newest, two fit
+    assert [r.case_id for r in kept] == ["img-3", "img-4", "img-5"]  # the newest, three fit
     assert cache.cached_bytes() <= 7 * one
     assert cache.cached("img-5", FilterSettings()) is not None  # recent ones still cached
     assert cache.cached("vid-0", FilterSettings()) is None  # the oldest were dropped
@@ -54,3 +56,36 @@ def test_freed_pictures_go_back_to_the_system_on_linux():
     import sys
 
     assert return_freed_pictures_to_os() is sys.platform.startswith("linux")
+
+
+def test_a_blurred_picture_is_kept_small_and_laid_out_over_the_sharp_one(
+    qtbot, workspace: Workspace, tmp_path: Path
+):
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=1, texts=0))
+    cache = RenderCache(workspace.queue.open_media)
+    render_all(qtbot, cache, workspace, ["img-0", "vid-0"])
+    image, grid = cache.cached("img-0", FilterSettings()), cache.cached("vid-0", FilterSettings())
+    assert image is not None and image.sharp is not None and image.blurred is not None
+    assert (image.sharp.width(), image.blurred.width()) == (640, BLURRED_MAX_SIDE)
+    assert grid is not None and grid.sharp is not None and grid.blurred is not None
+    assert grid.blurred.width() * 3 == grid.sharp.width()  # a third of the storyboard
+    assert abs(grid.blurred.height() * 3 - grid.sharp.height()) <= 3
+    pixelated = FilterSettings(blur_kind="pixelate")  # blocks keep their display size
+    with qtbot.waitSignal(cache.rendered, timeout=20000) as blocker:
+        cache.request(workspace.queue.case("img-0"), pixelated)  # type: ignore[arg-type]
+    assert blocker.args[0].blurred.width() == 640
+    cache.shutdown()
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.show_rendered(image)
+    blurred_rect = view.image_rect()
+    view.zoom_in()
+    zoomed_blurred = view.image_rect()
+    view.set_revealed(True)
+    assert view.current_image() is image.sharp
+    assert view.image_rect() == zoomed_blurred  # revealing never moves the picture
+    view.zoom_fit()
+    assert view.image_rect() == blurred_rect

@@ -223,10 +223,15 @@ def test_video_shows_a_blurred_storyboard_and_text_shows_text(
     wait_for_image(qtbot, window)
     view = window.review.viewer.image_view
     assert view.storyboard_mode and window.review.viewer.video_active()
-    grid_width = view.current_image().width()  # type: ignore[union-attr]
-    blurred = first_tile(qimage_to_rgb(view.current_image()), grid_width)  # type: ignore[arg-type]
+    # compared at the sharp grid's size: the blurred one is kept a third as large and
+    # painted enlarged, smoothly, over the same place
+    size = view.rendered.sharp.size()  # type: ignore[union-attr]
+    shown = view.current_image().scaled(  # type: ignore[union-attr]
+        size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    blurred = first_tile(qimage_to_rgb(shown), size.width())
     qtbot.keyPress(window.review.queue, Qt.Key.Key_Space)
-    sharp = first_tile(qimage_to_rgb(view.current_image()), grid_width)  # type: ignore[arg-type]
+    sharp = first_tile(qimage_to_rgb(view.current_image()), size.width())  # type: ignore[arg-type]
     qtbot.keyRelease(window.review.queue, Qt.Key.Key_Space)
     assert media.high_frequency_energy(blurred) < 0.15 * media.high_frequency_energy(sharp)
 

@@ -13,6 +13,8 @@ import pytest
 from qa_desktop.core import media
 from qa_desktop.ui.video_player import VideoPlayer, format_time
 
+from .factory import write_video_with_audio
+
 FPS = 24
 FRAMES = 72  # 3 s
 WIDTH, HEIGHT = 640, 360
@@ -336,6 +338,41 @@ def test_audio_is_muted_by_default_and_mute_works_without_a_device(qtbot, player
     # a new video is muted again
     loaded(qtbot, player, video)
     assert player.muted
+
+
+def test_one_audio_player_serves_every_video_and_a_case_change_stops_the_sound(
+    qtbot, player, tmp_path
+):
+    multimedia = pytest.importorskip("PySide6.QtMultimedia")
+    from PySide6.QtCore import QBuffer, QUrl
+
+    media_player, audio_output = multimedia.QMediaPlayer, multimedia.QAudioOutput
+    first = write_video_with_audio(tmp_path / "first.avi", tone_hz=440)
+    second = write_video_with_audio(tmp_path / "second.avi", tone_hz=660)
+    loaded(qtbot, player, first)
+    qtbot.waitUntil(lambda: player.has_audio, timeout=5000)
+    [audio] = player.findChildren(media_player)
+    player.set_muted(False)
+    player.play()
+    qtbot.waitUntil(
+        lambda: audio.playbackState() == media_player.PlaybackState.PlayingState, timeout=5000
+    )
+    loaded(qtbot, player, second)
+    # the first video's sound stopped at the case change; the same player took the next
+    assert audio.playbackState() != media_player.PlaybackState.PlayingState
+    assert audio.source() == QUrl.fromLocalFile(str(second))
+    assert player.muted
+    qtbot.waitUntil(lambda: player.has_audio, timeout=5000)
+    for video in (first, second, first, second):  # nothing piles up case after case
+        loaded(qtbot, player, video)
+    qtbot.waitUntil(lambda: player.has_audio, timeout=5000)
+    assert player.findChildren(media_player) == [audio]
+    assert len(player.findChildren(audio_output)) == 1
+    assert player.findChildren(QBuffer) == []
+    player.close_media()
+    assert audio.source() == QUrl()
+    assert audio.playbackState() == media_player.PlaybackState.StoppedState
+    assert not player.has_audio
 
 
 def _zero_length(folder: Path) -> Path:

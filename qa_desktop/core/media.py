@@ -161,17 +161,47 @@ def decode_image_for_display(
     """
     with _open_image(source, max_pixels) as image:
         w, h = image.size
-        if max(w, h) > max_side:
-            target = fit_size(w, h, max_side, max_side)
-            if image.format == "JPEG":
-                image.draft("RGB", target)
-        rgb = _to_rgb_array(image, media_name(source))
+        fast = _decode_jpeg_scaled(image, max_side)
+        if fast is not None:
+            rgb = fast
+        else:
+            if max(w, h) > max_side and image.format == "JPEG":
+                image.draft("RGB", fit_size(w, h, max_side, max_side))
+            rgb = _to_rgb_array(image, media_name(source))
     h, w = rgb.shape[:2]
     if max(w, h) > max_side:
         # after the DCT scale, at most a halving or two and a bilinear step (issue 15: an
         # area resize by 0.8 cost a quarter of a not-prefetched next case)
         rgb = _shrink_to_fit(rgb, max_side, max_side)
     return rgb
+
+
+_REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+                  (2, cv2.IMREAD_REDUCED_COLOR_2))  # fmt: skip
+_JPEG_END = b"\xff\xd9"
+
+
+def _decode_jpeg_scaled(image: Image.Image, max_side: int) -> np.ndarray | None:
+    """A whole, plain (RGB or grey) JPEG decoded by OpenCV straight into an array at the
+    smallest DCT scale still at least the display size (EXIF orientation applied), as RGB.
+
+    Pillow's path cost three times the decode: its array export copies the picture twice
+    (issue 15: a not-prefetched next case). None for anything else, or when OpenCV cannot
+    decode it: then Pillow decodes, and says what is wrong."""
+    fp = getattr(image, "fp", None)  # the open file of an ImageFile (a JPEG is one)
+    if image.format != "JPEG" or image.mode not in ("RGB", "L") or fp is None:
+        return None
+    fp.seek(0)
+    data = fp.read()
+    if not data.rstrip(b"\0").endswith(_JPEG_END):
+        return None  # truncated: Pillow says so
+    w, h = image.size
+    tw, th = fit_size(w, h, max_side, max_side) if max(w, h) > max_side else (w, h)
+    flags = next((f for k, f in _REDUCED_FLAGS if w // k >= tw and h // k >= th), cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if bgr is None or bgr.ndim != 3:
+        return None
+    return cv2.cvtColor(_shrink_to_fit(bgr, max_side, max_side), cv2.COLOR_BGR2RGB)
 
 
 def _shrink_to_fit(img: np.ndarray, max_w: int, max_h: int) -> np.ndarray:

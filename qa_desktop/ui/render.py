@@ -8,10 +8,12 @@ held in memory only: nothing here ever writes to disk.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,26 @@ five 1600x1200 images: the case on screen, the three prefetched ahead and the on
 DECODED_CACHE_BYTES = 8 * 1024 * 1024
 """What decoded (sharp) pictures kept to re-filter without decoding again may hold."""
 
+PREVIEW_MAX_SIDE = 400
+"""A preview (the protected picture shown until the full render is ready) is made this
+large: a JPEG decodes at 1/8 of its size for it. Every blur works on a picture of at most
+192 pixels (level 1) whatever the display size, so a preview hides as much as the full
+render (at level 1 it is blurrier)."""
+PREVIEWS_KEPT = 8
+BLURRED_MAX_SIDE = 400
+"""A Gaussian-blurred image is kept this large (painted enlarged, smoothly): it has no
+detail a larger copy would show, and a 1600x1200 one took 5.5 MiB of the render cache for
+each case (issue 15: GUI memory)."""
+
+
+def compact_blur(settings: ViewSettings) -> bool:
+    """Whether the protected picture under ``settings`` can be kept small: a Gaussian blur
+    without the stylization (pixel blocks and drawn edges need their display size)."""
+    return settings.blur_kind == "gaussian" and not settings.reduced_detail
+
+
+RENDER_THREADS = 2
+
 OpenMedia = Callable[[MediaFile], StoredMedia]
 """How a worker gets a case's media from the store (``ws.queue.open_media``: no database,
 safe in any thread)."""
@@ -64,6 +86,8 @@ class Rendered:
     error: str = ""
     keyframe_times: tuple[float, ...] = ()
     """For a video's storyboard: the time of each tile, in seconds."""
+    preview: bool = False
+    """A small protected picture shown until the full render arrives: never a sharp one."""
 
 
 def rendered_bytes(rendered: Rendered) -> int:
@@ -94,17 +118,21 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
 TILE_COLUMNS = 3
 TILE_W = 480
 TILE_GAP = 6
+COMPACT_TILE_W = TILE_W // 3
+"""A blurred storyboard's tiles are kept this wide (see ``BLURRED_MAX_SIDE``)."""
 
 
 def tile_grid(
-    images: list[np.ndarray], columns: int = TILE_COLUMNS, tile_w: int = TILE_W
+    images: list[np.ndarray],
+    columns: int = TILE_COLUMNS,
+    tile_w: int = TILE_W,
+    gap: int = TILE_GAP,
 ) -> np.ndarray:
     """Lay ``images`` out left to right in a grid of equal tiles on a dark background."""
     if not images:
         raise ValueError("no images to lay out")
     tile_h = max(1, round(tile_w * 9 / 16))
     rows = -(-len(images) // columns)
-    gap = TILE_GAP
     grid = np.full(
         (rows * tile_h + (rows + 1) * gap, columns * tile_w + (columns + 1) * gap, 3),
         24,
@@ -158,12 +186,23 @@ def protect(
 
     A reveal shows the original without blur, but in the colour filters the case is under
     (grayscale, sepia), see :func:`~qa_desktop.core.api.revealed_filters`. Storyboard tiles
-    are filtered one by one, so tiles never bleed into each other.
+    are filtered one by one, so tiles never bleed into each other. A Gaussian blur of an
+    image is made (and kept) at most ``BLURRED_MAX_SIDE`` large and painted enlarged.
     """
-    blurred = [apply_filters(f, settings) for f in frames]
+    compact = compact_blur(settings)
+    side = COMPACT_TILE_W if grid else BLURRED_MAX_SIDE
+    sources = [
+        resize_to_fit(f, side, side) if compact and max(f.shape[:2]) > side else f for f in frames
+    ]
+    blurred = [apply_filters(f, settings) for f in sources]
     if settings.grayscale or settings.sepia:
         frames = [apply_filters(f, revealed_filters(settings)) for f in frames]
     if grid:
+        if compact:  # the same layout a third the size: painted over the sharp grid
+            scale = TILE_W // COMPACT_TILE_W
+            return tile_grid(frames), tile_grid(
+                blurred, tile_w=COMPACT_TILE_W, gap=TILE_GAP // scale
+            )
         return tile_grid(frames), tile_grid(blurred)
     return frames[0], blurred[0]
 
@@ -186,16 +225,131 @@ def render_case(
         return Rendered(case.id, settings, error=str(exc)), None
 
 
+def can_preview(case: Case) -> bool:
+    """Whether a quick preview helps: a still JPEG (decoded at a reduced DCT scale)."""
+    return case.content_type == "image" and bool(case.media) and case.media[0].mime == "image/jpeg"
+
+
+def preview_case(case: Case, open_media: OpenMedia, settings: ViewSettings) -> Rendered | None:
+    """A small picture of an image case under its filters (no sharp picture: a preview cannot
+    be revealed); None when it cannot be made (the full render reports why)."""
+    try:
+        small = decode_image_for_display(open_media(case.media[0]), PREVIEW_MAX_SIDE)
+        blurred = to_qimage(apply_filters(small, settings))
+    except (MediaError, OSError, ValueError):
+        return None
+    return Rendered(case.id, settings, blurred=blurred, preview=True)
+
+
+_JobId = tuple[str, str, ViewSettings]
+
+
+@dataclass
+class _Job:
+    kind: str  # "render" or "preview"
+    case: Case
+    settings: ViewSettings
+    base: Decoded | None
+    key: tuple[int, float, int]
+    """Lowest first: (minus the request's round, rank within it, arrival)."""
+
+
+class _JobQueue:
+    """Render jobs taken by priority by a few worker threads (plain Python threads: a
+    QRunnable's lifetime shared between Python and C++ crashed under load).
+
+    The case on screen starts a new round; the jobs of the newest round come first, in the
+    order of their rank (the preview of the case on screen, then the next case's, then the
+    full renders). A job asked for again moves up to its better place.
+    """
+
+    def __init__(self, run: Callable[[_Job], None], threads: int) -> None:
+        self._run = run
+        self._threads_wanted = threads
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Condition()
+        self._heap: list[tuple[tuple[int, float, int], _JobId]] = []
+        self._queued: dict[_JobId, _Job] = {}
+        self._running = 0
+        self._stopping = False
+
+    def put(self, job: _Job, move_only: bool = False) -> None:
+        """Queue ``job`` (or move the same queued job up to ``job.key`` if that is sooner);
+        ``move_only``: the job was queued before, so if it is no longer queued it is running
+        or done and nothing is added."""
+        job_id = (job.kind, job.case.id, job.settings)
+        with self._lock:
+            if self._stopping:
+                return
+            queued = self._queued.get(job_id)
+            if (queued is None and move_only) or (queued is not None and queued.key <= job.key):
+                return
+            self._queued[job_id] = job
+            heapq.heappush(self._heap, (job.key, job_id))
+            if len(self._threads) < self._threads_wanted:
+                thread = threading.Thread(target=self._work, name="render", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._lock.notify()
+
+    def _take(self) -> _Job | None:
+        with self._lock:
+            while True:
+                while not self._heap and not self._stopping:
+                    self._lock.wait()
+                if self._stopping:
+                    return None
+                key, job_id = heapq.heappop(self._heap)
+                job = self._queued.get(job_id)
+                if job is not None and job.key == key:  # else an older place of a moved job
+                    del self._queued[job_id]
+                    self._running += 1
+                    return job
+
+    def _work(self) -> None:
+        while (job := self._take()) is not None:
+            try:
+                self._run(job)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._lock.notify_all()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until no job is queued or running; False when ``timeout_s`` passed first."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while self._queued or self._running:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
+    def stop(self) -> None:
+        """Drop queued jobs, let running ones finish, end the threads."""
+        with self._lock:
+            self._stopping = True
+            self._heap.clear()
+            self._queued.clear()
+            self._lock.notify_all()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+
 class RenderCache(QObject):
     """Renders cases in worker threads and keeps the last few in memory (never on disk).
 
     ``request(case, settings)`` returns a finished :class:`Rendered` at once when cached,
-    else starts a job and emits ``rendered`` when it is done. Both caches are bounded by
-    bytes (and by ``capacity`` entries), least recently used first out; the newest entry
-    always stays.
+    else starts a job and emits ``rendered`` when it is done. With ``preview=True`` a small
+    protected picture of a still image is made first (``previewed``; :meth:`preview_of`),
+    to show until the full render arrives. Both caches are bounded by bytes (and by
+    ``capacity`` entries), least recently used first out; the newest entry always stays.
     """
 
     rendered = Signal(object)  # Rendered
+    previewed = Signal(object)  # Rendered with preview=True
     _job_done = Signal(object)  # emitted from a worker, delivered on the GUI thread
 
     def __init__(
@@ -211,13 +365,14 @@ class RenderCache(QObject):
         self.capacity = capacity
         self.max_bytes = max_bytes
         self.max_decoded_bytes = max_decoded_bytes
-        # Plain Python threads: a QRunnable subclass's lifetime is shared between Python and
-        # C++, which crashed under load; a signal carries the result back instead.
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
-        self._futures: set[Future[None]] = set()
+        self._jobs = _JobQueue(self._run, RENDER_THREADS)
+        self._round = 0
+        self._arrivals = 0
         self._done: OrderedDict[str, Rendered] = OrderedDict()
         self._bases: OrderedDict[str, Decoded] = OrderedDict()
+        self._previews: OrderedDict[str, Rendered] = OrderedDict()
         self._pending: dict[str, ViewSettings] = {}
+        self._preview_pending: dict[str, ViewSettings] = {}
         self._job_done.connect(self._finished)
 
     def cached(self, case_id: str, settings: ViewSettings) -> Rendered | None:
@@ -228,40 +383,84 @@ class RenderCache(QObject):
             return found
         return None
 
-    def request(self, case: Case, settings: ViewSettings) -> Rendered | None:
-        """Return the render if cached; otherwise start one (unless already under way)."""
+    def preview_of(self, case_id: str, settings: ViewSettings) -> Rendered | None:
+        """The preview of a case under these settings, if one was made and is still kept."""
+        found = self._previews.get(case_id)
+        return found if found is not None and found.settings == settings else None
+
+    def request(
+        self, case: Case, settings: ViewSettings, ahead: int = 0, preview: bool = False
+    ) -> Rendered | None:
+        """Return the render if cached; otherwise start one (unless already under way).
+
+        ``ahead``: 0 for the case on screen (its jobs go before everything asked for
+        earlier), 1, 2, ... for the cases prefetched after it, in the same round.
+        ``preview``: also make a quick preview first (a still JPEG; the case on screen and
+        the next one only)."""
+        if ahead == 0:
+            self._round += 1
         found = self.cached(case.id, settings)
         if found is not None:
             return found
-        if self._pending.get(case.id) == settings:
-            return None
+        rank = float(max(0, ahead))
+        if (
+            preview
+            and ahead <= 1
+            and can_preview(case)
+            and self.preview_of(case.id, settings) is None
+        ):
+            again = self._preview_pending.get(case.id) == settings
+            self._preview_pending[case.id] = settings
+            self._put("preview", case, settings, None, rank, again)
+        again = self._pending.get(case.id) == settings
         self._pending[case.id] = settings
-        base = self._bases.get(case.id)
-        future = self._pool.submit(self._run, case, settings, base)
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        self._put("render", case, settings, self._bases.get(case.id), rank + 1.5, again)
         return None
 
-    def _run(self, case: Case, settings: ViewSettings, base: Decoded | None) -> None:
-        self._job_done.emit(render_case(case, self.open_media, settings, base))
+    def _put(
+        self,
+        kind: str,
+        case: Case,
+        settings: ViewSettings,
+        base: Decoded | None,
+        rank: float,
+        again: bool,
+    ) -> None:
+        self._arrivals += 1
+        key = (-self._round, rank, self._arrivals)
+        self._jobs.put(_Job(kind, case, settings, base, key), move_only=again)
+
+    def _run(self, job: _Job) -> None:
+        if job.kind == "preview":
+            result: object = preview_case(job.case, self.open_media, job.settings)
+            if result is None:
+                result = Rendered(job.case.id, job.settings, error="no preview", preview=True)
+        else:
+            result = render_case(job.case, self.open_media, job.settings, job.base)
+        with contextlib.suppress(RuntimeError):  # the cache's QObject is gone (window closed)
+            self._job_done.emit(result)
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every started job is done (tests and shutdown); results still need
         the event loop to arrive."""
-        _, not_done = futures_wait(list(self._futures), timeout=msecs / 1000)
-        return not not_done
+        return self._jobs.wait(msecs / 1000)
 
     def shutdown(self) -> None:
         """Finish running jobs, drop queued ones, forget everything (leaving the app)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._jobs.stop()
         self.clear()
 
     def clear(self) -> None:
         """Forget everything rendered (e.g. when leaving the app)."""
         self._done.clear()
         self._bases.clear()
+        self._previews.clear()
 
-    def _finished(self, payload: tuple[Rendered, Decoded | None]) -> None:
+    def _finished(self, payload: object) -> None:
+        if isinstance(payload, Rendered):
+            self._preview_finished(payload)
+            return
+        assert isinstance(payload, tuple)
         result, base = payload
         if self._pending.get(result.case_id) == result.settings:
             del self._pending[result.case_id]
@@ -272,12 +471,26 @@ class RenderCache(QObject):
         self._done[result.case_id] = result
         self._done.move_to_end(result.case_id)
         _bound(self._done, self.capacity, self.max_bytes, rendered_bytes)
+        self._previews.pop(result.case_id, None)  # the full render replaces it
         self.rendered.emit(result)
 
+    def _preview_finished(self, preview: Rendered) -> None:
+        if self._preview_pending.get(preview.case_id) == preview.settings:
+            del self._preview_pending[preview.case_id]
+        if preview.error or self.cached(preview.case_id, preview.settings) is not None:
+            return  # failed (the full render says why), or too late: the render is here
+        self._previews[preview.case_id] = preview
+        self._previews.move_to_end(preview.case_id)
+        while len(self._previews) > PREVIEWS_KEPT:
+            self._previews.popitem(last=False)
+        self.previewed.emit(preview)
+
     def cached_bytes(self) -> int:
-        """The memory the cached renders and decoded pictures take now."""
-        return sum(rendered_bytes(r) for r in self._done.values()) + sum(
-            decoded_bytes(d) for d in self._bases.values()
+        """The memory the cached renders, previews and decoded pictures take now."""
+        return (
+            sum(rendered_bytes(r) for r in self._done.values())
+            + sum(rendered_bytes(r) for r in self._previews.values())
+            + sum(decoded_bytes(d) for d in self._bases.values())
         )
 
 

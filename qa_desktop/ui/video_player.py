@@ -515,7 +515,10 @@ class VideoPlayer(QWidget):
         self._muted = True
         self._has_audio = False
         self._audio: QMediaPlayer | None = None
+        """The audio player while it plays this video's sound (else None)."""
         self._audio_output: QAudioOutput | None = None
+        self._audio_url: QUrl | None = None
+        self._shared_audio: tuple[QMediaPlayer, QAudioOutput] | None = None
         self._audio_checked_at = 0.0
         self._scrubbing = False
 
@@ -834,8 +837,8 @@ class VideoPlayer(QWidget):
     def set_muted(self, muted: bool) -> None:
         """Mute or unmute the audio (unmuting is always an explicit act)."""
         self._muted = bool(muted)
-        if self._audio_output is not None:
-            self._audio_output.setMuted(self._muted)
+        if self._audio_output is not None:  # the shared output: muted while no video sounds
+            self._audio_output.setMuted(self._muted or self._audio is None)
         self._update_controls()
 
     def toggle_mute(self) -> None:
@@ -857,18 +860,30 @@ class VideoPlayer(QWidget):
         self._audio_buffer = buffer
         self._start_audio(QUrl(self._source.name), buffer)
 
-    def _start_audio(self, url: QUrl, device: QIODevice | None = None) -> None:
+    def _audio_player(self) -> tuple[QMediaPlayer, QAudioOutput] | None:
+        """The widget's one audio player and output, made on first use and kept for every
+        later video (setting one up per case cost the GUI thread each case change)."""
         if QMediaPlayer is None or QAudioOutput is None:
-            return
-        try:
+            return None
+        if self._shared_audio is None:
             output = QAudioOutput(self)
             output.setMuted(True)
             player = QMediaPlayer(self)
             player.setAudioOutput(output)  # and no video output: audio only
-            player.setPlaybackRate(self._speed)
             player.mediaStatusChanged.connect(self._on_audio_status)
             player.errorOccurred.connect(self._on_audio_error)
-            self._audio, self._audio_output = player, output
+            self._shared_audio = (player, output)
+        return self._shared_audio
+
+    def _start_audio(self, url: QUrl, device: QIODevice | None = None) -> None:
+        try:
+            shared = self._audio_player()
+            if shared is None:
+                return
+            player, output = shared
+            output.setMuted(True)
+            player.setPlaybackRate(self._speed)
+            self._audio, self._audio_output, self._audio_url = player, output, url
             if device is None:
                 player.setSource(url)
             else:
@@ -877,28 +892,37 @@ class VideoPlayer(QWidget):
             self._stop_audio()
 
     def _stop_audio(self) -> None:
+        """Stop this video's audio and let go of its source (the player stays for the next)."""
         player, output = self._audio, self._audio_output
-        self._audio = self._audio_output = None
+        self._audio = None
+        self._audio_url = None
         self._has_audio = False
+        if output is not None:
+            output.setMuted(True)
         if player is not None:
             try:
-                player.mediaStatusChanged.disconnect(self._on_audio_status)
-                player.errorOccurred.disconnect(self._on_audio_error)
                 player.stop()
                 player.setSource(QUrl())
-            except (RuntimeError, TypeError):
+            except RuntimeError:  # the player is gone with its widget
                 pass
-            player.deleteLater()
-        if output is not None:
-            output.deleteLater()
         buffer, self._audio_buffer = self._audio_buffer, None
         if buffer is not None:
             buffer.close()
             buffer.setData(QByteArray())
             buffer.deleteLater()
 
-    def _on_audio_status(self, status: object) -> None:
+    def _current_audio(self) -> QMediaPlayer | None:
+        """This video's audio player, when the player's source is still this video's (a
+        status of an earlier source that arrives late is none of this video's business)."""
         player = self._audio
+        if player is None or self._audio_url is None or player.source() != self._audio_url:
+            return None
+        if self._audio_buffer is not None and player.sourceDevice() is not self._audio_buffer:
+            return None
+        return player
+
+    def _on_audio_status(self, status: object) -> None:
+        player = self._current_audio()
         if player is None or QMediaPlayer is None:
             return
         if status == QMediaPlayer.MediaStatus.LoadedMedia:
@@ -918,6 +942,8 @@ class VideoPlayer(QWidget):
             self._update_controls()
 
     def _on_audio_error(self, *args: object) -> None:
+        if self._current_audio() is None:
+            return
         self._stop_audio()
         self._update_controls()
 

@@ -104,6 +104,7 @@ class ReviewScreen(QWidget):
         self.session_id = workspace.wellbeing.start_session() if workspace.reviewer else None
         self.renderer = RenderCache(workspace.queue.open_media, parent=self)
         self.renderer.rendered.connect(self._on_rendered)
+        self.renderer.previewed.connect(self._on_previewed)
         self.time_on_case = QElapsedTimer()
         # The screen itself holds the keys when the queue is folded away (never a text field).
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -500,7 +501,9 @@ class ReviewScreen(QWidget):
             self.viewer.show_warning(case.tags)
             return
         self.viewer.player.set_protect(self._video_protect(), self._video_reveal())
-        rendered = self.renderer.request(case, self.state.filters)
+        rendered = self.renderer.request(case, self.state.filters, preview=True)
+        if rendered is None:  # a preview (protected, small) until the render arrives
+            rendered = self.renderer.preview_of(case.id, self.state.filters)
         if rendered is not None:
             self._display(rendered)
         else:
@@ -553,15 +556,27 @@ class ReviewScreen(QWidget):
         ):
             self._display(rendered)
 
+    def _on_previewed(self, preview: Rendered) -> None:
+        """Show a case's preview while its full render is still on its way (never over it)."""
+        shown = self.viewer.image_view.rendered
+        if (
+            self.case is not None
+            and preview.case_id == self.case.id
+            and preview.settings == self.state.filters
+            and self._media_on_screen()
+            and (shown is None or shown.preview or shown.case_id != preview.case_id)
+        ):
+            self._display(preview)
+
     def _prefetch(self) -> None:
         row = self.current_row()
-        for ahead in (*range(1, PREFETCH_AHEAD + 1), -1):
-            case_id = self.model.case_id_at(row + ahead)
+        for rank, step in enumerate((*range(1, PREFETCH_AHEAD + 1), -1), start=1):
+            case_id = self.model.case_id_at(row + step)
             if case_id is None:
                 continue
             case = self.ws.queue.case(case_id)
             if case is not None and case.content_type != "text" and case.media:
-                self.renderer.request(case, self.settings_for(case))
+                self.renderer.request(case, self.settings_for(case), ahead=rank, preview=True)
 
     # -- protection filters -------------------------------------------------------------------
     def _change_filters(self, **changes: object) -> None:
