@@ -5,11 +5,13 @@ The format is specified in ``docs/batch-format.md``. In short::
     report = import_batch(db, media_store, Path("weekly-de.zip"), progress=print)
     report.cases_added, report.cases_already_present, report.media_added
 
-An import runs in four phases, each advancing ``progress(done, total)`` by one unit per case
-(so ``total == 4 * cases``): check the records, check and hash the media, copy new media into
-the content-addressed store (``media_dir/sha[:2]/sha``), write the rows in one transaction.
-Nothing reaches the database unless every case and every media file passed; a
-:class:`BatchError` lists the problems found, each naming the file, the line and the field.
+The cases file is streamed: scanned once (size, UTF-8, count, hash), then read in chunks of
+5,000 records, each going through four phases that advance ``progress(done, total)`` by one
+unit per case (so ``total == 4 * cases``): check the records, check and hash the media, copy
+new media into the content-addressed store (``media_dir/sha[:2]/sha``), insert the rows. All
+chunks are written in one transaction: nothing is committed unless every case and every media
+file passed; a :class:`BatchError` lists the problems found, each naming the file, the line
+and the field.
 
 A batch signed by an issuer (``bundles.sign_case_batch``: a ``case-batch`` bundle) is
 verified against the trust store first, entirely in memory, and then imported from the
@@ -19,7 +21,8 @@ batch is imported only with ``trust_unsigned=True`` (the library default; the CL
 
 The package, one concept a module: :mod:`.sources` (folder, .zip, .csv, signed; read with
 the archive-safety rules of ``formats.zip_safety`` and ``BATCH_LIMITS``), :mod:`.header`
-(``batch.json``), :mod:`.records` (``cases.jsonl`` / ``cases.csv``), :mod:`.fields` (the
+(``batch.json``), :mod:`.cases_file` (``cases.jsonl`` / ``cases.csv`` as a stream),
+:mod:`.records` (their records), :mod:`.fields` (the
 field rules both share), :mod:`.media_intake` (sniff, hash, store media), :mod:`.writer`
 (what is new, one transaction), :mod:`.issuer` (signed batches), :mod:`.importer`
 (``import_batch``), :mod:`.problems`, :mod:`.progress` and :mod:`.limits`.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -16,14 +18,14 @@ from ..bundles.payloads.case_batches import SESSION_FILE
 from ..errors import Refused
 from ..formats.canonical import StrictJSONError, loads_strict
 from ..media_store import MediaStore
-from ..store import transaction
-from .fields import _sha256_hex
-from .header import _read_header
+from ..store import find_index_deferred, transaction
+from .cases_file import _CasesFile, _chunks, _csv_chunks, _scan_cases_file
+from .header import _Header, _read_header
 from .issuer import SignedBatchRefused
 from .media_intake import _check_media, _store_media
 from .problems import BatchError, UnsignedBatch
 from .progress import _Progress
-from .records import _parse_cases, _read_cases_file
+from .records import _add_csv_chunk, _add_jsonl_chunk, _Cases
 from .sources import (
     HEADER_FILE,
     SIGNED_PREFIX,
@@ -33,7 +35,14 @@ from .sources import (
     _SignedSource,
     _Source,
 )
-from .writer import _check_against_database, _select_new_cases, _write
+from .writer import (
+    _check_chunk_against_database,
+    _check_header,
+    _database_changed,
+    _select_new_cases,
+    _write_batch,
+    _write_chunk,
+)
 
 
 @dataclass(frozen=True)
@@ -69,15 +78,16 @@ def import_batch(
     trust_unsigned: bool = True,
     quarantine_dir: Path | None = None,
 ) -> ImportReport:
-    """Validate everything in ``path``, then write it in one transaction.
+    """Import the batch at ``path``, all or nothing, in one transaction.
 
     ``path`` is a batch folder (or its ``batch.json``), a .zip of one, or a .csv of cases with
     a ``batch.json`` beside it. ``progress(done, total)`` is called from time to time and last
     with ``done == total``; ``cancelled()`` is polled between cases and chunks and, once it
-    returns True, the import stops with :class:`ImportCancelled`. On any error the database
-    is left exactly as it was (media files already copied into the content-addressed store
-    stay there, unreferenced and harmless). Media are stored encrypted under ``media``'s key
-    (a bare folder path means a store whose key file lives in its parent's ``keys/``).
+    returns True, the import stops with :class:`ImportCancelled`. On any error (or a kill)
+    the database is left exactly as it was (media files already copied into the
+    content-addressed store stay there, unreferenced and harmless). Media are stored
+    encrypted under ``media``'s key (a bare folder path means a store whose key file lives
+    in its parent's ``keys/``).
 
     A signed batch (a ``case-batch`` bundle .zip) is verified against the trust store
     before anything else; a refusal is a :class:`BatchError` naming the file and the bundle
@@ -86,6 +96,12 @@ def import_batch(
     batch is copied into ``quarantine_dir`` (if given) with a reason file, like a bundle.
     A signed batch is logged in ``bundle_log`` like a bundle, so an issuer's sequence number
     cannot be replayed; its signed copy upgrades a batch first imported unsigned.
+
+    The cases file is streamed: one scan (size, UTF-8, count, hash), then chunks of
+    :data:`~.cases_file.CHUNK_CASES` records checked, their media stored and their rows
+    inserted, all inside one transaction that holds the write lock from the first chunk.
+    Memory stays within one read block, one chunk and the file's case ids (kept to find
+    duplicates: about 130 bytes a case for short ids), whatever the file's size.
     """
     if not isinstance(media, MediaStore):  # a bare media folder: its key lives beside it
         media = MediaStore(media.parent, media)
@@ -142,27 +158,35 @@ def _import_source(
             f"{source.label(HEADER_FILE)}, field 'id': batch {header.id!r} is not the batch"
             f" the signed bag-info.txt names ({source.batch_id!r})"
         )
-    cases_name, cases_bytes = _read_cases_file(source)
-    # hashlib lets go of the GIL on large buffers: hash while the cases are parsed.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        source_hash = pool.submit(_sha256_hex, header_bytes, cases_bytes)
-        cases = _parse_cases(source.label(cases_name), cases_name, cases_bytes, header, tracker)
-        source_sha256 = source_hash.result()
-    del cases_bytes
-    batch_is_new = _check_against_database(db, header, source.label(HEADER_FILE), cases)
-    _check_media(source, cases, tracker)
-    new_rows, present = _select_new_cases(cases)
-    session = _shipped_session(source)
-    media_added = _store_media(source, media, cases, tracker)
+    cases_file = _scan_cases_file(source, header_bytes)
+    tracker.start(4 * cases_file.count)
+    cases = _Cases(cases_file.label)
+    added = present = media_added = 0
+    session: calibration.Session | None = None
     refused: list[tuple[str, str, str]] = []
-    with transaction(db):
-        _write(db, header, source_sha256, batch_is_new, cases, new_rows, tracker, source)
-        if session is not None:
-            refused = _receive_session(db, source, session)
+    try:
+        with transaction(db):
+            batch_is_new = _check_header(db, header, source.label(HEADER_FILE))
+            had_cases = db.execute("SELECT 1 FROM cases LIMIT 1").fetchone() is not None
+            _write_batch(db, header, cases_file.sha256, batch_is_new, cases_file.count, source)
+            with find_index_deferred(db):  # the find index in one statement at the end
+                chunks = _record_chunks(source, cases_file, header, header_bytes, cases, tracker)
+                for chunk in _read_ahead(chunks):
+                    tracker.advance(chunk.size)
+                    new, old, stored = _import_chunk(
+                        db, media, source, header.id, had_cases, chunk, tracker
+                    )
+                    added, present, media_added = added + new, present + old, media_added + stored
+                cases.raise_if_any()
+            session = _shipped_session(source)
+            if session is not None:
+                refused = _receive_session(db, source, session)
+    except sqlite3.IntegrityError as exc:
+        raise _database_changed(header.id, exc) from exc
     tracker.finish()
     return ImportReport(
         header.id,
-        len(new_rows),
+        added,
         present,
         media_added,
         source.signature_status,
@@ -170,6 +194,81 @@ def _import_source(
         session.name if session is not None else "",
         tuple(refused),
     )
+
+
+def _record_chunks(
+    source: _Source,
+    cases_file: _CasesFile,
+    header: _Header,
+    header_bytes: bytes,
+    cases: _Cases,
+    tracker: _Progress,
+) -> Iterator[_Cases]:
+    """The file's records checked, a chunk at a time (each chunk shares ``cases``' ids and
+    problems). Safe to run in another thread: it polls cancel but reports no progress."""
+    if cases_file.columns is not None:
+        columns = list(cases_file.columns)
+        for csv_chunk in _csv_chunks(source, cases_file, header_bytes):
+            tracker.check_cancelled()
+            chunk = cases.chunk()
+            _add_csv_chunk(chunk, columns, csv_chunk, header.id)
+            yield chunk
+    else:
+        for lines in _chunks(source, cases_file, header_bytes):
+            tracker.check_cancelled()
+            chunk = cases.chunk()
+            _add_jsonl_chunk(chunk, lines, header.id)
+            yield chunk
+
+
+_Item = TypeVar("_Item")
+
+
+def _read_ahead(items: Iterator[_Item]) -> Iterator[_Item]:
+    """``items``, the next one computed in a worker thread while the caller uses this one.
+
+    The caller's inserts let go of the GIL (SQLite works without it), so reading and checking
+    the next chunk runs meanwhile. At most two chunks exist at once.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as pool:
+        ahead = pool.submit(next, items, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, items, None)
+            yield item
+
+
+def _import_chunk(
+    db: sqlite_utils.Database,
+    media: MediaStore,
+    source: _Source,
+    batch_id: str,
+    had_cases: bool,
+    cases: _Cases,
+    tracker: _Progress,
+) -> tuple[int, int, int]:
+    """Check a checked chunk against the database and its media, store its media and insert
+    it: (cases added, cases already present, media added). Once a problem is found, later
+    chunks are only checked, for the problems of the same or an earlier kind (nothing of
+    what is inserted survives: the transaction rolls back)."""
+    size = cases.size
+    if cases.problems.messages:
+        tracker.advance(3 * size)
+        return 0, 0, 0
+    if had_cases:
+        _check_chunk_against_database(db, batch_id, cases)
+    if cases.database_problems.messages:
+        tracker.advance(3 * size)
+        return 0, 0, 0
+    _check_media(source, cases, tracker)
+    new_rows, present = _select_new_cases(cases)
+    if cases.found_problems:
+        tracker.advance(2 * size)
+        return 0, 0, 0
+    media_added = _store_media(source, media, cases, tracker)
+    tracker.check_cancelled()
+    _write_chunk(db, new_rows, cases)
+    tracker.advance(size)
+    return len(new_rows), present, media_added
 
 
 def _shipped_session(source: _Source) -> calibration.Session | None:

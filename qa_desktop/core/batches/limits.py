@@ -9,6 +9,9 @@ MAX_HEADER_BYTES = 1 * MiB
 """Largest ``batch.json``."""
 MAX_CASES_FILE_BYTES = 1 * GiB
 """Largest ``cases.jsonl`` / ``cases.csv``."""
+MAX_LINE_BYTES = 16 * MiB
+"""Longest line of the cases file (the import holds one line at a time): a record at every
+other limit stays under a few MiB, even with every character escaped."""
 MAX_CASES = 1_000_000
 """Most cases in one batch."""
 MAX_MEDIA_PER_CASE = 100

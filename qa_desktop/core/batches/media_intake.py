@@ -94,7 +94,8 @@ def _sniff_mime(head: bytes) -> str | None:
 
 
 def _check_media(source: _Source, cases: _Cases, tracker: _Progress) -> None:
-    """Hash and check every media file; finish the content hashes of image and video cases."""
+    """Hash and check every media file of a chunk; finish the content hashes of image and
+    video cases (problems go to ``cases.media_problems``)."""
     if not cases.media_cases:
         tracker.advance(cases.count)
         return
@@ -109,7 +110,6 @@ def _check_media(source: _Source, cases: _Cases, tracker: _Progress) -> None:
             if entry is not None:
                 _check_case_media(source, cases, index, entry[0], entry[1], seen, tracker)
         tracker.advance(end - start - sum(1 for i in range(start, end) if i in media_cases))
-    cases.problems.raise_if_any()
 
 
 def _inspect_new_media(
@@ -171,9 +171,9 @@ def _check_case_media(
         tracker.check_cancelled()
         found = seen[path]  # inspected by _inspect_new_media
         if isinstance(found, str):
-            cases.problems.add(f"{where}: {path} {found} (case {row[0]!r})")
+            cases.media_problems.add(f"{where}: {path} {found} (case {row[0]!r})")
         elif found.kind != content_type:
-            cases.problems.add(
+            cases.media_problems.add(
                 f"{where}: {path} is {found.mime}, but the case's content_type is"
                 f" {content_type!r} (the file's bytes decide, not its name)"
             )

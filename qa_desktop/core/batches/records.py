@@ -1,14 +1,12 @@
-"""The cases file, ``cases.jsonl`` (or ``cases.csv``): every record checked, each problem
-naming its line and field, rows ready to insert."""
+"""The records of the cases file, ``cases.jsonl`` (or ``cases.csv``), a chunk at a time:
+every record checked, each problem naming its line and field, rows ready to insert."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..formats.safe_paths import relative_path_problem
@@ -18,7 +16,6 @@ from .fields import (
     _T,
     _check_keys,
     _check_token,
-    _decode_utf8,
     _DuplicateKey,
     _is_token,
     _json_error,
@@ -29,10 +26,7 @@ from .fields import (
     _token_problem,
     _unknown_name,
 )
-from .header import _Header
-from .problems import BatchError, _Bad, _Problems
-from .progress import _Progress
-from .sources import CSV_FILE, JSONL_FILE, _FolderSource, _read_member, _Source
+from .problems import _Bad, _Problems
 
 CONTENT_TYPES = tuple(ContentType)
 """What a case may show (``content_type``)."""
@@ -81,83 +75,73 @@ _LIST_CELL_SEPARATORS = re.compile(r"[;|]")
 _CANONICAL = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 ).encode
-_CHUNK_CASES = 2000
+_CHUNK_CASES = 2000  # media inspected at a time
 _ROW_SHA = 13  # index of content_sha256 in a case row
 
 
 @dataclass
 class _Cases:
-    """Checked case rows, ready to insert, with what is still to check about their media."""
+    """One chunk of checked case rows, ready to insert, with what is still to check about
+    their media; and what the import found so far in the whole file.
+
+    Problems are kept by kind and reported in this order, as when the file was checked in
+    phases: records, then the database (ids of other batches), then media, then conflicts
+    with cases already imported in this batch.
+    """
 
     label: str
+    lines: dict[str, int] = field(default_factory=dict)  # whole file: case id -> line
     rows: list[Any] = field(default_factory=list)
-    lines: dict[str, int] = field(default_factory=dict)  # case id -> line
     media_cases: list[tuple[int, list[str], bytes]] = field(default_factory=list)
     media_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     existing: dict[str, str] = field(default_factory=dict)  # same batch: id -> content_sha256
+    malformed: int = 0  # records of the chunk that have no row
     problems: _Problems = field(default_factory=_Problems)
+    database_problems: _Problems = field(default_factory=_Problems)
+    media_problems: _Problems = field(default_factory=_Problems)
+    conflicts: _Problems = field(default_factory=_Problems)
 
     @property
     def count(self) -> int:
         return len(self.rows)
 
+    @property
+    def size(self) -> int:
+        """The chunk's records, with or without a row."""
+        return len(self.rows) + self.malformed
 
-def _read_cases_file(source: _Source) -> tuple[str, bytes]:
-    """The name and bytes of the cases file: cases.jsonl or cases.csv (or the .csv chosen)."""
-    if isinstance(source, _FolderSource) and source.cases_name:
-        name = source.cases_name
-    else:
-        has_jsonl, has_csv = source.has(JSONL_FILE), source.has(CSV_FILE)
-        if has_jsonl and has_csv:
-            raise BatchError(
-                f"{source.label(JSONL_FILE)}: the batch also has a {CSV_FILE};"
-                " keep only one cases file"
-            )
-        if not (has_jsonl or has_csv):
-            raise BatchError(
-                f"{source.label(JSONL_FILE)}: missing; a batch needs {JSONL_FILE} or {CSV_FILE}"
-            )
-        name = JSONL_FILE if has_jsonl else CSV_FILE
-    return name, _read_member(source, name, limits.MAX_CASES_FILE_BYTES)
+    def chunk(self) -> _Cases:
+        """A new chunk: no rows yet, the whole file's ids and problems shared with this one."""
+        return replace(self, rows=[], media_cases=[], media_rows={}, existing={}, malformed=0)
 
-
-def _parse_cases(label: str, name: str, data: bytes, header: _Header, tracker: _Progress) -> _Cases:
-    text = _decode_utf8(label, data)
-    cases = _Cases(label)
-    if name.lower().endswith(".csv"):
-        _parse_csv(text, header.id, cases, tracker)
-    else:
-        _parse_jsonl(text, header.id, cases, tracker)
-    cases.problems.raise_if_any()
-    return cases
-
-
-def _start_counting(cases: _Cases, count: int, tracker: _Progress) -> None:
-    if count == 0:
-        raise BatchError(f"{cases.label}: the batch has no cases")
-    if count > limits.MAX_CASES:
-        raise BatchError(
-            f"{cases.label}: {count:,} cases, more than the {limits.MAX_CASES:,} limit"
+    @property
+    def found_problems(self) -> bool:
+        return any(
+            p.messages
+            for p in (self.problems, self.database_problems, self.media_problems, self.conflicts)
         )
-    tracker.start(4 * count)
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`BatchError` listing the problems of the first kind found."""
+        for problems in (self.problems, self.database_problems, self.media_problems):
+            problems.raise_if_any()
+        self.conflicts.raise_if_any()
 
 
-def _parse_jsonl(text: str, batch_id: str, cases: _Cases, tracker: _Progress) -> None:
-    # str.splitlines would also split at U+2028 and friends, which JSON strings may hold raw.
-    texts = text.split("\n")
-    numbers = [n for n, s in enumerate(texts, 1) if s and not s.isspace()]
-    if len(numbers) != len(texts):
-        texts = [texts[n - 1] for n in numbers]
-    _start_counting(cases, len(numbers), tracker)
-    for start in range(0, len(numbers), _CHUNK_CASES):
-        tracker.check_cancelled()
-        end = start + _CHUNK_CASES
-        records = [
-            _decode_line(cases, n, s)
-            for n, s in zip(numbers[start:end], texts[start:end], strict=True)
-        ]
-        _add_cases(cases, numbers[start:end], records, batch_id, None)
-        tracker.advance(len(records))
+def _add_jsonl_chunk(cases: _Cases, chunk: list[tuple[int, str]], batch_id: str) -> None:
+    """Check one chunk of cases.jsonl lines into ``cases``' rows (or its problems)."""
+    records = [_decode_line(cases, n, s) for n, s in chunk]
+    _add_cases(cases, [n for n, _ in chunk], records, batch_id, None)
+    cases.malformed = len(chunk) - len(cases.rows)
+
+
+def _add_csv_chunk(
+    cases: _Cases, columns: list[str], chunk: list[tuple[int, list[str]]], batch_id: str
+) -> None:
+    """Check one chunk of cases.csv rows into ``cases``' rows (or its problems)."""
+    records = [_record_from_csv_row(cases, columns, line, row) for line, row in chunk]
+    _add_cases(cases, [line for line, _ in chunk], records, batch_id, _CSV_FIELD_NAMES)
+    cases.malformed = len(chunk) - len(cases.rows)
 
 
 _MALFORMED = object()
@@ -174,35 +158,6 @@ def _decode_line(cases: _Cases, line: int, text: str) -> Any:
     except RecursionError:
         cases.problems.add(f"{cases.label} line {line}: not valid JSON (nested too deeply)")
     return _MALFORMED
-
-
-def _parse_csv(text: str, batch_id: str, cases: _Cases, tracker: _Progress) -> None:
-    label = cases.label
-    csv.field_size_limit(limits.MAX_FIELD_CHARS)  # the default, made explicit: one limit
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        header = next(reader, None)
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise BatchError(
-                f"{label} line {reader.line_num}: a cell is longer than"
-                f" {limits.MAX_FIELD_CHARS:,} characters; {_field_limit()}"
-            ) from None
-        raise BatchError(f"{label} line {reader.line_num}: not valid CSV ({exc})") from None
-    if header is None:
-        raise BatchError(f"{label}: empty; expected a header row naming the columns")
-    columns = _csv_columns(label, header)
-    _start_counting(cases, len(rows), tracker)
-    for start in range(0, len(rows), _CHUNK_CASES):
-        tracker.check_cancelled()
-        chunk = rows[start : start + _CHUNK_CASES]
-        records = [_record_from_csv_row(cases, columns, line, row) for line, row in chunk]
-        _add_cases(cases, [line for line, _ in chunk], records, batch_id, _CSV_FIELD_NAMES)
-        tracker.advance(len(chunk))
 
 
 _CSV_FIELD_NAMES = {f"decision.{name}": name for name in _DECISION_FIELDS}
