@@ -928,6 +928,25 @@ def find_index_deferred(db: sqlite_utils.Database) -> Iterator[None]:
     )
 
 
+def _migration_19(db: sqlite_utils.Database) -> None:
+    """Quiz attempts' delivery (issue 14).
+
+    ``quiz_attempts.bundle_id``: which bundle carried each attempt. The attempts export
+    records it with the pending export, so an export a crash abandoned sends its attempts
+    again in a new bundle (``bundles/ledger.recover_exports``) and no sequence number is
+    ever reused. Attempts exported before this migration keep none (they were delivered).
+    ``quizzes.issuer_key_id``: the key that signed a received quiz (or shipped a built
+    one), so the attempts go back addressed to that lead (unknown for older quizzes).
+    """
+    _execute_script(
+        db,
+        """
+        ALTER TABLE quiz_attempts ADD COLUMN bundle_id TEXT;
+        ALTER TABLE quizzes ADD COLUMN issuer_key_id TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -947,6 +966,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_16,
     _migration_17,
     _migration_18,
+    _migration_19,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 
