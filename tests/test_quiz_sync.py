@@ -4,6 +4,7 @@ scores them once; bad attempts are refused with their reason and nothing written
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,51 @@ def test_an_exam_attempt_reaches_the_lead_through_an_s3_bucket(
     assert taken.refused == [] and taken.attempts_received == 1
     assert [s.reviewer for s in lead.quizzes.results()] == ["Rae"]
     assert s3_sync(lead).attempts_received == 0 and s3_sync(rae).attempts_sent == 0
+
+
+def test_each_lead_scores_its_own_quizzes_and_passes_over_the_others(tmp_path: Path) -> None:
+    """Two leads ship an exam each to one reviewer; her sync sends one attempts bundle per
+    lead, each naming its lead's key. Each lead's sync stores and scores the attempt for its
+    own quiz and logs the other lead's bundle without refusing or storing it, every time."""
+    ada = lead_with_gold(tmp_path / "a", "Ada")
+    ben = lead_with_gold(tmp_path / "b", "Ben")
+    rae = make_workspace(tmp_path, "Rae", cases=0)
+    for lead in (ada, ben):
+        introduce(rae, lead, role="issuer")
+        introduce(lead, rae)
+    folder = tmp_path / "shared"
+    quizzes = {}
+    for lead, name in ((ada, "Ada's exam"), (ben, "Ben's exam")):
+        quiz = lead.quizzes.build(name, mode="exam", market="DE", policy="VH", count=2)
+        got = rae.quizzes.receive(
+            lead.quizzes.ship(quiz.id, lead.trust.identity(PASSPHRASE), tmp_path / "out")
+        )
+        attempt = rae.quizzes.start(got.id)
+        key = {i.case_id: i.label for i in quiz.items}
+        for item in got.items:
+            rae.quizzes.answer(attempt, item.case_id, key[item.case_id])
+        rae.quizzes.submit(attempt)
+        quizzes[name] = attempt
+    sent = sync(rae, folder)
+    assert sent.attempts_sent == 2 and sent.refused == []
+    outbox = folder / rae.trust.public_key().key_id
+    issuers = set()
+    for path in outbox.glob("*.zip"):
+        with zipfile.ZipFile(path) as archive:
+            info = next(n for n in archive.namelist() if n.endswith("bag-info.txt"))
+            text = archive.read(info).decode()
+        if "quiz-attempts" in text:
+            issuers |= {line.split(": ")[1] for line in text.splitlines() if "Quiz-Issuer" in line}
+    assert issuers == {ada.trust.public_key().key_id, ben.trust.public_key().key_id}
+
+    for lead, own in ((ada, "Ada's exam"), (ben, "Ben's exam")):
+        for _ in range(2):  # and again: nothing refused on a later sync either
+            taken = sync(lead, folder)
+            assert [(r.name, r.refused_reason) for r in taken.refused] == []
+        [row] = lead.quizzes.results()
+        assert (row.quiz_name, row.reviewer, row.correct, row.total) == (own, "Rae", 2, 2)
+        stored = lead.database_for_tests().execute("SELECT id FROM quiz_attempts").fetchall()
+        assert stored == [(quizzes[own],)]
+        assert not [d for d in lead.bundles.deliveries() if d.missing]
+    for ws in (ada, ben, rae):
+        ws.close()

@@ -31,9 +31,10 @@ RULINGS = {
 }
 
 
-def lead_with_gold(root: Path) -> Workspace:
-    """A lead whose six gold cases were ruled in one calibration session, with a note."""
-    lead = make_workspace(root, "Lead", cases=0)
+def lead_with_gold(root: Path, name: str = "Lead") -> Workspace:
+    """A lead (``root/name``) whose six gold cases were ruled in one calibration session,
+    with a note."""
+    lead = make_workspace(root, name, cases=0)
     records = [case_record(c, "text", [], tags=[]) for c in RULINGS]
     lead.batches.import_batch(write_batch(root / "gold-src", records, batch_id="gold-src"))
     session = lead.calibration.create("VH", cases=list(RULINGS), participants=["Ana", "Bo", "Cy"])

@@ -56,6 +56,16 @@ STATUSES = ("all", "open", "done", "disputed")
 because reviewers disagree."""
 FLAGS = ("rca", "gap", "any")
 
+SET_ASIDE_SQL = (
+    "SELECT case_id FROM shipped_cases WHERE gold_case_id IS NOT NULL"
+    " UNION ALL SELECT i.case_id FROM quiz_items i JOIN quizzes z ON z.id = i.quiz_id"
+    " WHERE z.received_at IS NULL"
+)
+"""The cases a lead's app holds only because it shipped them as answers to a known key:
+hidden-gold copies and the items of the quizzes it built (``core/gold.py``,
+``core/quizzes.py``). They exist so reviewers' verdicts and attempts merge; they are not in
+the lead's queue. (A reviewer's app has none: its quiz cases are received, not built.)"""
+
 
 @dataclass(frozen=True)
 class QueueFilter:
@@ -149,6 +159,7 @@ def _queue_sql(driver: str = "") -> str:
     else:
         start, seq, where = "cases c", "c.seq", ""
         finals = "LEFT JOIN case_finals fv ON fv.case_id = c.id"
+    where = f"{where} {'AND' if where else 'WHERE'} c.id NOT IN ({SET_ASIDE_SQL})"
     return f"""
     SELECT {seq} AS seq, c.id, c.market, c.orig_policy, c.orig_label, c.content_type,
         {label} AS label,
@@ -286,8 +297,17 @@ def case_count(
 ) -> int:
     """How many cases the queue holds (that pass ``filter``, judged by ``reviewer_id``)."""
     if filter is None or filter == QueueFilter():
-        return int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+        total = int(db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+        return total - len(set_aside_seqs(db))
     return _count(db, filter, _reviewer(filter, reviewer_id))
+
+
+def set_aside_seqs(db: sqlite_utils.Database) -> list[int]:
+    """The seqs of the cases left out of the queue (:data:`SET_ASIDE_SQL`), ascending."""
+    return [
+        int(row[0])
+        for row in db.execute(f"SELECT seq FROM cases WHERE id IN ({SET_ASIDE_SQL}) ORDER BY seq")
+    ]
 
 
 def _count(db: sqlite_utils.Database, filter: QueueFilter, reviewer: str, before: int = 0) -> int:
@@ -303,9 +323,8 @@ def _count(db: sqlite_utils.Database, filter: QueueFilter, reviewer: str, before
         flag = {None: "", "rca": " AND rca", "gap": " AND gap", "any": " AND (rca OR gap)"}
         status = filter.status
         if filter.flag is None and status in ("all", "open"):
-            total = int(
-                db.execute(f"SELECT COUNT(*) FROM cases WHERE 1{bound}", params).fetchone()[0]
-            )
+            sql = f"SELECT COUNT(*) FROM cases WHERE 1{bound}"
+            total = _count_in_queue(db, sql, params, "id")
             if status == "all":
                 return total
             return total - _count(db, replace(filter, status="done"), reviewer, before)
@@ -315,14 +334,25 @@ def _count(db: sqlite_utils.Database, filter: QueueFilter, reviewer: str, before
                 "SELECT COUNT(*) FROM current_verdicts WHERE reviewer_id = :reviewer"
                 f"{done}{flag[filter.flag]}{bound}"
             )
-            return int(db.execute(sql, params).fetchone()[0])
+            return _count_in_queue(db, sql, params)
         if status == "disputed" and filter.flag is None:
             sql = f"SELECT COUNT(*) FROM case_finals WHERE status = 'disputed'{bound}"
-            return int(db.execute(sql, params).fetchone()[0])
+            return _count_in_queue(db, sql, params)
     where, query = _where(filter, ["q.seq < :before"] if before else None)
     query.update(params)
     sql = f"SELECT COUNT(*) FROM ({_queue_sql(_driver(filter))}) q{where}"
     return int(db.execute(sql, query).fetchone()[0])
+
+
+def _count_in_queue(
+    db: sqlite_utils.Database, sql: str, params: dict[str, object], column: str = "case_id"
+) -> int:
+    """``sql`` (a ``SELECT COUNT(*) ... WHERE ...`` over the cases or a maintained table)
+    less the set-aside cases it counts: the index count stays as it was, and the few
+    set-aside cases are looked up by their keys."""
+    total = int(db.execute(sql, params).fetchone()[0])
+    aside = int(db.execute(f"{sql} AND {column} IN ({SET_ASIDE_SQL})", params).fetchone()[0])
+    return total - aside
 
 
 def queue_page(
@@ -375,9 +405,11 @@ def queue_index(
     """The 0-based position of a case in the (filtered) queue, or None if it is not there."""
     if filter is None:
         row = db.execute("SELECT seq FROM cases WHERE id = ?", [case_id]).fetchone()
-        if row is None:
+        aside = set_aside_seqs(db)
+        if row is None or row[0] in aside:
             return None
-        return int(db.execute("SELECT COUNT(*) FROM cases WHERE seq < ?", [row[0]]).fetchone()[0])
+        before = int(db.execute("SELECT COUNT(*) FROM cases WHERE seq < ?", [row[0]]).fetchone()[0])
+        return before - sum(1 for seq in aside if seq < row[0])
     found = queue_row(db, reviewer_id, case_id, filter)
     if found is None:
         return None
@@ -520,7 +552,7 @@ class Queue:
         if filter is None:
             base = self._seq_base()
             if base is not None:
-                return int(self._dense_key[1] or base) - base
+                return int(self._dense_key[1] or base) - base - len(set_aside_seqs(self._db))
             return case_count(self._db)
         return case_count(self._db, filter, reviewer_id=self._reviewer_id())
 
@@ -539,7 +571,13 @@ class Queue:
         if after_seq is None and offset > 0 and not _where(filter)[0]:
             base = self._seq_base()
             if base is not None:
-                after_seq, offset = base + offset, 0
+                # The seq of the case at ``offset``: each set-aside case at or before it
+                # pushes it one further.
+                seq = base + 1 + offset
+                for aside in set_aside_seqs(self._db):
+                    if aside <= seq:
+                        seq += 1
+                after_seq, offset = seq - 1, 0
         return queue_page(
             self._db,
             self._reviewer_id(),
@@ -562,7 +600,10 @@ class Queue:
             row = self._db.execute("SELECT seq FROM cases WHERE id = ?", [case_id]).fetchone()
             base = self._seq_base() if row is not None else None
             if base is not None:
-                return int(row[0]) - base - 1
+                aside = set_aside_seqs(self._db)
+                if row[0] in aside:
+                    return None
+                return int(row[0]) - base - 1 - sum(1 for seq in aside if seq < row[0])
         if filter is None:
             return queue_index(self._db, case_id)
         return queue_index(self._db, case_id, filter, reviewer_id=self._reviewer_id())

@@ -52,6 +52,7 @@ from .gold import GoldCase, _import_own, _new_case_id, _rename, case_record, gol
 from .guidelines import GuidelineNotFound, pack_labels, resolve_guideline
 from .ids import new_event_id
 from .media_store import MediaStore
+from .plain_text import without_markers
 from .store import transaction
 from .verdicts import Citation
 from .vocab import RefusalReason
@@ -62,7 +63,7 @@ MODES = ("training", "exam")
 
 @dataclass(frozen=True)
 class QuotedSection:
-    """A section the ruling cites, quoted."""
+    """A section the ruling cites, quoted as plain text (markdown markers taken out)."""
 
     id: str
     title: str
@@ -186,7 +187,10 @@ def _explanation_from(data: Any) -> Explanation:
     return Explanation(
         ruling=str(data["ruling"]),
         sections=tuple(
-            QuotedSection(str(s["id"]), str(s["title"]), str(s["text"])) for s in data["sections"]
+            QuotedSection(
+                str(s["id"]), without_markers(str(s["title"])), without_markers(str(s["text"]))
+            )
+            for s in data["sections"]
         ),
         common_wrong=None if data.get("common_wrong") is None else str(data["common_wrong"]),
         notes=tuple(str(n) for n in data.get("notes", [])),
@@ -203,7 +207,9 @@ def explain(db: sqlite_utils.Database, gold: GoldCase) -> Explanation:
     for c in gold.citations:
         found = guideline.section(c.section_id) if guideline else None
         if found is not None:
-            sections.append(QuotedSection(found.id, found.title, found.body))
+            sections.append(
+                QuotedSection(found.id, without_markers(found.title), without_markers(found.body))
+            )
     wrong: Counter[str] = Counter()
     notes: list[str] = []
     if gold.session_id is not None:
@@ -451,8 +457,9 @@ def ship(
         _import_own(db, media, files)
         path = sign_case_batch_files(identity, files, out_dir, db=db)
         db.execute(
-            "UPDATE quizzes SET shipped_at = COALESCE(shipped_at, ?) WHERE id = ?",
-            [utc_now_iso(), quiz.id],
+            "UPDATE quizzes SET shipped_at = COALESCE(shipped_at, ?),"
+            " issuer_key_id = COALESCE(issuer_key_id, ?) WHERE id = ?",
+            [utc_now_iso(), identity.key_id, quiz.id],
         )
     return path
 
@@ -532,6 +539,7 @@ def receive(db: sqlite_utils.Database, media: MediaStore, path: Path) -> Quiz:
                 "created_at": str(header.get("created_at", "")),
                 "shipped_at": None,
                 "received_at": utc_now_iso(),
+                "issuer_key_id": verified.signer.key_id,
             }
         )
         for position, case_id in enumerate(items):

@@ -975,6 +975,23 @@ def find_index_deferred(db: sqlite_utils.Database) -> Iterator[None]:
     )
 
 
+def _migration_19(db: sqlite_utils.Database) -> None:
+    """Quiz attempts' delivery (issue 14).
+
+    ``quiz_attempts.bundle_id``: which bundle carried each attempt. The attempts export
+    records it with the pending export, so an export a crash abandoned sends its attempts
+    again in a new bundle (``bundles/ledger.recover_exports``) and no sequence number is
+    ever reused. Attempts exported before this migration keep none (they were delivered).
+    ``quizzes.issuer_key_id``: the key that signed a received quiz (or shipped a built
+    one), so the attempts go back addressed to that lead (unknown for older quizzes).
+    """
+    for table, column in (("quiz_attempts", "bundle_id"), ("quizzes", "issuer_key_id")):
+        # Only if missing: a test (or a renumbering at merge) may run it over a database
+        # that has them already.
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -994,6 +1011,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_16,
     _migration_17,
     _migration_18,
+    _migration_19,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -25,8 +25,9 @@ def temporary_name(folder: Path, name: str) -> Path:
     return folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
-def write_atomically(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
-    """Write ``folder/name`` (with ``mode``) so that it appears complete or not at all."""
+def write_temporary(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` complete and fsynced under a fresh temporary name in ``folder`` (for
+    ``name``); the temporary path. Nothing is left behind if writing fails."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(folder, name)
     try:
@@ -35,6 +36,16 @@ def write_atomically(folder: Path, name: str, data: bytes, mode: int = 0o644) ->
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomically(folder: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``folder/name`` (with ``mode``) so that it appears complete or not at all."""
+    tmp = write_temporary(folder, name, data, mode)
+    try:
         os.replace(tmp, folder / name)
     except BaseException:
         tmp.unlink(missing_ok=True)

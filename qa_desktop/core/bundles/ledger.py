@@ -223,6 +223,11 @@ def recover_exports(db: sqlite_utils.Database) -> tuple[int, int]:
                 continue
             db.execute("DELETE FROM exported_events WHERE bundle_id = ?", [bundle_id])
             db.execute("DELETE FROM chain_points WHERE bundle_id = ?", [bundle_id])
+            db.execute(  # a quiz-attempts bundle's attempts go out again in a new one
+                "UPDATE quiz_attempts SET exported = 0, bundle_id = NULL"
+                " WHERE bundle_id = ? AND source = 'local'",
+                [bundle_id],
+            )
             db.execute(
                 "INSERT OR IGNORE INTO abandoned_exports (bundle_id, abandoned_at) VALUES (?, ?)",
                 [bundle_id, utc_now_iso()],

@@ -13,10 +13,13 @@ allows (``attempt-limit``), an answer for a case not in the quiz (``not-in-quiz`
 label outside the quiz's pack (``unknown-label``), someone else's attempt
 (``impersonation``). Attempts merge by id (a bundle imported twice adds nothing).
 
-Attempts are addressed to the lead who shipped the quiz. A sync on an app that shipped no
-quiz (a reviewer's) meets its colleagues' attempts too: it verifies and logs the bundle (the
-signer's sequence stays without gaps) and stores none of them (``unseen``), instead of
-refusing every colleague's attempts on every sync.
+Attempts are addressed to the lead who shipped the quiz: a bundle holds the attempts for
+one lead's quizzes and names that lead's key id in bag-info (``Quiz-Issuer``; a quiz received
+before the issuer's key was recorded goes without it). A sync on an app that shipped no
+quiz (a reviewer's), or on another lead's (the named key never signed anything it
+exported), meets those attempts too: it verifies and logs the bundle (the signer's
+sequence stays without gaps) and stores none of them (``unseen``), instead of refusing them
+on every sync.
 """
 
 from __future__ import annotations
@@ -31,15 +34,17 @@ import sqlite_utils
 from ... import keys
 from ...clock import utc_now_iso
 from ...formats.canonical import StrictJSONError, dumps_canonical, loads_strict
-from ...store import transaction
+from ...store import DatabaseBusy, transaction
 from ...vocab import KeyRole, RefusalReason
 from .. import ledger
-from ..atomic_files import write_atomically
+from ..atomic_files import publish, write_temporary
 from ..export import build_bag
 from ..rejection import BundleRejected
 from .kind import MergePlan, PayloadKind, SignedBag, VerifiedBundle
 
 KIND_QUIZ_ATTEMPTS = "quiz-attempts"
+QUIZ_ISSUER = "Quiz-Issuer"
+"""Bag-info field: the key id of the lead whose quizzes the bundle's attempts answer."""
 ATTEMPTS_FILE = "attempts.jsonl"
 MAX_ANSWERS = 1000
 """Most answers one attempt may hold."""
@@ -47,13 +52,33 @@ _ATTEMPT_KEYS = {"id", "quiz_id", "reviewer_id", "started_at", "submitted_at", "
 _ANSWER_KEYS = {"case_id", "label", "answered_at"}
 
 
-def attempts_payload(db: sqlite_utils.Database, reviewer_id: str) -> list[dict[str, Any]]:
-    """The local reviewer's submitted attempts not yet exported, as payload records."""
+_UNSENT = (
+    "FROM quiz_attempts a LEFT JOIN quizzes q ON q.id = a.quiz_id WHERE a.reviewer_id = ?"
+    " AND a.submitted_at IS NOT NULL AND a.exported = 0 AND a.source = 'local'"
+)
+
+
+def unsent_issuers(db: sqlite_utils.Database, reviewer_id: str) -> list[str]:
+    """The key ids of the leads whose quizzes the reviewer's unexported attempts answer
+    (``""`` for a quiz received before its issuer's key was recorded)."""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT DISTINCT COALESCE(q.issuer_key_id, '') {_UNSENT} ORDER BY 1", [reviewer_id]
+        )
+    ]
+
+
+def attempts_payload(
+    db: sqlite_utils.Database, reviewer_id: str, issuer: str | None = None
+) -> list[dict[str, Any]]:
+    """The local reviewer's submitted attempts not yet exported, as payload records (only
+    those answering quizzes of the ``issuer`` key id, if given; ``""``: issuer unknown)."""
     attempts = []
+    only = "" if issuer is None else " AND COALESCE(q.issuer_key_id, '') = ?"
     for a in db.query(
-        "SELECT * FROM quiz_attempts WHERE reviewer_id = ? AND submitted_at IS NOT NULL"
-        " AND exported = 0 AND source = 'local' ORDER BY started_at, id",
-        [reviewer_id],
+        f"SELECT a.* {_UNSENT}{only} ORDER BY a.started_at, a.id",
+        [reviewer_id] if issuer is None else [reviewer_id, issuer],
     ):
         answers = [
             {"case_id": r["case_id"], "label": r["label"], "answered_at": r["answered_at"]}
@@ -78,13 +103,38 @@ def attempts_payload(db: sqlite_utils.Database, reviewer_id: str) -> list[dict[s
 def export_attempts(
     db: sqlite_utils.Database, identity: keys.Identity, reviewer_id: str, out_dir: Path
 ) -> Path | None:
-    """Sign the local reviewer's submitted, unexported attempts into ``out_dir``; the .zip
-    (None when there is nothing to send). The attempts are marked exported."""
-    with transaction(db):
-        attempts = attempts_payload(db, reviewer_id)
+    """Sign the local reviewer's submitted, unexported attempts into ``out_dir``, one bundle
+    per lead whose quizzes they answer (bag-info ``Quiz-Issuer``: that lead's key id); the
+    last .zip written (None when there is nothing to send). The attempts are marked exported.
+    """
+    written = None
+    for issuer in unsent_issuers(db, reviewer_id):
+        written = _export_for(db, identity, reviewer_id, issuer, out_dir) or written
+    return written
+
+
+def _export_for(
+    db: sqlite_utils.Database,
+    identity: keys.Identity,
+    reviewer_id: str,
+    issuer: str,
+    out_dir: Path,
+) -> Path | None:
+    """Export the unexported attempts answering ``issuer``'s quizzes as one bundle.
+
+    The same crash-safe protocol as the verdict export: the bundle is written (fsynced)
+    under a temporary name, then one transaction logs it, marks its attempts as carried by
+    it and records it as a pending export, and only then is it renamed into place. A kill
+    before that transaction leaves nothing recorded (the sequence number was never seen);
+    a kill after it leaves a pending export that ``ledger.recover_exports`` adopts, or
+    abandons (its attempts unexported again, its sequence number never reused).
+    """
+    for _ in range(3):  # another process exporting at the same moment: plan again
+        attempts = attempts_payload(db, reviewer_id, issuer)
         if not attempts:
             return None
         data = b"".join(dumps_canonical(a) + b"\n" for a in attempts)
+        addressed = {QUIZ_ISSUER: issuer} if issuer else {}
         bundle_id = str(uuid.uuid4())
         seq = ledger.next_seq(db, identity.key_id)
         bag = build_bag(
@@ -96,30 +146,73 @@ def export_attempts(
             info={
                 "Event-Count": str(len(attempts)),
                 "Batch-Ids": ",".join(sorted({a["quiz_id"] for a in attempts})),
+                **addressed,
             },
             created=utc_now_iso(),
         )
-        ledger.log_bundle(
-            db,
-            bundle_id,
-            identity.key_id,
-            seq,
-            KIND_QUIZ_ATTEMPTS,
-            bag.digest,
-            len(attempts),
-            "export",
-        )
-        db.execute(
-            "UPDATE quiz_attempts SET exported = 1 WHERE id IN (SELECT value FROM json_each(?))",
-            [json.dumps([a["id"] for a in attempts])],
-        )
-        return write_atomically(out_dir, f"{bundle_id}.zip", bag.data)
+        name = f"{bundle_id}.zip"
+        final = out_dir / name
+        tmp = write_temporary(out_dir, name, bag.data)
+        ids = json.dumps([a["id"] for a in attempts])
+        try:
+            with transaction(db):
+                unchanged = (
+                    ledger.next_seq(db, identity.key_id) == seq
+                    and not db.execute(
+                        "SELECT 1 FROM quiz_attempts WHERE id IN (SELECT value FROM json_each(?))"
+                        " AND exported <> 0",
+                        [ids],
+                    ).fetchone()
+                )
+                if unchanged:
+                    ledger.log_bundle(
+                        db,
+                        bundle_id,
+                        identity.key_id,
+                        seq,
+                        KIND_QUIZ_ATTEMPTS,
+                        bag.digest,
+                        len(attempts),
+                        "export",
+                    )
+                    db.execute(
+                        "UPDATE quiz_attempts SET exported = 1, bundle_id = ?"
+                        " WHERE id IN (SELECT value FROM json_each(?))",
+                        [bundle_id, ids],
+                    )
+                    ledger.begin_export(db, bundle_id, tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if not unchanged:
+            tmp.unlink(missing_ok=True)
+            continue
+        # Recorded: from here on a crash leaves a pending export that recover_exports settles.
+        publish(tmp, final)
+        ledger.finish_export(db, bundle_id)
+        return final
+    raise DatabaseBusy("other exports kept overtaking this one; nothing was sent, try again")
 
 
 def issues_quizzes(db: sqlite_utils.Database) -> bool:
     """True when this app built a quiz (a lead's): attempts are scored here."""
     return (
         db.execute("SELECT 1 FROM quizzes WHERE received_at IS NULL LIMIT 1").fetchone() is not None
+    )
+
+
+def addressed_here(db: sqlite_utils.Database, bundle: VerifiedBundle) -> bool:
+    """False when the bundle names the lead it is for (``Quiz-Issuer``) and that key never
+    signed a bundle this app exported: another lead's attempts, not ours to score."""
+    issuer = bundle.info.get(QUIZ_ISSUER, "")
+    if not issuer:
+        return True  # from an app that did not say: checked against our quizzes
+    return (
+        db.execute(
+            "SELECT 1 FROM bundle_log WHERE key_id = ? AND direction = 'export' LIMIT 1",
+            [issuer],
+        ).fetchone()
+        is not None
     )
 
 
@@ -187,8 +280,8 @@ def read_attempts(bag: SignedBag) -> VerifiedBundle:
 def plan_attempts(db: sqlite_utils.Database, bundle: VerifiedBundle, logged: bool) -> MergePlan:
     """Check every attempt against the quizzes this database shipped; what is new."""
     attempts = parse_attempts(bundle.payload[ATTEMPTS_FILE])
-    if not issues_quizzes(db):
-        return MergePlan(logged, (), 0, unseen=len(attempts))  # for the lead, not for us
+    if not issues_quizzes(db) or not addressed_here(db, bundle):
+        return MergePlan(logged, (), 0, unseen=len(attempts))  # for a lead, not for us
     new = 0
     counted: dict[tuple[str, str], int] = {}
     for attempt in attempts:
@@ -267,6 +360,7 @@ def apply_attempts(db: sqlite_utils.Database, bundle: VerifiedBundle, plan: Merg
                 "submitted_at": attempt["submitted_at"],
                 "exported": 1,
                 "source": "bundle",
+                "bundle_id": bundle.bundle_id,
             }
         )
         db.table("quiz_answers").insert_all(
