@@ -347,6 +347,10 @@ def build_menus(window: QMainWindow, run: Callable[[Action], None]) -> dict[str,
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit)
 
 
+_KEY_PRESS = QEvent.Type.KeyPress
+_KEY_RELEASE = QEvent.Type.KeyRelease
+
+
 class KeyDispatcher(QObject):
     """Runs single-key actions for one window: an application event filter.
 
@@ -364,8 +368,8 @@ class KeyDispatcher(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Handle a plain key press (or a hold key's release) meant for the window."""
         kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            return False
+        if kind is not _KEY_PRESS and kind is not _KEY_RELEASE:
+            return False  # every event of the application passes here: the cheapest test first
         if not isinstance(watched, QWidget) or watched.window() is not self.window:
             return False
         if QApplication.activeModalWidget() is not None:
@@ -387,11 +391,11 @@ class KeyDispatcher(QObject):
             return False
         if action.release is not None:  # a hold key: press and release, no auto-repeat
             if not key_event.isAutoRepeat():
-                command = action.run if kind == QEvent.Type.KeyPress else action.release
+                command = action.run if kind is _KEY_PRESS else action.release
                 if command is not None:
                     command(self.window)
             return True
-        if kind == QEvent.Type.KeyRelease:
+        if kind is _KEY_RELEASE:
             return False
         if action.digit is not None:
             action.digit(self.window, key_event.key() - Qt.Key.Key_0)
