@@ -595,7 +595,7 @@ class CalibrationScreen(QWidget):
             self.distribution.clear()
         self.ruling.show_current(state.ruling)
         self.notes_list.clear()
-        names = self.ws.verdicts.reviewer_names()
+        names = self.ws.verdicts.reviewer_names() if state.notes else {}
         for note in state.notes:
             who = names.get(note.author_id, note.author_id)
             self.notes_list.addItem(f"{note.created_at[11:16]} {who}: {note.text}")
