@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa_desktop.cli import cli
 from qa_desktop.core import calibration
@@ -139,6 +141,62 @@ def test_a_vote_changes_until_the_reveal_with_a_superseding_event(lead: Workspac
     assert shown is not None
     assert [(v.voter, v.label) for v in shown.votes] == [("Ana", "vh_remove")]
     assert dict(shown.distribution)["no_violation"] == 0
+
+
+PEOPLE = ("Ana", "Bo", "Cy", "Di")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(PEOPLE), st.sampled_from(LABELS), st.sampled_from(["t-0", "t-1"])
+        ),
+        max_size=12,
+    )
+)
+def test_any_run_of_votes_supersedes_each_voters_own_last_and_counts_each_voter_once(
+    lead: Workspace, votes: list[tuple[str, str, str]]
+) -> None:
+    """Votes read only what they need (the voter's current vote, who voted): after any run
+    of votes and changes, on two cases and in two sessions over the same cases, each new
+    vote supersedes its voter's last one on that case in that session, the counts before
+    the reveal name each voter once (in participant order), and the reveal shows each
+    voter's last label."""
+    sessions = [
+        lead.calibration.create(
+            f"s{len(lead.calibration.sessions())}-{n}", cases=["t-0", "t-1"], participants=PEOPLE
+        )
+        for n in range(2)
+    ]
+    last: dict[tuple[str, str, str], tuple[str, str]] = {}  # session, case, who -> id, label
+    for n, (who, label, case_id) in enumerate(votes):
+        session = sessions[n % 2]
+        state = lead.calibration.vote(session.id, case_id, who, label)
+        assert_hidden(state)
+        event = next(
+            e
+            for e in reversed(lead.verdicts.history(case_id))
+            if e.session_id == session.id and e.role == "participant"
+        )
+        before = last.get((session.id, case_id, who))
+        assert event.supersedes == (before[0] if before else None)
+        last[(session.id, case_id, who)] = (event.id, label)
+        voters = [p for p in PEOPLE if (session.id, case_id, p) in last]
+        assert state.voted == len(voters) and list(state.voters) == voters
+    for session in sessions:
+        for case_id in ("t-0", "t-1"):
+            shown = lead.calibration.reveal(session.id, case_id).revealed
+            assert shown is not None
+            want = {
+                p: last[(session.id, case_id, p)][1]
+                for p in PEOPLE
+                if (session.id, case_id, p) in last
+            }
+            assert {v.voter: v.label for v in shown.votes} == want
+            assert sum(n for _, n in shown.distribution) == len(want)
 
 
 def test_an_anonymous_session_reveals_votes_without_names(lead: Workspace) -> None:

@@ -60,6 +60,29 @@ def test_the_join_card_shows_address_code_and_a_readable_qr(qtbot: QtBot) -> Non
     assert len(matrix) == len(matrix[0]) and matrix[4][4] and not matrix[0][0]
 
 
+def test_the_qr_code_is_painted_whole_modules_black_on_white(qtbot: QtBot) -> None:
+    """Drawn as one scaled image of its modules: every pixel of every module is the module's
+    colour (no smoothing at the edges), centred, white round it."""
+    url = "http://192.168.1.20:8765/"
+    card = JoinCard(url, "K7Q-M2X")
+    qtbot.addWidget(card)
+    card.resize(820, 400)
+    card.show()
+    qtbot.waitExposed(card)
+    pixels = to_array(card.qr.grab().toImage()).min(axis=2)
+    matrix = np.array(qr_matrix(url))
+    count = len(matrix)
+    height, width = pixels.shape
+    module = min(height, width) // count
+    top, left = (height - module * count) // 2, (width - module * count) // 2
+    symbol = pixels[top : top + module * count, left : left + module * count]
+    want = np.repeat(np.repeat(np.where(matrix, 0, 255), module, 0), module, 1)
+    assert module >= 1 and (symbol == want).all()
+    assert set(np.unique(pixels)) <= {0, 255} and (pixels.sum() // 255) == (
+        pixels.size - int(matrix.sum()) * module * module
+    )
+
+
 def test_text_on_the_card_is_never_markup(qtbot: QtBot) -> None:
     card = JoinCard("http://10.0.0.2:8765/", "<b>X</b>")
     qtbot.addWidget(card)

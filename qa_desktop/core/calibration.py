@@ -433,22 +433,45 @@ def load_session(db: sqlite_utils.Database, session: str) -> Session:
     )
 
 
+_CURRENT_VOTE = (
+    " FROM verdicts v WHERE v.session_id = ? AND v.case_id = ?"
+    " AND v.role = 'participant' AND v.label IS NOT NULL AND NOT EXISTS ("
+    "  SELECT 1 FROM verdicts s WHERE s.supersedes = v.id"
+    "  AND s.reviewer_id = v.reviewer_id AND s.session_id = v.session_id)"
+)
+"""The participants' current votes on a case (each one's newest that none of
+theirs supersedes): every read of the votes starts here."""
+
+
 def _effective_votes(
     db: sqlite_utils.Database, session_id: str, case_id: str
 ) -> dict[str, VerdictEvent]:
     """Each participant's current vote on the case (newest that none of theirs supersedes)."""
     votes: dict[str, VerdictEvent] = {}
-    rows = db.query(
-        "SELECT * FROM verdicts v WHERE v.session_id = ? AND v.case_id = ?"
-        " AND v.role = 'participant' AND v.label IS NOT NULL AND NOT EXISTS ("
-        "  SELECT 1 FROM verdicts s WHERE s.supersedes = v.id"
-        "  AND s.reviewer_id = v.reviewer_id AND s.session_id = v.session_id)"
-        " ORDER BY v.created_at, v.id",
-        [session_id, case_id],
-    )
+    rows = db.query(f"SELECT v.*{_CURRENT_VOTE} ORDER BY v.created_at, v.id", [session_id, case_id])
     for row in rows:
         votes[row["reviewer_id"]] = VerdictEvent.from_row(row)
     return votes
+
+
+def _voter_ids(db: sqlite_utils.Database, session_id: str, case_id: str) -> set[str]:
+    """Who has a current vote on the case: ids only, no vote decoded (before the reveal
+    nothing else is shown, and this runs after every vote the room sends)."""
+    rows = db.execute(f"SELECT DISTINCT v.reviewer_id{_CURRENT_VOTE}", [session_id, case_id])
+    return {row[0] for row in rows}
+
+
+def _current_vote_id(
+    db: sqlite_utils.Database, session_id: str, case_id: str, reviewer_id: str
+) -> str | None:
+    """The id of the participant's current vote on the case (the one a new vote supersedes),
+    the same one :func:`_effective_votes` keeps for them."""
+    row = db.execute(
+        f"SELECT v.id{_CURRENT_VOTE} AND v.reviewer_id = ?"
+        " ORDER BY v.created_at DESC, v.id DESC LIMIT 1",
+        [session_id, case_id, reviewer_id],
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 def _ruling(db: sqlite_utils.Database, session_id: str, case_id: str) -> VerdictEvent | None:
@@ -483,11 +506,14 @@ def _position(session: Session, case_id: str) -> int:
 def case_state(db: sqlite_utils.Database, session: Session, case_id: str) -> CaseState:
     """Where a case of the session stands; votes only once it is revealed."""
     position = _position(session, case_id)
-    votes = _effective_votes(db, session.id, case_id)
-    members = [p for p in session.participants if p.id in votes]
     revealed_at = _revealed_at(db, session.id, case_id)
     revealed = None
-    if revealed_at is not None:
+    if revealed_at is None:  # counts only: who voted, nothing decoded
+        voter_ids = _voter_ids(db, session.id, case_id)
+        members = [p for p in session.participants if p.id in voter_ids]
+    else:
+        votes = _effective_votes(db, session.id, case_id)
+        members = [p for p in session.participants if p.id in votes]
         counts = {label.id: 0 for label in pack_labels(db, session.pack_id, session.pack_version)}
         for p in members:
             label = votes[p.id].label
@@ -577,7 +603,7 @@ def cast_vote(
                 f" session's pack (its labels: {', '.join(labels)})",
             )
         check_sizes(VerdictDraft(label, tuple(citations)))
-        previous = _effective_votes(db, session.id, case_id).get(participant.id)
+        previous = _current_vote_id(db, session.id, case_id, participant.id)
         event = VerdictEvent(
             id=new_event_id(),
             case_id=case_id,
@@ -585,7 +611,7 @@ def cast_vote(
             label=label,
             citations=tuple(citations),
             created_at=utc_now_iso(),
-            supersedes=previous.id if previous else None,
+            supersedes=previous,
             role=Role.PARTICIPANT.value,
             session_id=session.id,
         )

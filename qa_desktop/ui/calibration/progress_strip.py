@@ -83,7 +83,10 @@ class ProgressStrip(QWidget):
     def _paint(self, i: int) -> None:
         state = self.states[i]
         border = "2px solid #1d4ed8" if i == self.current else "1px solid #999"
-        self.buttons[i].setStyleSheet(
-            f"background:{COLOURS[stage(state)]}; border:{border}; padding:2px"
-        )
-        self.buttons[i].setToolTip(escaped(describe(i, state)))  # case ids come from batches
+        button = self.buttons[i]
+        style = f"background:{COLOURS[stage(state)]}; border:{border}; padding:2px"
+        if button.styleSheet() != style:  # a new style sheet restyles the button: only on change
+            button.setStyleSheet(style)
+        tip = escaped(describe(i, state))  # case ids come from batches
+        if button.toolTip() != tip:
+            button.setToolTip(tip)

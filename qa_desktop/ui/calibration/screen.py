@@ -26,8 +26,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from pathlib import Path
+from typing import TypeVar
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QHideEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -80,6 +81,8 @@ from .session_report import SessionReportView
 from .vote_grid import VoteGrid
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
+
+T = TypeVar("T")
 
 QueueContext = Callable[[], tuple[tuple[str, ...], QueueFilter | None]]
 """The queue's selected case ids and its filter (where a new session's cases come from)."""
@@ -149,6 +152,66 @@ class _StatesLoader(QObject):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Writer(QObject):
+    """Runs the screen's writes that a room's votes contend with (the reveal, the ruling) on
+    a thread of its own with its own Workspace: waiting for the page thread's write lock
+    (SQLite's busy handler sleeps up to 100 ms at a time) never stalls the GUI thread."""
+
+    _landed = Signal()
+
+    def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibration-write")
+        self._ws: Workspace | None = None  # opened and used on the pool's thread only
+        self.busy = False
+        self._closed = False
+
+    def _call(self, job: Callable[[Workspace], T]) -> T:
+        if self._ws is None:
+            self._ws = Workspace.open(self.data_dir)
+        return job(self._ws)
+
+    def warm(self) -> None:
+        """Open the writer's Workspace ahead of the first write (a session was opened)."""
+        if not self._closed:
+            self._pool.submit(self._call, lambda _ws: None)
+
+    def run(self, job: Callable[[Workspace], T]) -> T:
+        """Run ``job`` on the writer's thread; its result, or raise what it raised.
+
+        The caller waits, the GUI thread does not: it serves timers, repaints and the vote
+        page's updates meanwhile, and holds the user's input (keys typed meanwhile are
+        delivered, in order, once the write has landed and been shown)."""
+        self.busy = True
+        loop = QEventLoop()
+        self._landed.connect(loop.quit)
+        try:
+            future = self._pool.submit(self._call, job)
+            future.add_done_callback(lambda _f: self._landed.emit())
+            if not future.done():
+                loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+            return future.result()
+        finally:
+            self._landed.disconnect(loop.quit)
+            self.busy = False
+
+    def shutdown(self) -> None:
+        """Finish the running write, close the writer's Workspace."""
+
+        if self._closed:
+            return
+        self._closed = True
+
+        def close() -> None:
+            if self._ws is not None:
+                self._ws.close()
+                self._ws = None
+
+        self._pool.submit(close)
+        self._pool.shutdown(wait=True)
+
+
 class CalibrationScreen(QWidget):
     """Runs a calibration session: cases, blind votes, reveal, notes, ruling."""
 
@@ -187,6 +250,7 @@ class CalibrationScreen(QWidget):
         self.renderer.rendered.connect(self._on_rendered)
         self.loader = _StatesLoader(ws.data_dir, self)
         self.loader.loaded.connect(self._states_loaded)
+        self.writer = _Writer(ws.data_dir, self)
         self.case_clock = QElapsedTimer()
         self.ticker = QTimer(self)
         self.ticker.setInterval(1000)
@@ -449,6 +513,7 @@ class CalibrationScreen(QWidget):
         self.grid.set_session(people, self.labels)
         self.strip.set_count(len(session.case_ids))
         self.loader.load(session.id)
+        self.writer.warm()
         self.refresh_sessions()
         self.position = -1
         self.show_case(0)
@@ -595,7 +660,7 @@ class CalibrationScreen(QWidget):
             self.distribution.clear()
         self.ruling.show_current(state.ruling)
         self.notes_list.clear()
-        names = self.ws.verdicts.reviewer_names()
+        names = self.ws.verdicts.reviewer_names() if state.notes else {}
         for note in state.notes:
             who = names.get(note.author_id, note.author_id)
             self.notes_list.addItem(f"{note.created_at[11:16]} {who}: {note.text}")
@@ -740,7 +805,12 @@ class CalibrationScreen(QWidget):
 
     def reveal(self, confirm: bool = True) -> bool:
         """Reveal the case's votes (asked first); then who voted what."""
-        if self.session is None or self.state is None or self.state.revealed is not None:
+        if (
+            self.session is None
+            or self.state is None
+            or self.state.revealed is not None
+            or self.writer.busy
+        ):
             return False
         if confirm and not ask(
             self,
@@ -749,13 +819,14 @@ class CalibrationScreen(QWidget):
             f"{self.state.voted} of {self.state.participants} voted; voting closes.",
         ):
             return False
+        session_id, case_id = self.session.id, self.state.case_id
         try:
-            state = self.ws.calibration.reveal(self.session.id, self.state.case_id)
+            state = self.writer.run(lambda ws: ws.calibration.reveal(session_id, case_id))
         except Refused as exc:
             self._show_problem(exc)
             return False
         self.problem.hide()
-        self._show_state(state)
+        self._show_landed(state)
         return True
 
     def add_note(self) -> bool:
@@ -778,7 +849,7 @@ class CalibrationScreen(QWidget):
 
     def rule(self) -> bool:
         """Record the arbiter's ruling (label, citations) on the revealed case."""
-        if self.session is None or self.state is None:
+        if self.session is None or self.state is None or self.writer.busy:
             return False
         if not self.ruling.take_typed_citation():
             return False
@@ -786,8 +857,11 @@ class CalibrationScreen(QWidget):
         if draft is None:
             self.ruling.show_problem("Not recorded: choose the ruling's label (Alt+1–9)")
             return False
+        session_id, case_id = self.session.id, self.state.case_id
         try:
-            event, warnings = self.ws.calibration.rule(self.session.id, self.state.case_id, draft)
+            event, warnings = self.writer.run(
+                lambda ws: ws.calibration.rule(session_id, case_id, draft)
+            )
         except Refused as exc:
             self.ruling.show_problem(f"Not recorded ({exc.reason}): {exc.message}")
             self.message.emit(f"Ruling not recorded: {exc.message}", 6000)
@@ -801,6 +875,13 @@ class CalibrationScreen(QWidget):
         )
         self.focus_grid()
         return True
+
+    def _show_landed(self, state: CalibrationCaseState) -> None:
+        """A write's state, shown if its case is still the one on screen (else on the strip)."""
+        if self.state is not None and state.case_id == self.state.case_id:
+            self._show_state(state)
+        else:
+            self.strip.set_state(state)
 
     def next_case(self) -> None:
         """The session's next case."""
@@ -961,4 +1042,5 @@ class CalibrationScreen(QWidget):
         if self.report_window is not None:
             self.report_window.close()
         self.loader.shutdown()
+        self.writer.shutdown()
         self.renderer.shutdown()

@@ -32,6 +32,7 @@ class VoteGrid(QTableWidget):
         super().__init__(parent)
         self.participants: list[Participant] = []
         self.labels: list[Label] = []
+        self._shown: list[tuple[bool, str | None] | None] = []  # (voted, label) on each row
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
@@ -57,6 +58,7 @@ class VoteGrid(QTableWidget):
         for row in range(len(self.participants)):
             for column in range(1 + len(self.labels)):
                 self.setItem(row, column, QTableWidgetItem(""))
+        self._shown = [None] * len(self.participants)
         self.show_state(None)
         self.resizeColumnsToContents()
         if self.participants:
@@ -70,6 +72,10 @@ class VoteGrid(QTableWidget):
             votes = {v.voter: v.label for v in state.revealed.votes}
         for row, person in enumerate(self.participants):
             voted = person.name in voters
+            shown = (voted, votes.get(person.name))
+            if self._shown[row] == shown:
+                continue  # a room's refreshes touch only the rows that changed
+            self._shown[row] = shown
             self.setVerticalHeaderItem(
                 row, QTableWidgetItem(f"{TICK if voted else '  '} {person.name}")
             )

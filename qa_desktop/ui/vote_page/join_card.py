@@ -8,8 +8,8 @@ shows text only as plain text.
 from __future__ import annotations
 
 import segno
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 QUIET_ZONE = 4
@@ -23,12 +23,25 @@ def qr_matrix(text: str) -> list[list[bool]]:
     return [[bool(m) for m in row] for row in code.matrix_iter(scale=1, border=QUIET_ZONE)]
 
 
+def _module_image(matrix: list[list[bool]]) -> QImage:
+    """The matrix as an image of one pixel a module, black on white."""
+    image = QImage(len(matrix[0]), len(matrix), QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    black = QColor("black").rgb()
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                image.setPixel(x, y, black)
+    return image
+
+
 class QrCode(QWidget):
     """A QR code painted square, black on white, whole modules only (crisp at any size)."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._matrix: list[list[bool]] = []
+        self._image: QImage | None = None  # one pixel a module, drawn scaled
         self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.set_text(text)
@@ -36,6 +49,7 @@ class QrCode(QWidget):
     def set_text(self, text: str) -> None:
         """Encode ``text`` (nothing painted when empty)."""
         self._matrix = qr_matrix(text) if text else []
+        self._image = _module_image(self._matrix) if self._matrix else None
         self.setAccessibleName(f"QR code of {text}" if text else "")
         self.update()
 
@@ -56,20 +70,14 @@ class QrCode(QWidget):
         painter = QPainter(self)
         side = min(self.width(), self.height())
         painter.fillRect(self.rect(), QColor("white"))
-        if not self._matrix:
-            return
         count = len(self._matrix)
-        module = side // count  # whole pixels per module: no blurred edges
-        if module < 1:
-            return
-        left = (self.width() - module * count) // 2
-        top = (self.height() - module * count) // 2
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("black"))
-        for y, row in enumerate(self._matrix):
-            for x, dark in enumerate(row):
-                if dark:
-                    painter.drawRect(QRectF(left + x * module, top + y * module, module, module))
+        module = side // count if count else 0  # whole pixels per module: no blurred edges
+        if self._image is not None and module >= 1:
+            left = (self.width() - module * count) // 2
+            top = (self.height() - module * count) // 2
+            # One scaled draw, whole pixels a module, no smoothing: crisp, and no Python loop
+            # over the modules on the GUI thread (it repaints while a room votes).
+            painter.drawImage(QRect(left, top, module * count, module * count), self._image)
         painter.end()
 
 
