@@ -94,3 +94,26 @@ def test_a_batch_imported_by_the_cli_in_another_process_shows_up(
     assert window.review.case is not None and window.review.case.id == "img-0"
     assert "case 1 of 3" in window.status.text()
     assert not window.check_outside_changes()  # nothing new since
+
+
+@pytest.mark.slow
+def test_cases_changed_behind_another_screen_reload_the_queue_when_it_shows_again(
+    qtbot: QtBot, workspace: Workspace, tmp_path: Path
+) -> None:
+    """A live room's page votes change the data every second while the calibration screen is
+    current: the hidden review queue is not reloaded for each, but catches up when shown."""
+    workspace.guidelines.import_pack(DEMO_PACK)
+    window = open_window(qtbot, workspace)
+    window.quiz_screen()  # another screen of the stack is current
+    assert window.review.isHidden()
+    other = Workspace.open(workspace.data_dir)  # another connection commits, as the page does
+    try:
+        other.batches.import_batch(mixed_batch(tmp_path / "b", images=1, videos=0, texts=1))
+    finally:
+        other.close()
+    assert window.check_outside_changes()
+    assert window.review.model.rowCount() == 0  # not reloaded behind the other screen
+    window.show_review()
+    qtbot.waitUntil(lambda: window.review.model.rowCount() == 2, timeout=10_000)
+    assert window.review.case is not None
+    assert "case 1 of 2" in window.status.text()

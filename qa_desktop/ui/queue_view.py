@@ -207,9 +207,9 @@ class QueueModel(QAbstractTableModel):
         self.endRemoveRows()
 
     def follow(self, changes: Changes) -> None:
-        """Keep up with the change hub: rows on new verdicts, everything on new cases."""
+        """Keep up with the change hub: rows on new verdicts (the review screen calls
+        :meth:`reload` on new cases, when it is on screen)."""
         changes.verdicts_changed.connect(self.refresh_cases)
-        changes.cases_changed.connect(self.reload)
 
     def reload(self) -> None:
         """Forget every page and count again (after an import): under a filter, the first

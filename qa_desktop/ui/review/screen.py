@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -168,8 +168,9 @@ class ReviewScreen(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self._queue_width = 0
+        self._cases_stale = False
+        """Cases changed while another screen was current: reload when shown."""
 
-        # The model listens first (connection order), so the screen sees fresh rows.
         self.model.follow(changes)
         self.model.counted.connect(self.update_status)
         self.model.located.connect(self._located)
@@ -476,12 +477,25 @@ class ReviewScreen(QWidget):
             self._find_row(self.case.id)
 
     def _cases_changed(self) -> None:
+        if self.isHidden():
+            # Another screen of the stack is current (a live room's page votes change the
+            # data every second): reload when this screen is shown again, not on every change.
+            self._cases_stale = True
+            return
+        self._cases_stale = False
+        self.model.reload()
         self.refresh_filter_choices()
         if self.case is None:
             self.open_start_case()
         else:
             self._keep_position()
         self.update_status()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown again: catch up with the cases that changed meanwhile."""
+        super().showEvent(event)
+        if self._cases_stale:
+            self._cases_changed()
 
     def _guidelines_changed(self) -> None:
         if self.case is not None:
