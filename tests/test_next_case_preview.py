@@ -5,6 +5,7 @@ older prefetches; a blurred picture is shrunk without smoothing."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -198,3 +199,55 @@ def test_a_cmyk_jpeg_still_decodes(tmp_path: Path) -> None:
     path = tmp_path / "print.jpg"
     Image.fromarray(detailed_image(800, 600, seed=6)).convert("CMYK").save(path)
     assert media.decode_image_for_display(path, 400).shape == (300, 400, 3)
+
+
+def _preview_job(case: Case, name: str, round_: int, rank: float, arrival: int) -> _Job:
+    return _Job("preview", replace(case, id=name), FilterSettings(), None, (-round_, rank, arrival))
+
+
+def test_while_a_case_opens_only_its_previews_start_then_left_cases_are_dropped(
+    jpegs: Workspace,
+) -> None:
+    case = jpegs.queue.case("jpg-0")
+    assert case is not None
+    order: list[str] = []
+    jobs = _JobQueue(lambda job: order.append(job.case.id), threads=2)
+    jobs.hold(1)
+    jobs.put(_preview_job(case, "left-preview", 0, 0, 1))  # a case the reviewer left
+    jobs.put(_job(case, "left-render", 0, 1.5, 2))
+    jobs.put(_preview_job(case, "now-preview", 1, 0, 3))
+    jobs.put(_job(case, "now-render", 1, 1.5, 4))
+    jobs.put(_preview_job(case, "next-preview", 1, 1, 5))
+    jobs.put(_job(case, "next-render", 1, 2.5, 6))
+    jobs.put(_job(case, "left-render", 1, 3.5, 7))  # asked for again: kept
+    deadline = time.monotonic() + 10
+    while len(order) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # nothing else may start while the case opens
+    assert sorted(order) == ["next-preview", "now-preview"]
+    dropped = jobs.release(1)
+    assert [job.case.id for job in dropped] == ["left-preview"]
+    assert jobs.wait(10)
+    jobs.stop()
+    assert order[2:] == ["now-render", "next-render", "left-render"]
+
+
+def test_a_job_dropped_for_a_left_case_is_made_when_asked_for_again(
+    qtbot: QtBot, jpegs: Workspace
+) -> None:
+    cache = RenderCache(jpegs.queue.open_media)
+    first, second = jpegs.queue.case("jpg-0"), jpegs.queue.case("jpg-1")
+    assert first is not None and second is not None
+    settings = FilterSettings()
+    cache._jobs.hold(-1)  # nothing starts: the jobs stay queued
+    cache.request(first, settings, preview=True)
+    with cache.opening():  # the reviewer moved on before anything started
+        cache.request(second, settings, preview=True)
+    assert "jpg-0" not in cache._pending and "jpg-0" not in cache._preview_pending
+    assert cache.wait()
+    QApplication.processEvents()
+    assert cache.cached("jpg-0", settings) is None  # dropped, never rendered
+    with qtbot.waitSignal(cache.rendered, timeout=10000) as signal, cache.opening():
+        cache.request(first, settings)
+    assert signal.args is not None and signal.args[0].case_id == "jpg-0"
+    cache.shutdown()

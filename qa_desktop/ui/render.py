@@ -13,7 +13,7 @@ import heapq
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,6 +272,8 @@ class _JobQueue:
         self._queued: dict[_JobId, _Job] = {}
         self._running = 0
         self._stopping = False
+        self._held_for: int | None = None
+        """While a case opens (:meth:`hold`): the round whose previews alone may start."""
 
     def put(self, job: _Job, move_only: bool = False) -> None:
         """Queue ``job`` (or move the same queued job up to ``job.key`` if that is sooner);
@@ -294,17 +296,45 @@ class _JobQueue:
 
     def _take(self) -> _Job | None:
         with self._lock:
-            while True:
-                while not self._heap and not self._stopping:
-                    self._lock.wait()
-                if self._stopping:
-                    return None
-                key, job_id = heapq.heappop(self._heap)
-                job = self._queued.get(job_id)
-                if job is not None and job.key == key:  # else an older place of a moved job
-                    del self._queued[job_id]
-                    self._running += 1
-                    return job
+            while not self._stopping and not self._may_start_next():
+                self._lock.wait()
+            if self._stopping:
+                return None
+            _, job_id = heapq.heappop(self._heap)
+            self._running += 1
+            return self._queued.pop(job_id)
+
+    def _may_start_next(self) -> bool:
+        """Whether the first job queued may start now (called holding the lock): always,
+        unless a case is opening, when only that case's round's previews may."""
+        while self._heap:
+            key, job_id = self._heap[0]
+            job = self._queued.get(job_id)
+            if job is None or job.key != key:  # an older place of a moved job
+                heapq.heappop(self._heap)
+                continue
+            return self._held_for is None or (job.kind == "preview" and key[0] == -self._held_for)
+        return False
+
+    def hold(self, round_: int) -> None:
+        """Start only the previews of ``round_`` until :meth:`release`: the case opening
+        now has not yet asked for everything (the next case's preview comes before any full
+        render)."""
+        with self._lock:
+            self._held_for = round_
+
+    def release(self, round_: int) -> list[_Job]:
+        """End :meth:`hold`, dropping the queued jobs of rounds before ``round_`` (cases
+        the reviewer left that were not asked for again); returns the dropped jobs."""
+        with self._lock:
+            self._held_for = None
+            dropped = [job for job in self._queued.values() if job.key[0] > -round_]
+            for job in dropped:
+                del self._queued[(job.kind, job.case.id, job.settings)]
+            self._heap = [(key, job_id) for key, job_id in self._heap if job_id in self._queued]
+            heapq.heapify(self._heap)
+            self._lock.notify_all()
+            return dropped
 
     def _work(self) -> None:
         while (job := self._take()) is not None:
@@ -367,6 +397,7 @@ class RenderCache(QObject):
         self.max_decoded_bytes = max_decoded_bytes
         self._jobs = _JobQueue(self._run, RENDER_THREADS)
         self._round = 0
+        self._opening = False
         self._arrivals = 0
         self._done: OrderedDict[str, Rendered] = OrderedDict()
         self._bases: OrderedDict[str, Decoded] = OrderedDict()
@@ -397,7 +428,7 @@ class RenderCache(QObject):
         earlier), 1, 2, ... for the cases prefetched after it, in the same round.
         ``preview``: also make a quick preview first (a still JPEG; the case on screen and
         the next one only)."""
-        if ahead == 0:
+        if ahead == 0 and not self._opening:
             self._round += 1
         found = self.cached(case.id, settings)
         if found is not None:
@@ -416,6 +447,25 @@ class RenderCache(QObject):
         self._pending[case.id] = settings
         self._put("render", case, settings, self._bases.get(case.id), rank + 1.5, again)
         return None
+
+    @contextlib.contextmanager
+    def opening(self) -> Iterator[None]:
+        """A case opens: inside, ask for the case on screen (``ahead=0``) and its
+        prefetch. Until the block ends only this round's previews start (the next case's
+        preview is not left behind the full renders the threads would have taken first);
+        then the queued jobs of earlier rounds not asked for again are dropped, never
+        started: the reviewer left those cases (J held down, or pressed twice)."""
+        self._round += 1
+        self._opening = True
+        self._jobs.hold(self._round)
+        try:
+            yield
+        finally:
+            self._opening = False
+            for job in self._jobs.release(self._round):
+                pending = self._preview_pending if job.kind == "preview" else self._pending
+                if pending.get(job.case.id) == job.settings:
+                    del pending[job.case.id]
 
     def _put(
         self,
