@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
-from qa_desktop.core.api import Case, FilterSettings
+from qa_desktop.core.api import Cancelled, Case, FilterSettings
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui import render
@@ -251,3 +251,53 @@ def test_a_job_dropped_for_a_left_case_is_made_when_asked_for_again(
         cache.request(first, settings)
     assert signal.args is not None and signal.args[0].case_id == "jpg-0"
     cache.shutdown()
+
+
+def test_a_display_decode_stops_when_cancelled_and_is_the_same_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), detailed_image(2400, 1800, seed=7))
+    asked: list[int] = []
+
+    def cancelled_after_two_reads() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(Cancelled):
+        media.decode_image_for_display(path, 400, cancelled=cancelled_after_two_reads)
+    kept = media.decode_image_for_display(path, 400, cancelled=lambda: False)
+    plain = media.decode_image_for_display(path, 400)
+    assert kept.shape == plain.shape == (300, 400, 3)
+    assert float(np.abs(kept.astype(int) - plain.astype(int)).mean()) < 3
+
+
+def test_a_cancelled_preview_is_none(jpegs: Workspace) -> None:
+    case = jpegs.queue.case("jpg-1")
+    assert case is not None
+    assert preview_case(case, jpegs.queue.open_media, FilterSettings(), lambda: True) is None
+
+
+def test_a_running_preview_of_a_case_left_is_cancelled_and_one_still_wanted_is_not(
+    jpegs: Workspace,
+) -> None:
+    case = jpegs.queue.case("jpg-0")
+    assert case is not None
+    running: dict[str, _Job] = {}
+    both_started = threading.Barrier(3)
+    ended: list[tuple[str, bool]] = []
+
+    def run(job: _Job) -> None:
+        running[job.case.id] = job
+        both_started.wait(10)
+        job.cancel.wait(0.5)  # a decode that stops soon after it is cancelled
+        ended.append((job.case.id, job.cancel.is_set()))
+
+    jobs = _JobQueue(run, threads=2)
+    jobs.put(_preview_job(case, "left", 1, 0, 1))
+    jobs.put(_preview_job(case, "next", 1, 1, 2))
+    both_started.wait(10)
+    jobs.hold(2)  # J again: "next" is on screen now, "left" is not asked for
+    jobs.put(_preview_job(case, "next", 2, 0, 3), move_only=True)
+    assert jobs.release(2) == []
+    assert jobs.wait(10)
+    jobs.stop()
+    assert sorted(ended) == [("left", True), ("next", False)]

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from ..core.api import (
+    Cancelled,
     Case,
     FilterSettings,
     MediaError,
@@ -230,13 +231,21 @@ def can_preview(case: Case) -> bool:
     return case.content_type == "image" and bool(case.media) and case.media[0].mime == "image/jpeg"
 
 
-def preview_case(case: Case, open_media: OpenMedia, settings: ViewSettings) -> Rendered | None:
+def preview_case(
+    case: Case,
+    open_media: OpenMedia,
+    settings: ViewSettings,
+    cancelled: Callable[[], bool] | None = None,
+) -> Rendered | None:
     """A small picture of an image case under its filters (no sharp picture: a preview cannot
-    be revealed); None when it cannot be made (the full render reports why)."""
+    be revealed); None when it cannot be made (the full render reports why) or when
+    ``cancelled`` said so during the decode (the reviewer left the case)."""
     try:
-        small = decode_image_for_display(open_media(case.media[0]), PREVIEW_MAX_SIDE)
+        small = decode_image_for_display(
+            open_media(case.media[0]), PREVIEW_MAX_SIDE, cancelled=cancelled
+        )
         blurred = to_qimage(apply_filters(small, settings))
-    except (MediaError, OSError, ValueError):
+    except (MediaError, OSError, ValueError, Cancelled):
         return None
     return Rendered(case.id, settings, blurred=blurred, preview=True)
 
@@ -252,6 +261,8 @@ class _Job:
     base: Decoded | None
     key: tuple[int, float, int]
     """Lowest first: (minus the request's round, rank within it, arrival)."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when nobody wants the running job's result any more (a preview of a case left)."""
 
 
 class _JobQueue:
@@ -271,6 +282,7 @@ class _JobQueue:
         self._heap: list[tuple[tuple[int, float, int], _JobId]] = []
         self._queued: dict[_JobId, _Job] = {}
         self._running = 0
+        self._running_jobs: dict[_JobId, _Job] = {}
         self._stopping = False
         self._held_for: int | None = None
         """While a case opens (:meth:`hold`): the round whose previews alone may start."""
@@ -283,6 +295,9 @@ class _JobQueue:
         with self._lock:
             if self._stopping:
                 return
+            running = self._running_jobs.get(job_id)
+            if running is not None and job.key < running.key:
+                running.key = job.key  # asked for in a newer round: still wanted
             queued = self._queued.get(job_id)
             if (queued is None and move_only) or (queued is not None and queued.key <= job.key):
                 return
@@ -302,7 +317,8 @@ class _JobQueue:
                 return None
             _, job_id = heapq.heappop(self._heap)
             self._running += 1
-            return self._queued.pop(job_id)
+            job = self._running_jobs[job_id] = self._queued.pop(job_id)
+            return job
 
     def _may_start_next(self) -> bool:
         """Whether the first job queued may start now (called holding the lock): always,
@@ -325,9 +341,13 @@ class _JobQueue:
 
     def release(self, round_: int) -> list[_Job]:
         """End :meth:`hold`, dropping the queued jobs of rounds before ``round_`` (cases
-        the reviewer left that were not asked for again); returns the dropped jobs."""
+        the reviewer left that were not asked for again) and cancelling such previews
+        already running (the case on screen needs the threads); returns the dropped jobs."""
         with self._lock:
             self._held_for = None
+            for job in self._running_jobs.values():
+                if job.kind == "preview" and job.key[0] > -round_:
+                    job.cancel.set()
             dropped = [job for job in self._queued.values() if job.key[0] > -round_]
             for job in dropped:
                 del self._queued[(job.kind, job.case.id, job.settings)]
@@ -343,6 +363,9 @@ class _JobQueue:
             finally:
                 with self._lock:
                     self._running -= 1
+                    job_id = (job.kind, job.case.id, job.settings)
+                    if self._running_jobs.get(job_id) is job:
+                        del self._running_jobs[job_id]
                     self._lock.notify_all()
 
     def wait(self, timeout_s: float) -> bool:
@@ -482,7 +505,9 @@ class RenderCache(QObject):
 
     def _run(self, job: _Job) -> None:
         if job.kind == "preview":
-            result: object = preview_case(job.case, self.open_media, job.settings)
+            result: object = preview_case(
+                job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
+            )
             if result is None:
                 result = Rendered(job.case.id, job.settings, error="no preview", preview=True)
         else:
