@@ -5,6 +5,7 @@ older prefetches; a blurred picture is shrunk without smoothing."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core import media
-from qa_desktop.core.api import Case, FilterSettings
+from qa_desktop.core.api import Cancelled, Case, FilterSettings
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui import render
@@ -198,3 +199,105 @@ def test_a_cmyk_jpeg_still_decodes(tmp_path: Path) -> None:
     path = tmp_path / "print.jpg"
     Image.fromarray(detailed_image(800, 600, seed=6)).convert("CMYK").save(path)
     assert media.decode_image_for_display(path, 400).shape == (300, 400, 3)
+
+
+def _preview_job(case: Case, name: str, round_: int, rank: float, arrival: int) -> _Job:
+    return _Job("preview", replace(case, id=name), FilterSettings(), None, (-round_, rank, arrival))
+
+
+def test_while_a_case_opens_only_its_previews_start_then_left_cases_are_dropped(
+    jpegs: Workspace,
+) -> None:
+    case = jpegs.queue.case("jpg-0")
+    assert case is not None
+    order: list[str] = []
+    jobs = _JobQueue(lambda job: order.append(job.case.id), threads=2)
+    jobs.hold(1)
+    jobs.put(_preview_job(case, "left-preview", 0, 0, 1))  # a case the reviewer left
+    jobs.put(_job(case, "left-render", 0, 1.5, 2))
+    jobs.put(_preview_job(case, "now-preview", 1, 0, 3))
+    jobs.put(_job(case, "now-render", 1, 1.5, 4))
+    jobs.put(_preview_job(case, "next-preview", 1, 1, 5))
+    jobs.put(_job(case, "next-render", 1, 2.5, 6))
+    jobs.put(_job(case, "left-render", 1, 3.5, 7))  # asked for again: kept
+    deadline = time.monotonic() + 10
+    while len(order) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # nothing else may start while the case opens
+    assert sorted(order) == ["next-preview", "now-preview"]
+    dropped = jobs.release(1)
+    assert [job.case.id for job in dropped] == ["left-preview"]
+    assert jobs.wait(10)
+    jobs.stop()
+    assert order[2:] == ["now-render", "next-render", "left-render"]
+
+
+def test_a_job_dropped_for_a_left_case_is_made_when_asked_for_again(
+    qtbot: QtBot, jpegs: Workspace
+) -> None:
+    cache = RenderCache(jpegs.queue.open_media)
+    first, second = jpegs.queue.case("jpg-0"), jpegs.queue.case("jpg-1")
+    assert first is not None and second is not None
+    settings = FilterSettings()
+    cache._jobs.hold(-1)  # nothing starts: the jobs stay queued
+    cache.request(first, settings, preview=True)
+    with cache.opening():  # the reviewer moved on before anything started
+        cache.request(second, settings, preview=True)
+    assert "jpg-0" not in cache._pending and "jpg-0" not in cache._preview_pending
+    assert cache.wait()
+    QApplication.processEvents()
+    assert cache.cached("jpg-0", settings) is None  # dropped, never rendered
+    with qtbot.waitSignal(cache.rendered, timeout=10000) as signal, cache.opening():
+        cache.request(first, settings)
+    assert signal.args is not None and signal.args[0].case_id == "jpg-0"
+    cache.shutdown()
+
+
+def test_a_display_decode_stops_when_cancelled_and_is_the_same_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), detailed_image(2400, 1800, seed=7))
+    asked: list[int] = []
+
+    def cancelled_after_two_reads() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(Cancelled):
+        media.decode_image_for_display(path, 400, cancelled=cancelled_after_two_reads)
+    kept = media.decode_image_for_display(path, 400, cancelled=lambda: False)
+    plain = media.decode_image_for_display(path, 400)
+    assert kept.shape == plain.shape == (300, 400, 3)
+    assert float(np.abs(kept.astype(int) - plain.astype(int)).mean()) < 3
+
+
+def test_a_cancelled_preview_is_none(jpegs: Workspace) -> None:
+    case = jpegs.queue.case("jpg-1")
+    assert case is not None
+    assert preview_case(case, jpegs.queue.open_media, FilterSettings(), lambda: True) is None
+
+
+def test_a_running_preview_of_a_case_left_is_cancelled_and_one_still_wanted_is_not(
+    jpegs: Workspace,
+) -> None:
+    case = jpegs.queue.case("jpg-0")
+    assert case is not None
+    running: dict[str, _Job] = {}
+    both_started = threading.Barrier(3)
+    ended: list[tuple[str, bool]] = []
+
+    def run(job: _Job) -> None:
+        running[job.case.id] = job
+        both_started.wait(10)
+        job.cancel.wait(0.5)  # a decode that stops soon after it is cancelled
+        ended.append((job.case.id, job.cancel.is_set()))
+
+    jobs = _JobQueue(run, threads=2)
+    jobs.put(_preview_job(case, "left", 1, 0, 1))
+    jobs.put(_preview_job(case, "next", 1, 1, 2))
+    both_started.wait(10)
+    jobs.hold(2)  # J again: "next" is on screen now, "left" is not asked for
+    jobs.put(_preview_job(case, "next", 2, 0, 3), move_only=True)
+    assert jobs.release(2) == []
+    assert jobs.wait(10)
+    jobs.stop()
+    assert sorted(ended) == [("left", True), ("next", False)]

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import QADesktopError
+from .errors import CancelCheck, Cancelled, QADesktopError
 from .media_store import StoredMedia
 from .sealed_files import SealedFileError, SealedReader
 from .vocab import BlurKind
@@ -99,11 +99,33 @@ def _damaged(name: str, error: SealedFileError) -> MediaError:
     )
 
 
-def _open_image(source: MediaSource, max_pixels: int) -> Image.Image:
+class _CancellableFile(io.BytesIO):
+    """Bytes in memory whose every read first asks whether the work was cancelled: Pillow
+    decodes a picture a block (64 KiB) at a time, so a decode stops within a block."""
+
+    def __init__(self, data: bytes, cancelled: CancelCheck) -> None:
+        super().__init__(data)
+        self._cancelled = cancelled
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._cancelled():
+            raise Cancelled("the picture is no longer wanted")
+        return super().read(size)
+
+
+def _open_image(
+    source: MediaSource, max_pixels: int, cancelled: CancelCheck | None = None
+) -> Image.Image:
     name = media_name(source)
     try:
         # A stored image is decrypted (and authenticated) whole into memory, then decoded.
-        file = io.BytesIO(source.read_bytes()) if isinstance(source, StoredMedia) else source
+        file: io.BytesIO | Path
+        if cancelled is not None:
+            file = _CancellableFile(source.read_bytes(), cancelled)
+        elif isinstance(source, StoredMedia):
+            file = io.BytesIO(source.read_bytes())
+        else:
+            file = source
         with warnings.catch_warnings():
             # Our own limit below decides; Pillow's warning threshold is lower than it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -152,16 +174,21 @@ def decode_image(source: MediaSource, max_pixels: int = MAX_IMAGE_PIXELS) -> np.
 
 
 def decode_image_for_display(
-    source: MediaSource, max_side: int, max_pixels: int = MAX_IMAGE_PIXELS
+    source: MediaSource,
+    max_side: int,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    cancelled: CancelCheck | None = None,
 ) -> np.ndarray:
     """Decode an image no larger than ``max_side`` on its long side.
 
     JPEGs are decoded at a reduced DCT scale (Pillow's ``draft``), so a 4000x3000 photo
-    costs a fraction of a full decode.
+    costs a fraction of a full decode. With ``cancelled``, the decode stops soon after it
+    returns True, raising :class:`Cancelled` (Pillow decodes block by block; OpenCV's
+    faster path for a large picture cannot stop, so it is not taken).
     """
-    with _open_image(source, max_pixels) as image:
+    with _open_image(source, max_pixels, cancelled) as image:
         w, h = image.size
-        fast = _decode_jpeg_scaled(image, max_side)
+        fast = _decode_jpeg_scaled(image, max_side) if cancelled is None else None
         if fast is not None:
             rgb = fast
         else:

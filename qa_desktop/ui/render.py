@@ -13,8 +13,8 @@ import heapq
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from ..core.api import (
+    Cancelled,
     Case,
     FilterSettings,
     MediaError,
@@ -230,13 +231,21 @@ def can_preview(case: Case) -> bool:
     return case.content_type == "image" and bool(case.media) and case.media[0].mime == "image/jpeg"
 
 
-def preview_case(case: Case, open_media: OpenMedia, settings: ViewSettings) -> Rendered | None:
+def preview_case(
+    case: Case,
+    open_media: OpenMedia,
+    settings: ViewSettings,
+    cancelled: Callable[[], bool] | None = None,
+) -> Rendered | None:
     """A small picture of an image case under its filters (no sharp picture: a preview cannot
-    be revealed); None when it cannot be made (the full render reports why)."""
+    be revealed); None when it cannot be made (the full render reports why) or when
+    ``cancelled`` said so during the decode (the reviewer left the case)."""
     try:
-        small = decode_image_for_display(open_media(case.media[0]), PREVIEW_MAX_SIDE)
+        small = decode_image_for_display(
+            open_media(case.media[0]), PREVIEW_MAX_SIDE, cancelled=cancelled
+        )
         blurred = to_qimage(apply_filters(small, settings))
-    except (MediaError, OSError, ValueError):
+    except (MediaError, OSError, ValueError, Cancelled):
         return None
     return Rendered(case.id, settings, blurred=blurred, preview=True)
 
@@ -252,6 +261,8 @@ class _Job:
     base: Decoded | None
     key: tuple[int, float, int]
     """Lowest first: (minus the request's round, rank within it, arrival)."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when nobody wants the running job's result any more (a preview of a case left)."""
 
 
 class _JobQueue:
@@ -271,7 +282,10 @@ class _JobQueue:
         self._heap: list[tuple[tuple[int, float, int], _JobId]] = []
         self._queued: dict[_JobId, _Job] = {}
         self._running = 0
+        self._running_jobs: dict[_JobId, _Job] = {}
         self._stopping = False
+        self._held_for: int | None = None
+        """While a case opens (:meth:`hold`): the round whose previews alone may start."""
 
     def put(self, job: _Job, move_only: bool = False) -> None:
         """Queue ``job`` (or move the same queued job up to ``job.key`` if that is sooner);
@@ -281,6 +295,9 @@ class _JobQueue:
         with self._lock:
             if self._stopping:
                 return
+            running = self._running_jobs.get(job_id)
+            if running is not None and job.key < running.key:
+                running.key = job.key  # asked for in a newer round: still wanted
             queued = self._queued.get(job_id)
             if (queued is None and move_only) or (queued is not None and queued.key <= job.key):
                 return
@@ -294,17 +311,50 @@ class _JobQueue:
 
     def _take(self) -> _Job | None:
         with self._lock:
-            while True:
-                while not self._heap and not self._stopping:
-                    self._lock.wait()
-                if self._stopping:
-                    return None
-                key, job_id = heapq.heappop(self._heap)
-                job = self._queued.get(job_id)
-                if job is not None and job.key == key:  # else an older place of a moved job
-                    del self._queued[job_id]
-                    self._running += 1
-                    return job
+            while not self._stopping and not self._may_start_next():
+                self._lock.wait()
+            if self._stopping:
+                return None
+            _, job_id = heapq.heappop(self._heap)
+            self._running += 1
+            job = self._running_jobs[job_id] = self._queued.pop(job_id)
+            return job
+
+    def _may_start_next(self) -> bool:
+        """Whether the first job queued may start now (called holding the lock): always,
+        unless a case is opening, when only that case's round's previews may."""
+        while self._heap:
+            key, job_id = self._heap[0]
+            job = self._queued.get(job_id)
+            if job is None or job.key != key:  # an older place of a moved job
+                heapq.heappop(self._heap)
+                continue
+            return self._held_for is None or (job.kind == "preview" and key[0] == -self._held_for)
+        return False
+
+    def hold(self, round_: int) -> None:
+        """Start only the previews of ``round_`` until :meth:`release`: the case opening
+        now has not yet asked for everything (the next case's preview comes before any full
+        render)."""
+        with self._lock:
+            self._held_for = round_
+
+    def release(self, round_: int) -> list[_Job]:
+        """End :meth:`hold`, dropping the queued jobs of rounds before ``round_`` (cases
+        the reviewer left that were not asked for again) and cancelling such previews
+        already running (the case on screen needs the threads); returns the dropped jobs."""
+        with self._lock:
+            self._held_for = None
+            for job in self._running_jobs.values():
+                if job.kind == "preview" and job.key[0] > -round_:
+                    job.cancel.set()
+            dropped = [job for job in self._queued.values() if job.key[0] > -round_]
+            for job in dropped:
+                del self._queued[(job.kind, job.case.id, job.settings)]
+            self._heap = [(key, job_id) for key, job_id in self._heap if job_id in self._queued]
+            heapq.heapify(self._heap)
+            self._lock.notify_all()
+            return dropped
 
     def _work(self) -> None:
         while (job := self._take()) is not None:
@@ -313,6 +363,9 @@ class _JobQueue:
             finally:
                 with self._lock:
                     self._running -= 1
+                    job_id = (job.kind, job.case.id, job.settings)
+                    if self._running_jobs.get(job_id) is job:
+                        del self._running_jobs[job_id]
                     self._lock.notify_all()
 
     def wait(self, timeout_s: float) -> bool:
@@ -367,6 +420,7 @@ class RenderCache(QObject):
         self.max_decoded_bytes = max_decoded_bytes
         self._jobs = _JobQueue(self._run, RENDER_THREADS)
         self._round = 0
+        self._opening = False
         self._arrivals = 0
         self._done: OrderedDict[str, Rendered] = OrderedDict()
         self._bases: OrderedDict[str, Decoded] = OrderedDict()
@@ -397,7 +451,7 @@ class RenderCache(QObject):
         earlier), 1, 2, ... for the cases prefetched after it, in the same round.
         ``preview``: also make a quick preview first (a still JPEG; the case on screen and
         the next one only)."""
-        if ahead == 0:
+        if ahead == 0 and not self._opening:
             self._round += 1
         found = self.cached(case.id, settings)
         if found is not None:
@@ -417,6 +471,25 @@ class RenderCache(QObject):
         self._put("render", case, settings, self._bases.get(case.id), rank + 1.5, again)
         return None
 
+    @contextlib.contextmanager
+    def opening(self) -> Iterator[None]:
+        """A case opens: inside, ask for the case on screen (``ahead=0``) and its
+        prefetch. Until the block ends only this round's previews start (the next case's
+        preview is not left behind the full renders the threads would have taken first);
+        then the queued jobs of earlier rounds not asked for again are dropped, never
+        started: the reviewer left those cases (J held down, or pressed twice)."""
+        self._round += 1
+        self._opening = True
+        self._jobs.hold(self._round)
+        try:
+            yield
+        finally:
+            self._opening = False
+            for job in self._jobs.release(self._round):
+                pending = self._preview_pending if job.kind == "preview" else self._pending
+                if pending.get(job.case.id) == job.settings:
+                    del pending[job.case.id]
+
     def _put(
         self,
         kind: str,
@@ -432,7 +505,9 @@ class RenderCache(QObject):
 
     def _run(self, job: _Job) -> None:
         if job.kind == "preview":
-            result: object = preview_case(job.case, self.open_media, job.settings)
+            result: object = preview_case(
+                job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
+            )
             if result is None:
                 result = Rendered(job.case.id, job.settings, error="no preview", preview=True)
         else:

@@ -349,8 +349,9 @@ class ReviewScreen(QWidget):
         )
         self.guideline_shown.emit(guideline)
         self.panel.load_draft(self.ws.verdicts.mine(case_id))
-        self._show_content()
-        self._prefetch()
+        with self.renderer.opening():
+            self._show_content()
+            self._prefetch()
         self.ws.queue.set_last_case_id(case_id)
         self.update_status()
 
