@@ -89,3 +89,32 @@ def test_a_blurred_picture_is_kept_small_and_laid_out_over_the_sharp_one(
     assert view.image_rect() == zoomed_blurred  # revealing never moves the picture
     view.zoom_fit()
     assert view.image_rect() == blurred_rect
+
+
+def test_an_unexpected_error_in_a_render_job_is_shown_and_the_workers_keep_going(
+    qtbot, workspace: Workspace, tmp_path: Path
+):
+    """A job raising what the renderer does not expect (e.g. OpenCV's cv2.error) once ended
+    its worker thread silently: that case stayed on "Preparing…" and, with both threads gone,
+    every later one too."""
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=4, videos=0, texts=0))
+
+    broken = [m for c in ("img-0", "img-1") for m in workspace.queue.case(c).media]  # type: ignore[union-attr]
+
+    def open_media(media):
+        if media in broken:
+            raise RuntimeError("decoder exploded")
+        return workspace.queue.open_media(media)
+
+    cache = RenderCache(open_media)
+    for case_id in ("img-0", "img-1"):  # one per worker thread
+        case = workspace.queue.case(case_id)
+        assert case is not None
+        with qtbot.waitSignal(cache.rendered, timeout=20000) as failed:
+            cache.request(case, FilterSettings())
+        assert "decoder exploded" in failed.args[0].error
+    render_all(qtbot, cache, workspace, ["img-2", "img-3"])
+    done = cache.cached("img-3", FilterSettings())
+    assert done is not None and done.error == "" and done.blurred is not None
+    cache.shutdown()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,8 @@ def compact_blur(settings: ViewSettings) -> bool:
     without the stylization (pixel blocks and drawn edges need their display size)."""
     return settings.blur_kind == "gaussian" and not settings.reduced_detail
 
+
+log = logging.getLogger(__name__)
 
 RENDER_THREADS = 2
 
@@ -504,14 +507,20 @@ class RenderCache(QObject):
         self._jobs.put(_Job(kind, case, settings, base, key), move_only=again)
 
     def _run(self, job: _Job) -> None:
-        if job.kind == "preview":
-            result: object = preview_case(
-                job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
-            )
-            if result is None:
-                result = Rendered(job.case.id, job.settings, error="no preview", preview=True)
-        else:
-            result = render_case(job.case, self.open_media, job.settings, job.base)
+        result: object
+        try:
+            if job.kind == "preview":
+                result = preview_case(
+                    job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
+                )
+                if result is None:
+                    result = Rendered(job.case.id, job.settings, error="no preview", preview=True)
+            else:
+                result = render_case(job.case, self.open_media, job.settings, job.base)
+        except Exception as exc:  # one escaping a job would end its worker thread for good
+            log.exception("rendering case %s failed", job.case.id)
+            failed = Rendered(job.case.id, job.settings, error=f"could not be shown: {exc}")
+            result = replace(failed, preview=True) if job.kind == "preview" else (failed, None)
         with contextlib.suppress(RuntimeError):  # the cache's QObject is gone (window closed)
             self._job_done.emit(result)
 
