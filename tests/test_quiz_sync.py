@@ -14,7 +14,7 @@ from qa_desktop.cli import cli
 from qa_desktop.core.api import RefusalReason, Refused
 from qa_desktop.core.workspace import Workspace
 
-from .factory import PASSPHRASE, introduce, make_workspace
+from .factory import PASSPHRASE, case_record, introduce, make_workspace, write_batch
 from .hub_services import new_bucket, s3_endpoint
 from .recording import record
 from .test_quizzes import attempts_bundle, counts, lead_with_gold
@@ -230,3 +230,42 @@ def test_each_lead_scores_its_own_quizzes_and_passes_over_the_others(tmp_path: P
         assert not [d for d in lead.bundles.deliveries() if d.missing]
     for ws in (ada, ben, rae):
         ws.close()
+
+
+def test_a_reviewer_who_trusts_the_lead_as_lead_takes_its_quiz_and_syncs_with_it(
+    tmp_path: Path,
+) -> None:
+    """The usual team: the reviewer trusts the lead's key as a lead's (it also signs the
+    lead's verdicts and calibration sessions). A quiz it ships is received (it was refused:
+    only an issuer's key could ship one); a plain case batch signed by the same key is still
+    refused: batches come from an issuer."""
+    lead = lead_with_gold(tmp_path)
+    rae = make_workspace(tmp_path, "Rae", cases=0)
+    try:
+        introduce(rae, lead, role="lead")
+        introduce(lead, rae)
+        quiz = lead.quizzes.build("E", mode="exam", market="DE", policy="VH", count=2)
+        shipped = lead.quizzes.ship(quiz.id, lead.trust.identity(PASSPHRASE), tmp_path / "out")
+        got = rae.quizzes.receive(shipped)
+        attempt = rae.quizzes.start(got.id)
+        for item in got.items:
+            rae.quizzes.answer(attempt, item.case_id, "no_violation")
+        rae.quizzes.submit(attempt)
+        folder = tmp_path / "shared"
+        sent = sync(rae, folder)
+        assert sent.refused == [] and sent.attempts_sent == 1
+        taken = sync(lead, folder)
+        assert taken.refused == [] and taken.attempts_received == 1
+        [row] = lead.quizzes.results()
+        assert (row.reviewer, row.total) == ("Rae", 2)
+
+        # A plain case batch (no quiz.json, no calibration session) under the same key.
+        src = write_batch(tmp_path / "plain-src", [case_record("p-0", "text", [])], "plain")
+        identity = lead.trust.identity(PASSPHRASE)
+        plain = lead.batches.sign(identity, lead.batches.read_for_signing(src), tmp_path / "p")
+        with pytest.raises(Exception, match="lead's: it signs case batches only"):
+            rae.batches.import_batch(plain)
+        assert rae.queue.case("p-0") is None
+    finally:
+        rae.close()
+        lead.close()

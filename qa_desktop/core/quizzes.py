@@ -36,7 +36,7 @@ from . import keys
 from .batches.importer import import_batch
 from .bundles import check_bundle_log, read_bundle_file, verify_bundle, verify_case_batch
 from .bundles.merge import check_merge
-from .bundles.payloads.case_batches import sign_case_batch_files
+from .bundles.payloads.case_batches import QUIZ_FILE, sign_case_batch_files
 from .bundles.payloads.quiz_attempts import (
     ATTEMPTS_FILE,
     KIND_QUIZ_ATTEMPTS,
@@ -57,7 +57,6 @@ from .store import transaction
 from .verdicts import Citation
 from .vocab import RefusalReason
 
-QUIZ_FILE = "quiz.json"
 MODES = ("training", "exam")
 
 

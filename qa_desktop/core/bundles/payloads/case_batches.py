@@ -32,6 +32,8 @@ KIND_CASE_BATCH = "case-batch"
 EXPIRES = "Expires"
 """bag-info.txt field every case batch must have: the time (UTC) after which it is refused."""
 SESSION_FILE = "calibration-session.json"
+QUIZ_FILE = "quiz.json"
+"""Beside ``batch.json`` in a quiz a lead ships (``core/quizzes.py``)."""
 """Beside ``batch.json`` in a batch a lead ships: its async calibration session."""
 DEFAULT_BATCH_VALIDITY = timedelta(days=30)
 """How long a signed case batch is valid when its issuer does not say."""
@@ -154,15 +156,16 @@ def read_case_batch(bag: SignedBag) -> VerifiedBundle:
     """The batch's files by name under ``data/`` (checked as a batch when imported).
 
     A lead's key signs only a batch that ships an async calibration session (its
-    ``calibration-session.json``); any other batch needs an issuer (``role-not-allowed``).
+    ``calibration-session.json``) or a quiz (its ``quiz.json``); any other batch needs an
+    issuer (``role-not-allowed``).
     """
     payload = {n[5:]: bytes(d) for n, d in bag.files.items() if n.startswith("data/")}
-    ships_session = any(n == SESSION_FILE or n.endswith("/" + SESSION_FILE) for n in payload)
-    if bag.signer.role == KeyRole.LEAD and not ships_session:
+    ships = any(n.rsplit("/", 1)[-1] in (SESSION_FILE, QUIZ_FILE) for n in payload)
+    if bag.signer.role == KeyRole.LEAD and not ships:
         raise BundleRejected(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"key {bag.signer.key_id} is a lead's: it signs case batches only to ship a"
-            " calibration session; other batches come from an issuer",
+            " calibration session or a quiz; other batches come from an issuer",
         )
     return bag.verified(payload=payload)
 
