@@ -86,6 +86,7 @@ class _Worker(QObject, Generic[T]):
         except Exception as exc:
             self.failed.emit(exc)
             return
+        ws.share_interpreter()  # the GUI thread gets the GIL while the job queries
         try:
             result = self.job(
                 ws,
@@ -193,6 +194,7 @@ class WorkspaceTask(QRunnable):
         """Run the job; emit its result or what it raised."""
         try:
             with Workspace.open(self.data_dir) as ws:
+                ws.share_interpreter()
                 result = self.job(ws)
         except Exception as exc:  # every failure must reach the screen, not vanish
             log.info("background query ended with %s", type(exc).__name__)
