@@ -105,6 +105,25 @@ def test_a_jobs_queries_pause_for_the_gui_thread(
     assert paused and threading.main_thread().ident not in paused
 
 
+def test_a_dialog_closed_before_its_worker_started_still_runs_the_job_once(
+    qtbot: QtBot, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker starts a moment after the dialog shows; Esc in that moment cancels, and
+    the job (which may not poll) runs once, its answer kept."""
+    monkeypatch.setattr(workers, "START_AFTER_MS", 10_000)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    runs: list[bool] = []
+
+    def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        runs.append(cancelled())
+        return 7
+
+    when_progress_shown(lambda dialog: dialog.reject())
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
+    assert runs == [True] and outcome.result == 7 and outcome.cancel_requested
+
+
 def test_the_gui_process_asks_for_the_gil_within_a_millisecond(qapp: QApplication) -> None:
     make_application()
     assert sys.getswitchinterval() <= 0.001
