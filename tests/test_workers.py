@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -17,10 +18,12 @@ from qa_desktop.core.api import check_cancelled
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui import workers
+from qa_desktop.ui.app import make_application
 from qa_desktop.ui.workers import IsCancelled, Progress, _Driver, _Worker, run_in_background
 
 from .factory import case_record, write_batch
 from .recording import record
+from .test_thread_sharing import LONG_QUERY, count_pauses
 from .windows import open_window
 
 
@@ -67,6 +70,63 @@ def test_a_result_comes_back_typed_with_the_jobs_own_workspace(
     outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
     assert outcome.ok and outcome.result == 42 and not outcome.cancelled
     assert seen == [(True, True)]  # its own Workspace, off the GUI thread
+
+
+def test_a_jobs_queries_pause_for_the_gui_thread(
+    qtbot: QtBot, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both kinds of background job query on a connection that leaves the GIL to the GUI
+    thread now and then (issue 15: a long read starved it for 50-110 ms at 1M cases)."""
+    paused = count_pauses(monkeypatch)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+
+    def modal(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        return len(ws.database_for_tests().execute(LONG_QUERY).fetchall())
+
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, modal)
+    assert outcome.result == 300_000
+    assert paused and threading.main_thread().ident not in paused
+    paused.clear()
+
+    signals = workers.TaskSignals()
+    answers: list[object] = []
+    signals.done.connect(lambda _n, result: answers.append(result))
+    task = workers.WorkspaceTask(
+        1,
+        workspace.data_dir,
+        lambda ws: len(ws.database_for_tests().execute(LONG_QUERY).fetchall()),
+        signals,
+    )
+    pool = QThreadPool()
+    pool.start(task)
+    qtbot.waitUntil(lambda: answers == [300_000], timeout=60_000)
+    pool.waitForDone()
+    assert paused and threading.main_thread().ident not in paused
+
+
+def test_a_dialog_closed_before_its_worker_started_still_runs_the_job_once(
+    qtbot: QtBot, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker starts a moment after the dialog shows; Esc in that moment cancels, and
+    the job (which may not poll) runs once, its answer kept."""
+    monkeypatch.setattr(workers, "START_AFTER_MS", 10_000)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    runs: list[bool] = []
+
+    def job(ws: Workspace, progress: Progress, cancelled: IsCancelled) -> int:
+        runs.append(cancelled())
+        return 7
+
+    when_progress_shown(lambda dialog: dialog.reject())
+    outcome = run_in_background(parent, "Test", "Working…", workspace.data_dir, job)
+    assert runs == [True] and outcome.result == 7 and outcome.cancel_requested
+
+
+def test_the_gui_process_asks_for_the_gil_within_a_millisecond(qapp: QApplication) -> None:
+    make_application()
+    assert sys.getswitchinterval() <= 0.001
 
 
 def test_an_error_is_returned_not_lost(qtbot: QtBot, workspace: Workspace) -> None:

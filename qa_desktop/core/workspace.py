@@ -38,6 +38,7 @@ from .reports import Reports
 from .reviewers import Reviewer, create_local_reviewer, local_reviewer
 from .store import open_database
 from .sync import Sync
+from .thread_sharing import share_interpreter
 from .trust import Trust
 from .verdicts import Verdicts
 from .wellbeing import Wellbeing
@@ -99,6 +100,11 @@ class Workspace:
             remove_stale_temporaries(folder)
         for shard in self.media_dir.glob("??"):
             remove_stale_temporaries(shard, ".incoming-*")
+
+    def share_interpreter(self) -> None:
+        """For a workspace used in a worker thread of the GUI: its queries pause now and then
+        so the GUI thread gets the GIL (:mod:`.thread_sharing`)."""
+        share_interpreter(self._db.conn)
 
     def close(self) -> None:
         """Close the database connection."""

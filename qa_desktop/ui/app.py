@@ -42,6 +42,10 @@ BASE_POINT_SIZE = 11.0
 """Readable on a laptop and on a shared screen."""
 
 
+GUI_SWITCH_INTERVAL_S = 0.001
+"""``sys.setswitchinterval`` in the GUI process."""
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the app's names and a readable base font."""
     return_freed_pictures_to_os()
@@ -52,6 +56,10 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), BASE_POINT_SIZE))
     app.setFont(font)
+    # A thread waiting for the GIL asks for it after this long: the GUI thread needs it for
+    # every Python slot and event filter while workers run Python (5 ms by default made each
+    # event wait up to 5 ms, a stall of 60 ms a frame at 1M cases; issue 15).
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     return app
 
 

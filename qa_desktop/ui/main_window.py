@@ -55,7 +55,15 @@ from .reports.screen import ReportsScreen
 from .review import ReviewScreen
 from .shortcut_map import ShortcutMapDialog
 from .signing import TrustDialog, ask_passphrase, import_summary, plural, sync_summary
-from .workers import IsCancelled, Outcome, Progress, TaskSignals, WorkspaceTask, run_in_background
+from .workers import (
+    START_AFTER_MS,
+    IsCancelled,
+    Outcome,
+    Progress,
+    TaskSignals,
+    WorkspaceTask,
+    run_in_background,
+)
 
 log = logging.getLogger(__name__)  # ids and errors only: never case text or notes
 
@@ -344,9 +352,17 @@ class MainWindow(QMainWindow):
             assert isinstance(result, tuple)
             dialog.fill(*result)
 
-        number = self.run_task(query, fill, dialog.failed)
+        numbers: list[int] = []
+        # The query starts once the dialog is up: the window under it repaints first (many
+        # Python calls, each waiting for the GIL while a worker runs Python; issue 15).
+        starter = QTimer(dialog)
+        starter.setSingleShot(True)
+        starter.timeout.connect(lambda: numbers.append(self.run_task(query, fill, dialog.failed)))
+        starter.start(START_AFTER_MS)
         dialog.exec()
-        self._task_handlers.pop(number, None)  # an answer after the dialog closed is dropped
+        starter.stop()
+        for number in numbers:
+            self._task_handlers.pop(number, None)  # an answer after the dialog closed is dropped
         dialog.deleteLater()
 
     def run_task(

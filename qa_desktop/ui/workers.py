@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QObject,
     QRunnable,
     QThread,
+    QTimer,
     Signal,
     SignalInstance,
     Slot,
@@ -45,6 +46,10 @@ Job = Callable[[Workspace, Progress, IsCancelled], T]
 """The work: gets the worker thread's own Workspace, a progress callback, the cancel check."""
 
 log = logging.getLogger(__name__)
+
+START_AFTER_MS = 50
+"""A modal task's worker starts this long after its dialog shows (the window under the dialog
+repaints first, with the interpreter to itself)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class _Worker(QObject, Generic[T]):
         except Exception as exc:
             self.failed.emit(exc)
             return
+        ws.share_interpreter()  # the GUI thread gets the GIL while the job queries
         try:
             result = self.job(
                 ws,
@@ -127,8 +133,17 @@ class _Driver(QObject, Generic[T]):
 
     def run(self) -> Outcome[T]:
         """Start the worker, show the dialog until it ends, and say how it went."""
-        self.worker_thread.start()
+        # The worker starts once the dialog is up: showing a modal dialog repaints the window
+        # under it (an item view repaints on deactivation: ~1,300 Python calls for the queue),
+        # each call waiting for the GIL while a worker runs Python (issue 15).
+        starter = QTimer(self)
+        starter.setSingleShot(True)
+        starter.timeout.connect(self.worker_thread.start)
+        starter.start(START_AFTER_MS)
         self.dialog.exec()
+        starter.stop()
+        if not self.worker_thread.isRunning() and not self.worker_thread.isFinished():
+            self.worker_thread.start()  # the dialog closed first (Esc): the job still runs once
         self.worker_thread.quit()
         self.worker_thread.wait()
         # After a cancel the worker's last signal may still be queued: deliver it now.
@@ -193,6 +208,7 @@ class WorkspaceTask(QRunnable):
         """Run the job; emit its result or what it raised."""
         try:
             with Workspace.open(self.data_dir) as ws:
+                ws.share_interpreter()
                 result = self.job(ws)
         except Exception as exc:  # every failure must reach the screen, not vanish
             log.info("background query ended with %s", type(exc).__name__)
