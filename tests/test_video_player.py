@@ -343,10 +343,10 @@ def test_audio_is_muted_by_default_and_mute_works_without_a_device(qtbot, player
 def test_one_audio_player_serves_every_video_and_a_case_change_stops_the_sound(
     qtbot, player, tmp_path
 ):
-    multimedia = pytest.importorskip("PySide6.QtMultimedia")
     from PySide6.QtCore import QBuffer, QUrl
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
-    media_player, audio_output = multimedia.QMediaPlayer, multimedia.QAudioOutput
+    media_player, audio_output = QMediaPlayer, QAudioOutput
     first = write_video_with_audio(tmp_path / "first.avi", tone_hz=440)
     second = write_video_with_audio(tmp_path / "second.avi", tone_hz=660)
     loaded(qtbot, player, first)
