@@ -501,6 +501,22 @@ def _free_port_pair() -> int:
     raise AssertionError("no free pair of ports")
 
 
+def open_vote_page_on_loopback(qtbot: QtBot, window: MainWindow, screen: CalibrationScreen) -> int:
+    """Press V on the grid and answer the address dialog with 127.0.0.1 and a free pair of
+    ports; the window active again. Returns the port chosen."""
+    port = _free_port_pair()
+
+    def where(dialog: AddressDialog) -> None:
+        dialog.address.setEditText("127.0.0.1")
+        dialog.port.setValue(port)
+        dialog.accept()
+
+    with answer_dialog(qtbot, where, kind=AddressDialog):
+        key(qtbot, screen.grid, Qt.Key.Key_V)
+    reactivate(qtbot, window)
+    return port
+
+
 def test_the_vote_page_follows_the_screen_and_its_votes_show_as_counts(
     qtbot: QtBot, small: Workspace
 ) -> None:
@@ -514,16 +530,7 @@ def test_the_vote_page_follows_the_screen_and_its_votes_show_as_counts(
     presenter = screen.presenter
     assert presenter is not None and not presenter.join_card.isVisible()
     reactivate(qtbot, window)
-    port = _free_port_pair()
-
-    def where(dialog: AddressDialog) -> None:
-        dialog.address.setEditText("127.0.0.1")
-        dialog.port.setValue(port)
-        dialog.accept()
-
-    with answer_dialog(qtbot, where, kind=AddressDialog):
-        key(qtbot, screen.grid, Qt.Key.Key_V)
-    reactivate(qtbot, window)
+    port = open_vote_page_on_loopback(qtbot, window, screen)
     host = screen.vote_page
     assert host is not None and host.running and host.port == port
     assert presenter.join_card.isVisible()

@@ -3,9 +3,7 @@ page from the Review menu, the address it picks, and a load test of a room of 50
 
 from __future__ import annotations
 
-import json
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QProcess, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtNetwork import QHostAddress
 from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
@@ -28,6 +25,7 @@ from qa_desktop.ui.vote_page.launcher import AddressDialog, VotePageWindow, star
 from .factory import make_workspace
 from .vote_clients import Client, in_thread
 from .vote_load_client import LABELS
+from .vote_room import Heartbeat, Room, participant_votes
 from .windows import answer_dialog, open_window
 
 
@@ -164,53 +162,17 @@ def test_a_room_of_50_votes_on_20_cases_without_losing_a_vote_or_stalling_the_gu
     server.start()
     seen: list[dict[str, object]] = [{"case_id": "t-0"}]
     server.changed.connect(seen.append)
-    room = QProcess()
-    room.setProgram(sys.executable)
-    room.setArguments(
-        ["-m", "tests.vote_load_client", "127.0.0.1", str(server.port), server.code, "50"]
-    )
-    room.setWorkingDirectory(str(Path(__file__).parent.parent))
-    room.start()
-    assert room.waitForStarted(10_000)
-    lines: list[list[int]] = []
-    buffer = bytearray()
-
-    def read() -> None:
-        buffer.extend(room.readAllStandardOutput().data())
-        while b"\n" in buffer:
-            line, _, rest = bytes(buffer).partition(b"\n")
-            buffer[:] = rest
-            lines.append(json.loads(line))
-
-    room.readyReadStandardOutput.connect(read)
-
-    def command(text: str) -> list[int]:
-        count = len(lines)
-        room.write(text.encode() + b"\n")
-        qtbot.waitUntil(lambda: len(lines) > count, timeout=60_000)
-        return lines[-1]
-
-    gaps: list[float] = []
+    room = Room(qtbot, server.port, server.code, 50)
+    heartbeat = Heartbeat()
     reveal_ms: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
     try:
-        last[0] = time.perf_counter()  # gaps count from the first beat's start, joins too
-        heartbeat.start()
-        assert set(command("join")) == {200}
+        heartbeat.start()  # gaps count from here, joins too
+        assert set(room.command("join")) == {200}
         started = time.perf_counter()
         for n, case in enumerate(cases):
             server.set_current(case)
             qtbot.waitUntil(lambda case=case: seen[-1]["case_id"] == case)
-            assert set(command(f"vote {case} {n}")) == {200}
+            assert set(room.command(f"vote {case} {n}")) == {200}
             t0 = time.perf_counter()
             state = ws.calibration.reveal("load", case)
             reveal_ms.append((time.perf_counter() - t0) * 1000)
@@ -220,25 +182,16 @@ def test_a_room_of_50_votes_on_20_cases_without_losing_a_vote_or_stalling_the_gu
             assert {k: v for k, v in state.revealed.distribution if v} == expected
         elapsed = time.perf_counter() - started
         heartbeat.stop()
-        votes = (
-            ws.database_for_tests()
-            .execute("SELECT COUNT(*) FROM verdicts WHERE role = 'participant'")
-            .fetchone()[0]
-        )
-        assert votes == 1000  # no vote lost, none doubled
+        assert participant_votes(ws) == 1000  # no vote lost, none doubled
     finally:
         heartbeat.stop()
-        room.closeWriteChannel()
-        room.waitForFinished(10_000)
+        room.close()
         server.stop()
         ws.close()
-    longest = max(gaps) * 1000
-    record_property("gui_longest_stall_ms", round(longest, 1))
+    record_property("gui_longest_stall_ms", round(heartbeat.longest_ms, 1))
     record_property("load_seconds", round(elapsed, 2))
     print(f"\n1000 votes from 50 addresses on 20 cases in {elapsed:.2f} s ({1000 / elapsed:.0f}"
-          f" votes/s); GUI heartbeat (5 ms) longest gap {longest:.1f} ms, median"
-          f" {sorted(gaps)[len(gaps) // 2] * 1000:.1f} ms over {len(gaps)} beats; gaps over"
-          f" 50 ms: {sum(g > 0.05 for g in gaps)}; the test's own reveals on the GUI"
+          f" votes/s); {heartbeat.summary()}; the test's own reveals on the GUI"
           f" thread took up to {max(reveal_ms):.0f} ms")  # fmt: skip
 
 

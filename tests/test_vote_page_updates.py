@@ -4,8 +4,6 @@ the newest (never one refresh per vote the page serves), the counts stay right, 
 
 from __future__ import annotations
 
-import json
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,19 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QProcess, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt
 from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.api import VerdictDraft
 from qa_desktop.ui.vote_page.coalesce import Latest
 from qa_desktop.ui.vote_page.host import VotePageHost
-from qa_desktop.ui.vote_page.launcher import AddressDialog
 
 from .factory import make_workspace
 from .recording import supporting_citation
-from .test_calibration_screen import _free_port_pair, key, open_screen, reactivate
+from .test_calibration_screen import key, open_screen, open_vote_page_on_loopback, reactivate
 from .vote_clients import Client
-from .windows import answer_dialog
+from .vote_room import Heartbeat, Room, participant_votes
 
 
 def test_a_burst_of_states_is_delivered_as_the_first_and_the_newest(qtbot: QtBot) -> None:
@@ -131,63 +128,20 @@ def test_a_room_of_50_through_the_calibration_screen_and_presenter(
     presenter = screen.presenter
     assert presenter is not None
     reactivate(qtbot, window)
-    port = _free_port_pair()
-
-    def where(dialog: AddressDialog) -> None:
-        dialog.address.setEditText("127.0.0.1")
-        dialog.port.setValue(port)
-        dialog.accept()
-
-    with answer_dialog(qtbot, where, kind=AddressDialog):
-        key(qtbot, screen.grid, Qt.Key.Key_V)
-    reactivate(qtbot, window)
+    port = open_vote_page_on_loopback(qtbot, window, screen)
     host = screen.vote_page
     assert host is not None and host.running
     seen: list[dict[str, Any]] = [{"case_id": "t-0"}]
     host.changed.connect(seen.append)
-    room = QProcess()
-    room.setProgram(sys.executable)
-    room.setArguments(["-m", "tests.vote_load_client", "127.0.0.1", str(port), host.code, "50"])
-    room.setWorkingDirectory(str(Path(__file__).parent.parent))
-    room.start()
-    assert room.waitForStarted(10_000)
-    lines: list[list[int]] = []
-    buffer = bytearray()
-
-    def read() -> None:
-        buffer.extend(room.readAllStandardOutput().data())
-        while b"\n" in buffer:
-            line, _, rest = bytes(buffer).partition(b"\n")
-            buffer[:] = rest
-            lines.append(json.loads(line))
-
-    room.readyReadStandardOutput.connect(read)
-
-    def command(text: str) -> list[int]:
-        count = len(lines)
-        room.write(text.encode() + b"\n")
-        qtbot.waitUntil(lambda: len(lines) > count, timeout=60_000)
-        return lines[-1]
-
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
+    room = Room(qtbot, port, host.code, 50)
+    heartbeat = Heartbeat()
     try:
-        last[0] = time.perf_counter()
         heartbeat.start()
-        assert set(command("join")) == {200}
+        assert set(room.command("join")) == {200}
         for n, case in enumerate(cases):
             assert screen.state is not None and screen.state.case_id == case
             qtbot.waitUntil(lambda case=case: seen[-1]["case_id"] == case)
-            assert set(command(f"vote {case} {n}")) == {200}
+            assert set(room.command(f"vote {case} {n}")) == {200}
             qtbot.waitUntil(lambda: screen.status.text() == "50 of 50 voted")
             assert presenter.voted_label.text() == "50 of 50 voted"
             assert screen.reveal(confirm=False)
@@ -196,23 +150,10 @@ def test_a_room_of_50_through_the_calibration_screen_and_presenter(
             assert sum(shown.values()) == 50
             key(qtbot, screen.grid, Qt.Key.Key_PageDown)
         heartbeat.stop()
-        votes = (
-            ws.database_for_tests()
-            .execute("SELECT COUNT(*) FROM verdicts WHERE role = 'participant'")
-            .fetchone()[0]
-        )
-        assert votes == 1000
+        assert participant_votes(ws) == 1000
     finally:
         heartbeat.stop()
-        room.closeWriteChannel()
-        room.waitForFinished(10_000)
+        room.close()
         screen.shutdown()
-    longest = max(gaps) * 1000
-    record_property("gui_longest_stall_ms", round(longest, 1))
-    median = sorted(gaps)[len(gaps) // 2] * 1000
-    over = sum(g > 0.05 for g in gaps)
-    print(
-        f"\nthe screen and presenter under a room of 50 on 20 cases: GUI heartbeat (5 ms)"
-        f" longest gap {longest:.1f} ms, median {median:.1f} ms over {len(gaps)} beats;"
-        f" gaps over 50 ms: {over}"
-    )
+    record_property("gui_longest_stall_ms", round(heartbeat.longest_ms, 1))
+    print(f"\nthe screen and presenter under a room of 50 on 20 cases: {heartbeat.summary()}")
