@@ -59,15 +59,16 @@ _CRASHING_SYNC = textwrap.dedent(
 )
 
 
-def _events_in(folder: Path) -> Counter[str]:
-    """How many times each event id appears across the bundles in ``folder``."""
+def ids_in_bundles(folder: Path, member: str = "data/events.jsonl") -> Counter[str]:
+    """How many times each record id appears in ``member`` across the bundles in ``folder``
+    (events, or a quiz-attempts bundle's ``data/attempts.jsonl``)."""
     import json
 
     seen: Counter[str] = Counter()
     for path in folder.glob("*.zip"):
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
-                if name.endswith("data/events.jsonl"):
+                if name.endswith(member):
                     for line in archive.read(name).splitlines():
                         seen[json.loads(line)["id"]] += 1
     return seen
@@ -112,7 +113,7 @@ def test_a_killed_export_is_adopted_or_redone_and_delivered_once(
     assert [(r.name, r.refused_reason) for r in lead_report.refused] == []
     at_lead = {e.id for e in lead.verdicts.events()}
     assert {*first, later} <= at_lead
-    assert _events_in(outbox) == Counter({*first, later})
+    assert ids_in_bundles(outbox) == Counter({*first, later})
     lead.close()
 
 

@@ -9,11 +9,9 @@ before its rename or right after it.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -22,20 +20,8 @@ import pytest
 from qa_desktop.core.workspace import Workspace
 
 from .factory import PASSPHRASE, introduce, make_workspace
-from .test_export_crash import _CRASHING_SYNC
+from .test_export_crash import _CRASHING_SYNC, ids_in_bundles
 from .test_quizzes import lead_with_gold
-
-
-def _attempts_in(folder: Path) -> Counter[str]:
-    """How many times each attempt id appears across the bundles in ``folder``."""
-    seen: Counter[str] = Counter()
-    for path in folder.glob("*.zip"):
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if name.endswith("data/attempts.jsonl"):
-                    for line in archive.read(name).splitlines():
-                        seen[json.loads(line)["id"]] += 1
-    return seen
 
 
 @pytest.mark.slow
@@ -92,7 +78,7 @@ def test_a_killed_attempts_export_delivers_each_attempt_once_without_a_replay(
     taken = lead.sync.folder(lead.trust.identity(PASSPHRASE), folder)
     assert [(r.name, r.refused_reason) for r in taken.refused] == []
     assert taken.attempts_received == 1
-    assert _attempts_in(outbox) == Counter({attempt: 1})
+    assert ids_in_bundles(outbox, "data/attempts.jsonl") == Counter({attempt: 1})
     [row] = lead.quizzes.results()
     assert (row.reviewer, row.total) == ("Rae", 2)
     # A later sync on either side adds nothing and refuses nothing.
