@@ -34,6 +34,7 @@ STORE = Path(os.environ.get("QA_BENCH_SCALE_DIR", "/tmp/scale-1m"))
 TARGET = 1.5
 STALL_MS = 50.0
 PAGE = 200
+COUNT_PREFIX = "count in a worker, "
 
 
 def _database(name: str, cases: int, tmp: Path) -> Path:
@@ -77,14 +78,16 @@ def _core(path: Path, cases: int) -> dict[str, list[float]]:
             "first page": _timed(lambda: ws.queue.page(offset=0, limit=PAGE)),
             "middle page": _timed(lambda: ws.queue.page(offset=mid, limit=PAGE)),
             "last page": _timed(lambda: ws.queue.page(offset=last, limit=PAGE)),
-            "filter change (done: count + first page)": _timed(
-                lambda: (ws.queue.count(done), ws.queue.page(filter=done, limit=PAGE))
+            "filter change (done): first page": _timed(
+                lambda: ws.queue.page(filter=done, limit=PAGE)
             ),
             "position under a filter (done)": _timed(lambda: ws.queue.index("c0000000", done)),
-            "find keystroke (count + first page)": _timed(
-                lambda: (ws.queue.count(find), ws.queue.page(filter=find, limit=PAGE))
-            ),
+            "find keystroke: first page": _timed(lambda: ws.queue.page(filter=find, limit=PAGE)),
             "record + next": _timed(record_next),
+            # Counts grow with the cases they count; the issue asks only that they never run
+            # on the GUI thread (the stall lines below), so they are printed without a target.
+            COUNT_PREFIX + "filter (done)": _timed(lambda: ws.queue.count(done)),
+            COUNT_PREFIX + "find": _timed(lambda: ws.queue.count(find)),
         }
     finally:
         ws.close()
@@ -208,10 +211,15 @@ def _gui(path: Path) -> list[dict[str, float]]:
 def _line(name: str, samples: list[float], base: list[float], unit: float = 1000) -> str:
     median, reference = statistics.median(samples), statistics.median(base)
     ratio = median / reference if reference else float("inf")
+    verdict = (
+        "no target: off the GUI thread"
+        if name.startswith(COUNT_PREFIX)
+        else f"{'meets' if ratio <= TARGET else 'misses'} (target {TARGET}x)"
+    )
     return (
         f"  {name}: {median * unit:.1f} ms (range {min(samples) * unit:.1f}–"
         f"{max(samples) * unit:.1f}) vs {reference * unit:.2f} ms at {SMALL:,}:"
-        f" {ratio:.1f}x, {'meets' if ratio <= TARGET else 'misses'} (target {TARGET}x)"
+        f" {ratio:.1f}x, {verdict}"
     )
 
 
