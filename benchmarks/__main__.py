@@ -26,6 +26,7 @@ from . import (
     bench_record,
     bench_reports,
     bench_scale,
+    targets,
 )
 
 BENCHMARKS = {
@@ -61,6 +62,8 @@ def main(argv: list[str]) -> int:
             for line in BENCHMARKS[name](Path(tmp)):
                 print(line, flush=True)
             print(f"  ({name} took {time.perf_counter() - started:.1f} s)\n", flush=True)
+    for line in targets.summary():
+        print(line)
     return 0
 
 

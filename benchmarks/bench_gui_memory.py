@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-TARGET_MIB = 300.0
+from .targets import judge
+
 PRESSES = 50
 RUNS = 5
 
@@ -103,12 +104,11 @@ def run(tmp: Path, runs: int = RUNS) -> list[str]:
         afters.append(float(out[-2]))
         shown = int(out[-1])
     median = statistics.median(afters)
-    verdict = "meets" if median <= TARGET_MIB else "MISSES"
     return [
         f"GUI memory (RSS) after browsing {shown} demo cases with J, each until painted, "
         f"median (range) of {runs} fresh processes",
         f"  {median:.0f} MiB ({min(afters):.0f}-{max(afters):.0f}) "
-        f"(target <= {TARGET_MIB:.0f} MiB: {verdict}); at start "
+        f"{judge('GUI memory after 50 cases', median)}; at start "
         f"{statistics.median(starts):.0f} MiB ({min(starts):.0f}-{max(starts):.0f})",
     ]
 

@@ -20,10 +20,13 @@ from qa_desktop.core.api import QueueFilter
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 
+from .targets import judge
+
 BIG = int(os.environ.get("QA_BENCH_QUEUE_CASES", "1000000"))
 SMALL = 1000
 RUNS = int(os.environ.get("QA_BENCH_QUEUE_RUNS", "5"))
-TARGET = 1.5
+OFF_GUI_THREAD = ("count, no filter", "index of the last case", "facets", "filtered count (market)")
+"""Counts, positions and facets: the issue asks only that they never run on the GUI thread."""
 FILTERED = os.environ.get("QA_BENCH_QUEUE_FILTERED") == "1"
 """Filtered pages and counts still scan every case (minutes at 1M): opt in."""
 PAGE = 200
@@ -82,6 +85,14 @@ def _timed(job: Callable[[], object]) -> list[float]:
         job()
         samples.append(time.perf_counter() - started)
     return samples
+
+
+def _verdict(name: str, ratio: float) -> str:
+    if name in OFF_GUI_THREAD:
+        return "(no target: runs off the GUI thread)"
+    if name.startswith("GUI start-up"):
+        return judge("GUI start-up at 1M vs 1k", ratio, f"queue bench: {name}")
+    return judge("queue page at 1M vs 1k", ratio, f"queue bench: {name}")
 
 
 def _measure(ws: Workspace, cases: int) -> dict[str, list[float]]:
@@ -159,16 +170,16 @@ def run(tmp: Path) -> list[str]:
     small["GUI start-up (MainWindow shown)"] = _startup(tmp / "small")
     big["GUI start-up (MainWindow shown)"] = _startup(tmp / "big")
     lines = [
-        f"queue at {BIG:,} cases vs {SMALL:,} (filling took {filled:.0f} s; target: each"
-        f" within {TARGET}x; median and range of {RUNS} runs)"
+        f"queue at {BIG:,} cases vs {SMALL:,} (filling took {filled:.0f} s; median and range"
+        f" of {RUNS} runs)"
     ]
     for name, samples in big.items():
         base = statistics.median(small[name])
         median = statistics.median(samples)
         ratio = median / base if base else float("inf")
-        verdict = "meets" if ratio <= TARGET else "misses"
         lines.append(
             f"  {name}: {median * 1000:.1f} ms (range {min(samples) * 1000:.1f}–"
-            f"{max(samples) * 1000:.1f}) vs {base * 1000:.2f} ms: {ratio:.1f}x, {verdict}"
+            f"{max(samples) * 1000:.1f}) vs {base * 1000:.2f} ms: {ratio:.1f}x"
+            f" {_verdict(name, ratio)}"
         )
     return lines

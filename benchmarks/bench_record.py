@@ -21,12 +21,12 @@ from qa_desktop.core.api import VerdictDraft
 from qa_desktop.core.workspace import Workspace
 
 from . import bench_queue
+from .targets import judge
 
 CASES = 10_000
 EVENTS = 400
 BLOCK = 50
 RUNS = 5
-TARGET = 0.5
 _RAW = (
     "INSERT INTO verdicts (id, case_id, reviewer_id, role, label, citations, notes,"
     " time_on_case_ms, created_at) VALUES (?, ?, ?, 'sme', 'no_violation', '[]', ?, 1200,"
@@ -76,5 +76,5 @@ def run(tmp: Path) -> list[str]:
         f"  ours: {statistics.median(ours) / EVENTS * 1000:.2f} ms/event   raw:"
         f" {statistics.median(raw) / EVENTS * 1000:.2f} ms/event",
         f"  ratio raw/ours = {median:.2f} (range {min(ratio):.2f}–{max(ratio):.2f})"
-        f"  (target >= {TARGET}: {'meets' if median >= TARGET else 'MISSES'})",
+        f"  {judge('record_verdict vs raw sqlite3', median)}",
     ]

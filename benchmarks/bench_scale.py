@@ -26,13 +26,12 @@ from qa_desktop.core.api import QueueFilter, VerdictDraft
 from qa_desktop.core.workspace import Workspace
 
 from . import bench_queue
+from .targets import judge
 
 BIG = 1_000_000
 SMALL = 1000
 RUNS = int(os.environ.get("QA_BENCH_SCALE_RUNS", "5"))
 STORE = Path(os.environ.get("QA_BENCH_SCALE_DIR", "/tmp/scale-1m"))
-TARGET = 1.5
-STALL_MS = 50.0
 PAGE = 200
 COUNT_PREFIX = "count in a worker, "
 
@@ -211,11 +210,14 @@ def _gui(path: Path) -> list[dict[str, float]]:
 def _line(name: str, samples: list[float], base: list[float], unit: float = 1000) -> str:
     median, reference = statistics.median(samples), statistics.median(base)
     ratio = median / reference if reference else float("inf")
-    verdict = (
-        "no target: off the GUI thread"
-        if name.startswith(COUNT_PREFIX)
-        else f"{'meets' if ratio <= TARGET else 'misses'} (target {TARGET}x)"
-    )
+    if name.startswith(COUNT_PREFIX):
+        verdict = "(no target: off the GUI thread)"
+    elif name == "record + next":
+        verdict = judge("record + next at 1M vs 1k", ratio, f"scale: {name}")
+    elif name.startswith("GUI start-up"):
+        verdict = judge("GUI start-up at 1M vs 1k", ratio, f"scale: {name}")
+    else:
+        verdict = judge("queue page at 1M vs 1k", ratio, f"scale: {name}")
     return (
         f"  {name}: {median * unit:.1f} ms (range {min(samples) * unit:.1f}–"
         f"{max(samples) * unit:.1f}) vs {reference * unit:.2f} ms at {SMALL:,}:"
@@ -242,7 +244,6 @@ def run(tmp: Path) -> list[str]:
         lines.append(
             f"  longest GUI-thread stall, {name}: {median:.0f} ms (range {min(worst):.0f}–"
             f"{max(worst):.0f}) vs {statistics.median(r[name] for r in small_gui):.0f} ms at"
-            f" {SMALL:,}: {'meets' if median <= STALL_MS else 'misses'} (target <="
-            f" {STALL_MS:.0f} ms)"
+            f" {SMALL:,}: {judge('longest GUI-thread stall', median, f'scale: stall, {name}')}"
         )
     return lines
