@@ -79,7 +79,7 @@ def run(tmp: Path) -> list[str]:
     from qa_desktop.ui.app import make_application
     from qa_desktop.ui.main_window import MainWindow
 
-    from .gui_paint import content_painted, settle, watch
+    from .gui_paint import content_painted, settle, wait_for_events, watch
 
     write_image_batch(tmp / "batch", IMAGES)
     ws = Workspace.open(tmp / "data")
@@ -105,7 +105,7 @@ def run(tmp: Path) -> list[str]:
         painted = content_painted(app, review)
         view = review.viewer.image_view
         while view.rendered is None or view.rendered.preview:
-            app.processEvents()
+            wait_for_events(app)
         full_ms.append((time.perf_counter() - started) * 1000)
         return (painted - started) * 1000
 

@@ -301,3 +301,36 @@ def test_a_running_preview_of_a_case_left_is_cancelled_and_one_still_wanted_is_n
     assert jobs.wait(10)
     jobs.stop()
     assert sorted(ended) == [("left", True), ("next", False)]
+
+
+def test_a_case_opening_cancels_other_running_previews_before_it_reads_the_case(
+    jpegs: Workspace,
+) -> None:
+    case = jpegs.queue.case("jpg-0")
+    assert case is not None
+    both_started = threading.Barrier(3)
+    finish = threading.Event()
+    ended: list[tuple[str, bool]] = []
+
+    def run(job: _Job) -> None:
+        both_started.wait(10)
+        # a decode that stops soon after it is cancelled, or ends when the test says so
+        while not job.cancel.wait(0.01) and not finish.is_set():
+            pass
+        ended.append((job.case.id, job.cancel.is_set()))
+
+    jobs = _JobQueue(run, threads=2)
+    jobs.put(_preview_job(case, "left", 1, 0, 1))
+    jobs.put(_preview_job(case, "next", 1, 1, 2))
+    both_started.wait(10)
+    jobs.hold(2, keep="next")  # J again: the key press, before the case is read
+    deadline = time.monotonic() + 10
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == [("left", True)], "the left case's preview still held a thread"
+    finish.set()
+    jobs.put(_preview_job(case, "next", 2, 0, 3), move_only=True)
+    assert jobs.release(2) == []
+    assert jobs.wait(10)
+    jobs.stop()
+    assert ended == [("left", True), ("next", False)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -103,6 +104,38 @@ def test_a_jobs_queries_pause_for_the_gui_thread(
     qtbot.waitUntil(lambda: answers == [300_000], timeout=60_000)
     pool.waitForDone()
     assert paused and threading.main_thread().ident not in paused
+
+
+def _niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
+def test_background_jobs_run_nicer_than_the_gui_thread(qtbot: QtBot, workspace: Workspace) -> None:
+    """Both kinds of background job run at a lower CPU priority than the GUI thread, so a
+    worker letting go of the GIL lets the GUI thread run (issue 15: an export while a report
+    computed starved it for 68 ms at 1M cases); a pool's reused thread stays at one level."""
+    gui = _niceness()
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    outcome = run_in_background(
+        parent, "Test", "Working…", workspace.data_dir, lambda _ws, _p, _c: _niceness()
+    )
+    assert outcome.result == min(19, gui + workers.WORKER_NICENESS)
+
+    signals = workers.TaskSignals()
+    answers: list[object] = []
+    signals.done.connect(lambda _n, result: answers.append(result))
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)  # the same thread twice
+    for number in (1, 2):
+        pool.start(
+            workers.WorkspaceTask(number, workspace.data_dir, lambda _ws: _niceness(), signals)
+        )
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=30_000)
+    pool.waitForDone()
+    assert answers == [min(19, gui + workers.WORKER_NICENESS)] * 2
+    assert _niceness() == gui  # the GUI thread itself is left as it was
 
 
 def test_a_dialog_closed_before_its_worker_started_still_runs_the_job_once(

@@ -335,12 +335,18 @@ class _JobQueue:
             return self._held_for is None or (job.kind == "preview" and key[0] == -self._held_for)
         return False
 
-    def hold(self, round_: int) -> None:
+    def hold(self, round_: int, keep: str | None = None) -> None:
         """Start only the previews of ``round_`` until :meth:`release`: the case opening
         now has not yet asked for everything (the next case's preview comes before any full
-        render)."""
+        render). With ``keep`` (the id of the case opening), running previews of earlier
+        rounds of any other case are cancelled now, at the key press, so the case opening
+        has the threads (and the cores) while the GUI thread reads it."""
         with self._lock:
             self._held_for = round_
+            if keep is not None:
+                for job in self._running_jobs.values():
+                    if job.kind == "preview" and job.key[0] > -round_ and job.case.id != keep:
+                        job.cancel.set()
 
     def release(self, round_: int) -> list[_Job]:
         """End :meth:`hold`, dropping the queued jobs of rounds before ``round_`` (cases
@@ -475,15 +481,17 @@ class RenderCache(QObject):
         return None
 
     @contextlib.contextmanager
-    def opening(self) -> Iterator[None]:
+    def opening(self, case_id: str | None = None) -> Iterator[None]:
         """A case opens: inside, ask for the case on screen (``ahead=0``) and its
         prefetch. Until the block ends only this round's previews start (the next case's
         preview is not left behind the full renders the threads would have taken first);
         then the queued jobs of earlier rounds not asked for again are dropped, never
-        started: the reviewer left those cases (J held down, or pressed twice)."""
+        started: the reviewer left those cases (J held down, or pressed twice). With
+        ``case_id`` (the case opening) the running previews of other cases are cancelled
+        on entry already (the block may read the database first)."""
         self._round += 1
         self._opening = True
-        self._jobs.hold(self._round)
+        self._jobs.hold(self._round, keep=case_id)
         try:
             yield
         finally:

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,6 +54,7 @@ from ...core.api import (
     CalibrationCaseState,
     CalibrationSession,
     Case,
+    Guideline,
     Label,
     PackError,
     Preferences,
@@ -153,16 +155,20 @@ class _StatesLoader(QObject):
 
 
 class _Writer(QObject):
-    """Runs the screen's writes that a room's votes contend with (the reveal, the ruling) on
-    a thread of its own with its own Workspace: waiting for the page thread's write lock
-    (SQLite's busy handler sleeps up to 100 ms at a time) never stalls the GUI thread."""
+    """Runs the screen's database work on a thread of its own with its own Workspace: the
+    writes a room's votes contend with (the reveal, the ruling; waiting for the page
+    thread's write lock, SQLite's busy handler sleeps up to 100 ms at a time) and, on a
+    second one, the reads of the next case (issue 15: nothing on the GUI thread waits for
+    SQLite)."""
 
     _landed = Signal()
 
-    def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, parent: QObject | None = None, name: str = "calibration-write"
+    ) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibration-write")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._ws: Workspace | None = None  # opened and used on the pool's thread only
         self.busy = False
         self._closed = False
@@ -212,6 +218,35 @@ class _Writer(QObject):
         self._pool.shutdown(wait=True)
 
 
+@dataclass(frozen=True)
+class _CaseRead:
+    """What showing a session's case needs from the database, read on the reader thread."""
+
+    case: Case | None
+    guideline: Guideline | None
+    state: CalibrationCaseState | None
+    refused: Refused | None
+    names: dict[str, str]
+    """Reviewer names by id, when the case has discussion notes to sign."""
+
+
+def _read_case(ws: Workspace, session_id: str, case_id: str) -> _CaseRead:
+    """The case, its guideline, its calibration state and the notes' authors' names."""
+    case = ws.queue.case(case_id)
+    guideline = None
+    if case is not None:
+        try:
+            guideline = ws.guidelines.for_case(case)
+        except PackError:
+            guideline = None
+    try:
+        state = ws.calibration.case_state(session_id, case_id)
+    except Refused as exc:
+        return _CaseRead(case, guideline, None, exc, {})
+    names = ws.verdicts.reviewer_names() if state.notes else {}
+    return _CaseRead(case, guideline, state, None, names)
+
+
 class CalibrationScreen(QWidget):
     """Runs a calibration session: cases, blind votes, reveal, notes, ruling."""
 
@@ -251,6 +286,7 @@ class CalibrationScreen(QWidget):
         self.loader = _StatesLoader(ws.data_dir, self)
         self.loader.loaded.connect(self._states_loaded)
         self.writer = _Writer(ws.data_dir, self)
+        self.reader = _Writer(ws.data_dir, self, name="calibration-read")
         self.case_clock = QElapsedTimer()
         self.ticker = QTimer(self)
         self.ticker.setInterval(1000)
@@ -496,6 +532,7 @@ class CalibrationScreen(QWidget):
     def open_session(self, session_id: str) -> None:
         """Open a session at its first case (every case's state loads in a worker)."""
         self._keep_drafts()
+        self.state = None  # the drafts kept: nothing of the session left belongs to the next
         session = self.ws.calibration.session(session_id)
         if self.session is not None and session.id != self.session.id:
             self.close_vote_page()  # the page serves one session
@@ -514,6 +551,7 @@ class CalibrationScreen(QWidget):
         self.strip.set_count(len(session.case_ids))
         self.loader.load(session.id)
         self.writer.warm()
+        self.reader.warm()
         self.refresh_sessions()
         self.position = -1
         self.show_case(0)
@@ -528,39 +566,49 @@ class CalibrationScreen(QWidget):
 
     # -- the case on screen ----------------------------------------------------------------------
     def show_case(self, position: int) -> None:
-        """Show the session's case at ``position``: blurred, its votes' state, its drafts."""
-        if self.session is None or not 0 <= position < len(self.session.case_ids):
+        """Show the session's case at ``position``: blurred, its votes' state, its drafts.
+
+        The case is read on the reader thread; meanwhile the GUI thread paints and serves
+        timers, and keys typed are held and arrive, in order, once the case is shown."""
+        session = self.session
+        if session is None or not 0 <= position < len(session.case_ids) or self.reader.busy:
             return
         self._keep_drafts()
+        case_id = session.case_ids[position]
+        read = self.reader.run(lambda ws: _read_case(ws, session.id, case_id))
+        if self.session is not session:
+            return  # another session opened meanwhile
         self.position = position
-        case_id = self.session.case_ids[position]
-        self.case = self.ws.queue.case(case_id)
+        self.case = read.case
         self.warning_accepted = False
         self.case_clock.restart()
         self.ticker.start()
         self._show_time()
         self.strip.set_current(position)
         self.header.setText(
-            f"{self.session.name} — case {position + 1} of {len(self.session.case_ids)}:"
+            f"{session.name} — case {position + 1} of {len(session.case_ids)}:"
             f" {case_id}"
             + (f" · {self.case.market} · {self.case.content_type}" if self.case else "")
         )
-        self._set_ruling_context()
+        self._set_ruling_context(read.guideline)
         self._restore_ruling_draft(case_id)
-        self.note_draft.setPlainText(self._note_drafts.get((self.session.id, case_id), ""))
+        self.note_draft.setPlainText(self._note_drafts.get((session.id, case_id), ""))
         self.problem.hide()
         self._show_content()
-        self._reload_state()
+        if read.state is not None:
+            self._show_state(read.state, read.names)
+        elif read.refused is not None:
+            self._show_problem(read.refused)
         self.grid.after_vote(-1)
 
-    def _set_ruling_context(self) -> None:
+    def _set_ruling_context(self, guideline: Guideline | None) -> None:
+        """The ruling panel's labels and section search: the case's guideline (None: its
+        pack is not here)."""
         case = self.case
         if case is None:
             self.ruling.set_case_context([], ("", ""), lambda _t, _l: [])
             return
-        try:
-            guideline = self.ws.guidelines.for_case(case)
-        except PackError:
+        if guideline is None:
             self.ruling.set_case_context([], (case.pack_id, case.pack_version), lambda _t, _l: [])
             return
         policy = case.original.policy
@@ -631,8 +679,9 @@ class CalibrationScreen(QWidget):
             return
         self._show_state(state)
 
-    def _show_state(self, state: CalibrationCaseState) -> None:
-        """Who voted (and, once revealed, what), the notes and the ruling of the case."""
+    def _show_state(self, state: CalibrationCaseState, names: dict[str, str] | None = None) -> None:
+        """Who voted (and, once revealed, what), the notes and the ruling of the case
+        (``names``: the notes' authors' names, read with the state; else read here)."""
         self.state = state
         self.grid.show_state(state)
         self.strip.set_state(state)
@@ -660,7 +709,8 @@ class CalibrationScreen(QWidget):
             self.distribution.clear()
         self.ruling.show_current(state.ruling)
         self.notes_list.clear()
-        names = self.ws.verdicts.reviewer_names() if state.notes else {}
+        if names is None:
+            names = self.ws.verdicts.reviewer_names() if state.notes else {}
         for note in state.notes:
             who = names.get(note.author_id, note.author_id)
             self.notes_list.addItem(f"{note.created_at[11:16]} {who}: {note.text}")
@@ -1043,4 +1093,5 @@ class CalibrationScreen(QWidget):
             self.report_window.close()
         self.loader.shutdown()
         self.writer.shutdown()
+        self.reader.shutdown()
         self.renderer.shutdown()
