@@ -385,4 +385,45 @@ def _growth(
             f"    {name:<32} first {_spread([per(r) for r in first], ' ms', 1000)};"
             f" last {_spread([per(r) for r in last], ' ms', 1000)}; last/first = {b / a:.2f}"
         )
+    yield from _side_by_side(pg, trust_dir, endpoint, moto, database, signers, n_events)
     yield "    (target: last/first <= 1 for the hub's own work; moto's parts are moto's)"
+
+
+def _side_by_side(
+    pg: Any,
+    trust_dir: Path,
+    endpoint: str,
+    grown: S3Bucket,
+    database: str,
+    signers: list[Signer],
+    n_events: int,
+) -> Iterator[str]:
+    """The same growth figures measured in the same minutes, run for run alternating
+    between a young database / bucket and the grown ones: on a shared machine whose load
+    drifts over the minutes the bucket took to grow, this is the ratio to trust."""
+    young_db = pg.new_database()
+    young = S3Bucket(S3Location.parse(f"s3://{new_bucket(endpoint)}/young", endpoint_url=endpoint))
+    step = GROWTH_STEP // RUNS
+    own: dict[str, list[float]] = {"young": [], "grown": []}
+    get: dict[str, list[float]] = {"young": [], "grown": []}
+    for _ in range(RUNS):
+        for name, target, bucket in (("young", young_db, young), ("grown", database, grown)):
+            fetched = MemoryBucket(bucket.location)
+            for _ in range(max(1, step // len(signers))):
+                for signer in signers:
+                    seq, bundle_id, data = signer.next_bundle(n_events)
+                    key = bucket.location.bundle_key(signer.identity.key_id, seq, bundle_id)
+                    fetched.objects[key] = data
+            started = time.perf_counter()
+            report = api.hub_ingest(trust_dir, "s3://unused/x", target, bucket=fetched)
+            own[name].append((time.perf_counter() - started) / len(report.loaded))
+            single = list(fetched.objects)[: SINGLE_GETS // RUNS]
+            for key in single:
+                bucket.put(key, fetched.objects[key])
+            get[name].append(_timed(lambda b=bucket, s=single: [b.get(k) for k in s]) / len(single))
+    for name, times in (("hub's own work (verify + load)", own), ("moto GET of one object", get)):
+        a, b = statistics.median(times["young"]), statistics.median(times["grown"])
+        yield (
+            f"    side by side, {name:<30} young {_spread(times['young'], ' ms', 1000)};"
+            f" grown {_spread(times['grown'], ' ms', 1000)}; grown/young = {b / a:.2f}"
+        )

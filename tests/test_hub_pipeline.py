@@ -6,6 +6,8 @@ verified loses nothing and loads nothing twice."""
 
 from __future__ import annotations
 
+import importlib
+
 import psycopg
 import pytest
 
@@ -102,3 +104,53 @@ def test_the_database_going_away_while_a_batch_loads_and_the_next_verifies(
     assert len(ids) == len(set(ids)) == 16
     again = api.hub_ingest(b.data_dir, url, database, endpoint_url=s3_endpoint)
     assert again.loaded == [] and again.refused == [] and hub_state(database)[1] == ids
+
+
+def test_a_loaded_row_is_the_apps_verdicts_row_field_for_field() -> None:
+    from qa_desktop.core.verdicts import Citation, VerdictEvent
+
+    # the module (``hub.ingest`` is also the name of its function)
+    ingest = importlib.import_module("qa_desktop.core.hub.ingest")
+    plain = VerdictEvent(id="e-1", case_id="t-1", reviewer_id="r-1", label="vh_remove")
+    full = VerdictEvent(
+        id="e-2",
+        case_id="t-2",
+        reviewer_id="r-2",
+        label="vh_remove",
+        citations=(Citation("p", "1", "s-1", "a quote"),),
+        notes="n",
+        time_on_case_ms=5,
+        created_at="2026-01-01T00:00:00Z",
+        confidence=3,
+        rca_reason="unclear",
+        gap_kind="missing",
+    )
+    for event in (plain, full):
+        row = ingest._row(event)
+        assert row == event.to_row() and list(row) == list(event.to_row())
+
+
+@pytest.mark.slow
+def test_an_event_loaded_before_and_sent_again_loads_its_bundle_and_only_the_new_events(
+    keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
+) -> None:
+    # the first COPY of a batch does not look first: here it meets the primary key, is
+    # taken back, and the batch is loaded again after a look
+    a, b = keyed_pair
+    name = new_bucket(s3_endpoint)
+    url = f"s3://{name}"
+    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    again = chain.event()
+    first = chain.put(1, [again, chain.event()])
+    database = postgres.new_database()
+    assert api.hub_ingest(b.data_dir, url, database, endpoint_url=s3_endpoint).events == 2
+    second = chain.put(2, [chain.event(), again, chain.event()])
+
+    report = api.hub_ingest(b.data_dir, url, database, endpoint_url=s3_endpoint)
+
+    assert report.loaded == [second] and report.refused == [] and report.events == 2
+    rows, ids = hub_state(database)
+    assert rows == {first: "loaded", second: "loaded"} and len(ids) == len(set(ids)) == 4
+    with psycopg.connect(database) as conn:
+        counts = dict(conn.execute("SELECT key, events FROM hub_bundles").fetchall())
+    assert counts == {first: 2, second: 2}

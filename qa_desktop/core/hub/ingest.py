@@ -51,6 +51,21 @@ small bucket shows progress and a failure early on costs little; big bundles end
 sooner, see :data:`MAX_BATCH_EVENTS`)."""
 FETCH_THREADS = 8
 """Objects read at once (reading is waiting on the store; verifying and loading are not)."""
+KNOWN_SQL = (
+    "SELECT t.k FROM unnest(%s::text[]) AS t(k)"
+    " CROSS JOIN LATERAL (SELECT 1 FROM hub_bundles b WHERE b.key = t.k OFFSET 0) AS found"
+)
+"""The keys of a batch ``hub_bundles`` has. Each key is probed in the primary key (the
+``OFFSET 0`` keeps the planner from joining with a scan of the whole table, whose cost
+grows with every bundle loaded; ``tests/test_hub_plans.py`` checks the plan)."""
+HELD_SEQ_SQL = (
+    "SELECT b.signer_key_id, b.seq, b.bundle_id, b.key"
+    " FROM unnest(%s::text[], %s::bigint[]) AS t(signer, seq)"
+    " CROSS JOIN LATERAL (SELECT * FROM hub_bundles b WHERE b.signer_key_id = t.signer"
+    " AND b.seq = t.seq AND b.state = 'loaded' OFFSET 0) AS b"
+)
+"""The loaded bundles holding a batch's (signer, sequence number) pairs: probes of
+``hub_bundles_signer_seq``, as :data:`KNOWN_SQL` probes the primary key."""
 _EVENT_COLUMNS = "id, case_id, reviewer_id, role, label, created_at, row, bundle_key"
 _BUNDLE_COLUMNS = "key, signer_key_id, bundle_id, seq, sha256, state, reason, message, events"
 
@@ -264,9 +279,7 @@ def _claim(
         ).fetchall()
     )
     mine = [key for key in batch if locked[key]]
-    known = {
-        row[0] for row in claims.execute("SELECT key FROM hub_bundles WHERE key = ANY(%s)", [mine])
-    }
+    known = {row[0] for row in claims.execute(KNOWN_SQL, [mine])}
     taken: list[_Taken] = []
     held = 0
     for at, key in enumerate(batch):
@@ -415,9 +428,7 @@ def _check_logs(conn: Any, taken: list[_Taken]) -> None:
     held: dict[tuple[str, int], tuple[str, str]] = {
         (signer, int(seq)): (bundle_id, key)
         for signer, seq, bundle_id, key in conn.execute(
-            "SELECT b.signer_key_id, b.seq, b.bundle_id, b.key FROM hub_bundles b"
-            " JOIN unnest(%s::text[], %s::bigint[]) AS t(signer, seq)"
-            " ON b.signer_key_id = t.signer AND b.seq = t.seq WHERE b.state = 'loaded'",
+            HELD_SEQ_SQL,
             [[t.bundle.signer.key_id for t in accepted], [t.bundle.seq for t in accepted]],  # type: ignore[union-attr]
         )
     }
@@ -438,13 +449,17 @@ def _load(conn: Any, taken: list[_Taken]) -> Counter[str]:
     many were new. An event id loaded before (or earlier in the batch) with other content
     refuses its bundle (``event-conflict``), as the app's import does.
 
-    Another worker may insert one of the same event ids (from another bundle) between the
-    look and the COPY: the COPY then fails on the primary key, its savepoint takes it back
-    and the batch is looked at again."""
+    The first COPY does not look first: an event id is loaded once, so nearly always none
+    of a batch's ids is there yet, and the COPY's own primary key check is the look (a
+    separate look would probe the same random index pages once more for every event, a cost
+    that grows with the table). If one is there (an event sent again in another bundle),
+    the COPY fails on the primary key, its savepoint takes it back and the batch is looked
+    at again, against what is loaded. Another worker may insert one of the same event ids
+    between the look and the COPY: the same, once more."""
     import psycopg
 
-    for _attempt in range(5):
-        rows = _new_rows(conn, taken)
+    for attempt in range(6):
+        rows = _new_rows(conn, taken, look=attempt > 0)
         try:
             with (
                 conn.transaction(),
@@ -459,9 +474,10 @@ def _load(conn: Any, taken: list[_Taken]) -> Counter[str]:
     raise HubDatabaseError("other workers kept loading the same events; run ingest again")
 
 
-def _new_rows(conn: Any, taken: list[_Taken]) -> list[tuple[str, ...]]:
-    """The rows to load: each event id not loaded yet, once, from the first accepted bundle
-    that holds it; a bundle holding an id with other content than loaded is refused."""
+def _new_rows(conn: Any, taken: list[_Taken], *, look: bool) -> list[tuple[str, ...]]:
+    """The rows to load: each event id not loaded yet (when ``look``; else every one), once,
+    from the first accepted bundle that holds it; a bundle holding an id with other content
+    than loaded (or earlier in the batch) is refused."""
     accepted = [t for t in taken if t.bundle is not None and t.refusal is None]
     ids = [e.id for t in accepted for e in t.bundle.events]  # type: ignore[union-attr]
     # the ids go as one JSON array (C-encoded): a text[] parameter of thousands of ids
@@ -475,7 +491,7 @@ def _new_rows(conn: Any, taken: list[_Taken]) -> list[tuple[str, ...]]:
                 [_dumps(ids)],
             )
         }
-        if ids
+        if ids and look
         else {}
     )
     seen: dict[str, tuple[str, str]] = {}  # id -> (bundle key, row JSON) earlier in the batch
@@ -522,15 +538,15 @@ def _new_rows(conn: Any, taken: list[_Taken]) -> list[tuple[str, ...]]:
     return rows
 
 
-_FIELDS = tuple(VerdictEvent.__dataclass_fields__)
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)`` without making an encoder per call."""
 
 
 def _row(event: VerdictEvent) -> dict[str, Any]:
-    """``event.to_row()`` (the app's ``verdicts`` row, citations as JSON text), built field
-    by field: the deep copy of ``dataclasses.asdict`` would only cost time."""
-    row = {name: getattr(event, name) for name in _FIELDS}
+    """``event.to_row()`` (the app's ``verdicts`` row, citations as JSON text), from a copy
+    of the instance's fields (a frozen dataclass's ``__dict__`` holds its fields, in order):
+    the deep copy of ``dataclasses.asdict`` would only cost time."""
+    row = vars(event).copy()
     row["citations"] = citations_json(event.citations) if event.citations else "[]"
     return row
 
