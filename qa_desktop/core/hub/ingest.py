@@ -221,7 +221,7 @@ def _ingest(
     moving: dict[str, bool] = {}  # per signer: still an unbroken run of done keys
     claimed, done, size = 0, 0, 1
     pending: tuple[_Claim, Future[None]] | None = None
-    if progress is not None:
+    if progress is not None and total:
         progress(0, total)
 
     def finish(batch: _Claim, loading: Future[None]) -> None:
