@@ -3,6 +3,16 @@ and the peak memory of the app's own import (the CLI, in a child process) at 1M 
 
 Targets (issue 15): ratio ours/raw >= 0.8 (median of RUNS runs at CASES cases); peak RSS
 <= 400 MiB importing MEMORY_CASES cases, whatever the file's size (the import streams).
+
+Two raw baselines, each run before ours in every round: ``executemany`` as the issue defines
+it (a connection's defaults), and the same with SQLite's statement journals kept in memory
+(``PRAGMA temp_store=MEMORY``). The cases table has a trigger, so every one-row INSERT keeps
+a statement journal (about ten pages copied a row, to a temporary file by default): the
+second baseline is the fastest a row-at-a-time insert gets, so our ratio against it is the
+one that does not flatter us.
+
+Knobs: ``QA_BENCH_IMPORT_CASES`` (default 100,000), ``QA_BENCH_IMPORT_RUNS`` (5),
+``QA_BENCH_IMPORT_MEMORY_CASES`` (1,000,000; 0 skips the memory lines).
 """
 
 from __future__ import annotations
@@ -23,10 +33,10 @@ from qa_desktop.core.workspace import Workspace
 
 from .batches import write_batch_header
 
-CASES = 100_000
-RUNS = 5
+CASES = int(os.environ.get("QA_BENCH_IMPORT_CASES", "100000"))
+RUNS = int(os.environ.get("QA_BENCH_IMPORT_RUNS", "5"))
 TARGET = 0.8
-MEMORY_CASES = 1_000_000
+MEMORY_CASES = int(os.environ.get("QA_BENCH_IMPORT_MEMORY_CASES", "1000000"))
 TARGET_MIB = 400.0
 
 
@@ -90,8 +100,11 @@ def raw_rows(count: int) -> list[tuple[object, ...]]:
     return rows
 
 
-def baseline_s(db_path: Path, rows: list[tuple[object, ...]]) -> float:
-    """Raw sqlite3: one executemany of prepared rows into the app's own schema, one commit.
+def baseline_s(
+    db_path: Path, rows: list[tuple[object, ...]], journal_in_memory: bool = False
+) -> float:
+    """Raw sqlite3: one executemany of prepared rows into the app's own schema, one commit
+    (``journal_in_memory``: statement journals in memory, ``PRAGMA temp_store=MEMORY``).
 
     The schema (indexes, foreign key, checks) is the app's, and the find index is filled the
     way the import fills it (one statement at the end, ``find_index_deferred``), so the ratio
@@ -100,6 +113,8 @@ def baseline_s(db_path: Path, rows: list[tuple[object, ...]]) -> float:
     """
     open_database(db_path).close()
     conn = sqlite3.connect(db_path, isolation_level=None)
+    if journal_in_memory:
+        conn.execute("PRAGMA temp_store=MEMORY")  # before BEGIN: a transaction reads it then
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(
@@ -167,28 +182,42 @@ def run(tmp: Path) -> list[str]:
     """Measure and describe the import ratio and the import's peak memory."""
     write_text_batch(tmp / "batch", CASES)
     rows = raw_rows(CASES)
-    ratios = []
+    plain, in_memory, ours_s = [], [], []
+    loads = []
     for i in range(RUNS):
-        raw = baseline_s(tmp / f"raw{i}.db", rows)
-        ours = import_s(tmp / "batch", tmp / f"data{i}")
-        ratios.append(raw / ours)
+        plain.append(baseline_s(tmp / f"raw{i}.db", rows))
+        in_memory.append(baseline_s(tmp / f"mem{i}.db", rows, journal_in_memory=True))
+        ours_s.append(import_s(tmp / "batch", tmp / f"data{i}"))
+        loads.append(os.getloadavg()[0])
+        for name in (f"raw{i}.db", f"mem{i}.db"):
+            for path in tmp.glob(f"{name}*"):
+                path.unlink()
     del rows
-    ratio = statistics.median(ratios)
-    verdict = "meets" if ratio >= TARGET else "MISSES"
-    size = write_text_batch(tmp / "big", MEMORY_CASES)
-    small_mib = peak_rss_mib(tmp / "batch", tmp / "mem-small")
-    big_mib = peak_rss_mib(tmp / "big", tmp / "mem-big")
-    mem_verdict = "meets" if big_mib <= TARGET_MIB else "MISSES"
-    load = os.getloadavg()[0]
-    return [
+    lines = [
         f"import of {CASES:,} text cases (read, validate, insert, one transaction), {RUNS} runs",
-        f"  ratio ours/raw executemany of prepared rows = {_spread(ratios)}"
-        f"  (target >= {TARGET}: {verdict})",
-        f"peak RSS of `qa-desktop import` (child process): {CASES:,} cases {small_mib:.0f} MiB;"
-        f" {MEMORY_CASES:,} cases ({size / 1e6:.0f} MB JSONL) {big_mib:.0f} MiB"
-        f"  (target <= {TARGET_MIB:.0f} MiB: {mem_verdict})",
-        f"  (load average {load:.2f})",
+        f"  seconds: ours {_spread(ours_s)}; raw executemany {_spread(plain)};"
+        f" with statement journals in memory {_spread(in_memory)}",
     ]
+    for what, raw in (
+        ("raw executemany of prepared rows", plain),
+        ("the same, statement journals in memory", in_memory),
+    ):
+        ratios = [r / o for r, o in zip(raw, ours_s, strict=True)]
+        verdict = "meets" if statistics.median(ratios) >= TARGET else "MISSES"
+        lines.append(f"  ratio ours/{what} = {_spread(ratios)}  (target >= {TARGET}: {verdict})")
+    lines.append(f"  (load average {min(loads):.2f}-{max(loads):.2f})")
+    if MEMORY_CASES:
+        size = write_text_batch(tmp / "big", MEMORY_CASES)
+        small_mib = peak_rss_mib(tmp / "batch", tmp / "mem-small")
+        big_mib = peak_rss_mib(tmp / "big", tmp / "mem-big")
+        mem_verdict = "meets" if big_mib <= TARGET_MIB else "MISSES"
+        lines += [
+            f"peak RSS of `qa-desktop import` (child process): {CASES:,} cases"
+            f" {small_mib:.0f} MiB; {MEMORY_CASES:,} cases ({size / 1e6:.0f} MB JSONL)"
+            f" {big_mib:.0f} MiB  (target <= {TARGET_MIB:.0f} MiB: {mem_verdict})",
+            f"  (load average {os.getloadavg()[0]:.2f})",
+        ]
+    return lines
 
 
 MEDIA_CASES = 40

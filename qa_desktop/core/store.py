@@ -956,23 +956,38 @@ def _migration_18(db: sqlite_utils.Database) -> None:
 
 
 @contextmanager
-def find_index_deferred(db: sqlite_utils.Database) -> Iterator[None]:
+def find_index_deferred(db: sqlite_utils.Database) -> Iterator[Callable[[], None]]:
     """Inside a transaction: cases inserted in the block are added to the find index
-    (``case_find``, migration 18) by one statement when it ends, not one by one by the
-    trigger. Other connections never see the marker (it lives and dies in the transaction)."""
+    (``case_find``, migration 18) by one statement, not one by one by the trigger. Other
+    connections never see the marker (it lives and dies in the transaction).
+
+    The block gets a callable that indexes the cases inserted so far (a bulk writer calls it
+    after each chunk: the statement runs without Python's GIL, so other threads work
+    meanwhile); what is left is indexed when the block ends."""
     if not db.conn.in_transaction:
         raise RuntimeError("find_index_deferred needs a transaction")
-    before = db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM cases").fetchone()[0]
+    indexed = [_max_case_seq(db)]
+
+    def index_new_cases() -> None:
+        last = _max_case_seq(db)
+        if last > indexed[0]:
+            db.conn.execute(
+                "INSERT INTO case_find (rowid, id, text, tags)"
+                f" SELECT seq, id, text, {_tags_text('tags')} FROM cases WHERE seq > ?",
+                [indexed[0]],
+            )
+            indexed[0] = last
+
     db.conn.execute("INSERT INTO meta (key, value) VALUES ('case_find_deferred', '1')")
     try:
-        yield
+        yield index_new_cases
     finally:
         db.conn.execute("DELETE FROM meta WHERE key = 'case_find_deferred'")
-    db.conn.execute(
-        "INSERT INTO case_find (rowid, id, text, tags)"
-        f" SELECT seq, id, text, {_tags_text('tags')} FROM cases WHERE seq > ?",
-        [before],
-    )
+    index_new_cases()
+
+
+def _max_case_seq(db: sqlite_utils.Database) -> int:
+    return int(db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM cases").fetchone()[0])
 
 
 def _migration_19(db: sqlite_utils.Database) -> None:

@@ -42,6 +42,7 @@ from .writer import (
     _select_new_cases,
     _write_batch,
     _write_chunk,
+    rows_json,
 )
 
 
@@ -169,7 +170,7 @@ def _import_source(
             batch_is_new = _check_header(db, header, source.label(HEADER_FILE))
             had_cases = db.execute("SELECT 1 FROM cases LIMIT 1").fetchone() is not None
             _write_batch(db, header, cases_file.sha256, batch_is_new, cases_file.count, source)
-            with find_index_deferred(db):  # the find index in one statement at the end
+            with find_index_deferred(db) as index_new_cases:  # one statement a chunk
                 chunks = _record_chunks(source, cases_file, header, header_bytes, cases, tracker)
                 for chunk in _read_ahead(chunks):
                     tracker.advance(chunk.size)
@@ -177,6 +178,8 @@ def _import_source(
                         db, media, source, header.id, had_cases, chunk, tracker
                     )
                     added, present, media_added = added + new, present + old, media_added + stored
+                    if new:
+                        index_new_cases()
                 cases.raise_if_any()
             session = _shipped_session(source)
             if session is not None:
@@ -212,13 +215,21 @@ def _record_chunks(
             tracker.check_cancelled()
             chunk = cases.chunk()
             _add_csv_chunk(chunk, columns, csv_chunk, header.id)
-            yield chunk
+            yield _with_rows_json(chunk)
     else:
         for lines in _chunks(source, cases_file, header_bytes):
             tracker.check_cancelled()
             chunk = cases.chunk()
             _add_jsonl_chunk(chunk, lines, header.id)
-            yield chunk
+            yield _with_rows_json(chunk)
+
+
+def _with_rows_json(chunk: _Cases) -> _Cases:
+    """``chunk`` with its rows encoded for the insert, here in the reading thread, when they
+    are complete (a media case's content hash waits for its media) and will be inserted."""
+    if chunk.rows and not chunk.media_cases and not chunk.problems.messages:
+        chunk.rows_json = rows_json(chunk.rows)
+    return chunk
 
 
 _Item = TypeVar("_Item")

@@ -96,6 +96,7 @@ class _Cases:
     media_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     existing: dict[str, str] = field(default_factory=dict)  # same batch: id -> content_sha256
     malformed: int = 0  # records of the chunk that have no row
+    rows_json: str | None = None  # the rows as JSON, when complete (writer.rows_json)
     problems: _Problems = field(default_factory=_Problems)
     database_problems: _Problems = field(default_factory=_Problems)
     media_problems: _Problems = field(default_factory=_Problems)
@@ -112,7 +113,9 @@ class _Cases:
 
     def chunk(self) -> _Cases:
         """A new chunk: no rows yet, the whole file's ids and problems shared with this one."""
-        return replace(self, rows=[], media_cases=[], media_rows={}, existing={}, malformed=0)
+        return replace(
+            self, rows=[], media_cases=[], media_rows={}, existing={}, malformed=0, rows_json=None
+        )
 
     @property
     def found_problems(self) -> bool:
