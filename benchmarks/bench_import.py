@@ -32,12 +32,11 @@ from qa_desktop.core.store import find_index_deferred, open_database
 from qa_desktop.core.workspace import Workspace
 
 from .batches import write_batch_header
+from .targets import judge
 
 CASES = int(os.environ.get("QA_BENCH_IMPORT_CASES", "100000"))
 RUNS = int(os.environ.get("QA_BENCH_IMPORT_RUNS", "5"))
-TARGET = 0.8
 MEMORY_CASES = int(os.environ.get("QA_BENCH_IMPORT_MEMORY_CASES", "1000000"))
-TARGET_MIB = 400.0
 
 
 def text_case(i: int) -> dict[str, object]:
@@ -203,18 +202,17 @@ def run(tmp: Path) -> list[str]:
         ("the same, statement journals in memory", in_memory),
     ):
         ratios = [r / o for r, o in zip(raw, ours_s, strict=True)]
-        verdict = "meets" if statistics.median(ratios) >= TARGET else "MISSES"
-        lines.append(f"  ratio ours/{what} = {_spread(ratios)}  (target >= {TARGET}: {verdict})")
+        verdict = judge("import vs executemany", statistics.median(ratios), f"import vs {what}")
+        lines.append(f"  ratio ours/{what} = {_spread(ratios)}  {verdict}")
     lines.append(f"  (load average {min(loads):.2f}-{max(loads):.2f})")
     if MEMORY_CASES:
         size = write_text_batch(tmp / "big", MEMORY_CASES)
         small_mib = peak_rss_mib(tmp / "batch", tmp / "mem-small")
         big_mib = peak_rss_mib(tmp / "big", tmp / "mem-big")
-        mem_verdict = "meets" if big_mib <= TARGET_MIB else "MISSES"
         lines += [
             f"peak RSS of `qa-desktop import` (child process): {CASES:,} cases"
             f" {small_mib:.0f} MiB; {MEMORY_CASES:,} cases ({size / 1e6:.0f} MB JSONL)"
-            f" {big_mib:.0f} MiB  (target <= {TARGET_MIB:.0f} MiB: {mem_verdict})",
+            f" {big_mib:.0f} MiB  {judge('import peak memory, 1M text cases', big_mib)}",
             f"  (load average {os.getloadavg()[0]:.2f})",
         ]
     return lines
