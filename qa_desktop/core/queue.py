@@ -464,7 +464,9 @@ def delete_view(db: sqlite_utils.Database, name: str) -> bool:
 
 
 def facet_values(db: sqlite_utils.Database, column: str) -> list[str]:
-    """The distinct values of one of :data:`FACET_COLUMNS` (all NOT NULL), in order.
+    """The distinct values of one of :data:`FACET_COLUMNS` (all NOT NULL) among the cases of
+    the queue, in order: a value only set-aside cases hold (:data:`SET_ASIDE_SQL`, such as
+    the batch of a quiz the lead built) is left out.
 
     A loose index scan (each next value is one index seek past the previous one), so the
     cost grows with the number of distinct values, not of cases: ``SELECT DISTINCT`` reads
@@ -480,7 +482,9 @@ def facet_values(db: sqlite_utils.Database, column: str) -> list[str]:
                 UNION ALL
                 SELECT (SELECT MIN({column}) FROM cases WHERE {column} > d.v) FROM d
                 WHERE d.v IS NOT NULL
-            ) SELECT v FROM d WHERE v IS NOT NULL"""
+            ) SELECT v FROM d WHERE v IS NOT NULL AND EXISTS (
+                SELECT 1 FROM cases c WHERE c.{column} = d.v
+                AND c.id NOT IN ({SET_ASIDE_SQL}))"""
         )
     ]
 
@@ -646,8 +650,14 @@ class Queue:
         return rename_view(self._db, old, new)
 
     def batch_names(self) -> dict[str, str]:
-        """Every batch in the queue: id -> name, by name."""
-        rows = self._db.execute("SELECT id, name FROM batches ORDER BY name, id").fetchall()
+        """Every batch in the queue: id -> name, by name. A batch whose every case is set
+        aside (:data:`SET_ASIDE_SQL`: a lead's quiz copies) is not in the queue."""
+        rows = self._db.execute(
+            "SELECT b.id, b.name FROM batches b WHERE NOT EXISTS"
+            " (SELECT 1 FROM cases c WHERE c.batch_id = b.id) OR EXISTS"
+            " (SELECT 1 FROM cases c WHERE c.batch_id = b.id"
+            f" AND c.id NOT IN ({SET_ASIDE_SQL})) ORDER BY b.name, b.id"
+        ).fetchall()
         return {batch_id: name for batch_id, name in rows}
 
     def last_case_id(self) -> str | None:
