@@ -495,11 +495,16 @@ def generate_demo_batch(target: Path, seed: int = 7, video_seconds: float = 3.0)
 
 def add_demo_calibration(ws: Workspace) -> str | None:
     """Add the demo's finished calibration session (see :data:`DEMO_RULINGS`) with the local
-    reviewer as arbiter; its id, or None when it is there already."""
+    reviewer as arbiter; its id, or None when it is there already.
+
+    The session is local: its votes and rulings never leave this laptop. The local reviewer
+    rules here whatever their key may sign, so any laptop shows a finished session, and a
+    reviewer's sync sends no ruling a lead's app would refuse (only a lead's key signs one).
+    """
     if any(s.name == DEMO_SESSION for s in ws.calibration.sessions()):
         return None
     session = ws.calibration.create(
-        DEMO_SESSION, cases=list(DEMO_RULINGS), participants=list(DEMO_PARTICIPANTS)
+        DEMO_SESSION, cases=list(DEMO_RULINGS), participants=list(DEMO_PARTICIPANTS), local=True
     )
     for case_id, (section, ruling, votes, note) in DEMO_RULINGS.items():
         for who, vote in zip(DEMO_PARTICIPANTS, votes, strict=True):
