@@ -15,11 +15,15 @@ from pathlib import Path
 import pytest
 
 from qa_desktop.core import store
+from qa_desktop.core.api import SyncReport
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACKS, DEMO_RULINGS, DEMO_SESSION, add_demo_calibration
 
 from .factory import PASSPHRASE, introduce, make_workspace
+from .hub_services import new_bucket, s3_endpoint
 from .recording import record
+
+__all__ = ["s3_endpoint"]  # the fixture, imported for pytest
 
 
 def _with_demo(root: Path, name: str, reviewer: str, demo_batch: Path) -> Workspace:
@@ -46,8 +50,15 @@ def _session_events(ws: Workspace) -> set[str]:
     return {e.id for e in ws.verdicts.events() if e.session_id}
 
 
+def _event_ids(ws: Workspace) -> set[str]:
+    return {e.id for e in ws.verdicts.events()}
+
+
 @pytest.mark.slow
-def test_a_reviewer_who_ran_the_demo_syncs_with_a_lead(tmp_path: Path, demo_batch: Path) -> None:
+@pytest.mark.parametrize("target", ["folder", "s3"])
+def test_a_reviewer_who_ran_the_demo_syncs_with_a_lead(
+    tmp_path: Path, demo_batch: Path, target: str, request: pytest.FixtureRequest
+) -> None:
     lead = _with_demo(tmp_path, "lead", "Lead", demo_batch)
     # Named like a demo participant: her demo votes are hers too, not only the rulings.
     ana = _with_demo(tmp_path, "ana", "Ana Lima", demo_batch)
@@ -57,37 +68,46 @@ def test_a_reviewer_who_ran_the_demo_syncs_with_a_lead(tmp_path: Path, demo_batc
     assert any(
         e.reviewer_id == ana.reviewer.id and e.role == "participant" for e in ana.verdicts.events()
     )
-    ana_key, lead_key = ana.trust.identity(PASSPHRASE), lead.trust.identity(PASSPHRASE)
     folder = tmp_path / "shared"
     folder.mkdir()
+    endpoint: str | None = None
+    where: str | Path = folder
+    if target == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        where = f"s3://{new_bucket(endpoint)}/team"
+
+    def sync(ws: Workspace) -> SyncReport:
+        return ws.sync.to(ws.trust.identity(PASSPHRASE), where, endpoint_url=endpoint)
 
     # Ana records a verdict on an ordinary case and one on a case the demo ruled, and syncs.
     mine = [record(ana, "demo-001", "no_violation"), record(ana, "demo-009", "vh_remove")]
-    sent = ana.sync.folder(ana_key, folder)
-    taken = lead.sync.folder(lead_key, folder)
+    sent = sync(ana)
+    taken = sync(lead)
     assert taken.refused == [] and taken.untrusted == []  # was: role-not-allowed, every sync
     assert taken.new_events == 2
     assert sent.refused == [] and sent.exported is not None
     assert sent.exported.event_count == 2  # not her demo votes and rulings
     assert {e.id for e in mine} <= {e.id for e in lead.verdicts.events()}
     assert lead.verdicts.final("demo-001") is not None
+
+    # And the syncs after that refuse nothing either, on both sides.
+    later = record(ana, "demo-002", "no_violation")
+    again = sync(ana)
+    assert again.refused == [] and again.new_events == 0
+    taken = sync(lead)
+    assert taken.refused == [] and taken.new_events == 1
+    assert later.id in {e.id for e in lead.verdicts.events()}
+    assert sync(ana).refused == [] and sync(lead).refused == []
+
     # Neither laptop's demo session left it; each still shows its finished session.
-    assert not _ids_in_bundles(folder) & (_session_events(ana) | _session_events(lead))
+    assert not _session_events(ana) & _event_ids(lead)
+    assert not _session_events(lead) & _event_ids(ana)
+    if target == "folder":
+        assert not _ids_in_bundles(folder) & (_session_events(ana) | _session_events(lead))
     for ws in (ana, lead):
         [session] = ws.calibration.sessions()
         assert session.name == DEMO_SESSION
         assert all(s.ruling is not None for s in ws.calibration.states(session.id))
-
-    # And the syncs after that refuse nothing either, on both sides.
-    later = record(ana, "demo-002", "no_violation")
-    again = ana.sync.folder(ana_key, folder)
-    assert again.refused == [] and again.new_events == 0
-    taken = lead.sync.folder(lead_key, folder)
-    assert taken.refused == [] and taken.new_events == 1
-    assert later.id in {e.id for e in lead.verdicts.events()}
-    assert ana.sync.folder(ana_key, folder).refused == []
-    assert lead.sync.folder(lead_key, folder).refused == []
-    assert not _ids_in_bundles(folder) & (_session_events(ana) | _session_events(lead))
     lead.close()
     ana.close()
 
