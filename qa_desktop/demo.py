@@ -279,10 +279,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("image", "video"),
         ((230, 120, 150), (120, 40, 70)),
         {
-            "de": "Nur für Erwachsene 🔞 (fiktives Profil, unzensiert).",
-            "fr": "Réservé aux adultes 🔞 (profil fictif, non censuré).",
-            "pt": "Só para maiores 🔞 (perfil fictício, sem censura).",
-            "id": "Khusus dewasa 🔞 (profil fiktif, tanpa sensor).",
+            "de": "Nur für Erwachsene, 18+ (fiktives Profil, unzensiert).",
+            "fr": "Réservé aux adultes, 18+ (profil fictif, non censuré).",
+            "pt": "Só para maiores de 18 (perfil fictício, sem censura).",
+            "id": "Khusus dewasa, 18+ (profil fiktif, tanpa sensor).",
         },
         under="an_age_restrict",
         wrong_policy="hb_remove",
@@ -390,10 +390,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("text", "video"),
         ((120, 200, 230), (250, 220, 150)),
         {
-            "de": "Ein Jahr ohne Rückfall. Wer gerade kämpft: Hilfe holen ist Stärke. 💛",
-            "fr": "Un an sans rechute. Si tu luttes : demander de l'aide, c'est du courage. 💛",
-            "pt": "Um ano sem recaída. Se você está lutando: pedir ajuda é força. 💛",
-            "id": "Setahun tanpa kambuh. Kalau kamu sedang berjuang: minta tolong itu kuat. 💛",
+            "de": "Ein Jahr ohne Rückfall. Wer gerade kämpft: Hilfe holen ist Stärke. ❤",
+            "fr": "Un an sans rechute. Si tu luttes : demander de l'aide, c'est du courage. ❤",
+            "pt": "Um ano sem recaída. Se você está lutando: pedir ajuda é força. ❤",
+            "id": "Setahun tanpa kambuh. Kalau kamu sedang berjuang: minta tolong itu kuat. ❤",
         },
         over="sh_remove",
     ),
@@ -405,10 +405,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("text", "image"),
         ((20, 220, 120), (250, 250, 60)),
         {
-            "de": "💰💰 100 € am Tag von zu Hause!! Link in Bio!! 💰💰 #reich #schnell",
-            "fr": "💰💰 100 € par jour depuis chez toi !! Lien en bio !! 💰💰 #riche",
-            "pt": "💰💰 R$ 500 por dia em casa!! Link na bio!! 💰💰 #dinheiro #rapido",
-            "id": "💰💰 Rp1 juta per hari dari rumah!! Link di bio!! 💰💰 #kaya #cepat",
+            "de": "$$$ 100 € am Tag von zu Hause!! Link in Bio!! $$$ #reich #schnell",
+            "fr": "$$$ 100 € par jour depuis chez toi !! Lien en bio !! $$$ #riche",
+            "pt": "$$$ R$ 500 por dia em casa!! Link na bio!! $$$ #dinheiro #rapido",
+            "id": "$$$ Rp1 juta per hari dari rumah!! Link di bio!! $$$ #kaya #cepat",
         },
         over="hb_remove",
         under="no_violation",
@@ -438,10 +438,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("image", "video", "text"),
         ((250, 180, 60), (40, 140, 220)),
         {
-            "de": "Sonnenuntergang am (erfundenen) Kap Morgenrot. Urlaub! 🌅",
-            "fr": "Coucher de soleil au cap (inventé) de l'Aurore. Vacances ! 🌅",
-            "pt": "Pôr do sol no cabo (inventado) da Aurora. Férias! 🌅",
-            "id": "Matahari terbenam di Tanjung Fajar (rekaan). Liburan! 🌅",
+            "de": "Sonnenuntergang am (erfundenen) Kap Morgenrot. Urlaub! ☀",
+            "fr": "Coucher de soleil au cap (inventé) de l'Aurore. Vacances ! ☀",
+            "pt": "Pôr do sol no cabo (inventado) da Aurora. Férias! ☀",
+            "id": "Matahari terbenam di Tanjung Fajar (rekaan). Liburan! ☀",
         },
         over="sp_reduce",
     ),
@@ -495,11 +495,16 @@ def generate_demo_batch(target: Path, seed: int = 7, video_seconds: float = 3.0)
 
 def add_demo_calibration(ws: Workspace) -> str | None:
     """Add the demo's finished calibration session (see :data:`DEMO_RULINGS`) with the local
-    reviewer as arbiter; its id, or None when it is there already."""
+    reviewer as arbiter; its id, or None when it is there already.
+
+    The session is local: its votes and rulings never leave this laptop. The local reviewer
+    rules here whatever their key may sign, so any laptop shows a finished session, and a
+    reviewer's sync sends no ruling a lead's app would refuse (only a lead's key signs one).
+    """
     if any(s.name == DEMO_SESSION for s in ws.calibration.sessions()):
         return None
     session = ws.calibration.create(
-        DEMO_SESSION, cases=list(DEMO_RULINGS), participants=list(DEMO_PARTICIPANTS)
+        DEMO_SESSION, cases=list(DEMO_RULINGS), participants=list(DEMO_PARTICIPANTS), local=True
     )
     for case_id, (section, ruling, votes, note) in DEMO_RULINGS.items():
         for who, vote in zip(DEMO_PARTICIPANTS, votes, strict=True):

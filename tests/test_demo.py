@@ -17,6 +17,7 @@ from qa_desktop.core.guidelines import Pack, load_pack
 from qa_desktop.demo import (
     DEMO_BATCH_ID,
     DEMO_PACK,
+    SCENARIOS,
     case_record,
     generate_demo_batch,
     plan_cases,
@@ -272,3 +273,24 @@ def test_demo_batch_imports_into_a_workspace(
                 assert ws.queue.media_path(media).is_file()
     finally:
         ws.close()
+
+
+def test_every_character_of_the_demo_texts_has_a_glyph_in_the_ci_font(
+    qapp, records: list[dict]
+) -> None:
+    """No tofu: CI (``.ci/run``) installs one font package, fonts-dejavu-core, so DejaVu Sans
+    must draw every character a demo case shows as its text (every caption of every
+    scenario, in every language). Emoji outside it (a yellow heart, a money bag, a sunrise,
+    the no-one-under-18 sign) showed as an empty box in the demo's text cases."""
+    from PySide6.QtGui import QFont, QRawFont
+
+    font = QRawFont.fromFont(QFont("DejaVu Sans"))
+    assert font.familyName() == "DejaVu Sans"
+    shown = {r["text"] for r in records} | {t for s in SCENARIOS for t in s.captions.values()}
+    missing = sorted(
+        f"U+{ord(ch):04X} in {text!r}"
+        for text in shown
+        for ch in set(text)
+        if not font.supportsCharacter(ord(ch))
+    )
+    assert missing == []

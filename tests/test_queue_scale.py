@@ -121,3 +121,42 @@ def test_the_facet_plans_seek_an_index(workspace: Workspace) -> None:
             )
         )
         assert "INDEX" in plan and "SCAN" not in plan, (column, plan)
+
+
+@pytest.mark.slow
+def test_facets_leave_out_a_set_aside_batch_at_the_same_cost(long_queue: Workspace) -> None:
+    """A lead's hidden-gold copies, the newest cases, in a batch of their own: no facet
+    offers that batch, and the facets still cost their distinct values (with the statistics
+    of ANALYZE, a lookup of "a case not set aside" must not read every case)."""
+    ws = long_queue
+    db = ws.database_for_tests()
+    db.execute(
+        "INSERT INTO batches (id, name, issuer, market, pack_id, pack_version, created_at,"
+        " format_version, imported_at, source_sha256) SELECT 'copies', 'copies', issuer,"
+        " market, pack_id, pack_version, created_at, format_version, imported_at,"
+        " source_sha256 FROM batches WHERE id = 'test-batch'"
+    )
+    copies = [f"copy-{i}" for i in range(20)]
+    db.execute("PRAGMA foreign_keys = OFF")  # the gold cases they copy are not planted
+    for case_id in copies:
+        db.execute(
+            "INSERT INTO cases (id, batch_id, content_type, market, language, orig_label,"
+            " orig_policy, orig_moderator, orig_queue, orig_decided_at, content_sha256)"
+            " VALUES (?, 'copies', 'image', 'DE', 'de', 'no_violation', 'HS', 'm-1', '',"
+            " '2026-10-01T10:00:00Z', '')",
+            [case_id],
+        )
+        db.execute(
+            "INSERT INTO shipped_cases (case_id, source_case_id, gold_case_id, batch_id,"
+            " shipped_at) VALUES (?, 'c0000001', ?, 'copies', '2026-11-01T00:00:00Z')",
+            [case_id, case_id],
+        )
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("ANALYZE")
+    facets = ws.queue.facets()
+    assert facets["batch_id"] == ["test-batch"]
+    assert "copies" not in ws.queue.batch_names()
+    assert facets["content_type"] == ["text"]  # the copies' "image" is theirs alone
+    assert facets["market"] == ["BR", "DE", "FR"]  # "DE" is also the queue's own
+    assert _steps(ws, ws.queue.facets) < 20
+    assert _steps(ws, ws.queue.batch_names) < 2

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QComboBox
+from pytestqt.qtbot import QtBot
 
 from qa_desktop.core.api import QueueFilter
 from qa_desktop.core.workspace import Workspace
@@ -17,6 +19,7 @@ from .factory import PASSPHRASE, case_record, introduce, make_workspace, write_b
 from .recording import record
 from .test_gold import report_case_ids
 from .test_quizzes import lead_with_gold
+from .windows import open_window
 
 
 def _walk(ws: Workspace, flt: QueueFilter | None) -> list[str]:
@@ -127,3 +130,36 @@ def test_reports_never_count_quiz_or_hidden_gold_copies(
     # The lead's six rulings on the gold cases' own frontline decisions and Rae's six
     # verdicts on the ordinary cases; none of her four answers on copies.
     assert lead.reports.performance().overall.decided == 12
+
+
+def _combo_values(combo: QComboBox) -> list[str]:
+    return [str(combo.itemData(i)) for i in range(1, combo.count())]  # item 0: "any ..."
+
+
+@pytest.mark.slow
+def test_the_leads_batch_filters_leave_out_the_quiz_batch(
+    qtbot: QtBot, shipped: tuple[Workspace, Workspace, set[str]]
+) -> None:
+    """The batch of a quiz the lead built holds only set-aside copies: no filter offers it,
+    neither the queue's (a choice that shows nothing) nor the reports' (none counted). The
+    hidden-gold batch stays: its ordinary cases are in the queue."""
+    lead, rae, _ = shipped
+    db = lead.database_for_tests()
+    (quiz_batch,) = [r[0] for r in db.execute("SELECT batch_id FROM quizzes")]
+    assert db.execute("SELECT 1 FROM batches WHERE id = ?", [quiz_batch]).fetchone()
+    assert quiz_batch not in lead.queue.facets()["batch_id"]
+    assert quiz_batch not in lead.queue.batch_names()
+    assert quiz_batch not in lead.reports.filter_values()["batch"]
+    assert "wk" in lead.queue.batch_names() and "wk" in lead.queue.facets()["batch_id"]
+    assert "wk" in lead.reports.filter_values()["batch"]
+    # Rae's quiz cases are in her queue, so her queue offers their batch.
+    assert quiz_batch in rae.queue.batch_names()
+
+    window = open_window(qtbot, lead)
+    offered = _combo_values(window.review.filter_bar.batch)
+    assert quiz_batch not in offered and "wk" in offered
+    screen = window.show_reports()
+    batches = screen.combos["batch"]
+    qtbot.waitUntil(lambda: batches.count() > 0 and screen.report is not None, timeout=10000)
+    listed = [batches.item(i).text() for i in range(batches.count())]
+    assert quiz_batch not in listed and "wk" in listed

@@ -8,7 +8,13 @@ from qa_desktop.core.media import FilterSettings
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 from qa_desktop.ui.memory import return_freed_pictures_to_os
-from qa_desktop.ui.render import BLURRED_MAX_SIDE, RenderCache, decoded_bytes, rendered_bytes
+from qa_desktop.ui.render import (
+    BLURRED_MAX_SIDE,
+    JobKind,
+    RenderCache,
+    decoded_bytes,
+    rendered_bytes,
+)
 from qa_desktop.ui.viewer import ImageView
 
 from .factory import mixed_batch
@@ -117,4 +123,24 @@ def test_an_unexpected_error_in_a_render_job_is_shown_and_the_workers_keep_going
     render_all(qtbot, cache, workspace, ["img-2", "img-3"])
     done = cache.cached("img-3", FilterSettings())
     assert done is not None and done.error == "" and done.blurred is not None
+    cache.shutdown()
+
+
+def test_render_jobs_say_their_kind_with_the_job_kind_enum(
+    qtbot, workspace: Workspace, tmp_path: Path
+):
+    """House style: a job's kind is a ``JobKind`` (a StrEnum), not a bare string."""
+    workspace.guidelines.import_pack(DEMO_PACK)
+    workspace.batches.import_batch(mixed_batch(tmp_path / "batch", images=1, videos=0, texts=0))
+    case = workspace.queue.case("img-0")
+    assert case is not None
+    cache = RenderCache(workspace.queue.open_media)
+    with cache.opening():  # only previews start while a case opens: the render stays queued
+        cache.request(case, FilterSettings(), preview=True)
+        queued = [job.kind for job in cache._jobs._queued.values()]
+        running = [job.kind for job in cache._jobs._running_jobs.values()]
+    assert JobKind.RENDER in queued
+    assert all(type(kind) is JobKind for kind in queued + running)
+    assert [k.value for k in JobKind] == ["render", "preview"]  # the strings they replace
+    cache.wait()
     cache.shutdown()

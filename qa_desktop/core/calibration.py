@@ -296,8 +296,12 @@ def create_session(
     mode: str = "live",
     anonymous: bool = False,
     market: str | None = None,
+    local: bool = False,
 ) -> Session:
     """Create a session of the cases named one way (ids, a saved view or a batch).
+
+    A ``local`` session stays on this laptop: its votes and rulings are never exported in a
+    bundle (the demo's, whose rulings a reviewer's key may not sign for a lead).
 
     Its pack is the cases' pack (they must share one, and it must be imported); its
     market is ``market``, else the cases' market(s). :class:`Refused` (nothing written) for
@@ -378,6 +382,11 @@ def create_session(
                 "created_at": session.created_at,
             }
         )
+        if local:
+            db.execute(
+                "INSERT INTO local_sessions (session_id, created_at) VALUES (?, ?)",
+                [session.id, session.created_at],
+            )
         db.table("calibration_participants").insert_all(
             {
                 "session_id": session.id,
@@ -781,8 +790,10 @@ class Calibration:
         mode: str = "live",
         anonymous: bool = False,
         market: str | None = None,
+        local: bool = False,
     ) -> Session:
-        """A new session with the local reviewer as arbiter (see :func:`create_session`)."""
+        """A new session with the local reviewer as arbiter (see :func:`create_session`;
+        ``local``: its votes and rulings never leave this laptop)."""
         return create_session(
             self._db,
             self._reviewer_id(),
@@ -794,6 +805,7 @@ class Calibration:
             mode=mode,
             anonymous=anonymous,
             market=market,
+            local=local,
         )
 
     def sessions(self) -> list[Session]:

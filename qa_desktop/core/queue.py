@@ -464,7 +464,9 @@ def delete_view(db: sqlite_utils.Database, name: str) -> bool:
 
 
 def facet_values(db: sqlite_utils.Database, column: str) -> list[str]:
-    """The distinct values of one of :data:`FACET_COLUMNS` (all NOT NULL), in order.
+    """The distinct values of one of :data:`FACET_COLUMNS` (all NOT NULL) among the cases of
+    the queue, in order: a value only set-aside cases hold (:data:`SET_ASIDE_SQL`, such as
+    the batch of a quiz the lead built) is left out.
 
     A loose index scan (each next value is one index seek past the previous one), so the
     cost grows with the number of distinct values, not of cases: ``SELECT DISTINCT`` reads
@@ -480,9 +482,22 @@ def facet_values(db: sqlite_utils.Database, column: str) -> list[str]:
                 UNION ALL
                 SELECT (SELECT MIN({column}) FROM cases WHERE {column} > d.v) FROM d
                 WHERE d.v IS NOT NULL
-            ) SELECT v FROM d WHERE v IS NOT NULL"""
+            ) SELECT v FROM d WHERE v IS NOT NULL AND {_in_queue(column, "d.v")}"""
         )
     ]
+
+
+def _in_queue(column: str, value: str) -> str:
+    """SQL: no set-aside case holds ``value`` in ``column``, or some case not set aside does.
+
+    Only the few values set-aside cases hold are looked up case by case, through the
+    column's index (named: with statistics, the planner read every case in rowid order to
+    find one, and a quiz batch's cases are the newest)."""
+    return (
+        f"({value} NOT IN (SELECT s.{column} FROM cases s WHERE s.id IN ({SET_ASIDE_SQL}))"
+        f" OR EXISTS (SELECT 1 FROM cases c INDEXED BY {_FACET_INDEXES[column]}"
+        f" WHERE c.{column} = {value} AND c.id NOT IN ({SET_ASIDE_SQL})))"
+    )
 
 
 def dense_seq_base(db: sqlite_utils.Database) -> int | None:
@@ -511,6 +526,11 @@ FACET_COLUMNS = (
     "batch_id",
 )
 """Case columns whose distinct values the filter bar offers."""
+
+_FACET_INDEXES = {column: f"cases_{column}" for column in FACET_COLUMNS} | {
+    "batch_id": "cases_batch"
+}
+"""Each facet column's index (made by the migrations in ``store.py``)."""
 
 
 class Queue:
@@ -646,8 +666,12 @@ class Queue:
         return rename_view(self._db, old, new)
 
     def batch_names(self) -> dict[str, str]:
-        """Every batch in the queue: id -> name, by name."""
-        rows = self._db.execute("SELECT id, name FROM batches ORDER BY name, id").fetchall()
+        """Every batch in the queue: id -> name, by name. A batch whose every case is set
+        aside (:data:`SET_ASIDE_SQL`: a lead's quiz copies) is not in the queue."""
+        rows = self._db.execute(
+            f"SELECT b.id, b.name FROM batches b WHERE {_in_queue('batch_id', 'b.id')}"
+            " ORDER BY b.name, b.id"
+        ).fetchall()
         return {batch_id: name for batch_id, name in rows}
 
     def last_case_id(self) -> str | None:

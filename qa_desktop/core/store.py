@@ -1007,6 +1007,33 @@ def _migration_19(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
+def _migration_20(db: sqlite_utils.Database) -> None:
+    """Calibration sessions kept on this laptop: ``local_sessions`` (append-only).
+
+    A local session's votes and rulings are never exported in a bundle. The demo's finished
+    session is one: its rulings are signed by whoever ran the demo, and a lead's app refuses
+    a ruling signed by a reviewer's key (``role-not-allowed``), so a reviewer who had run
+    the demo could never sync. A demo session made before this migration (by its name, which
+    the demo alone gives) becomes local; its events not yet exported now never are.
+    """
+    _execute_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS local_sessions (
+            session_id TEXT PRIMARY KEY REFERENCES calibration_sessions(id),
+            created_at TEXT NOT NULL
+        );
+        INSERT OR IGNORE INTO local_sessions (session_id, created_at)
+            SELECT id, created_at FROM calibration_sessions
+            WHERE name = 'Demo calibration: DE violence';
+        CREATE TRIGGER IF NOT EXISTS local_sessions_no_update BEFORE UPDATE ON local_sessions
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS local_sessions_no_delete BEFORE DELETE ON local_sessions
+            BEGIN SELECT RAISE(ABORT, 'calibration records are append-only'); END;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -1027,6 +1054,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_17,
     _migration_18,
     _migration_19,
+    _migration_20,
 ]
 """Forward migrations; the schema version is the number of migrations applied."""
 

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -253,12 +254,21 @@ def preview_case(
     return Rendered(case.id, settings, blurred=blurred, preview=True)
 
 
-_JobId = tuple[str, str, ViewSettings]
+class JobKind(StrEnum):
+    """What a render job makes."""
+
+    RENDER = "render"
+    """The full render: the sharp picture and its protected version."""
+    PREVIEW = "preview"
+    """A quick protected picture shown until the full render is ready."""
+
+
+_JobId = tuple[JobKind, str, ViewSettings]
 
 
 @dataclass
 class _Job:
-    kind: str  # "render" or "preview"
+    kind: JobKind
     case: Case
     settings: ViewSettings
     base: Decoded | None
@@ -332,7 +342,9 @@ class _JobQueue:
             if job is None or job.key != key:  # an older place of a moved job
                 heapq.heappop(self._heap)
                 continue
-            return self._held_for is None or (job.kind == "preview" and key[0] == -self._held_for)
+            return self._held_for is None or (
+                job.kind == JobKind.PREVIEW and key[0] == -self._held_for
+            )
         return False
 
     def hold(self, round_: int, keep: str | None = None) -> None:
@@ -355,7 +367,7 @@ class _JobQueue:
         with self._lock:
             self._held_for = None
             for job in self._running_jobs.values():
-                if job.kind == "preview" and job.key[0] > -round_:
+                if job.kind == JobKind.PREVIEW and job.key[0] > -round_:
                     job.cancel.set()
             dropped = [job for job in self._queued.values() if job.key[0] > -round_]
             for job in dropped:
@@ -474,10 +486,10 @@ class RenderCache(QObject):
         ):
             again = self._preview_pending.get(case.id) == settings
             self._preview_pending[case.id] = settings
-            self._put("preview", case, settings, None, rank, again)
+            self._put(JobKind.PREVIEW, case, settings, None, rank, again)
         again = self._pending.get(case.id) == settings
         self._pending[case.id] = settings
-        self._put("render", case, settings, self._bases.get(case.id), rank + 1.5, again)
+        self._put(JobKind.RENDER, case, settings, self._bases.get(case.id), rank + 1.5, again)
         return None
 
     @contextlib.contextmanager
@@ -497,13 +509,13 @@ class RenderCache(QObject):
         finally:
             self._opening = False
             for job in self._jobs.release(self._round):
-                pending = self._preview_pending if job.kind == "preview" else self._pending
+                pending = self._preview_pending if job.kind == JobKind.PREVIEW else self._pending
                 if pending.get(job.case.id) == job.settings:
                     del pending[job.case.id]
 
     def _put(
         self,
-        kind: str,
+        kind: JobKind,
         case: Case,
         settings: ViewSettings,
         base: Decoded | None,
@@ -517,7 +529,7 @@ class RenderCache(QObject):
     def _run(self, job: _Job) -> None:
         result: object
         try:
-            if job.kind == "preview":
+            if job.kind == JobKind.PREVIEW:
                 result = preview_case(
                     job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
                 )
@@ -528,7 +540,9 @@ class RenderCache(QObject):
         except Exception as exc:  # one escaping a job would end its worker thread for good
             log.exception("rendering case %s failed", job.case.id)
             failed = Rendered(job.case.id, job.settings, error=f"could not be shown: {exc}")
-            result = replace(failed, preview=True) if job.kind == "preview" else (failed, None)
+            result = (
+                replace(failed, preview=True) if job.kind == JobKind.PREVIEW else (failed, None)
+            )
         with contextlib.suppress(RuntimeError):  # the cache's QObject is gone (window closed)
             self._job_done.emit(result)
 

@@ -21,6 +21,7 @@ import sqlite_utils
 from .. import findings
 from .figures import (
     DIMENSIONS,
+    HIDDEN_GOLD_SQL,
     ExposureRow,
     Report,
     ReportFilter,
@@ -103,7 +104,8 @@ class Reports:
         return [exposure_table(self.my_exposure(report.filter))]
 
     def filter_values(self) -> dict[str, list[str]]:
-        """The values each filter can take (batch, market, policy, queue, moderator)."""
+        """The values each filter can take (batch, market, policy, queue, moderator) among
+        the cases reports count (not hidden-gold copies or quiz items: ``HIDDEN_GOLD_SQL``)."""
         columns = {
             "batch": "batch_id",
             "market": "market",
@@ -115,7 +117,8 @@ class Reports:
             name: [
                 row[0]
                 for row in self._db.execute(
-                    f"SELECT DISTINCT {column} FROM cases ORDER BY {column}"
+                    f"SELECT DISTINCT {column} FROM cases"
+                    f" WHERE id NOT IN ({HIDDEN_GOLD_SQL}) ORDER BY {column}"
                 ).fetchall()
             ]
             for name, column in columns.items()

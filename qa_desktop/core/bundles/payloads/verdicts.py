@@ -424,11 +424,14 @@ def _unexported_events(
 ) -> list[tuple[Any, ...]]:
     """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
     among those that existed when the export started (rowid <= ``upto``): verdicts, or
-    calibration votes (``kind``), or both (None)."""
+    calibration votes (``kind``), or both (None). A local session's votes and rulings
+    (``local_sessions``: the demo's) are never exported."""
     sql = (
         f"{_SELECT_EVENT} WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
+        " AND (v.session_id IS NULL"
+        " OR v.session_id NOT IN (SELECT session_id FROM local_sessions))"
     )
     params: list[Any] = [reviewer_id, upto, *cursor]
     if kind is not None:
