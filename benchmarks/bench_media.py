@@ -117,11 +117,13 @@ def _ignore(_payload: object) -> None:
 
 def player_fps(stored: StoredMedia) -> float:
     """Frames per second through the player's own decoder, as its worker runs it minus the
-    pacing: ``open`` (decode stage started, first frame) then ``read_next`` to the end."""
+    pacing: ``read_next`` to the end, after ``open`` (the file opened twice, the decode stage
+    started, the first frame delivered: a one-off start, not a per-frame cost; it may have
+    decoded up to ``READ_AHEAD_FRAMES`` ahead, a few percent of these clips)."""
     decoder = _Decoder(stored, 1, PLAYER_PROTECT, 1.0, _ignore, _ignore, _ignore, _ignore)
-    started = time.perf_counter()
     decoder.open()
-    frames = 1
+    frames = 0
+    started = time.perf_counter()
     while decoder.read_next():
         frames += 1
     elapsed = time.perf_counter() - started
