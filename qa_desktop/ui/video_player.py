@@ -1,9 +1,11 @@
 """A video player that shows every frame protected (blurred) unless the reviewer reveals it.
 
-A worker thread owns the ``cv2.VideoCapture``: it paces frames by its own clock at the
-source rate times the speed (dropping frames rather than lagging), resizes each frame to
-display size and protects it. Both the sharp and the protected frame stay in memory only;
-the widget paints the protected one unless revealed (whole picture or regions)::
+Two worker threads make the frames: one decodes a few frames ahead
+(``video_read_ahead.ReadAhead``, which owns the ``cv2.VideoCapture``), the other paces frames
+by its own clock at the source rate times the speed (dropping frames rather than lagging),
+resizes each frame to display size and protects it; on two cores the two overlap. Both the
+sharp and the protected frame stay in memory only; the widget paints the protected one unless
+revealed (whole picture or regions)::
 
     player = VideoPlayer(protect=lambda f: blur(f, 7), default_speed=1.0)
     player.load(path)          # returns at once; the first frame arrives from the worker
@@ -29,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QImage, QPainter, QPaintEvent, QPen
@@ -66,6 +67,7 @@ from .overlay import (
 )
 from .render import to_qimage
 from .video_frame import FramePictures, Protect, prepare_frame
+from .video_read_ahead import ReadAhead
 
 try:  # QtMultimedia is optional: a build or platform without it plays silently.
     from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
@@ -125,7 +127,8 @@ class _Command:
 
 
 class _Decoder:
-    """Decodes, paces and protects frames in a Python thread; talks back through callbacks.
+    """Paces and protects frames in a Python thread, decoded by its :class:`ReadAhead`;
+    talks back through callbacks.
 
     The callbacks emit signals of the GUI-thread widget, so Qt queues them to the GUI thread.
     Frames are coalesced: when the GUI has not yet taken the previous frame, the newer one
@@ -161,7 +164,7 @@ class _Decoder:
         self._mailbox_lock = threading.Lock()
         self._mailbox: _Frame | None = None
         self._stopping = threading.Event()
-        self._capture: VideoCapture | AnimatedImage | None = None
+        self._ahead: ReadAhead | None = None
         self._fps = 25.0
         self._frame_count = 0
         self._index = -1  # the frame last read; the capture returns _index + 1 next
@@ -188,6 +191,9 @@ class _Decoder:
         """Ask the thread to finish and wait for it (``timeout`` 0: do not wait); True when
         it has ended. A stopped decoder emits nothing more, so nobody has to wait for it."""
         self._stopping.set()
+        ahead = self._ahead
+        if ahead is not None:  # else open() sees _stopping once it has made it
+            ahead.stop()
         self.send("stop")
         if timeout > 0 and self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout)
@@ -196,14 +202,20 @@ class _Decoder:
     # -- worker thread side --------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            self._open()
+            self.open()
             self._loop()
         except Exception as exc:  # nothing may escape a worker thread unseen
             self._fail(str(exc) or type(exc).__name__)
         finally:
-            if self._capture is not None:
-                self._capture.release()
-                self._capture = None
+            self.close()
+
+    def close(self) -> None:
+        """Stop the decode stage and wait for it (off the GUI thread: it finishes at most
+        the frame it is decoding), so no thread of this video outlives the decoder."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.stop()
+            ahead.thread.join(_JOIN_TIMEOUT_S)
 
     def _fail(self, reason: str) -> None:
         self._playing = False
@@ -218,18 +230,25 @@ class _Decoder:
             # The widget is gone (deleted without close_media): nobody is left to show frames.
             self._stopping.set()
 
-    def _open(self) -> None:
+    def open(self) -> None:
+        """Open the source, start its decode stage and deliver the first frame (the worker
+        calls it first; ``benchmarks video_fps`` calls it and then :meth:`read_next`)."""
+        capture: VideoCapture | AnimatedImage
         if is_animated_image(self.source):  # animated GIF/WebP play like a video
-            animation = AnimatedImage(self.source)
-            self._capture = animation
-            self._fps, self._frame_count = animation.fps, animation.frame_count
+            capture = AnimatedImage(self.source)
+            self._fps, self._frame_count = capture.fps, capture.frame_count
             self._notify_audio = None  # never audio: the GUI stops waiting at the first frame
         else:
             info = video_info(self.source)  # MediaError with a readable reason
-            self._capture = VideoCapture(self.source)  # decrypts as it reads, for stored media
+            capture = VideoCapture(self.source)  # decrypts as it reads, for stored media
             self._fps = info.fps if 0 < info.fps < 1000 else 25.0
             self._frame_count = info.frame_count
-        if not self._read_next():
+        ahead = ReadAhead(capture, self.name)
+        ahead.start()  # from here on only its thread touches the capture, and releases it
+        self._ahead = ahead
+        if self._stopping.is_set():  # stop() came before there was a stage to stop
+            ahead.stop()
+        if not self.read_next():
             raise MediaError(f"{self.name}: no frame could be decoded (corrupt or truncated video)")
         self._emit(self._notify_opened, _Opened(self.session, self._fps, self._frame_count))
         self._deliver()
@@ -240,7 +259,7 @@ class _Decoder:
         source = self.source
         if self._notify_audio is None or not isinstance(source, StoredMedia):
             return
-        if isinstance(self._capture, AnimatedImage) or self._stopping.is_set():
+        if self._notify_audio is None or self._stopping.is_set():
             return
         data: bytes | None = None
         try:
@@ -335,13 +354,13 @@ class _Decoder:
         if skip > self._fps:  # far behind (a stall): a seek is cheaper than grabbing through
             self._seek_index(target)
             return
-        assert self._capture is not None
+        assert self._ahead is not None
         for _ in range(skip):
-            if not self._capture.grab():
+            if self._ahead.next() is None:
                 self._end()
                 return
             self._index += 1
-        if not self._read_next():
+        if not self.read_next():
             self._end()
             return
         self._deliver()
@@ -353,8 +372,8 @@ class _Decoder:
         self._emit(self._notify_ended, self.session)
 
     def _step_to(self, index: int) -> None:
-        if index == self._index + 1:  # the common case: no seek needed
-            if self._read_next():
+        if index == self._index + 1:  # the common case: no seek needed (already decoded)
+            if self.read_next():
                 self._deliver()
         elif index == self._index:
             if self._current is not None:  # re-tag with the step's serial so it is shown
@@ -375,26 +394,30 @@ class _Decoder:
     def _seek_index(self, index: int) -> None:
         last = self._frame_count - 1 if self._frame_count else max(self._index, 0)
         index = max(0, min(index, last))
-        assert self._capture is not None
-        self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        assert self._ahead is not None
+        self._ahead.seek(index)  # drops the frames decoded ahead of the old position
         self._index = index - 1
-        if not self._read_next():
+        if not self.read_next():
+            if self._stopping.is_set():
+                return
             # Seeking past what can be decoded: go back to the start rather than show nothing.
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._ahead.seek(0)
             self._index = -1
-            if not self._read_next():
+            if not self.read_next() and not self._stopping.is_set():
                 raise MediaError(f"{self.name}: the video stopped decoding")
         self._deliver()
         if self._playing:
             self._reanchor()
 
-    def _read_next(self) -> bool:
-        """Read, resize and protect the next frame into ``_current``; False at the end."""
-        assert self._capture is not None
-        ok, bgr = self._capture.read()
-        if not ok or bgr is None or bgr.size == 0:
+    def read_next(self) -> bool:
+        """The player's per-frame step: take the next decoded frame from the decode stage,
+        resize and protect it into ``_current``; False at the end (or once stopped)."""
+        assert self._ahead is not None
+        item = self._ahead.next()
+        if item is None:
             return False
-        self._index += 1
+        index, bgr = item
+        self._index = index
         self._current = _Frame(
             self._index, self._index / self._fps, self._prepare(bgr), self._seek_serial
         )
@@ -715,6 +738,13 @@ class VideoPlayer(QWidget):
     def worker_alive(self) -> bool:
         """True while a decoding thread is running (for tests and shutdown checks)."""
         return self._decoder is not None and self._decoder.thread.is_alive()
+
+    @property
+    def frames_decoded_ahead(self) -> int:
+        """Frames the decode stage holds ahead of the one on screen (for tests)."""
+        decoder = self._decoder
+        ahead = decoder._ahead if decoder is not None else None
+        return ahead.buffered if ahead is not None else 0
 
     # -- transport ----------------------------------------------------------------------------
     def play(self) -> None:
