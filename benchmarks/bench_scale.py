@@ -149,11 +149,18 @@ started = time.perf_counter()
 ws = Workspace.open(Path(sys.argv[1]))
 window = MainWindow(ws)
 window.show()
-app.processEvents()
-found["start-up s"] = time.perf_counter() - started
-found["start"] = found["start-up s"] * 1000  # nothing beats while the window is built
+# Before the event loop runs there is no window on screen yet: this block is start-up time
+# (its own line), printed apart; from here the heartbeat times the window as the user sees it.
+found["window built, before it first shows (ms)"] = (time.perf_counter() - started) * 1000
 heart.start()
+gaps["last"], gaps["worst"] = clock.elapsed(), 0
 review = window.review
+while review.case is None and time.perf_counter() - started < 10:
+    QTest.qWait(2)
+found["start-up s"] = time.perf_counter() - started
+settle()
+beat()
+found["start (from first show to the first case shown)"] = gaps["worst"]
 bar = review.queue.verticalScrollBar()
 def drag():
     for part in (3, 2, 1):
@@ -236,6 +243,13 @@ def run(tmp: Path) -> list[str]:
     start_big = [r["start-up s"] for r in big_gui]
     start_small = [r["start-up s"] for r in small_gui]
     lines.append(_line("GUI start-up (MainWindow shown)", start_big, start_small))
+    built = [r.pop("window built, before it first shows (ms)") for r in big_gui]
+    built_small = [r.pop("window built, before it first shows (ms)") for r in small_gui]
+    lines.append(
+        f"  window built before it first shows (part of start-up, no heartbeat can run):"
+        f" {statistics.median(built):.0f} ms (range {min(built):.0f}–{max(built):.0f}) vs"
+        f" {statistics.median(built_small):.0f} ms at {SMALL:,}"
+    )
     for name in big_gui[0]:
         if name == "start-up s":
             continue

@@ -76,6 +76,20 @@ OUTSIDE_CHANGES_MS = 1500
 """How often the window asks SQLite whether another process changed the data."""
 
 
+def _meet_text_controls() -> None:
+    """Let PySide meet Qt's internal text-control class now, while the window is built.
+
+    The key filter sees every event of the application. The first event of an object whose
+    class PySide has no wrapper for (a selectable label's ``QWidgetTextControl``) makes it
+    build the Python types of every loaded Qt module, some 30 ms: paid here, before the
+    window first shows, not as a freeze when the first case's header is set after it.
+    """
+    label = QLabel()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setText(" ")
+    label.deleteLater()
+
+
 class MainWindow(QMainWindow):
     """The shell around the screens of one Workspace."""
 
@@ -143,13 +157,16 @@ class MainWindow(QMainWindow):
         self.menu_actions = build_menus(self, self.trigger)
         self.keys = KeyDispatcher(self)
         _application().installEventFilter(self.keys)
+        _meet_text_controls()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # As big as the screen allows, up to 1600x950; the case gets the largest share.
         available = self.screen().availableGeometry()
         width = min(1600, available.width())
         self.resize(width, min(950, available.height()))
         self.review.set_sizes(width)
-        self.review.open_start_case()
+        # After the window's first paint: building the window and opening a case are two
+        # blocks of the GUI thread, not one (issue 15: no stall over 50 ms at start).
+        QTimer.singleShot(0, self.review.open_start_case)
         # What another process (the CLI, a second window) commits shows up here too.
         self._data_version = workspace.data_version()
         self.outside_changes = QTimer(self)
