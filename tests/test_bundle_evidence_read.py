@@ -52,13 +52,16 @@ def _rows(ws: Workspace) -> list[tuple]:
 def test_the_evidence_is_hashed_as_the_file_is_read(exported: tuple[Workspace, Path]) -> None:
     lead, path = exported
     data, digests = read_bundle_file_hashed(path)
-    assert bytes(data) == path.read_bytes()
+    original = path.read_bytes()
     with zipfile.ZipFile(path) as archive:
         infos = [i for i in archive.infolist() if "/data/evidence/" in i.filename]
     assert len(digests) == len(infos) == 2
+    holes = bytearray(original)
     for (start, size), (crc, sha) in digests.items():
-        member = bytes(data[start : start + size])
+        member = original[start : start + size]
         assert (crc, sha) == (zlib.crc32(member), hashlib.sha256(member).hexdigest())
+        holes[start : start + size] = bytes(size)  # never copied: only hashed
+    assert bytes(data) == bytes(holes)
     verified = verify_bundle(lead.database_for_tests(), data, digests=digests)
     assert sorted(verified.evidence) == ["capture.bin", "note.txt"]
     assert [r.new_events for r in lead.bundles.import_files([path])] == [1]
@@ -88,6 +91,10 @@ def test_evidence_changed_in_the_file_is_refused_with_nothing_written(
     reports = lead.bundles.import_files([flipped, rezipped, not_a_zip])
     assert [r.refused_reason for r in reports] == ["corrupt", "hash-mismatch", "not-a-zip"]
     assert _rows(lead) == before
+    kept = sorted(p for p in lead.bundles.quarantine_dir.iterdir() if p.suffix == ".zip")
+    assert sorted(p.read_bytes() for p in kept) == sorted(  # the files, evidence and all
+        p.read_bytes() for p in (flipped, rezipped, not_a_zip)
+    )
 
 
 def test_a_digest_that_does_not_match_the_manifest_is_refused(

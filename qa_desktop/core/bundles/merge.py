@@ -20,7 +20,7 @@ from ..vocab import RefusalReason
 from . import ledger
 from .payloads import MergePlan, VerifiedBundle, payload_kind
 from .rejection import BundleRejected, quarantine
-from .verify import Digests, read_bundle_file_hashed, verify_bundle
+from .verify import Digests, read_bundle_file, read_bundle_file_hashed, verify_bundle
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,13 @@ def import_bundle_file(
 ) -> ImportReport:
     """:func:`import_bundle` on a file, refusing oversize files before reading them."""
     data, digests = read_bundle_file_hashed(path)
-    return import_bundle(db, data, name=path.name, quarantine_dir=quarantine_dir, digests=digests)
+    try:
+        return import_bundle(db, data, name=path.name, digests=digests)
+    except BundleRejected as exc:
+        if quarantine_dir is not None:
+            # The buffer holds no evidence (only its hashes): quarantine the file's bytes.
+            quarantine(quarantine_dir, path.name, read_bundle_file(path), exc)
+        raise
 
 
 def import_bundles(
