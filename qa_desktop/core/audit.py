@@ -15,6 +15,7 @@ whose heads travel in signed bundle checkpoints (see docs/bundle-format.md).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -146,7 +147,9 @@ def sync_chain(
         params.extend(through)
     with transaction(db):
         seq, prev = head(db)
-        ids = [row[0] for row in db.execute(sql + " ORDER BY v.created_at, v.id", params)]
+        ids = _unchained_among_known(db, known, through)
+        if ids is None:
+            ids = [row[0] for row in db.execute(sql + " ORDER BY v.created_at, v.id", params)]
         hashes = {**_stored_event_hashes(db, [i for i in ids if i not in known]), **known}
         ordered = [hashes[event_id] for event_id in ids]
         heads = list(chain_links(prev, ordered))
@@ -162,6 +165,39 @@ def sync_chain(
             entries,
         )
     return len(entries)
+
+
+def _unchained_among_known(
+    db: sqlite_utils.Database, known: Mapping[str, str], through: tuple[str, str] | None
+) -> list[str] | None:
+    """The events :func:`sync_chain` appends, in chain order, found without reading every
+    event: none when every event is chained, else, when every unchained event is among
+    ``known`` (the events an import or export just handled), those, by an index lookup of
+    each; None when that cannot be shown (then the caller looks at every event).
+
+    The log only grows and events are never deleted, so the unchained events number
+    ``COUNT(verdicts) - COUNT(audit_log)``; when as many of the ``known`` ids are stored
+    and unchained, they are all of them.
+    """
+    stored, chained = db.execute(
+        "SELECT (SELECT COUNT(*) FROM verdicts), (SELECT COUNT(*) FROM audit_log)"
+    ).fetchone()
+    if stored == chained:
+        return []
+    if not known:
+        return None
+    found = db.execute(
+        "SELECT v.created_at, v.id FROM verdicts v"
+        " WHERE v.id IN (SELECT value FROM json_each(?))"
+        " AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)",
+        [json.dumps(list(known))],
+    ).fetchall()
+    if len(found) != stored - chained:
+        return None
+    found.sort()
+    if through is not None:
+        found = [row for row in found if (row[0], row[1]) <= through]
+    return [row[1] for row in found]
 
 
 def _stored_event_hashes(db: sqlite_utils.Database, ids: list[str]) -> dict[str, str]:

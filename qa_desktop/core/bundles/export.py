@@ -187,11 +187,14 @@ def _write_bag_once(
     sizes = {n: len(d) for n, d in payload.items()}
     limit = zip_safety.BUNDLE_LIMITS.max_archive_bytes
     try:
+        # Reused buffers, made once a bundle: fresh 4 MiB objects would cost a page fault
+        # per 4 KiB every time (and a zero-fill each).
+        buffers = [bytearray(_CHUNK) for _ in range(_PENDING_CHUNKS + 2)] if evidence else []
         with tmp.open("xb") as raw, ThreadPoolExecutor(1) as pool:
             with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
                 for member, path, size in evidence:
                     hashes[member] = _stream_member(
-                        archive, bundle_id, member, path, size, pool, cancelled
+                        archive, bundle_id, member, path, size, pool, buffers, cancelled
                     )
                     sizes[member] = size
                 signed, digest = tags(hashes, sizes)
@@ -254,16 +257,16 @@ def _stream_member(
     path: Path,
     size: int,
     pool: ThreadPoolExecutor,
+    buffers: list[bytearray],
     cancelled: CancelCheck | None = None,
 ) -> str:
-    """Copy one file into the archive uncompressed (ZIP_STORED); its SHA-256."""
+    """Copy one file into the archive uncompressed (ZIP_STORED) through ``buffers``
+    (more than ``_PENDING_CHUNKS``, reused); its SHA-256."""
     sha = hashlib.sha256()
     pending: deque[Future[None]] = deque()
     info = zip_info(bundle_id, member, zipfile.ZIP_STORED)
     info.file_size = size
-    # Reused buffers: fresh 4 MiB objects would cost a page fault per 4 KiB every time.
     # A buffer comes round again only after the hash of what it held was drained.
-    buffers = [bytearray(_CHUNK) for _ in range(_PENDING_CHUNKS + 2)]
     copied = 0
     with path.open("rb", buffering=0) as source, archive.open(info, "w") as dest:
         for turn in itertools.count():

@@ -20,7 +20,7 @@ from ..vocab import RefusalReason
 from . import ledger
 from .payloads import MergePlan, VerifiedBundle, payload_kind
 from .rejection import BundleRejected, quarantine
-from .verify import read_bundle_file, verify_bundle
+from .verify import Digests, read_bundle_file, read_bundle_file_hashed, verify_bundle
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def import_bundle(
     *,
     name: str = "bundle.zip",
     quarantine_dir: Path | None = None,
+    digests: Digests | None = None,
 ) -> ImportReport:
     """Verify a verdict bundle and merge its events (set union by id) in one transaction.
 
@@ -76,7 +77,7 @@ def import_bundle(
     ``quarantine_dir`` is given, is copied there with a ``.reason.txt`` beside it.
     """
     try:
-        bundle = verify_bundle(db, data)
+        bundle = verify_bundle(db, data, digests=digests)
         kind = payload_kind(bundle.kind)
         assert kind.apply_merge is not None
         with transaction(db):
@@ -103,7 +104,14 @@ def import_bundle_file(
     db: sqlite_utils.Database, path: Path, *, quarantine_dir: Path | None = None
 ) -> ImportReport:
     """:func:`import_bundle` on a file, refusing oversize files before reading them."""
-    return import_bundle(db, read_bundle_file(path), name=path.name, quarantine_dir=quarantine_dir)
+    data, digests = read_bundle_file_hashed(path)
+    try:
+        return import_bundle(db, data, name=path.name, digests=digests)
+    except BundleRejected as exc:
+        if quarantine_dir is not None:
+            # The buffer holds no evidence (only its hashes): quarantine the file's bytes.
+            quarantine(quarantine_dir, path.name, read_bundle_file(path), exc)
+        raise
 
 
 def import_bundles(

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
+import mmap
+import os
 import re
 import zipfile
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -72,8 +78,13 @@ def verify_bundle(
     *,
     kind: str | None = None,
     max_format_version: int = FORMAT_VERSION,
+    digests: Digests | None = None,
 ) -> VerifiedBundle:
     """Check a bundle completely, in memory; :class:`BundleRejected` says why it fails.
+
+    ``digests`` (from :func:`read_bundle_file_hashed`): the CRC-32 and SHA-256 of byte
+    ranges of ``data`` computed while it was read; a stored member's range found there is
+    not hashed again (every other check is the same).
 
     ``kind`` None takes any kind ``import_bundle`` merges (verdicts, calibration), as its
     signed bag-info.txt says; another kind is ``wrong-kind``.
@@ -99,7 +110,7 @@ def verify_bundle(
         if not members:
             raise BundleRejected(RefusalReason.EMPTY, "the archive holds no files")
         root = _bag_root(members)
-        files, known = _read_members(members, root, data)
+        files, known = _read_members(members, root, data, digests or {})
     for name in REQUIRED_TAG_FILES:
         if name not in files:
             raise BundleRejected(RefusalReason.MISSING_FILE, f"the bundle has no {name}")
@@ -152,6 +163,162 @@ def read_bundle_file(path: Path) -> bytes:
     return data
 
 
+Digests = dict[tuple[int, int], tuple[int, str]]
+"""``(start, size) -> (CRC-32, SHA-256 hex)`` of byte ranges of a bundle's bytes."""
+
+
+def read_bundle_file_hashed(path: Path) -> tuple[bytes, Digests]:
+    """A bundle file's bytes for :func:`verify_bundle`, all but its stored evidence, and
+    the CRC-32 and SHA-256 of each stored evidence member's data, read once.
+
+    The central directory is read first (the zip's end), then the file front to back: the
+    evidence data goes through a few reused 1 MiB buffers to worker threads (two at most:
+    hashlib and zlib release the GIL) that hash it while the next chunk is read, and never
+    into the returned buffer (anonymous memory: zeros there, pages never touched); the
+    rest lands in the buffer. An import needs only the evidence's hashes, never its bytes.
+    The ranges come from headers nobody has checked yet: they only say what to hash.
+    :func:`verify_bundle` checks everything and takes a digest only for the exact range it
+    would have hashed itself (a range it would hash that is not here is zeros, and refused).
+    A file that does not open as a zip, or changes size while read, is read plainly.
+    """
+    limit = zip_safety.BUNDLE_LIMITS.max_archive_bytes
+    with path.open("rb", buffering=0) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise BundleRejected(
+                RefusalReason.ZIP_BOMB, f"{path.name} is larger than {limit} bytes"
+            )
+        ranges = _stored_ranges(stream, size)
+        if not ranges:
+            return read_bundle_file(path), {}
+        # Anonymous memory: pages nobody writes (the evidence's) cost nothing, where a
+        # bytearray would be zero-filled first (a tenth of a second per 200 MiB).
+        buffer = mmap.mmap(-1, size)
+        states = _read_around(stream, memoryview(buffer), ranges)
+        if states is None or stream.read(1):
+            return read_bundle_file(path), {}  # the file changed while it was read
+    digests = {r: (h.crc, h.sha.hexdigest()) for r, h in zip(ranges, states, strict=True)}
+    return buffer, digests  # type: ignore[return-value]
+
+
+def _read_around(
+    stream: io.RawIOBase, view: memoryview, ranges: list[tuple[int, int]]
+) -> list[_RangeHash] | None:
+    """Read the file into ``view`` but for ``ranges`` (sorted, disjoint), which are read
+    through a few reused buffers and hashed by worker threads while the next chunk is
+    read; None if the file ends early."""
+    states = [_RangeHash() for _ in ranges]
+    ring = [memoryview(bytearray(_READ_CHUNK)) for _ in range(_RING)]
+    workers = [ThreadPoolExecutor(1) for _ in range(min(2, len(ranges)))]
+    pending: deque[Future[None]] = deque()
+    turn = at = 0
+    try:
+        stream.seek(0)
+        for n, (start, length) in enumerate([*ranges, (len(view), 0)]):
+            if not _read_fully(stream, view[at:start]):
+                return None
+            end = start + length
+            at = start
+            while at < end:
+                if len(pending) == _RING:
+                    pending.popleft().result()  # the oldest buffer is free again
+                part = ring[turn % _RING][: min(_READ_CHUNK, end - at)]
+                if not _read_fully(stream, part):
+                    return None
+                pending.append(workers[n % len(workers)].submit(states[n].update, part))
+                turn += 1
+                at += len(part)
+        while pending:
+            pending.popleft().result()
+    finally:
+        for worker in workers:
+            worker.shutdown()
+    return states
+
+
+def _read_fully(stream: io.RawIOBase, target: memoryview) -> bool:
+    done = 0
+    while done < len(target):
+        read = stream.readinto(target[done:])
+        if not read:
+            return False
+        done += read
+    return True
+
+
+_READ_CHUNK = 2 * 1024**2
+_RING = 6
+
+
+class _RangeHash:
+    """CRC-32 and SHA-256 of one range, fed in order by one worker thread."""
+
+    def __init__(self) -> None:
+        self.crc = 0
+        self.sha = hashlib.sha256()
+
+    def update(self, chunk: memoryview) -> None:
+        self.crc = zlib.crc32(chunk, self.crc)
+        self.sha.update(chunk)
+
+
+def _stored_ranges(stream: io.RawIOBase, size: int) -> list[tuple[int, int]]:
+    """Where the uncompressed evidence members' data seems to lie (start, size), by the
+    central directory and local headers (unchecked); none if the archive does not open."""
+
+    def read_at(offset: int, length: int) -> bytes:
+        stream.seek(offset)
+        return stream.read(length) or b""
+
+    ranges: list[tuple[int, int]] = []
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            for info in archive.infolist():
+                name = info.filename.split("/", 1)[-1]
+                if name.startswith(EVIDENCE_DIR) and info.compress_type == zipfile.ZIP_STORED:
+                    start = zip_safety.data_offset(read_at, info)
+                    if start >= 0 and start + info.file_size <= size and info.file_size:
+                        ranges.append((start, info.file_size))
+    except ZipProblem:
+        return []
+    except _ZIP_ERRORS:
+        return []
+    ranges.sort()
+    if any(a + n > b for (a, n), (b, _) in itertools.pairwise(ranges)):
+        return []  # overlapping: verify_bundle refuses it; read it plainly
+    return ranges
+
+
+class _ViewStream(io.RawIOBase):
+    """A read-only, seekable stream over a buffer, without copying it (``io.BytesIO``
+    copies any buffer that is not ``bytes``)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        super().__init__()
+        self._view = memoryview(data)
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        part = self._view[self._at : self._at + len(target)]
+        target[: len(part)] = part
+        self._at += len(part)
+        return len(part)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: len(self._view)}[whence]
+        self._at = max(0, base + offset)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+
 # -- the archive ----------------------------------------------------------------------------
 
 
@@ -163,7 +330,7 @@ def _open_archive(data: bytes) -> zipfile.ZipFile:
     except ZipProblem as problem:
         raise _refusal(problem) from None
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else _ViewStream(data))
     except _ZIP_ERRORS as exc:
         raise BundleRejected(RefusalReason.NOT_A_ZIP, f"not a readable .zip file ({exc})") from None
 
@@ -179,7 +346,7 @@ def _bag_root(members: dict[str, zipfile.ZipInfo]) -> str:
 
 
 def _read_members(
-    members: dict[str, zipfile.ZipInfo], root: str, data: bytes
+    members: dict[str, zipfile.ZipInfo], root: str, data: bytes, digests: Digests
 ) -> tuple[dict[str, bytes], dict[str, str]]:
     """Every file's bytes by bag-relative name, counting bytes as they come out, and the
     SHA-256 of the evidence files.
@@ -192,6 +359,7 @@ def _read_members(
     files: dict[str, bytes] = {}
     known: dict[str, str] = {}
     views: list[tuple[str, zipfile.ZipInfo]] = []
+    starts: dict[str, int] = {}
     total = 0
     read_at = _reader(data)
     for name, info in members.items():
@@ -203,6 +371,7 @@ def _read_members(
         if relative.startswith(EVIDENCE_DIR) and info.compress_type == zipfile.ZIP_STORED:
             files[relative] = _stored_view(data, start, info, relative)  # type: ignore[assignment]
             views.append((relative, info))
+            starts[relative] = start
             total += info.file_size
             if total > limits.max_total_bytes:
                 raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
@@ -221,8 +390,21 @@ def _read_members(
         if total > limits.max_total_bytes:
             raise BundleRejected(RefusalReason.ZIP_BOMB, zip_safety.total_too_large(limits))
         files[relative] = content
-    digests = bagit.in_threads(_crc32_and_sha256, [files[relative] for relative, _ in views])
-    for (relative, info), (crc, sha) in zip(views, digests, strict=True):
+    ranges = [(starts[relative], info.file_size) for relative, info in views]
+    missing = [
+        (r, files[relative])
+        for r, (relative, _) in zip(ranges, views, strict=True)
+        if r not in digests
+    ]
+    found = dict(digests)
+    found.update(
+        zip(
+            [r for r, _ in missing],
+            bagit.in_threads(_crc32_and_sha256, [view for _, view in missing]),
+            strict=True,
+        )
+    )
+    for (relative, info), (crc, sha) in zip(views, [found[r] for r in ranges], strict=True):
         if crc != info.CRC:
             raise BundleRejected(RefusalReason.CORRUPT, f"{relative!r} cannot be read (bad CRC-32)")
         known[relative] = sha

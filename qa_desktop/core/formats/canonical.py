@@ -124,3 +124,41 @@ def dumps_plain(data: Any) -> bytes:
     if _C_ENCODE is not None:
         return "".join(_C_ENCODE(data, 0)).encode("utf-8")
     return _ENCODER.encode(data).encode("utf-8")
+
+
+def is_canonical(line: bytes) -> bool:
+    """True when ``line`` is exactly the RFC 8785 canonical JSON of the value it holds
+    (so strict parsing reads it: UTF-8, no duplicate key, no NaN).
+
+    The fast path parses with the stdlib's C parser and re-encodes with its C encoder
+    (sorted keys, no whitespace, no ASCII escaping) when the value is plain (see
+    :func:`_plain`), where those bytes are RFC 8785's: then byte equality decides. Equal
+    bytes hold no whitespace, keys in order and no duplicate (a duplicate would make the
+    line longer than its re-encoding); unequal bytes are not the canonical form of that
+    value. What the fast path cannot decide goes to :func:`is_canonical_by_reference`:
+    floats and numbers past +-(2**53 - 1) (the stdlib writes ``1e+20`` and ``1.0`` where
+    RFC 8785 writes ``100000000000000000000`` and ``1``), keys outside ASCII (RFC 8785
+    sorts by UTF-16 code units, which put U+10000 and above before U+E000..U+FFFF; the
+    stdlib sorts by code point), lone surrogates (no UTF-8 form), and text that does not
+    parse. Control characters (``\\u001f``, ``\\n``) and U+2028/U+2029 (written raw) are
+    escaped the same way by both, so they stay on the fast path.
+    """
+    try:
+        value = json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return is_canonical_by_reference(line)
+    if _plain(value):
+        try:
+            return dumps_plain(value) == line
+        except UnicodeEncodeError:
+            pass  # a lone surrogate
+    return is_canonical_by_reference(line)
+
+
+def is_canonical_by_reference(line: bytes) -> bool:
+    """The full check of :func:`is_canonical`: strict parsing, then the reference RFC 8785
+    encoder, then byte equality."""
+    try:
+        return bytes(rfc8785.dumps(loads_strict(line))) == line
+    except (StrictJSONError, rfc8785.CanonicalizationError, TypeError, ValueError):
+        return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ...formats.canonical import (
     StrictJSONError,
     dumps_canonical,
     dumps_plain,
+    is_canonical_by_reference,
     loads_strict,
 )
 from ...formats.safe_paths import relative_path_problem
@@ -540,16 +542,15 @@ def _parsed_or_none(line: bytes) -> Any:
 
 def _is_canonical(data: dict[str, Any], line: bytes) -> bool:
     """True when ``line`` is the RFC 8785 form of ``data``, an event that passed
-    :func:`_event_problem` (so it is plain JSON but for a too large ``time_on_case_ms``)."""
+    :func:`_event_problem` (so it is plain JSON but for a too large ``time_on_case_ms``):
+    :func:`..formats.canonical.is_canonical`'s fast path on the value already parsed, and
+    its full check where that cannot decide."""
     if data["time_on_case_ms"] <= INT_MAX:
         try:
             return dumps_plain(data) == line
         except UnicodeEncodeError:
-            pass  # a lone surrogate: not canonical JSON at all
-    try:
-        return dumps_canonical(data) == line
-    except StrictJSONError:
-        return False
+            pass  # a lone surrogate: the full check says no
+    return is_canonical_by_reference(line)
 
 
 def _not_json(name: str) -> Any:
@@ -814,17 +815,15 @@ def plan_verdicts_merge(
     )
 
 
-def _rows_by_id(
-    db: sqlite_utils.Database, sql: str, ids: list[str], chunk: int = 500
-) -> dict[str, dict[str, Any]]:
-    """Rows of ``sql`` (whose ``IN ({})`` takes the ids) by their ``id`` column, queried
-    ``chunk`` ids at a time."""
-    rows: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), chunk):
-        part = ids[i : i + chunk]
-        for row in db.query(sql.format(",".join("?" * len(part))), part):
-            rows[row["id"]] = row
-    return rows
+def _rows_by_id(db: sqlite_utils.Database, sql: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Rows of ``sql`` (whose ``IN ({})`` takes the ids) by their ``id`` column, in one
+    query (the ids travel as one JSON array: an index lookup each, one statement)."""
+    if not ids:
+        return {}
+    return {
+        row["id"]: row
+        for row in db.query(sql.format("SELECT value FROM json_each(?)"), [json.dumps(ids)])
+    }
 
 
 def _check_not_local_reviewer(db: sqlite_utils.Database, signer: keys.TrustedKey) -> None:
@@ -970,6 +969,7 @@ def log_merged_bundle(
     )
 
 
+_ROW_VALUES = operator.attrgetter(*_COLUMNS)
 _INSERT = f"INSERT INTO verdicts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -977,25 +977,26 @@ def insert_merged_events(db: sqlite_utils.Database, events: tuple[VerdictEvent, 
     """Insert verified, checked events (one ``executemany``, in the caller's transaction);
     their ids, in bundle order. Each row is what ``VerdictEvent.to_row`` gives."""
     rows = []
+    cited: dict[tuple[Citation, ...], str] = {(): "[]"}  # reviewers cite the same sections
     for event in events:
-        row = [getattr(event, column) for column in _COLUMNS]
-        row[_CITATIONS_AT] = (
-            json.dumps(
-                [{f: getattr(c, f) for f in _CITATION_COLUMNS} for c in event.citations],
+        row = list(_ROW_VALUES(event))
+        citations = event.citations
+        text = cited.get(citations)
+        if text is None:
+            text = cited[citations] = json.dumps(
+                [{f: getattr(c, f) for f in _CITATION_COLUMNS} for c in citations],
                 ensure_ascii=False,
             )
-            if event.citations
-            else "[]"
-        )
+        row[_CITATIONS_AT] = text
         rows.append(row)
     touched = {event.case_id for event in events}
     superseded = [event.supersedes for event in events if event.supersedes]
-    for i in range(0, len(superseded), 500):
-        part = superseded[i : i + 500]
+    if superseded:
         touched.update(
             r[0]
             for r in db.execute(
-                f"SELECT case_id FROM verdicts WHERE id IN ({','.join('?' * len(part))})", part
+                "SELECT case_id FROM verdicts WHERE id IN (SELECT value FROM json_each(?))",
+                [json.dumps(superseded)],
             )
         )
     store.insert_verdicts_in_bulk(db, _INSERT, rows, touched)
