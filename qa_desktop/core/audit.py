@@ -189,12 +189,14 @@ def _unchained_among_known(
     found = db.execute(
         "SELECT v.created_at, v.id FROM verdicts v"
         " WHERE v.id IN (SELECT value FROM json_each(?))"
-        " AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)",
+        " AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = v.id)"
+        # SQLite sorts (the GIL free between rows): a list.sort of 50k rows held it for
+        # 30-40 ms in one call (issue 15). Binary order of UTF-8 is Python's str order.
+        " ORDER BY created_at, id",
         [json.dumps(list(known))],
     ).fetchall()
     if len(found) != stored - chained:
         return None
-    found.sort()
     if through is not None:
         found = [row for row in found if (row[0], row[1]) <= through]
     return [row[1] for row in found]

@@ -8,8 +8,10 @@ never write the same file. Bundles appear atomically (temporary dot-name, fsync,
     report.exported, report.imported, report.new_events, report.refused
 
 Files whose names start with ``.`` or end with ``.tmp``/``.partial`` are never read; a
-file is read once into memory, hashed, verified from those bytes, and remembered in
-``seen_bundles`` by SHA-256 once it was imported, so a rerun skips it; ``seen_files`` also
+file is read once, as a direct import reads it (``read_bundle_file_hashed``: stored evidence
+is hashed while read, never kept in memory), verified from those bytes and hashes, and
+remembered in ``seen_bundles`` by its content key (:func:`content_key`: the file's SHA-256
+when it holds no evidence) once it was imported, so a rerun skips it; ``seen_files`` also
 remembers its path, size and modification time, so a rerun does not even read it again
 (a file changed in place gets a new modification time and is read again). Our own bundles
 (``<bundle id>.zip`` in our outbox, logged as exported) are skipped without being read.
@@ -41,6 +43,7 @@ import sqlite_utils
 
 from . import bundles, keys
 from .bundles.payloads.quiz_attempts import export_attempts, unsent_attempts
+from .bundles.verify import Digests, read_bundle_file_hashed
 from .clock import utc_now_iso
 from .errors import Cancelled, QADesktopError
 from .paths import quarantine_dir
@@ -233,7 +236,7 @@ def _sync_one(
         report.skipped_seen += 1
         return ""
     try:
-        data = bundles.read_bundle_file(path)
+        data, digests = read_bundle_file_hashed(path)
     except bundles.BundleRejected as exc:
         report.refused.append(_refusal(path, exc.reason, exc.message))
         return ""
@@ -246,6 +249,8 @@ def _sync_one(
         data,
         quarantine_dir,
         report,
+        digests=digests,
+        source=path,
         also=(
             "INSERT OR REPLACE INTO seen_files (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
             [key, stat.st_size, stat.st_mtime_ns],
@@ -260,15 +265,19 @@ def take_bundle(
     quarantine_dir: Path | None,
     report: SyncReport,
     *,
+    digests: Digests | None = None,
+    source: Path | None = None,
     also: tuple[str, list[object]] | None = None,
 ) -> str:
     """Import one bundle's bytes met by a sync (any target) into ``report``.
 
+    ``digests`` and ``source``: ``data`` came from ``read_bundle_file_hashed(source)``
+    (its evidence only hashed); a refused bundle is then quarantined from the file itself.
     Returns the key id if it waits for an untrusted signer, else ``""``. A bundle imported
     now or before is remembered as seen, and ``also`` (an SQL statement whose parameters get
-    the bundle's SHA-256 appended) runs in that same transaction.
+    the bundle's content key appended) runs in that same transaction.
     """
-    sha = hashlib.sha256(data).hexdigest()
+    sha = content_key(data, digests)
     waiting = _still_untrusted(db, sha)
     if waiting:
         return waiting  # refused and quarantined before, and its key is still not trusted
@@ -276,7 +285,7 @@ def take_bundle(
         report.skipped_seen += 1
     else:
         try:
-            imported = bundles.import_bundle(db, data, name=name, quarantine_dir=quarantine_dir)
+            imported = _import(db, name, data, digests, source, quarantine_dir)
         except bundles.BundleRejected as exc:
             if exc.reason == RefusalReason.UNKNOWN_SIGNER and exc.key_id:
                 with transaction(db):
@@ -291,7 +300,8 @@ def take_bundle(
         except (sqlite3.Error, Cancelled):
             raise  # the database or the user, not this file: stop
         except Exception as exc:  # anything unforeseen in one file must not stop the sync
-            _quarantine_unforeseen(name, data, exc, quarantine_dir, report)
+            whole = data if source is None or not digests else _file_bytes(source)
+            _quarantine_unforeseen(name, whole, exc, quarantine_dir, report)
             return ""
         report.imported.append(imported)
     with transaction(db):
@@ -300,6 +310,51 @@ def take_bundle(
         if also is not None:
             db.execute(also[0], [*also[1], sha])
     return ""
+
+
+def content_key(data: bytes, digests: Digests | None = None) -> str:
+    """What a sync remembers a bundle by: the SHA-256 of its file's bytes, or, for bytes
+    read by ``read_bundle_file_hashed`` (``digests``: its evidence ranges, only hashed), the
+    SHA-256 of the bytes around those ranges, each range's place and SHA-256 in its stead (it
+    changes with any byte of the file, like the file's own hash). The ranges themselves are
+    never touched: their pages were never read into memory and stay so."""
+    sha = hashlib.sha256()
+    view, at = memoryview(data), 0
+    for (start, size), (_crc, range_sha) in sorted((digests or {}).items()):
+        sha.update(view[at:start])
+        sha.update(f"\n{start} {size} {range_sha}\n".encode())
+        at = start + size
+    sha.update(view[at:])
+    return sha.hexdigest()
+
+
+def _import(
+    db: sqlite_utils.Database,
+    name: str,
+    data: bytes,
+    digests: Digests | None,
+    source: Path | None,
+    quarantine_dir: Path | None,
+) -> bundles.ImportReport:
+    """``import_bundle``; a refused bundle read with its evidence only hashed is quarantined
+    from its file (``data`` holds zeros where the evidence was)."""
+    if source is None or not digests:
+        return bundles.import_bundle(db, data, name=name, quarantine_dir=quarantine_dir)
+    try:
+        return bundles.import_bundle(db, data, name=name, digests=digests)
+    except bundles.BundleRejected as exc:
+        whole = _file_bytes(source)
+        if quarantine_dir is not None and whole is not None:
+            bundles.quarantine(quarantine_dir, name, whole, exc)
+        raise
+
+
+def _file_bytes(source: Path) -> bytes | None:
+    """The whole file, for the quarantine; None if it can no longer be read."""
+    try:
+        return bundles.read_bundle_file(source)
+    except (OSError, bundles.BundleRejected):
+        return None
 
 
 def _still_untrusted(db: sqlite_utils.Database, sha: str) -> str:
@@ -319,13 +374,17 @@ def dismissed_signers(db: sqlite_utils.Database) -> set[str]:
 
 
 def _quarantine_unforeseen(
-    name: str, data: bytes, exc: Exception, quarantine_dir: Path | None, report: SyncReport
+    name: str,
+    data: bytes | None,
+    exc: Exception,
+    quarantine_dir: Path | None,
+    report: SyncReport,
 ) -> None:
     """Refuse (and quarantine) a file whose import failed in a way no rule names yet."""
     rejected = bundles.BundleRejected(
         RefusalReason.CORRUPT, f"cannot be read ({type(exc).__name__}: {exc})"
     )
-    if quarantine_dir is not None:
+    if quarantine_dir is not None and data is not None:
         with contextlib.suppress(OSError):
             bundles.quarantine(quarantine_dir, name, data, rejected)
     report.refused.append(_named_refusal(name, rejected.reason, rejected.message))
