@@ -301,3 +301,26 @@ def test_an_altered_media_file_with_a_stored_preview_shows_it_blurred_then_the_e
     assert preview is not None and preview.sharp is None  # made at import, blurred
     full, _ = render.render_case(case, imported.queue.open_media, FilterSettings(), None)
     assert "jpg-0.jpg: the stored file is damaged or was altered" in full.error
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_the_preview_is_turned_like_the_picture_on_screen(
+    workspace: Workspace, tmp_path: Path, orientation: int
+) -> None:
+    folder = tmp_path / "b"
+    (folder / "media").mkdir(parents=True)
+    rgb = np.zeros((900, 1200, 3), np.uint8)
+    rgb[:, :400] = (250, 250, 250)  # bright on the left, one corner red: every turn differs
+    rgb[:300, 900:] = (250, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(rgb).save(folder / "media" / "turned.jpg", quality=90, exif=exif)
+    write_batch(folder, [case_record("m-0", "image", ["media/turned.jpg"])])
+    workspace.batches.import_batch(folder)
+    source = stored(workspace, "m-0")
+    preview = media.stored_preview(source)
+    assert preview is not None
+    on_screen = media.decode_image_for_display(source, PREVIEW_MAX_SIDE)
+    assert preview.shape == on_screen.shape
+    expected = media.blur(on_screen, media.MAX_BLUR_LEVEL).astype(int)
+    assert np.abs(preview.astype(int) - expected).mean() < 6

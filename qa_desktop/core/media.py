@@ -152,19 +152,23 @@ def _open_image(
 
 def _to_rgb_array(image: Image.Image, name: str) -> np.ndarray:
     try:
-        image = ImageOps.exif_transpose(image)
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGBA") if "A" in image.getbands() else image.convert("RGB")
-        if image.mode == "RGBA":
-            # Composite transparency on dark grey rather than showing arbitrary hidden pixels.
-            background = Image.new("RGB", image.size, (32, 32, 32))
-            background.paste(image, mask=image.getchannel("A"))
-            image = background
-        if image.mode != "RGB":
-            image = image.convert("RGB")  # (converting an RGB image would only copy it)
-        return np.array(image, dtype=np.uint8)
+        return _rgb_of(ImageOps.exif_transpose(image))
     except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{name}: the image data is corrupt or truncated ({exc})") from exc
+
+
+def _rgb_of(image: Image.Image) -> np.ndarray:
+    """An image as it stands (no EXIF turn) as an RGB array; transparency on dark grey."""
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGBA") if "A" in image.getbands() else image.convert("RGB")
+    if image.mode == "RGBA":
+        # Composite transparency on dark grey rather than showing arbitrary hidden pixels.
+        background = Image.new("RGB", image.size, (32, 32, 32))
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # (converting an RGB image would only copy it)
+    return np.array(image, dtype=np.uint8)
 
 
 def decode_image(source: MediaSource, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -309,6 +313,17 @@ PREVIEW_BLUR_LEVEL = MAX_BLUR_LEVEL
 _PREVIEW_SIZE_KEY = "qa-desktop-preview-size"
 _ORIENTATION = 0x0112
 _SWAPS_SIDES = (5, 6, 7, 8)
+_EXIF_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""How a picture is turned for its EXIF orientation (as ``ImageOps.exif_transpose`` does)."""
+_REDUCIBLE_MODES = ("RGB", "L", "RGBA", "LA")
 
 
 def preview_size(width: int, height: int) -> tuple[int, int]:
@@ -339,12 +354,19 @@ def encode_image_preview(image: Image.Image, width: int, height: int) -> bytes:
     """:func:`encode_preview` of a decoded Pillow image whose file says it is ``width`` x
     ``height`` (before its EXIF orientation; the image may be decoded smaller, as a JPEG at a
     reduced DCT scale): the import makes it from the decode that checks the file."""
-    if image.getexif().get(_ORIENTATION, 1) in _SWAPS_SIDES:
+    orientation = image.getexif().get(_ORIENTATION, 1)
+    if orientation in _SWAPS_SIDES:
         width, height = height, width
-    factor = max(image.size) // (2 * PREVIEW_MAX_SIDE)
-    if factor > 1 and image.mode in ("RGB", "L"):
-        image = image.reduce(factor)  # a box average: what a bigger picture adds is blurred away
-    return encode_preview(_to_rgb_array(image, "preview"), width, height)
+    # A box average down to a few times the blur's working size first (what a bigger picture
+    # adds is blurred away), then the EXIF orientation on that small picture: converting the
+    # whole image to an array cost more than the rest of its check (issue 15, import_media).
+    factor = max(image.size) // (4 * _LEVEL_ONE_SIDE // PREVIEW_BLUR_LEVEL)
+    if factor > 1 and image.mode in _REDUCIBLE_MODES:
+        image = image.reduce(factor)
+    turn = _EXIF_TURNS.get(orientation)
+    if turn is not None:
+        image = image.transpose(turn)
+    return encode_preview(_rgb_of(image), width, height)
 
 
 def decode_preview(data: bytes, name: str) -> np.ndarray:
