@@ -82,6 +82,7 @@ from .keys import (
 )
 from .media import (
     MAX_BLUR_LEVEL,
+    PREVIEW_MAX_SIDE,
     AnimatedImage,
     FilterSettings,
     MediaError,
@@ -97,6 +98,8 @@ from .media import (
     resize_to_fit,
     reveal_regions,
     revealed_fraction,
+    store_preview,
+    stored_preview,
     storyboard,
     video_info,
 )
@@ -174,6 +177,7 @@ __all__ = [
     "MIN_PROTECTIVE_LEVEL",
     "OUTCOMES",
     "PASSPHRASE_ENV",
+    "PREVIEW_MAX_SIDE",
     "QUIZ_MODES",
     "RCA_REASONS",
     "REPORT_DIMENSIONS",
@@ -342,6 +346,8 @@ __all__ = [
     "ruling_agreement",
     "safe_row",
     "session_tables",
+    "store_preview",
+    "stored_preview",
     "storyboard",
     "tag_key",
     "untrusted_summary",

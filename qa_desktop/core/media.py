@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import CancelCheck, Cancelled, QADesktopError
 from .media_store import StoredMedia
@@ -152,19 +152,23 @@ def _open_image(
 
 def _to_rgb_array(image: Image.Image, name: str) -> np.ndarray:
     try:
-        image = ImageOps.exif_transpose(image)
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGBA") if "A" in image.getbands() else image.convert("RGB")
-        if image.mode == "RGBA":
-            # Composite transparency on dark grey rather than showing arbitrary hidden pixels.
-            background = Image.new("RGB", image.size, (32, 32, 32))
-            background.paste(image, mask=image.getchannel("A"))
-            image = background
-        if image.mode != "RGB":
-            image = image.convert("RGB")  # (converting an RGB image would only copy it)
-        return np.array(image, dtype=np.uint8)
+        return _rgb_of(ImageOps.exif_transpose(image))
     except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{name}: the image data is corrupt or truncated ({exc})") from exc
+
+
+def _rgb_of(image: Image.Image) -> np.ndarray:
+    """An image as it stands (no EXIF turn) as an RGB array; transparency on dark grey."""
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGBA") if "A" in image.getbands() else image.convert("RGB")
+    if image.mode == "RGBA":
+        # Composite transparency on dark grey rather than showing arbitrary hidden pixels.
+        background = Image.new("RGB", image.size, (32, 32, 32))
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # (converting an RGB image would only copy it)
+    return np.array(image, dtype=np.uint8)
 
 
 def decode_image(source: MediaSource, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -299,6 +303,107 @@ def high_frequency_energy(img: np.ndarray) -> float:
     """Mean absolute Laplacian of the grey image: fine detail, which blurring removes."""
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
     return float(np.abs(cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F)).mean())
+
+
+PREVIEW_MAX_SIDE = 400
+"""A preview (the protected picture shown until a case's full render is ready) is shown at
+most this large on its long side."""
+PREVIEW_BLUR_LEVEL = MAX_BLUR_LEVEL
+"""A stored preview is blurred this strongly: the strongest blur the app has."""
+_PREVIEW_SIZE_KEY = "qa-desktop-preview-size"
+_ORIENTATION = 0x0112
+_SWAPS_SIDES = (5, 6, 7, 8)
+_EXIF_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""How a picture is turned for its EXIF orientation (as ``ImageOps.exif_transpose`` does)."""
+_REDUCIBLE_MODES = ("RGB", "L", "RGBA", "LA")
+
+
+def preview_size(width: int, height: int) -> tuple[int, int]:
+    """The size a picture of ``width`` x ``height`` is previewed at."""
+    if max(width, height) <= PREVIEW_MAX_SIDE:
+        return width, height
+    return fit_size(width, height, PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE)
+
+
+def encode_preview(rgb: np.ndarray, width: int, height: int) -> bytes:
+    """The stored preview of a picture shown ``width`` x ``height`` (``rgb`` is that picture
+    at any size), as PNG bytes: the picture under the strongest blur at its preview size,
+    kept at the small size that blur works at (its bilinear enlargement, which
+    :func:`decode_preview` makes, is ``blur(picture, PREVIEW_BLUR_LEVEL)``), naming the
+    preview size. Only this blurred picture is ever stored."""
+    out_w, out_h = preview_size(width, height)
+    side = min(_blur_side(PREVIEW_BLUR_LEVEL, out_w, out_h), max(out_w, out_h))
+    small = shrink(rgb, *fit_size(out_w, out_h, side, side))
+    blurred = _blur_small(np.ascontiguousarray(small), PREVIEW_BLUR_LEVEL)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(_PREVIEW_SIZE_KEY, f"{out_w}x{out_h}")
+    out = io.BytesIO()
+    Image.fromarray(blurred).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def encode_image_preview(image: Image.Image, width: int, height: int) -> bytes:
+    """:func:`encode_preview` of a decoded Pillow image whose file says it is ``width`` x
+    ``height`` (before its EXIF orientation; the image may be decoded smaller, as a JPEG at a
+    reduced DCT scale): the import makes it from the decode that checks the file."""
+    orientation = image.getexif().get(_ORIENTATION, 1)
+    if orientation in _SWAPS_SIDES:
+        width, height = height, width
+    # A box average down to a few times the blur's working size first (what a bigger picture
+    # adds is blurred away), then the EXIF orientation on that small picture: converting the
+    # whole image to an array cost more than the rest of its check (issue 15, import_media).
+    factor = max(image.size) // (4 * _LEVEL_ONE_SIDE // PREVIEW_BLUR_LEVEL)
+    if factor > 1 and image.mode in _REDUCIBLE_MODES:
+        image = image.reduce(factor)
+    turn = _EXIF_TURNS.get(orientation)
+    if turn is not None:
+        image = image.transpose(turn)
+    return encode_preview(_rgb_of(image), width, height)
+
+
+def decode_preview(data: bytes, name: str) -> np.ndarray:
+    """A stored preview (:func:`encode_preview`) as RGB at its preview size; a
+    :class:`MediaError` naming ``name`` when ``data`` is not one."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            text = getattr(image, "text", {}).get(_PREVIEW_SIZE_KEY, "")
+            width, _, height = text.partition("x")
+            out_w, out_h = int(width), int(height)
+            if not (0 < out_w <= PREVIEW_MAX_SIDE and 0 < out_h <= PREVIEW_MAX_SIDE):
+                raise ValueError(f"preview size {text!r}")
+            if image.mode != "RGB" or image.width > out_w or image.height > out_h:
+                raise ValueError(f"a {image.mode} picture of {image.width}x{image.height}")
+            small = np.asarray(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MediaError(f"{name}: the stored preview is not readable ({exc})") from exc
+    return cv2.resize(small, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+
+
+def stored_preview(source: StoredMedia) -> np.ndarray | None:
+    """A stored media file's preview (:func:`decode_preview`); None when it has none, a
+    :class:`MediaError` when it is damaged or was altered."""
+    try:
+        data = source.read_preview()
+    except SealedFileError as exc:
+        raise _damaged(f"{source.name} (preview)", exc) from exc
+    except OSError as exc:
+        raise MediaError(f"{source.name}: cannot read its preview ({exc})") from exc
+    return None if data is None else decode_preview(data, source.name)
+
+
+def store_preview(source: StoredMedia, picture: np.ndarray) -> None:
+    """Store the preview of a stored image (``picture``: it as decoded for its preview, in
+    memory; what is written is :func:`encode_preview`'s blurred picture, sealed)."""
+    height, width = picture.shape[:2]
+    source.write_preview(encode_preview(picture, width, height))
 
 
 class VideoCapture:

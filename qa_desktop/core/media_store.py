@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,17 +47,23 @@ from .sealed_files import (
 
 KEY_FILENAME = "media-store-key.json"
 KEY_FORMAT = "qa-desktop-media-store-key"
+PREVIEW_SUFFIX = ".preview"
+"""A media file's stored preview lives beside it, ``media/sha[:2]/sha.preview``: a small
+picture already blurred at least as strongly as the app's strongest blur, sealed like the
+media file (under the name ``sha.preview``, so it opens only as that file's preview)."""
 MIGRATED_MARKER = ".sealed-v1"
 """Present in the media folder once every file in it is sealed (a new store, or a migrated
 one); while absent, opening the workspace seals any plaintext file left from older versions."""
 
 __all__ = [
+    "PREVIEW_SUFFIX",
     "MediaKeyError",
     "MediaStore",
     "SealedFileError",
     "SealedWriter",
     "StoredMedia",
     "sealed_size",
+    "write_preview",
 ]
 
 
@@ -85,6 +92,42 @@ class StoredMedia:
         """The whole original file, every chunk authenticated."""
         with self.open() as reader:
             return reader.read_all()
+
+    @property
+    def preview_path(self) -> Path:
+        """Where this file's stored (blurred, sealed) preview lives."""
+        return self.path.with_name(self.path.name + PREVIEW_SUFFIX)
+
+    def read_preview(self) -> bytes | None:
+        """The stored preview's bytes, authenticated; None when it has none.
+
+        :class:`SealedFileError` when the preview file is damaged or was altered."""
+        try:
+            reader = SealedReader(self.preview_path, self.key, self.sha256 + PREVIEW_SUFFIX)
+        except FileNotFoundError:
+            return None
+        with reader:
+            return reader.read_all()
+
+    def write_preview(self, data: bytes) -> None:
+        """Store ``data`` (an already blurred picture, never a sharp one) as this file's
+        preview, sealed, replacing any earlier one."""
+        write_preview(self.preview_path, self.key, self.sha256, data)
+
+
+def write_preview(path: Path, key: bytes, sha256: str, data: bytes) -> None:
+    """Seal ``data`` to ``path`` as the preview of the media file ``sha256``, atomically
+    (a unique temporary, then a rename; not fsynced: a preview lost or damaged by a crash
+    fails authentication and is made again from its media file)."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out, SealedWriter(out, key, sha256 + PREVIEW_SUFFIX) as sealed:
+            sealed.write(data)
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
 
 
 _KEY_CACHE: dict[Path, bytes] = {}

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from ..core.api import (
+    PREVIEW_MAX_SIDE,
     Cancelled,
     Case,
     FilterSettings,
@@ -34,6 +35,8 @@ from ..core.api import (
     decode_image_for_display,
     resize_to_fit,
     revealed_filters,
+    store_preview,
+    stored_preview,
     storyboard,
 )
 
@@ -49,11 +52,9 @@ five 1600x1200 images: the case on screen, the three prefetched ahead and the on
 DECODED_CACHE_BYTES = 8 * 1024 * 1024
 """What decoded (sharp) pictures kept to re-filter without decoding again may hold."""
 
-PREVIEW_MAX_SIDE = 400
-"""A preview (the protected picture shown until the full render is ready) is made this
-large: a JPEG decodes at 1/8 of its size for it. Every blur works on a picture of at most
-192 pixels (level 1) whatever the display size, so a preview hides as much as the full
-render (at level 1 it is blurrier)."""
+# A preview (the protected picture shown until the full render is ready) is at most
+# PREVIEW_MAX_SIDE large: the image's stored preview (blurred at the strongest level when it
+# was imported) under the case's filters, else a JPEG decoded at 1/8 of its size for it.
 PREVIEWS_KEPT = 8
 BLURRED_MAX_SIDE = 400
 """A Gaussian-blurred image is kept this large (painted enlarged, smoothly): it has no
@@ -244,14 +245,51 @@ def preview_case(
     """A small picture of an image case under its filters (no sharp picture: a preview cannot
     be revealed); None when it cannot be made (the full render reports why) or when
     ``cancelled`` said so during the decode (the reviewer left the case)."""
+    preview, store = make_preview(case, open_media, settings, cancelled)
+    if store is not None:
+        store()
+    return preview
+
+
+def make_preview(
+    case: Case,
+    open_media: OpenMedia,
+    settings: ViewSettings,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[Rendered | None, Callable[[], None] | None]:
+    """:func:`preview_case`, and what stores the image's preview when it had none (to call
+    once the preview is shown; it writes only the blurred picture, sealed).
+
+    The stored preview (already blurred at the strongest level) costs a tiny decode; without
+    one (imported before previews were stored, or damaged) the image is decoded at a reduced
+    size, the slow way."""
+    store: Callable[[], None] | None = None
+    if cancelled is not None and cancelled():
+        return None, None
     try:
-        small = decode_image_for_display(
-            open_media(case.media[0]), PREVIEW_MAX_SIDE, cancelled=cancelled
-        )
+        stored = open_media(case.media[0])
+        try:
+            small = stored_preview(stored)
+        except MediaError as exc:
+            log.warning("case %s: %s", case.id, exc)
+            small = None
+        if small is None:
+            small = decode_image_for_display(stored, PREVIEW_MAX_SIDE, cancelled=cancelled)
+            store = _storer(case.id, stored, small)
         blurred = to_qimage(apply_filters(small, settings))
     except (MediaError, OSError, ValueError, Cancelled):
-        return None
-    return Rendered(case.id, settings, blurred=blurred, preview=True)
+        return None, None
+    return Rendered(case.id, settings, blurred=blurred, preview=True), store
+
+
+def _storer(case_id: str, stored: StoredMedia, picture: np.ndarray) -> Callable[[], None]:
+    def store() -> None:
+        try:
+            store_preview(stored, picture)
+        except (MediaError, OSError, ValueError) as exc:
+            log.warning("case %s: its preview was not stored (%s)", case_id, exc)
+
+    return store
 
 
 class JobKind(StrEnum):
@@ -528,9 +566,10 @@ class RenderCache(QObject):
 
     def _run(self, job: _Job) -> None:
         result: object
+        store: Callable[[], None] | None = None
         try:
             if job.kind == JobKind.PREVIEW:
-                result = preview_case(
+                result, store = make_preview(
                     job.case, self.open_media, job.settings, cancelled=job.cancel.is_set
                 )
                 if result is None:
@@ -545,6 +584,8 @@ class RenderCache(QObject):
             )
         with contextlib.suppress(RuntimeError):  # the cache's QObject is gone (window closed)
             self._job_done.emit(result)
+        if store is not None:
+            store()  # after the preview is on its way: a write never delays it
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every started job is done (tests and shutdown); results still need

@@ -17,7 +17,14 @@ from typing import IO, cast
 from PIL import Image
 
 from ..formats import zip_safety
-from ..media_store import MediaKeyError, MediaStore, SealedWriter, sealed_size
+from ..media_store import (
+    PREVIEW_SUFFIX,
+    MediaKeyError,
+    MediaStore,
+    SealedWriter,
+    sealed_size,
+    write_preview,
+)
 from . import limits
 from .problems import BatchError, _Unusable
 from .progress import _Progress
@@ -38,6 +45,8 @@ class _Media:
     sha256: str
     mime: str
     size: int
+    preview: bytes | None = None
+    """An image's stored preview (blurred, :func:`..media.encode_preview`), made by its check."""
 
     @property
     def kind(self) -> str:
@@ -184,6 +193,9 @@ def _check_case_media(
         return
     pairs = "\x00".join(f"{p}\x00{m.sha256}" for p, m in zip(paths, media, strict=True))
     row[_ROW_SHA] = hashlib.sha256(canonical + b"\x00" + pairs.encode()).hexdigest()
+    for m in media:
+        if m.preview is not None:
+            cases.previews[m.sha256] = m.preview
     cases.media_rows[row[0]] = [
         (row[0], position, path, m.sha256, m.mime, m.size)
         for position, (path, m) in enumerate(zip(paths, media, strict=True))
@@ -201,19 +213,22 @@ def _inspect_media(source: _Source, path: str, tracker: _Progress) -> _Media:
             if mime is None:
                 raise _Unusable(f"is not a supported image or video (it starts with {head[:8]!r})")
             stream.seek(0)
+            preview = None
             if mime.startswith("image/"):
-                _check_image(stream, mime)
+                preview = _check_image(stream, mime)
             else:
                 _check_video(stream)
             stream.seek(0)
             digest, size = _hash_stream(stream, limit, why, tracker)
         except zip_safety.DECODE_ERRORS as exc:
             raise _Unusable(f"cannot be read ({exc})") from None
-    return _Media(digest, mime, size)
+    return _Media(digest, mime, size, preview)
 
 
-def _check_image(stream: IO[bytes], mime: str) -> None:
-    """Refuse an image Pillow cannot decode, or one over :data:`limits.MAX_IMAGE_PIXELS`.
+def _check_image(stream: IO[bytes], mime: str) -> bytes | None:
+    """Refuse an image Pillow cannot decode, or one over :data:`limits.MAX_IMAGE_PIXELS`;
+    return its stored preview, made from that decode (None if it cannot be made: then the
+    app makes it when the image is first shown).
 
     The size is checked from the header first (a decompression bomb is never decoded); then
     the whole image is decoded once, so a truncated or corrupt file is refused here and not
@@ -235,12 +250,22 @@ def _check_image(stream: IO[bytes], mime: str) -> None:
                         image.load()
                 else:
                     image.load()
+                return _preview(image, width, height)
     except _Unusable:
         raise
     except Image.DecompressionBombError:
         raise _Unusable(_bomb_problem()) from None
     except Exception as exc:  # Pillow's plugins raise many types on a malformed file
         raise _Unusable(f"is not a readable {mime} image ({exc})") from None
+
+
+def _preview(image: Image.Image, width: int, height: int) -> bytes | None:
+    from ..media import encode_image_preview  # OpenCV: loaded when a batch has an image
+
+    try:
+        return encode_image_preview(image, width, height)
+    except Exception:  # an odd mode or size: the app makes the preview when first shown
+        return None
 
 
 def _check_video(stream: IO[bytes]) -> None:
@@ -317,6 +342,7 @@ def _store_media(source: _Source, store: MediaStore, cases: _Cases, tracker: _Pr
             for _case_id, _position, name, sha256, _mime, size in media_rows or ():
                 if sha256 not in stored:
                     added += _store_one(source, media_dir, key, name, sha256, size, tracker)
+                    _store_preview(media_dir, key, sha256, cases.previews.get(sha256))
                     stored.add(sha256)
             if media_rows:
                 tracker.advance(1)
@@ -359,6 +385,17 @@ def _store_one(
         if os.path.exists(temp):
             os.unlink(temp)
     return True
+
+
+def _store_preview(media_dir: Path, key: bytes, sha256: str, preview: bytes | None) -> None:
+    """Seal an image's preview beside its media file, unless it has one."""
+    target = media_dir / sha256[:2] / (sha256 + PREVIEW_SUFFIX)
+    if preview is None or target.is_file():
+        return
+    try:
+        write_preview(target, key, sha256, preview)
+    except OSError as exc:
+        raise BatchError(f"cannot write to the media store {media_dir} ({exc})") from exc
 
 
 def _copy_verified(

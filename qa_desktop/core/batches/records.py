@@ -94,6 +94,7 @@ class _Cases:
     rows: list[Any] = field(default_factory=list)
     media_cases: list[tuple[int, list[str], bytes]] = field(default_factory=list)
     media_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    previews: dict[str, bytes] = field(default_factory=dict)  # media sha256 -> its preview
     existing: dict[str, str] = field(default_factory=dict)  # same batch: id -> content_sha256
     malformed: int = 0  # records of the chunk that have no row
     rows_json: str | None = None  # the rows as JSON, when complete (writer.rows_json)
@@ -114,7 +115,14 @@ class _Cases:
     def chunk(self) -> _Cases:
         """A new chunk: no rows yet, the whole file's ids and problems shared with this one."""
         return replace(
-            self, rows=[], media_cases=[], media_rows={}, existing={}, malformed=0, rows_json=None
+            self,
+            rows=[],
+            media_cases=[],
+            media_rows={},
+            previews={},
+            existing={},
+            malformed=0,
+            rows_json=None,
         )
 
     @property
