@@ -390,7 +390,7 @@ def _growth(
         )
         yield (
             f"    {name:<32} first {_spread([per(r) for r in first], ' ms', 1000)};"
-            f" last {_spread([per(r) for r in last], ' ms', 1000)}; last/first = {b / a:.2f}"
+            f" last {_spread([per(r) for r in last], ' ms', 1000)}; last/first = {b / a:.3f}"
             f" {verdict}"
         )
     yield from _side_by_side(pg, trust_dir, endpoint, moto, database, signers, n_events)
