@@ -46,8 +46,7 @@ def write_detailed_video(path: Path, frames: int = FRAMES, fps: int = FPS) -> Pa
     return path
 
 
-@pytest.fixture(scope="module")
-def band_levels(video: Path) -> np.ndarray:
+def read_band_levels(video: Path) -> np.ndarray:
     """The grey band's level in every frame, read sequentially (the codec shifts it a little)."""
     capture = cv2.VideoCapture(str(video))
     levels = []
@@ -57,8 +56,15 @@ def band_levels(video: Path) -> np.ndarray:
             break
         levels.append(float(bgr[BAND].mean()))
     capture.release()
-    assert len(levels) == FRAMES
     return np.array(levels)
+
+
+@pytest.fixture(scope="module")
+def band_levels(video: Path) -> np.ndarray:
+    """:func:`read_band_levels` of the module's video, one level a frame."""
+    levels = read_band_levels(video)
+    assert len(levels) == FRAMES
+    return levels
 
 
 def encoded_index(rgb: np.ndarray, levels: np.ndarray) -> int:

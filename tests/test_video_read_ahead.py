@@ -18,7 +18,7 @@ from qa_desktop.ui.video_player import VideoPlayer
 from qa_desktop.ui.video_read_ahead import READ_AHEAD_FRAMES, ReadAhead
 
 from .test_media_encryption import CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, flip, stored_copy
-from .test_video_player import BAND, FPS, FRAMES, write_detailed_video
+from .test_video_player import BAND, FPS, FRAMES, read_band_levels, write_detailed_video
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +29,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def levels(video: Path) -> np.ndarray:
     """The grey band's level of every frame, decoded sequentially without the stage."""
-    capture = cv2.VideoCapture(str(video))
-    out = []
-    while True:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        out.append(float(bgr[BAND].mean()))
-    capture.release()
-    return np.array(out)
+    return read_band_levels(video)
 
 
 def index_of(bgr: np.ndarray, levels: np.ndarray) -> int:
