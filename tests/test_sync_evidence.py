@@ -127,4 +127,6 @@ def test_a_sync_never_holds_the_evidence_in_memory(tmp_path: Path) -> None:
             text=True,
         ).stdout
     )
-    assert grew_kib * 1024 < EVIDENCE_BYTES // 4, f"the peak grew by {grew_kib} KiB"
+    # Reading whole grew the peak by the evidence and more (49,600 KiB); streaming grows it
+    # by the hashing buffers (six of 2 MiB, about 12 MiB): half the evidence parts the two.
+    assert grew_kib * 1024 < EVIDENCE_BYTES // 2, f"the peak grew by {grew_kib} KiB"
