@@ -36,7 +36,13 @@ class Chain:
         self.identity = identity
         self.client = boto3.client("s3", endpoint_url=endpoint)
         self.bucket = bucket
+        self.url = f"s3://{bucket}"
         self.start, self.head = 0, audit.GENESIS
+
+    @classmethod
+    def in_new_bucket(cls, signer: Workspace, endpoint: str) -> Chain:
+        """The chain of ``signer``'s key (passphrase ``PASSPHRASE``) in a bucket of its own."""
+        return cls(signer.trust.identity(PASSPHRASE), endpoint, new_bucket(endpoint))
 
     def event(self, label: str = "vh_remove", event_id: str | None = None) -> bytes:
         """One canonical event line by this signer's reviewer."""
@@ -95,9 +101,8 @@ def test_a_failing_read_mid_batch_loses_nothing_and_loads_nothing_twice(
     keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
 ) -> None:
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    url = f"s3://{name}"
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
+    url = chain.url
     keys_put = [chain.put(seq, [chain.event(), chain.event()]) for seq in range(1, 9)]
     database = postgres.new_database()
     # batches of 1, 2, 4, 1 keys: the fifth key is in the third batch, read ahead in a thread
@@ -122,9 +127,8 @@ def test_a_refused_bundle_in_a_batch_gets_its_reason_and_the_others_load(
     keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
 ) -> None:
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    url = f"s3://{name}"
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
+    name, url = chain.bucket, chain.url
     first = [chain.put(seq, [chain.event()]) for seq in (1, 2, 3)]  # batches of 1 and 2
     shared = str(uuid.uuid4())
     same = chain.event(event_id=shared)
@@ -165,15 +169,14 @@ def test_big_bundles_end_a_batch_early_and_each_loads_once(
     ingest = importlib.import_module("qa_desktop.core.hub.ingest")
     monkeypatch.setattr(ingest, "MAX_BATCH_EVENTS", 3)  # a batch holds what 2 bundles hold
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
     keys_put = [chain.put(seq, [chain.event(), chain.event()]) for seq in range(1, 7)]
     database = postgres.new_database()
     seen: list[int] = []
 
     report = api.hub_ingest(
         b.data_dir,
-        f"s3://{name}",
+        chain.url,
         database,
         endpoint_url=s3_endpoint,
         progress=lambda done, total: seen.append(done),

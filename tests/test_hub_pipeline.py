@@ -15,8 +15,7 @@ from qa_desktop.core import api
 from qa_desktop.core.sync_targets import S3Bucket, S3Location
 from qa_desktop.core.workspace import Workspace
 
-from .factory import PASSPHRASE
-from .hub_services import Postgres, new_bucket, postgres, s3_endpoint
+from .hub_services import Postgres, postgres, s3_endpoint
 from .test_hub_batches import Chain, hub_state
 
 __all__ = ["postgres", "s3_endpoint"]  # the fixtures, imported for pytest
@@ -29,9 +28,8 @@ def test_a_worker_passing_between_claim_and_load_takes_none_of_the_claimed_keys(
     keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
 ) -> None:
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    url = f"s3://{name}"
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
+    url = chain.url
     keys_put = [chain.put(seq, [chain.event()]) for seq in range(1, 9)]
     database = postgres.new_database()
     other: list[api.IngestReport] = []
@@ -77,9 +75,8 @@ def test_the_database_going_away_while_a_batch_loads_and_the_next_verifies(
     keyed_pair: Pair, s3_endpoint: str, postgres: Postgres
 ) -> None:
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    url = f"s3://{name}"
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
+    name, url = chain.bucket, chain.url
     keys_put = [chain.put(seq, [chain.event(), chain.event()]) for seq in range(1, 9)]
     # batches of 1, 2, 4, 1 keys: a bundle that is not one in the third batch
     broken = keys_put[4].replace(".zip", "-broken.zip")
@@ -137,9 +134,8 @@ def test_an_event_loaded_before_and_sent_again_loads_its_bundle_and_only_the_new
     # the first COPY of a batch does not look first: here it meets the primary key, is
     # taken back, and the batch is loaded again after a look
     a, b = keyed_pair
-    name = new_bucket(s3_endpoint)
-    url = f"s3://{name}"
-    chain = Chain(a.trust.identity(PASSPHRASE), s3_endpoint, name)
+    chain = Chain.in_new_bucket(a, s3_endpoint)
+    url = chain.url
     again = chain.event()
     first = chain.put(1, [again, chain.event()])
     database = postgres.new_database()
