@@ -114,7 +114,6 @@ print(peak_kib() - before)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux's peak reset")
 def test_a_sync_never_holds_the_evidence_in_memory(tmp_path: Path) -> None:
     lead, folder, _path = _bundle_in_folder(tmp_path, EVIDENCE_BYTES)
     data_dir = lead.data_dir

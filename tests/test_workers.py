@@ -111,7 +111,6 @@ def _niceness() -> int:
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
 def test_background_jobs_run_nicer_than_the_gui_thread(qtbot: QtBot, workspace: Workspace) -> None:
     """Both kinds of background job run at a lower CPU priority than the GUI thread, so a
     worker letting go of the GIL lets the GUI thread run (issue 15: an export while a report
