@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         self.review.set_sizes(width)
         # After the window's first paint: building the window and opening a case are two
         # blocks of the GUI thread, not one (issue 15: no stall over 50 ms at start).
-        QTimer.singleShot(0, self.review.open_start_case)
+        QTimer.singleShot(0, self.review, self.review.open_start_case)
         # What another process (the CLI, a second window) commits shows up here too.
         self._data_version = workspace.data_version()
         self.outside_changes = QTimer(self)
