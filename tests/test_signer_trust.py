@@ -5,8 +5,10 @@ the reviewer's real, trusted key."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from qa_desktop.core import audit, bundles, keys
 from qa_desktop.core.bundles import BundleRejected
 from qa_desktop.core.bundles.payloads.verdicts import CREATED_AT
-from qa_desktop.core.clock import utc_now_iso
+from qa_desktop.core.clock import iso_utc_ms, utc_now_iso
 from qa_desktop.core.deliveries import format_ranges, gaps, missing_count, signer_deliveries
 from qa_desktop.core.signer_names import display_text, distinct_names, name_skeleton
 from qa_desktop.core.verdicts import Citation, VerdictEvent
@@ -186,6 +188,7 @@ def test_the_trust_dialog_asks_for_the_binding_and_shows_it_before_trusting(
         ({"created_at": "yesterday"}, "bad-timestamp"),
         ({"created_at": "2026-01-31T09:30:00+02:00"}, "bad-timestamp"),
         ({"created_at": "2026-02-30T09:30:00.000Z"}, "bad-timestamp"),
+        ({"created_at": "2026-01-31T24:00:00.000Z"}, "bad-timestamp"),
         ({"role": "god"}, "unknown-role"),
         ({"label": "made_up_label"}, "unknown-label"),
         (
@@ -223,17 +226,44 @@ def test_only_a_leads_key_signs_an_arbiters_ruling(s: Setup) -> None:
     assert lead_final(s) == ("decided", "no_violation")
 
 
-@given(st.text(max_size=40))
-def test_created_at_is_accepted_only_in_the_apps_own_form(text: str) -> None:
-    from qa_desktop.core.bundles.payloads.verdicts import _check_created_at
-
+def _taken_by_the_old_rule(text: str, latest: str) -> bool:
+    """The rule before the text comparison: the app's shape, a real time, not after latest."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", text):
+        return False
     try:
-        _check_created_at(text, "here")
-    except BundleRejected as exc:
-        assert exc.reason in ("bad-timestamp", "future-timestamp")
-        assert "here" in exc.message
-    else:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment <= datetime.fromisoformat(latest.replace("Z", "+00:00"))
+
+
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", fullmatch=True),
+        st.datetimes(timezones=st.just(UTC)).map(iso_utc_ms),
+    )
+)
+def test_created_at_is_accepted_only_in_the_apps_own_form(text: str) -> None:
+    """A time is taken exactly when it is the app's own form, a day and time that exist,
+    and no later than the clock allows (as when it was parsed into a datetime); anything
+    else is refused as a bad or future timestamp, naming where."""
+    from qa_desktop.core.bundles.payloads.verdicts import (
+        _latest_created_at,
+        _refuse_created_at,
+        _takes_created_at,
+    )
+
+    latest = _latest_created_at()
+    taken = _takes_created_at(text, latest)
+    assert taken == _taken_by_the_old_rule(text, latest)
+    if taken:
         assert CREATED_AT.fullmatch(text)
+    else:
+        with pytest.raises(BundleRejected) as refused:
+            _refuse_created_at(text, "here")
+        assert refused.value.reason in ("bad-timestamp", "future-timestamp")
+        assert "here" in refused.value.message
 
 
 # -- 4. names people can tell apart ----------------------------------------------------------

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 
 from qa_desktop.core.api import RefusalReason, Refused, VerdictDraft
-from qa_desktop.core.verdicts import Citation, case_history, record_verdict
+from qa_desktop.core.verdicts import Citation, VerdictEvent, case_history, record_verdict
 from qa_desktop.core.workspace import Workspace
 from qa_desktop.demo import DEMO_PACK
 
@@ -152,3 +153,27 @@ def test_recording_runs_a_few_statements_and_never_checks_the_schema(ws: Workspa
     assert again.supersedes == event.id
     stored = case_history(ws.database_for_tests(), "t-0")
     assert stored == [event, again]
+
+
+def test_an_event_made_from_checked_fields_equals_the_one_its_constructor_makes() -> None:
+    """The bundle reader's fast path makes the same event, equal and hashed alike; a dict
+    with a field too many or too few is refused."""
+    made = VerdictEvent(
+        id="e-1",
+        case_id="c-1",
+        reviewer_id="r-1",
+        label="sp_reduce",
+        citations=(Citation("demo", "1.0.0", "sp-2", "quote"),),
+        notes="n",
+        time_on_case_ms=12,
+        created_at="2026-11-02T09:00:00.000Z",
+        confidence=3,
+    )
+    fields = {name: getattr(made, name) for name in VerdictEvent.__dataclass_fields__}
+    fast = VerdictEvent.from_checked(fields)
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    with pytest.raises(FrozenInstanceError):
+        fast.label = "other"  # type: ignore[misc]
+    for wrong in ({**fields, "extra": 1}, {k: v for k, v in fields.items() if k != "notes"}):
+        with pytest.raises(ValueError, match="not the fields of a verdict event"):
+            VerdictEvent.from_checked(wrong)

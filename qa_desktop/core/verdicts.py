@@ -129,11 +129,25 @@ class VerdictEvent:
         data["citations"] = tuple(Citation(**c) for c in json.loads(data["citations"] or "[]"))
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
+    @classmethod
+    def from_checked(cls, fields: dict[str, Any]) -> VerdictEvent:
+        """The event of ``fields``, a dict of exactly the event's fields whose values were
+        checked already (citations as a tuple of :class:`Citation`), made without the
+        frozen ``__init__``'s one guarded set per field: a bundle import makes 100,000."""
+        if fields.keys() != _EVENT_FIELD_NAMES:
+            raise ValueError(f"not the fields of a verdict event: {sorted(fields)}")
+        event = object.__new__(cls)
+        event.__dict__.update(fields)
+        return event
+
     def to_json(self) -> dict[str, Any]:
         """The event as plain JSON-ready data (citations as objects)."""
         data = asdict(self)
         data["citations"] = [asdict(c) for c in self.citations]
         return data
+
+
+_EVENT_FIELD_NAMES = frozenset(VerdictEvent.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,21 @@ events by id::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import operator
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlite_utils
 
 from ... import audit, keys, store
-from ...clock import utc_now_iso
+from ...clock import iso_utc_ms, utc_now_iso
 from ...errors import CancelCheck, check_cancelled
 from ...formats import bagit, zip_safety
 from ...formats.bagit import MANIFEST
@@ -84,9 +85,10 @@ _CASE_ID_AT = _COLUMNS.index("case_id")
 _CREATED_AT_AT = _COLUMNS.index("created_at")
 _SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+CREATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
 """An event's ``created_at`` as QA Desktop writes it (``clock.utc_now_iso``): RFC 3339, UTC,
-milliseconds. One form, so times compare as text the way they compare as times."""
+milliseconds, a time of day that exists. One form, so times compare as text the way they
+compare as times."""
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 """How far an event's ``created_at`` may be after the importer's clock. Later is refused
 (``future-timestamp``): a clock set in the future cannot make a verdict the newest for long."""
@@ -564,11 +566,11 @@ def _parse_event(
     number: int,
     data: dict[str, Any] | None,
     name: str = EVENTS,
-    latest: datetime | None = None,
+    latest: str | None = None,
 ) -> VerdictEvent:
     """The event on line ``number`` of ``name`` (``data``: the value proposed for it, see
-    :func:`_proposed_values`); ``latest``: the latest ``created_at`` taken (this clock +
-    MAX_CLOCK_AHEAD)."""
+    :func:`_proposed_values`); ``latest``: the latest ``created_at`` taken (by default
+    :func:`_latest_created_at`)."""
     problem = None
     if type(data) is dict and data.keys() == _EVENT_FIELDS:
         problem = _event_problem(data)
@@ -581,7 +583,8 @@ def _parse_event(
         problem = _event_problem(data)
     if problem:
         raise BundleRejected(RefusalReason.SCHEMA, f"{name} line {number}: {problem}")
-    _check_created_at(data["created_at"], f"{name} line {number}", latest)
+    if not _takes_created_at(data["created_at"], latest or _latest_created_at()):
+        _refuse_created_at(data["created_at"], f"{name} line {number}")
     if data["role"] not in _ROLES:
         raise BundleRejected(
             RefusalReason.UNKNOWN_ROLE,
@@ -589,7 +592,28 @@ def _parse_event(
         )
     cited = data["citations"]
     data = {**data, "citations": tuple(Citation(**c) for c in cited) if cited else ()}
-    return VerdictEvent(**data)
+    return VerdictEvent.from_checked(data)
+
+
+def _latest_created_at() -> str:
+    """The latest ``created_at`` an import takes: this machine's clock + MAX_CLOCK_AHEAD,
+    in the events' own form (so it compares as text)."""
+    return iso_utc_ms(datetime.now(UTC) + MAX_CLOCK_AHEAD)
+
+
+def _takes_created_at(value: str, latest: str) -> bool:
+    """True for a time QA Desktop writes (a day that exists) no later than ``latest``."""
+    shape = CREATED_AT.fullmatch(value)
+    return shape is not None and _is_day(shape[1]) and value <= latest
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
@@ -614,24 +638,20 @@ def _strictly_parsed_event(line: bytes, where: str) -> dict[str, Any]:
     return data
 
 
-def _check_created_at(value: str, where: str, latest: datetime | None = None) -> None:
-    """Refuse a time QA Desktop never writes, or one after ``latest`` (by default this
-    machine's clock + :data:`MAX_CLOCK_AHEAD`)."""
-    try:
-        if not CREATED_AT.fullmatch(value):
-            raise ValueError
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+def _refuse_created_at(value: str, where: str) -> NoReturn:
+    """The refusal of a ``created_at`` :func:`_takes_created_at` did not take: one QA
+    Desktop never writes, or one after the latest it takes."""
+    shape = CREATED_AT.fullmatch(value)
+    if shape is None or not _is_day(shape[1]):
         raise BundleRejected(
             RefusalReason.BAD_TIMESTAMP,
             f"{where}: created_at {value[:40]!r} is not a UTC time like 2026-01-31T09:30:00.000Z",
-        ) from None
-    if moment > (latest or datetime.now(UTC) + MAX_CLOCK_AHEAD):
-        raise BundleRejected(
-            RefusalReason.FUTURE_TIMESTAMP,
-            f"{where}: created_at {value} is more than {MAX_CLOCK_AHEAD.seconds // 60} minutes"
-            " after this computer's clock",
         )
+    raise BundleRejected(
+        RefusalReason.FUTURE_TIMESTAMP,
+        f"{where}: created_at {value} is more than {MAX_CLOCK_AHEAD.seconds // 60} minutes"
+        " after this computer's clock",
+    )
 
 
 def _event_problem(data: dict[str, Any]) -> str | None:
@@ -676,7 +696,7 @@ def _parse_events(
     if not lines:
         raise BundleRejected(RefusalReason.EMPTY, "the bundle holds no events")
     parsed = _proposed_values(lines)
-    latest = datetime.now(UTC) + MAX_CLOCK_AHEAD
+    latest = _latest_created_at()
     events = tuple(
         _parse_event(line, i, data, name, latest)
         for i, (line, data) in enumerate(zip(lines, parsed, strict=True), 1)
