@@ -146,6 +146,24 @@ def test_a_preview_of_a_case_with_a_stored_one_never_opens_its_media_file(
     assert opened.count(str(media_file.preview_path)) == 1
 
 
+def test_a_png_shows_its_stored_preview_too_and_without_one_waits_for_its_render(
+    imported: Workspace, opened: list[str]
+) -> None:
+    """Any stored image preview is shown (not only a JPEG's); a PNG without one gets no
+    preview, since decoding it small costs its full decode: the full render shows it."""
+    case = the_case(imported, "png-0")
+    media_file = stored(imported, "png-0")
+    assert render.can_preview(case)
+    shown = preview_case(case, imported.queue.open_media, FilterSettings(blur_level=3))
+    assert shown is not None and shown.preview and shown.blurred is not None
+    assert str(media_file.path) not in opened
+    media_file.preview_path.unlink()  # as an import before stored previews left it
+    opened.clear()
+    assert preview_case(case, imported.queue.open_media, FilterSettings()) is None
+    assert str(media_file.path) not in opened
+    assert not media_file.preview_path.exists()  # nothing made from a full decode
+
+
 def test_a_case_imported_before_previews_gets_its_preview_the_first_time_it_shows(
     imported: Workspace, opened: list[str]
 ) -> None:

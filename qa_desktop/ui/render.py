@@ -232,8 +232,15 @@ def render_case(
 
 
 def can_preview(case: Case) -> bool:
-    """Whether a quick preview helps: a still JPEG (decoded at a reduced DCT scale)."""
-    return case.content_type == "image" and bool(case.media) and case.media[0].mime == "image/jpeg"
+    """Whether a quick preview may help: a still image (its stored preview, or for a JPEG
+    without one a decode at a reduced DCT scale)."""
+    return case.content_type == "image" and bool(case.media)
+
+
+def _decodes_small(case: Case) -> bool:
+    """Whether the image decodes at a reduced size for much less than a full decode: only a
+    JPEG does (any other preview without a stored one would cost the full render's decode)."""
+    return case.media[0].mime == "image/jpeg"
 
 
 def preview_case(
@@ -274,6 +281,8 @@ def make_preview(
             log.warning("case %s: %s", case.id, exc)
             small = None
         if small is None:
+            if not _decodes_small(case):
+                return None, None
             small = decode_image_for_display(stored, PREVIEW_MAX_SIDE, cancelled=cancelled)
             store = _storer(case.id, stored, small)
         blurred = to_qimage(apply_filters(small, settings))
@@ -508,7 +517,7 @@ class RenderCache(QObject):
 
         ``ahead``: 0 for the case on screen (its jobs go before everything asked for
         earlier), 1, 2, ... for the cases prefetched after it, in the same round.
-        ``preview``: also make a quick preview first (a still JPEG; the case on screen and
+        ``preview``: also make a quick preview first (a still image; the case on screen and
         the next one only)."""
         if ahead == 0 and not self._opening:
             self._round += 1
