@@ -58,7 +58,12 @@ def test_a_byte_budget_splits_and_an_event_over_it_stays_unsent(
     result = bundles.export_bundle(
         ana.database_for_tests(), ana.trust.identity(PASSPHRASE), tmp_path / "out", max_bytes=2500
     )
-    assert result is not None and len(result.paths) >= 3
+    # Six ~800-byte events (the digits of each time on case vary) need two or three bundles.
+    assert result is not None and len(result.paths) >= 2
+    for path in result.paths:
+        with zipfile.ZipFile(path) as archive:
+            events = [i for i in archive.infolist() if i.filename.endswith("/data/events.jsonl")]
+            assert len(events) == 1 and events[0].file_size <= 2500, path
     assert big.id in result.undeliverable
     assert big.id not in _exported(ana) and set(small) <= _exported(ana)
     reports = bo.bundles.import_files(list(result.paths))
