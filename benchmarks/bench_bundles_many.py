@@ -190,6 +190,5 @@ def run(tmp: Path) -> list[str]:
         " hashes it, the baseline's own work, then inserts the rows; inserting them alone"
         f" (nothing parsed or checked) takes {statistics.median(inserts):.2f} s"
         f" ({min(inserts):.2f}-{max(inserts):.2f}), so no import beats baseline/(baseline +"
-        " insert) = ratio "
-        + _spread([b / (b + i) for b, i in zip(base, inserts, strict=True)]),
+        " insert) = ratio " + _spread([b / (b + i) for b, i in zip(base, inserts, strict=True)]),
     ]
