@@ -978,8 +978,8 @@ def _migration_18(db: sqlite_utils.Database) -> None:
 def _id_suffixes_sql(id_column: str, seq_column: str, source: str) -> str:
     """A SELECT of (suffix, seq): each suffix of ``id_column`` (ASCII lower-cased, as
     ``LIKE`` folds) at least :data:`ID_SUFFIX_MIN` characters long, for the rows of
-    ``source`` (a FROM clause's tail, e.g. ``cases WHERE seq > ?`` or ``(SELECT NEW.id
-    AS id, NEW.seq AS seq)``)."""
+    ``source`` (a table, or a parenthesised SELECT such as ``(SELECT NEW.id AS id, NEW.seq
+    AS seq)``, with those two columns)."""
     return (
         f"SELECT lower(substr(c.{id_column}, n.k)), c.{seq_column} FROM {source} c"
         " JOIN (WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n"
@@ -1005,6 +1005,10 @@ def _migration_21(db: sqlite_utils.Database) -> None:
     starts with it, one range of the index, whose cost is its matches. ``case_find`` (the
     trigram index, migration 18) keeps text and tags only. Triggers keep both, and the insert
     trigger stands aside for a bulk writer (:func:`find_index_deferred`), as before.
+
+    The price is a row an id character: a suffix is nearly always a key of its own, where
+    trigrams share a few long lists (indexing 100k 12-character ids takes about 1 s more
+    than their trigrams did; the migration takes about 8 s at 1M cases).
     """
     new, old = _tags_text("NEW.tags"), _tags_text("OLD.tags")
     new_ids = _id_suffixes_sql("id", "seq", "(SELECT NEW.id AS id, NEW.seq AS seq)")
@@ -1058,8 +1062,8 @@ def _migration_21(db: sqlite_utils.Database) -> None:
 def find_index_deferred(db: sqlite_utils.Database) -> Iterator[Callable[[], None]]:
     """Inside a transaction: cases inserted in the block are added to the find indexes
     (``case_find`` and ``case_id_suffixes``, migrations 18 and 21) by one statement each,
-    not one by one by the trigger. Other
-    connections never see the marker (it lives and dies in the transaction).
+    not one by one by the trigger. Other connections never see the marker (it lives and
+    dies in the transaction).
 
     The block gets a callable that indexes the cases inserted so far (a bulk writer calls it
     after each chunk: the statement runs without Python's GIL, so other threads work
