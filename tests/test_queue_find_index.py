@@ -153,12 +153,15 @@ def test_an_imported_batch_is_indexed_at_the_end_of_its_transaction(tmp_path: Pa
             for i in range(30)
         ]
         conn = ws.database_for_tests().conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()
         seen: list[str] = []
         conn.set_trace_callback(seen.append)
         try:
             ws.batches.import_batch(write_batch(tmp_path / "more", records, batch_id="more"))
         finally:
             conn.set_trace_callback(None)
+        assert conn.execute("PRAGMA cache_size").fetchone() == cache  # the bulk cache is gone
+        assert [s for s in seen if s.startswith("PRAGMA cache_size = -")]
         assert not [s for s in seen if "TRIGGER cases_find_insert" in s]
         assert len([s for s in seen if s.startswith("INSERT INTO case_find")]) == 1
         assert len([s for s in seen if s.startswith("INSERT INTO case_id_suffixes")]) == 1
