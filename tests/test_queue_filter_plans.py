@@ -160,12 +160,24 @@ def test_filtered_counts_and_positions_cost_their_matches_not_the_cases(
 
 
 @pytest.mark.slow
-def test_a_find_is_a_lookup_in_the_trigram_index(decided_queue: Workspace) -> None:
-    """A find of three characters or more asks ``case_find`` which cases hold the text and
-    reads only those: its count, first page and a position cost their matches, and give
-    what the substring match over every case gives."""
+def test_a_find_is_a_lookup_in_its_indexes(decided_queue: Workspace) -> None:
+    """A find of three characters or more asks the id suffixes (one range of their primary
+    key) and ``case_find`` (text and tags) which cases hold the text and reads only those:
+    its count, first page and a position cost their matches, and give what the substring
+    match over every case gives. Ids are not in the trigram index: their trigrams (``c00``,
+    ``000``) are in most ids, so looking an id up there walked lists as long as the queue."""
     ws = decided_queue
     db = ws.database_for_tests()
+    page = _statements(ws, lambda: ws.queue.page(filter=QueueFilter(text="c00123")))
+    plan = [str(row[-1]) for row in db.execute("EXPLAIN QUERY PLAN " + page[0])]
+    assert any(
+        re.match(r"SEARCH case_id_suffixes USING PRIMARY KEY \(suffix>\? AND suffix<\?\)", step)
+        for step in plan
+    ), plan
+    assert any(re.match(r"SCAN case_find VIRTUAL TABLE INDEX 0:M", step) for step in plan), plan
+    assert not _scans_of_cases(ws, page[0]), plan
+    in_trigrams = "SELECT COUNT(*) FROM case_find WHERE case_find MATCH ?"
+    assert db.execute(in_trigrams, ['"c00"']).fetchone()[0] == 0
     for text, expected in (("no such text", []), ("C00123", range(12300, 12400))):
         only = QueueFilter(text=text)
         ids = [f"c{i:07d}" for i in expected]

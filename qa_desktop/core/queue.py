@@ -270,18 +270,44 @@ def _where(filter: QueueFilter | None, extra: list[str] | None = None) -> tuple[
             )
             params["f_text"] = "%" + _escape_like(filter.text) + "%"
             if len(filter.text) >= FIND_INDEX_MIN:
-                # The trigram index finds every case that could match (it folds case at
-                # least as widely as LIKE does); the LIKE above keeps the exact meaning.
+                # The ids whose suffixes start with the text (exact), and the cases whose
+                # text or tags the trigram index says could hold it (it folds case at least
+                # as widely as LIKE does): the LIKE above keeps the exact meaning.
+                low, high = id_suffix_range(filter.text)
+                below = " AND suffix < :f_high" if high is not None else ""
                 clauses.append(
-                    "q.seq IN (SELECT rowid FROM case_find WHERE case_find MATCH :f_find)"
+                    "q.seq IN (SELECT seq FROM case_id_suffixes WHERE suffix >= :f_low"
+                    f"{below} UNION ALL"
+                    " SELECT rowid FROM case_find WHERE case_find MATCH :f_find)"
                 )
+                params.update(f_low=low, f_high=high)
                 params["f_find"] = '"' + filter.text.replace('"', '""') + '"'
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 FIND_INDEX_MIN = 3
-"""A find of this many characters or more is looked up in the trigram index ``case_find``
-(migration 18); a shorter one reads every case."""
+"""A find of this many characters or more is looked up in the id suffixes
+(``case_id_suffixes``, migration 21) and the trigram index of texts and tags
+(``case_find``, migration 18); a shorter one reads every case."""
+
+
+def id_suffix_range(text: str) -> tuple[str, str | None]:
+    """The range of ``case_id_suffixes`` (migration 21) whose suffixes start with ``text``
+    folded as ``LIKE`` and SQLite's ``lower()`` fold it (ASCII letters only): ``low <=
+    suffix < high``, no upper bound when ``high`` is None. Suffixes compare as UTF-8 bytes,
+    in code point order, so the bound is ``text`` with its last character raised by one
+    (past the surrogates, which UTF-8 cannot hold; a last U+10FFFF is dropped first)."""
+    low = text.translate(_ASCII_LOWER)
+    stem = low.rstrip("\U0010ffff")
+    if not stem:
+        return low, None
+    after = ord(stem[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:
+        after = 0xE000
+    return low, stem[:-1] + chr(after)
+
+
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
 def _escape_like(text: str) -> str:
