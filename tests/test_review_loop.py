@@ -201,6 +201,7 @@ def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> No
     qtbot.waitUntil(
         lambda: (
             window.review.viewer.image_view._rendered is not None
+            and not window.review.viewer.image_view._rendered.preview
             and window.review.viewer.image_view._rendered.settings.grayscale
         ),
         timeout=10000,

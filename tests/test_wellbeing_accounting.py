@@ -73,7 +73,12 @@ def test_revealing_a_grayscale_case_keeps_it_grey(
     view = window.review.viewer.image_view
     key(qtbot, window, Qt.Key.Key_G)  # the case is now under grayscale
     qtbot.waitUntil(
-        lambda: view._rendered is not None and view._rendered.settings.grayscale, timeout=10000
+        lambda: (
+            view._rendered is not None
+            and not view._rendered.preview  # the full render, not its preview
+            and view._rendered.settings.grayscale
+        ),
+        timeout=10000,
     )
     key(qtbot, window, Qt.Key.Key_T)
     assert view.revealed
@@ -83,7 +88,11 @@ def test_revealing_a_grayscale_case_keeps_it_grey(
     assert np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
     key(qtbot, window, Qt.Key.Key_G)  # the reviewer turns it off: colour comes back
     qtbot.waitUntil(
-        lambda: view._rendered is not None and not view._rendered.settings.grayscale,
+        lambda: (
+            view._rendered is not None
+            and not view._rendered.preview
+            and not view._rendered.settings.grayscale
+        ),
         timeout=10000,
     )
     key(qtbot, window, Qt.Key.Key_T)

@@ -138,6 +138,7 @@ def test_filter_keys_apply_to_this_case_only(qtbot: QtBot, batch: Workspace) -> 
         qtbot.waitUntil(
             lambda: (
                 window.review.viewer.image_view._rendered is not None
+                and not window.review.viewer.image_view._rendered.preview
                 and window.review.viewer.image_view._rendered.settings == window.review.case_filters
             ),
             timeout=10000,
