@@ -22,9 +22,10 @@ from typing import Any
 
 import sqlite_utils
 
-from ... import audit, keys, store
+from ... import audit, event_json, keys, store
 from ...clock import utc_now_iso
 from ...errors import CancelCheck, check_cancelled
+from ...event_json import with_citations
 from ...formats import bagit, zip_safety
 from ...formats.bagit import MANIFEST
 from ...formats.canonical import (
@@ -79,9 +80,6 @@ _ROLES = frozenset(role.value for role in Role)
 _COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
 _CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
 _CITATIONS_AT = _COLUMNS.index("citations")
-_ID_AT = _COLUMNS.index("id")
-_CASE_ID_AT = _COLUMNS.index("case_id")
-_CREATED_AT_AT = _COLUMNS.index("created_at")
 _SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -152,6 +150,8 @@ class _Planned:
     prev_head: str
     skipped: list[str]
     cursor: tuple[str, str]
+    last: bool
+    """No events are left after ``cursor``: the next plan would find none."""
 
 
 class _Overtaken(Exception):
@@ -230,6 +230,8 @@ def export_bundle(
             undeliverable.extend(plan.skipped)
             if not plan.ids:
                 cursor = plan.cursor
+                if plan.last:
+                    break
                 continue
             try:
                 done = _write_one(
@@ -250,6 +252,8 @@ def export_bundle(
             written.append(done)
             exported += len(plan.ids)
             cursor = plan.cursor
+            if plan.last:
+                break
     if not written:
         return None
     path, bundle_id, seq = written[-1]
@@ -270,7 +274,9 @@ def _plan(
 ) -> _Planned | None:
     """The next bundle's events (after ``cursor``), sequence number and chain start:
     verdicts, calibration votes, or (``kind`` None, a version-1 export) both."""
-    candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events, kind)
+    candidates, more = _unexported_events(
+        db, identity.reviewer_id, since, upto, cursor, max_events, kind
+    )
     if not candidates:
         return None
     ids: list[str] = []
@@ -279,25 +285,32 @@ def _plan(
     skipped: list[str] = []
     size = 0
     last = cursor
-    for values in candidates:
-        line = _row_bytes(values)
-        event_id, created_at = values[_ID_AT], values[_CREATED_AT_AT]
+    taken = 0
+    for rowid, event_id, case_id, created_at, citations, text in candidates:
+        line = (
+            with_citations(text.encode("utf-8"), citations)
+            if text is not None
+            else _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
+        )
         if len(line) + 1 > max_bytes:
             if not ids:
                 skipped.append(event_id)
                 last = (created_at, event_id)
+                taken += 1
                 continue
             break
         if size + len(line) + 1 > max_bytes:
             break
         ids.append(event_id)
-        case_ids.add(values[_CASE_ID_AT])
+        case_ids.add(case_id)
         lines.append(line)
         size += len(line) + 1
         last = (created_at, event_id)
+        taken += 1
     start, prev_head = ledger.latest_chain_point(db, identity.key_id)
     seq = ledger.next_seq(db, identity.key_id)
-    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last)
+    every = taken == len(candidates) and not more
+    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last, every)
 
 
 def _write_one(
@@ -362,9 +375,10 @@ def _write_one(
                 len(plan.lines),
                 "export",
             )
-            db.conn.executemany(
-                "INSERT INTO exported_events (event_id, bundle_id) VALUES (?, ?)",
-                [(event_id, bundle_id) for event_id in ids],
+            db.execute(
+                "INSERT INTO exported_events (event_id, bundle_id)"
+                " SELECT value, ? FROM json_each(?)",
+                [bundle_id, json.dumps(ids)],
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             ledger.begin_export(db, bundle_id, tmp, final)
@@ -423,13 +437,17 @@ def _unexported_events(
     cursor: tuple[str, str],
     limit: int,
     kind: str | None = KIND_VERDICTS,
-) -> list[tuple[Any, ...]]:
+) -> tuple[list[tuple[Any, ...]], bool]:
     """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
     among those that existed when the export started (rowid <= ``upto``): verdicts, or
     calibration votes (``kind``), or both (None). A local session's votes and rulings
-    (``local_sessions``: the demo's) are never exported."""
+    (``local_sessions``: the demo's) are never exported.
+
+    Each is ``(rowid, id, case_id, created_at, citations column, line)``: ``line`` its
+    canonical JSON built by SQLite (:mod:`...event_json`; None when a value is not plain);
+    and whether there are more after them."""
     sql = (
-        f"{_SELECT_EVENT} WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        "SELECT v.rowid FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
         " AND (v.session_id IS NULL"
@@ -443,8 +461,22 @@ def _unexported_events(
         sql += " AND v.created_at >= ?"
         params.append(since)
     sql += " ORDER BY v.created_at, v.id LIMIT ?"
-    params.append(limit)
-    return db.execute(sql, params).fetchall()
+    params.append(limit + 1)
+    rowids = [row[0] for row in db.execute(sql, params)]
+    more = len(rowids) > limit
+    del rowids[limit:]
+    # Then the lines of just these (a line for every candidate the sort saw cost twice as
+    # much); verdict rows never change, so they are the rows the first query found.
+    found = {
+        row[0]: row
+        for row in db.execute(
+            "SELECT v.rowid, v.id, v.case_id, v.created_at, v.citations,"
+            f" {event_json.line_sql()} FROM verdicts v"
+            " WHERE v.rowid IN (SELECT value FROM json_each(?))",
+            [json.dumps(rowids)],
+        )
+    }
+    return [found[rowid] for rowid in rowids], more
 
 
 def _row_bytes(values: tuple[Any, ...]) -> bytes:
@@ -466,16 +498,11 @@ def _row_bytes(values: tuple[Any, ...]) -> bytes:
 def _batch_ids(db: sqlite_utils.Database, cases: set[str]) -> str:
     """The batches of ``cases``, sorted, space-separated (bag-info.txt's ``Batch-Ids``)."""
     # Not sorted: one sort of 50k ids held the GIL for 23-40 ms at a time (issue 15).
-    case_ids = list(cases)
-    found: set[str] = set()
-    for i in range(0, len(case_ids), 500):
-        chunk = case_ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0]
-            for r in db.execute(f"SELECT DISTINCT batch_id FROM cases WHERE id IN ({marks})", chunk)
-        )
-    return " ".join(sorted(found))
+    found = db.execute(
+        "SELECT DISTINCT batch_id FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(cases))],
+    )
+    return " ".join(sorted(row[0] for row in found))
 
 
 # -- verifying ------------------------------------------------------------------------------
