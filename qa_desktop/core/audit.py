@@ -108,6 +108,14 @@ def chain_head(prev_hash: str, event_hashes: Iterable[str]) -> str:
     return head.hex()
 
 
+def chain_head_of_digests(prev_hash: str, event_digests: Iterable[bytes]) -> str:
+    """:func:`chain_head` of the events' SHA-256 digests as bytes, not hex."""
+    head = bytes.fromhex(prev_hash)
+    for digest in event_digests:
+        head = hashlib.sha256(head + digest).digest()
+    return head.hex()
+
+
 def chain_links(prev_hash: str, event_hashes: Iterable[str]) -> Iterator[str]:
     """Each head in turn from ``prev_hash`` on, appending ``event_hashes`` in order (what
     :func:`link` gives, without turning each head back and forth between hex and bytes)."""

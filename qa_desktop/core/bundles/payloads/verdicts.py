@@ -150,8 +150,8 @@ class _Planned:
     prev_head: str
     skipped: list[str]
     cursor: tuple[str, str]
-    last: bool
-    """No events are left after ``cursor``: the next plan would find none."""
+    taken: int
+    """How many of the pending events this plan went through (taken or skipped)."""
 
 
 class _Overtaken(Exception):
@@ -167,7 +167,7 @@ def verdict_payload(
     """The ``data/`` files of a verdict (or calibration) bundle: events (one JSON line
     each) and checkpoint."""
     return {
-        events_file: b"".join(line + b"\n" for line in lines),
+        events_file: b"\n".join(lines) + b"\n" if lines else b"",
         CHECKPOINT: dumps_canonical(checkpoint.to_json()) + b"\n",
     }
 
@@ -217,21 +217,23 @@ def export_bundle(
     kinds = (None,) if format_version < 2 else (KIND_VERDICTS, KIND_CALIBRATION)
     for kind in kinds:
         cursor = ("", "")
+        pending: list[int] | None = None
         while True:
+            if pending is None:  # one look for every event of this kind, not one a bundle
+                pending = _unexported_rowids(db, identity.reviewer_id, since, upto, cursor, kind)
             budget = max_bytes
             if attached and not written:
                 budget = min(
                     budget,
                     zip_safety.BUNDLE_LIMITS.max_archive_bytes - sum(m[2] for m in attached),
                 )
-            plan = _plan(db, identity, since, upto, cursor, max_events, max(budget, 1), kind)
+            plan = _plan(db, identity, pending, cursor, max_events, max(budget, 1))
             if plan is None:
                 break
             undeliverable.extend(plan.skipped)
             if not plan.ids:
                 cursor = plan.cursor
-                if plan.last:
-                    break
+                del pending[: plan.taken]
                 continue
             try:
                 done = _write_one(
@@ -248,12 +250,12 @@ def export_bundle(
                 overtaken += 1
                 if overtaken > 20:
                     raise RuntimeError("another export kept taking the same events") from None
+                pending = None  # look again
                 continue
             written.append(done)
             exported += len(plan.ids)
             cursor = plan.cursor
-            if plan.last:
-                break
+            del pending[: plan.taken]
     if not written:
         return None
     path, bundle_id, seq = written[-1]
@@ -265,20 +267,16 @@ def export_bundle(
 def _plan(
     db: sqlite_utils.Database,
     identity: keys.Identity,
-    since: str | None,
-    upto: int,
+    pending: list[int],
     cursor: tuple[str, str],
     max_events: int,
     max_bytes: int,
-    kind: str | None = KIND_VERDICTS,
 ) -> _Planned | None:
-    """The next bundle's events (after ``cursor``), sequence number and chain start:
-    verdicts, calibration votes, or (``kind`` None, a version-1 export) both."""
-    candidates, more = _unexported_events(
-        db, identity.reviewer_id, since, upto, cursor, max_events, kind
-    )
-    if not candidates:
+    """The next bundle's events (the first of ``pending``, the rowids of the events still to
+    export, in order; ``cursor`` is the last one exported), sequence number and chain start."""
+    if not pending:
         return None
+    candidates = _event_lines(db, pending[:max_events])
     ids: list[str] = []
     case_ids: set[str] = set()
     lines: list[bytes] = []
@@ -287,11 +285,12 @@ def _plan(
     last = cursor
     taken = 0
     for rowid, event_id, case_id, created_at, citations, text in candidates:
-        line = (
-            with_citations(text.encode("utf-8"), citations)
-            if text is not None
-            else _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
-        )
+        if text is None:
+            line = _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
+        elif citations == "[]":
+            line = text.encode("utf-8")
+        else:
+            line = with_citations(text.encode("utf-8"), citations)
         if len(line) + 1 > max_bytes:
             if not ids:
                 skipped.append(event_id)
@@ -309,8 +308,7 @@ def _plan(
         taken += 1
     start, prev_head = ledger.latest_chain_point(db, identity.key_id)
     seq = ledger.next_seq(db, identity.key_id)
-    every = taken == len(candidates) and not more
-    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last, every)
+    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last, taken)
 
 
 def _write_one(
@@ -325,14 +323,15 @@ def _write_one(
 ) -> tuple[Path, str, int]:
     """Write, record (pending), rename into place and mark done one bundle."""
     bundle_id = str(uuid.uuid4())
-    hashes = [hashlib.sha256(line).hexdigest() for line in plan.lines]
+    digests = [hashlib.sha256(line).digest() for line in plan.lines]
+    hashes = [digest.hex() for digest in digests]
     checkpoint = Checkpoint(
         key_id=identity.key_id,
         reviewer_id=identity.reviewer_id,
         start=plan.start,
         prev_head=plan.prev_head,
         count=plan.start + len(plan.lines),
-        head=audit.chain_head(plan.prev_head, hashes),
+        head=audit.chain_head_of_digests(plan.prev_head, digests),
         created=utc_now_iso(),
     )
     info = {"Event-Count": str(len(plan.lines)), "Batch-Ids": _batch_ids(db, plan.case_ids)}
@@ -429,23 +428,18 @@ def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]
     return members
 
 
-def _unexported_events(
+def _unexported_rowids(
     db: sqlite_utils.Database,
     reviewer_id: str,
     since: str | None,
     upto: int,
     cursor: tuple[str, str],
-    limit: int,
     kind: str | None = KIND_VERDICTS,
-) -> tuple[list[tuple[Any, ...]], bool]:
-    """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
-    among those that existed when the export started (rowid <= ``upto``): verdicts, or
-    calibration votes (``kind``), or both (None). A local session's votes and rulings
-    (``local_sessions``: the demo's) are never exported.
-
-    Each is ``(rowid, id, case_id, created_at, citations column, line)``: ``line`` its
-    canonical JSON built by SQLite (:mod:`...event_json`; None when a value is not plain);
-    and whether there are more after them."""
+) -> list[int]:
+    """The rowids of the reviewer's unexported events after ``cursor`` (created_at, id), in
+    that order, among those that existed when the export started (rowid <= ``upto``):
+    verdicts, or calibration votes (``kind``), or both (None). A local session's votes and
+    rulings (``local_sessions``: the demo's) are never exported."""
     sql = (
         "SELECT v.rowid FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
@@ -460,13 +454,15 @@ def _unexported_events(
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
-    sql += " ORDER BY v.created_at, v.id LIMIT ?"
-    params.append(limit + 1)
-    rowids = [row[0] for row in db.execute(sql, params)]
-    more = len(rowids) > limit
-    del rowids[limit:]
-    # Then the lines of just these (a line for every candidate the sort saw cost twice as
-    # much); verdict rows never change, so they are the rows the first query found.
+    sql += " ORDER BY v.created_at, v.id"
+    return [row[0] for row in db.execute(sql, params)]
+
+
+def _event_lines(db: sqlite_utils.Database, rowids: list[int]) -> list[tuple[Any, ...]]:
+    """``(rowid, id, case_id, created_at, citations column, line)`` of these events, in
+    this order: ``line`` their canonical JSON built by SQLite (:mod:`...event_json`; None
+    when a value is not plain). Verdict rows never change, so they are the rows a look
+    for their rowids found."""
     found = {
         row[0]: row
         for row in db.execute(
@@ -476,7 +472,7 @@ def _unexported_events(
             [json.dumps(rowids)],
         )
     }
-    return [found[rowid] for rowid in rowids], more
+    return [found[rowid] for rowid in rowids]
 
 
 def _row_bytes(values: tuple[Any, ...]) -> bytes:
