@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 import rfc8785
+import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa_desktop.core import event_json
 from qa_desktop.core.formats.canonical import INT_MAX, StrictJSONError
 from qa_desktop.core.verdicts import Citation, VerdictEvent
+from qa_desktop.core.workspace import Workspace
 
 _FIELDS = tuple(VerdictEvent.__dataclass_fields__)
 _CITATION_FIELDS = tuple(Citation.__dataclass_fields__)
@@ -94,11 +96,19 @@ def _plain(value: Any) -> bool:
     return value is None or type(value) is str or (type(value) is int and abs(value) <= INT_MAX)
 
 
-def test_sqlite_lines_are_the_reference_encoders(tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", ["typeless", "declared"])
+def test_sqlite_lines_are_the_reference_encoders(tmp_path: Path, table: str) -> None:
+    """Typeless columns hold any value, so every column is checked; the app's declared
+    types (TEXT affinity: only text, null or a blob) let most checks go."""
     assert event_json.sqlite_writes_canonical()
+    ws = Workspace.open(tmp_path / "app")
+    declared = ws.database_for_tests().execute("PRAGMA table_info(verdicts)").fetchall()
+    ws.close()
+    types = {row[1]: row[2] if table == "declared" else "" for row in declared}
+    assert set(types) == set(_FIELDS)
     conn = sqlite3.connect(tmp_path / "rows.db", isolation_level=None)
-    conn.execute(f"CREATE TABLE verdicts ({', '.join(_FIELDS)})")  # no affinity: any type
-
+    conn.execute(f"CREATE TABLE verdicts ({', '.join(f'{f} {types[f]}' for f in _FIELDS)})")
+    db = sqlite_utils.Database(conn)
     written = []
 
     @settings(max_examples=400, deadline=None)
@@ -109,12 +119,18 @@ def test_sqlite_lines_are_the_reference_encoders(tmp_path: Path) -> None:
             f"INSERT INTO verdicts VALUES ({', '.join('?' * len(_FIELDS))})",
             [row[f] for f in _FIELDS],
         )
-        citations, text = conn.execute(
-            f"SELECT v.citations, {event_json.line_sql()} FROM verdicts v"
-        ).fetchone()
         stored = dict(zip(_FIELDS, conn.execute("SELECT * FROM verdicts").fetchone(), strict=True))
+        try:
+            citations, text = conn.execute(
+                f"SELECT v.citations, {event_json.line_sql(db)} FROM verdicts v"
+            ).fetchone()
+        except sqlite3.Error:  # a blob in a text column: the export asks again without
+            assert any(type(v) is bytes for v in stored.values())
+            return
         scalars_plain = all(_plain(v) for f, v in stored.items() if f != "citations")
-        assert (text is not None) == (scalars_plain and type(stored["citations"]) is str)
+        # Citations are spliced in by Python, so a declared table does not check them.
+        readable = type(stored["citations"]) is str or table == "declared"
+        assert (text is not None) == (scalars_plain and readable)
         if text is None:
             return  # the Python path's (tests/test_bundle_fast_paths.py)
         written.append(citations)
@@ -128,7 +144,7 @@ def test_sqlite_lines_are_the_reference_encoders(tmp_path: Path) -> None:
     check()
     conn.close()
     assert len(written) > 100  # most examples went through SQLite's JSON
-    assert sum(type(c) is str and c.lstrip("[\n ").startswith("{") for c in written) > 100
+    assert sum(type(c) is str and c.lstrip("[\n ").startswith("{") for c in written) > 40
 
 
 def test_an_sqlite_that_escaped_differently_would_not_be_used(

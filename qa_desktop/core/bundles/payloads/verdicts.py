@@ -14,6 +14,7 @@ import hashlib
 import json
 import operator
 import re
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -463,15 +464,15 @@ def _event_lines(db: sqlite_utils.Database, rowids: list[int]) -> list[tuple[Any
     this order: ``line`` their canonical JSON built by SQLite (:mod:`...event_json`; None
     when a value is not plain). Verdict rows never change, so they are the rows a look
     for their rowids found."""
-    found = {
-        row[0]: row
-        for row in db.execute(
-            "SELECT v.rowid, v.id, v.case_id, v.created_at, v.citations,"
-            f" {event_json.line_sql()} FROM verdicts v"
-            " WHERE v.rowid IN (SELECT value FROM json_each(?))",
-            [json.dumps(rowids)],
-        )
-    }
+    sql = (
+        "SELECT v.rowid, v.id, v.case_id, v.created_at, v.citations, {} FROM verdicts v"
+        " WHERE v.rowid IN (SELECT value FROM json_each(?))"
+    )
+    params = [json.dumps(rowids)]
+    try:
+        found = {row[0]: row for row in db.execute(sql.format(event_json.line_sql(db)), params)}
+    except sqlite3.Error:  # a blob in a text column: the Python path says what is wrong
+        found = {row[0]: row for row in db.execute(sql.format("NULL"), params)}
     return [found[rowid] for rowid in rowids]
 
 
