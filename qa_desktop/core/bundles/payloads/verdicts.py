@@ -278,6 +278,28 @@ def _plan(
     if not pending:
         return None
     candidates = _event_lines(db, pending[:max_events])
+    every_line = [
+        _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
+        if text is None
+        else text.encode("utf-8")
+        if citations == "[]"
+        else with_citations(text.encode("utf-8"), citations)
+        for rowid, _, _, _, citations, text in candidates
+    ]
+    start, prev_head = ledger.latest_chain_point(db, identity.key_id)
+    seq = ledger.next_seq(db, identity.key_id)
+    if sum(map(len, every_line)) + len(every_line) <= max_bytes:  # all fit (the usual case)
+        return _Planned(
+            [row[1] for row in candidates],
+            {row[2] for row in candidates},
+            every_line,
+            seq,
+            start,
+            prev_head,
+            [],
+            (candidates[-1][3], candidates[-1][1]),
+            len(candidates),
+        )
     ids: list[str] = []
     case_ids: set[str] = set()
     lines: list[bytes] = []
@@ -285,13 +307,7 @@ def _plan(
     size = 0
     last = cursor
     taken = 0
-    for rowid, event_id, case_id, created_at, citations, text in candidates:
-        if text is None:
-            line = _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
-        elif citations == "[]":
-            line = text.encode("utf-8")
-        else:
-            line = with_citations(text.encode("utf-8"), citations)
+    for (_, event_id, case_id, created_at, _, _), line in zip(candidates, every_line, strict=True):
         if len(line) + 1 > max_bytes:
             if not ids:
                 skipped.append(event_id)
@@ -307,8 +323,6 @@ def _plan(
         size += len(line) + 1
         last = (created_at, event_id)
         taken += 1
-    start, prev_head = ledger.latest_chain_point(db, identity.key_id)
-    seq = ledger.next_seq(db, identity.key_id)
     return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last, taken)
 
 
