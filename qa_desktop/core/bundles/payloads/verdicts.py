@@ -168,7 +168,7 @@ def verdict_payload(
     """The ``data/`` files of a verdict (or calibration) bundle: events (one JSON line
     each) and checkpoint."""
     return {
-        events_file: b"\n".join(lines) + b"\n" if lines else b"",
+        events_file: b"\n".join([*lines, b""]) if lines else b"",  # a newline after each
         CHECKPOINT: dumps_canonical(checkpoint.to_json()) + b"\n",
     }
 
