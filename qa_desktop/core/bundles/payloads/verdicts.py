@@ -15,6 +15,7 @@ import hashlib
 import json
 import operator
 import re
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,9 +24,10 @@ from typing import Any, NoReturn
 
 import sqlite_utils
 
-from ... import audit, keys, store
+from ... import audit, event_json, keys, store
 from ...clock import iso_utc_ms, utc_now_iso
 from ...errors import CancelCheck, check_cancelled
+from ...event_json import with_citations
 from ...formats import bagit, zip_safety
 from ...formats.bagit import MANIFEST
 from ...formats.canonical import (
@@ -80,9 +82,6 @@ _ROLES = frozenset(role.value for role in Role)
 _COLUMNS = tuple(VerdictEvent.__dataclass_fields__)
 _CITATION_COLUMNS = tuple(Citation.__dataclass_fields__)
 _CITATIONS_AT = _COLUMNS.index("citations")
-_ID_AT = _COLUMNS.index("id")
-_CASE_ID_AT = _COLUMNS.index("case_id")
-_CREATED_AT_AT = _COLUMNS.index("created_at")
 _SELECT_EVENT = f"SELECT {', '.join('v.' + c for c in _COLUMNS)} FROM verdicts v"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 CREATED_AT = re.compile(r"(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
@@ -154,6 +153,8 @@ class _Planned:
     prev_head: str
     skipped: list[str]
     cursor: tuple[str, str]
+    taken: int
+    """How many of the pending events this plan went through (taken or skipped)."""
 
 
 class _Overtaken(Exception):
@@ -169,7 +170,7 @@ def verdict_payload(
     """The ``data/`` files of a verdict (or calibration) bundle: events (one JSON line
     each) and checkpoint."""
     return {
-        events_file: b"".join(line + b"\n" for line in lines),
+        events_file: b"\n".join([*lines, b""]) if lines else b"",  # a newline after each
         CHECKPOINT: dumps_canonical(checkpoint.to_json()) + b"\n",
     }
 
@@ -219,19 +220,23 @@ def export_bundle(
     kinds = (None,) if format_version < 2 else (KIND_VERDICTS, KIND_CALIBRATION)
     for kind in kinds:
         cursor = ("", "")
+        pending: list[int] | None = None
         while True:
+            if pending is None:  # one look for every event of this kind, not one a bundle
+                pending = _unexported_rowids(db, identity.reviewer_id, since, upto, cursor, kind)
             budget = max_bytes
             if attached and not written:
                 budget = min(
                     budget,
                     zip_safety.BUNDLE_LIMITS.max_archive_bytes - sum(m[2] for m in attached),
                 )
-            plan = _plan(db, identity, since, upto, cursor, max_events, max(budget, 1), kind)
+            plan = _plan(db, identity, pending, cursor, max_events, max(budget, 1))
             if plan is None:
                 break
             undeliverable.extend(plan.skipped)
             if not plan.ids:
                 cursor = plan.cursor
+                del pending[: plan.taken]
                 continue
             try:
                 done = _write_one(
@@ -248,10 +253,12 @@ def export_bundle(
                 overtaken += 1
                 if overtaken > 20:
                     raise RuntimeError("another export kept taking the same events") from None
+                pending = None  # look again
                 continue
             written.append(done)
             exported += len(plan.ids)
             cursor = plan.cursor
+            del pending[: plan.taken]
     if not written:
         return None
     path, bundle_id, seq = written[-1]
@@ -263,43 +270,62 @@ def export_bundle(
 def _plan(
     db: sqlite_utils.Database,
     identity: keys.Identity,
-    since: str | None,
-    upto: int,
+    pending: list[int],
     cursor: tuple[str, str],
     max_events: int,
     max_bytes: int,
-    kind: str | None = KIND_VERDICTS,
 ) -> _Planned | None:
-    """The next bundle's events (after ``cursor``), sequence number and chain start:
-    verdicts, calibration votes, or (``kind`` None, a version-1 export) both."""
-    candidates = _unexported_events(db, identity.reviewer_id, since, upto, cursor, max_events, kind)
-    if not candidates:
+    """The next bundle's events (the first of ``pending``, the rowids of the events still to
+    export, in order; ``cursor`` is the last one exported), sequence number and chain start."""
+    if not pending:
         return None
+    candidates = _event_lines(db, pending[:max_events])
+    every_line = [
+        _row_bytes(db.execute(f"{_SELECT_EVENT} WHERE v.rowid = ?", [rowid]).fetchone())
+        if text is None
+        else text.encode("utf-8")
+        if citations == "[]"
+        else with_citations(text.encode("utf-8"), citations)
+        for rowid, _, _, _, citations, text in candidates
+    ]
+    start, prev_head = ledger.latest_chain_point(db, identity.key_id)
+    seq = ledger.next_seq(db, identity.key_id)
+    if sum(map(len, every_line)) + len(every_line) <= max_bytes:  # all fit (the usual case)
+        return _Planned(
+            [row[1] for row in candidates],
+            {row[2] for row in candidates},
+            every_line,
+            seq,
+            start,
+            prev_head,
+            [],
+            (candidates[-1][3], candidates[-1][1]),
+            len(candidates),
+        )
     ids: list[str] = []
     case_ids: set[str] = set()
     lines: list[bytes] = []
     skipped: list[str] = []
     size = 0
     last = cursor
-    for values in candidates:
-        line = _row_bytes(values)
-        event_id, created_at = values[_ID_AT], values[_CREATED_AT_AT]
+    taken = 0
+    for (_, event_id, case_id, created_at, _, _), line in zip(candidates, every_line, strict=True):
         if len(line) + 1 > max_bytes:
             if not ids:
                 skipped.append(event_id)
                 last = (created_at, event_id)
+                taken += 1
                 continue
             break
         if size + len(line) + 1 > max_bytes:
             break
         ids.append(event_id)
-        case_ids.add(values[_CASE_ID_AT])
+        case_ids.add(case_id)
         lines.append(line)
         size += len(line) + 1
         last = (created_at, event_id)
-    start, prev_head = ledger.latest_chain_point(db, identity.key_id)
-    seq = ledger.next_seq(db, identity.key_id)
-    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last)
+        taken += 1
+    return _Planned(ids, case_ids, lines, seq, start, prev_head, skipped, last, taken)
 
 
 def _write_one(
@@ -314,14 +340,15 @@ def _write_one(
 ) -> tuple[Path, str, int]:
     """Write, record (pending), rename into place and mark done one bundle."""
     bundle_id = str(uuid.uuid4())
-    hashes = [hashlib.sha256(line).hexdigest() for line in plan.lines]
+    digests = [hashlib.sha256(line).digest() for line in plan.lines]
+    hashes = [digest.hex() for digest in digests]
     checkpoint = Checkpoint(
         key_id=identity.key_id,
         reviewer_id=identity.reviewer_id,
         start=plan.start,
         prev_head=plan.prev_head,
         count=plan.start + len(plan.lines),
-        head=audit.chain_head(plan.prev_head, hashes),
+        head=audit.chain_head_of_digests(plan.prev_head, digests),
         created=utc_now_iso(),
     )
     info = {"Event-Count": str(len(plan.lines)), "Batch-Ids": _batch_ids(db, plan.case_ids)}
@@ -364,9 +391,10 @@ def _write_one(
                 len(plan.lines),
                 "export",
             )
-            db.conn.executemany(
-                "INSERT INTO exported_events (event_id, bundle_id) VALUES (?, ?)",
-                [(event_id, bundle_id) for event_id in ids],
+            db.execute(
+                "INSERT INTO exported_events (event_id, bundle_id)"
+                " SELECT value, ? FROM json_each(?)",
+                [bundle_id, json.dumps(ids)],
             )
             ledger.add_chain_points(db, checkpoint, bundle_id)
             ledger.begin_export(db, bundle_id, tmp, final)
@@ -417,21 +445,20 @@ def _evidence_members(evidence: list[Path] | None) -> list[tuple[str, Path, int]
     return members
 
 
-def _unexported_events(
+def _unexported_rowids(
     db: sqlite_utils.Database,
     reviewer_id: str,
     since: str | None,
     upto: int,
     cursor: tuple[str, str],
-    limit: int,
     kind: str | None = KIND_VERDICTS,
-) -> list[tuple[Any, ...]]:
-    """Up to ``limit`` of the reviewer's unexported events after ``cursor`` (created_at, id),
-    among those that existed when the export started (rowid <= ``upto``): verdicts, or
-    calibration votes (``kind``), or both (None). A local session's votes and rulings
-    (``local_sessions``: the demo's) are never exported."""
+) -> list[int]:
+    """The rowids of the reviewer's unexported events after ``cursor`` (created_at, id), in
+    that order, among those that existed when the export started (rowid <= ``upto``):
+    verdicts, or calibration votes (``kind``), or both (None). A local session's votes and
+    rulings (``local_sessions``: the demo's) are never exported."""
     sql = (
-        f"{_SELECT_EVENT} WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        "SELECT v.rowid FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
         " AND (v.session_id IS NULL"
@@ -444,9 +471,25 @@ def _unexported_events(
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
-    sql += " ORDER BY v.created_at, v.id LIMIT ?"
-    params.append(limit)
-    return db.execute(sql, params).fetchall()
+    sql += " ORDER BY v.created_at, v.id"
+    return [row[0] for row in db.execute(sql, params)]
+
+
+def _event_lines(db: sqlite_utils.Database, rowids: list[int]) -> list[tuple[Any, ...]]:
+    """``(rowid, id, case_id, created_at, citations column, line)`` of these events, in
+    this order: ``line`` their canonical JSON built by SQLite (:mod:`...event_json`; None
+    when a value is not plain). Verdict rows never change, so they are the rows a look
+    for their rowids found."""
+    sql = (
+        "SELECT v.rowid, v.id, v.case_id, v.created_at, v.citations, {} FROM verdicts v"
+        " WHERE v.rowid IN (SELECT value FROM json_each(?))"
+    )
+    params = [json.dumps(rowids)]
+    try:
+        found = {row[0]: row for row in db.execute(sql.format(event_json.line_sql(db)), params)}
+    except sqlite3.Error:  # a blob in a text column: the Python path says what is wrong
+        found = {row[0]: row for row in db.execute(sql.format("NULL"), params)}
+    return [found[rowid] for rowid in rowids]
 
 
 def _row_bytes(values: tuple[Any, ...]) -> bytes:
@@ -468,16 +511,11 @@ def _row_bytes(values: tuple[Any, ...]) -> bytes:
 def _batch_ids(db: sqlite_utils.Database, cases: set[str]) -> str:
     """The batches of ``cases``, sorted, space-separated (bag-info.txt's ``Batch-Ids``)."""
     # Not sorted: one sort of 50k ids held the GIL for 23-40 ms at a time (issue 15).
-    case_ids = list(cases)
-    found: set[str] = set()
-    for i in range(0, len(case_ids), 500):
-        chunk = case_ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0]
-            for r in db.execute(f"SELECT DISTINCT batch_id FROM cases WHERE id IN ({marks})", chunk)
-        )
-    return " ".join(sorted(found))
+    found = db.execute(
+        "SELECT DISTINCT batch_id FROM cases WHERE id IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(cases))],
+    )
+    return " ".join(sorted(row[0] for row in found))
 
 
 # -- verifying ------------------------------------------------------------------------------
