@@ -20,7 +20,7 @@ from qa_desktop.ui.render import qimage_to_rgb
 from qa_desktop.ui.shortcut_map import ShortcutMapDialog
 
 from .factory import case_record, mixed_batch, write_batch
-from .windows import answer_dialog, note_and_close, open_window
+from .windows import answer_dialog, note_and_close, open_window, wait_for_full_render
 
 
 @pytest.fixture
@@ -32,8 +32,7 @@ def loaded(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def wait_for_image(qtbot: QtBot, window: MainWindow) -> None:
-    view = window.review.viewer.image_view
-    qtbot.waitUntil(lambda: view.current_image() is not None, timeout=10000)
+    wait_for_full_render(qtbot, window.review.viewer.image_view)
 
 
 def painted(window: MainWindow) -> np.ndarray:

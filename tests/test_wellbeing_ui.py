@@ -64,8 +64,7 @@ def batch(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 def open_window(qtbot: QtBot, ws: Workspace, clock: FakeClock | None = None) -> MainWindow:
     window = windows.open_window(qtbot, ws, **({"clock": clock} if clock else {}))
-    view = window.review.viewer.image_view
-    qtbot.waitUntil(lambda: view.current_image() is not None, timeout=10000)
+    windows.wait_for_full_render(qtbot, window.review.viewer.image_view)
     return window
 
 

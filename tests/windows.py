@@ -27,6 +27,14 @@ def open_window(qtbot: QtBot, ws: Workspace, **kwargs: Any) -> MainWindow:
     return window
 
 
+def wait_for_full_render(qtbot: QtBot, view: Any) -> None:
+    """Until ``view`` (an ImageView) shows its case's full render, not the quick preview
+    shown first (a preview has no sharp picture: it cannot be revealed)."""
+    qtbot.waitUntil(
+        lambda: view.current_image() is not None and not view._rendered.preview, timeout=10000
+    )
+
+
 # -- modal dialogs ------------------------------------------------------------------------------
 
 Answer = Callable[[Any], object]
