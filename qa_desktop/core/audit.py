@@ -102,10 +102,7 @@ def link(prev_hash: str, event_hash: str) -> str:
 
 def chain_head(prev_hash: str, event_hashes: Iterable[str]) -> str:
     """The head reached from ``prev_hash`` by appending ``event_hashes`` in order."""
-    head = bytes.fromhex(prev_hash)
-    for event_hash in event_hashes:
-        head = hashlib.sha256(head + bytes.fromhex(event_hash)).digest()
-    return head.hex()
+    return chain_head_of_digests(prev_hash, map(bytes.fromhex, event_hashes))
 
 
 def chain_head_of_digests(prev_hash: str, event_digests: Iterable[bytes]) -> str:
@@ -114,15 +111,6 @@ def chain_head_of_digests(prev_hash: str, event_digests: Iterable[bytes]) -> str
     for digest in event_digests:
         head = hashlib.sha256(head + digest).digest()
     return head.hex()
-
-
-def chain_links(prev_hash: str, event_hashes: Iterable[str]) -> Iterator[str]:
-    """Each head in turn from ``prev_hash`` on, appending ``event_hashes`` in order (what
-    :func:`link` gives, without turning each head back and forth between hex and bytes)."""
-    prev = bytes.fromhex(prev_hash)
-    for event_hash in event_hashes:
-        prev = hashlib.sha256(prev + bytes.fromhex(event_hash)).digest()
-        yield prev.hex()
 
 
 def head(db: sqlite_utils.Database) -> tuple[int, str]:
