@@ -209,8 +209,10 @@ def _read_around(
     read; None if the file ends early."""
     states = [_RangeHash() for _ in ranges]
     ring = [memoryview(bytearray(_READ_CHUNK)) for _ in range(_RING)]
-    workers = [ThreadPoolExecutor(1) for _ in range(min(2, len(ranges)))]
-    pending: deque[Future[None]] = deque()
+    # One thread hashes every chunk, the other CRCs it: both run on each chunk at once (a
+    # thread a range did both one after the other, and only one range is read at a time).
+    hasher, crc = ThreadPoolExecutor(1, "import-hash"), ThreadPoolExecutor(1, "import-crc")
+    pending: deque[tuple[Future[None], Future[None]]] = deque()
     turn = at = 0
     try:
         stream.seek(0)
@@ -221,19 +223,27 @@ def _read_around(
             at = start
             while at < end:
                 if len(pending) == _RING:
-                    pending.popleft().result()  # the oldest buffer is free again
+                    _wait_both(pending.popleft())  # the oldest buffer is free again
                 part = ring[turn % _RING][: min(_READ_CHUNK, end - at)]
                 if not _read_fully(stream, part):
                     return None
-                pending.append(workers[n % len(workers)].submit(states[n].update, part))
+                state = states[n]
+                pending.append(
+                    (hasher.submit(state.sha.update, part), crc.submit(state.add_crc, part))
+                )
                 turn += 1
                 at += len(part)
         while pending:
-            pending.popleft().result()
+            _wait_both(pending.popleft())
     finally:
-        for worker in workers:
-            worker.shutdown()
+        hasher.shutdown()
+        crc.shutdown()
     return states
+
+
+def _wait_both(futures: tuple[Future[None], Future[None]]) -> None:
+    for future in futures:
+        future.result()
 
 
 def _read_fully(stream: io.RawIOBase, target: memoryview) -> bool:
@@ -251,15 +261,15 @@ _RING = 6
 
 
 class _RangeHash:
-    """CRC-32 and SHA-256 of one range, fed in order by one worker thread."""
+    """CRC-32 and SHA-256 of one range, each fed its chunks in order by its own thread."""
 
     def __init__(self) -> None:
         self.crc = 0
         self.sha = hashlib.sha256()
 
-    def update(self, chunk: memoryview) -> None:
+    def add_crc(self, chunk: memoryview) -> None:
+        """Extend the CRC-32 with the next chunk."""
         self.crc = zlib.crc32(chunk, self.crc)
-        self.sha.update(chunk)
 
 
 def _stored_ranges(stream: io.RawIOBase, size: int) -> list[tuple[int, int]]:
