@@ -33,6 +33,9 @@ SMALL = 1000
 RUNS = int(os.environ.get("QA_BENCH_SCALE_RUNS", "5"))
 STORE = Path(os.environ.get("QA_BENCH_SCALE_DIR", "/tmp/scale-1m"))
 PAGE = 200
+DONE_PAGE = 100
+"""The done filter's page: both queues fill it (a tenth of the cases are done, so the
+1,000-case queue has 100 of them, where a 200-row page at 1M held twice its rows)."""
 COUNT_PREFIX = "count in a worker, "
 
 
@@ -73,12 +76,15 @@ def _core(path: Path, cases: int) -> dict[str, list[float]]:
             ws.queue.row(case_id)  # the row repainted
             ws.queue.page(after_seq=ws.queue.row(case_id).seq, limit=1)  # type: ignore[union-attr]
 
+        # Each size's page holds the same rows, else the larger does more work, not slower.
+        assert len(ws.queue.page(filter=done, limit=DONE_PAGE)) == DONE_PAGE
+        assert len(ws.queue.page(filter=find, limit=PAGE)) == 100  # c00001xx at each size
         return {
             "first page": _timed(lambda: ws.queue.page(offset=0, limit=PAGE)),
             "middle page": _timed(lambda: ws.queue.page(offset=mid, limit=PAGE)),
             "last page": _timed(lambda: ws.queue.page(offset=last, limit=PAGE)),
             "filter change (done): first page": _timed(
-                lambda: ws.queue.page(filter=done, limit=PAGE)
+                lambda: ws.queue.page(filter=done, limit=DONE_PAGE)
             ),
             "position under a filter (done)": _timed(lambda: ws.queue.index("c0000000", done)),
             "find keystroke: first page": _timed(lambda: ws.queue.page(filter=find, limit=PAGE)),
