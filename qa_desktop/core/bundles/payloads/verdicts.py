@@ -218,12 +218,18 @@ def export_bundle(
     exported = 0
     overtaken = 0
     kinds = (None,) if format_version < 2 else (KIND_VERDICTS, KIND_CALIBRATION)
+    # One look for the events of every kind at first, not one a bundle (nor one a kind).
+    looked = _unexported_rowids(db, identity.reviewer_id, since, upto, ("", ""), kinds)
     for kind in kinds:
         cursor = ("", "")
         pending: list[int] | None = None
         while True:
-            if pending is None:  # one look for every event of this kind, not one a bundle
-                pending = _unexported_rowids(db, identity.reviewer_id, since, upto, cursor, kind)
+            if pending is None:
+                pending = looked.pop(kind, None)
+            if pending is None:  # overtaken by another export: look again, after the cursor
+                pending = _unexported_rowids(
+                    db, identity.reviewer_id, since, upto, cursor, (kind,)
+                )[kind]
             budget = max_bytes
             if attached and not written:
                 budget = min(
@@ -451,28 +457,32 @@ def _unexported_rowids(
     since: str | None,
     upto: int,
     cursor: tuple[str, str],
-    kind: str | None = KIND_VERDICTS,
-) -> list[int]:
+    kinds: tuple[str | None, ...],
+) -> dict[str | None, list[int]]:
     """The rowids of the reviewer's unexported events after ``cursor`` (created_at, id), in
-    that order, among those that existed when the export started (rowid <= ``upto``):
-    verdicts, or calibration votes (``kind``), or both (None). A local session's votes and
-    rulings (``local_sessions``: the demo's) are never exported."""
+    that order, among those that existed when the export started (rowid <= ``upto``), for
+    each of ``kinds`` (in one scan): verdicts, calibration votes, or both (None, a version-1
+    export). A local session's votes and rulings (``local_sessions``: the demo's) are never
+    exported."""
     sql = (
-        "SELECT v.rowid FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
+        "SELECT v.rowid, v.role = 'participant' AND v.session_id IS NOT NULL"
+        " FROM verdicts v WHERE v.reviewer_id = ? AND v.rowid <= ?"
         " AND (v.created_at, v.id) > (?, ?) AND NOT EXISTS"
         " (SELECT 1 FROM exported_events x WHERE x.event_id = v.id)"
         " AND (v.session_id IS NULL"
         " OR v.session_id NOT IN (SELECT session_id FROM local_sessions))"
     )
     params: list[Any] = [reviewer_id, upto, *cursor]
-    if kind is not None:
-        sql += " AND ((v.role = 'participant' AND v.session_id IS NOT NULL) = ?)"
-        params.append(int(kind == KIND_CALIBRATION))
     if since:
         sql += " AND v.created_at >= ?"
         params.append(since)
     sql += " ORDER BY v.created_at, v.id"
-    return [row[0] for row in db.execute(sql, params)]
+    found: dict[str | None, list[int]] = {kind: [] for kind in kinds}
+    for rowid, vote in db.execute(sql, params):
+        kind = None if None in found else KIND_CALIBRATION if vote else KIND_VERDICTS
+        if kind in found:
+            found[kind].append(rowid)
+    return found
 
 
 def _event_lines(db: sqlite_utils.Database, rowids: list[int]) -> list[tuple[Any, ...]]:
