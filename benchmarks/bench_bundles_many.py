@@ -67,10 +67,7 @@ def _plant_events(ws: Workspace) -> list[dict[str, Any]]:
         rows.append(row)
     columns = list(rows[0])
     with db.conn:
-        db.conn.executemany(
-            f"INSERT INTO verdicts ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
-            [[r[c] for c in columns] for r in rows],
-        )
+        db.conn.executemany(_insert_sql(columns), [[r[c] for c in columns] for r in rows])
     events = [dict(r, citations=json.loads(r["citations"])) for r in rows]
     return [plain.to_json(), cited.to_json(), *events]
 
@@ -91,6 +88,11 @@ def _stdlib_encode(events: list[dict[str, Any]]) -> float:
     return time.perf_counter() - started
 
 
+def _insert_sql(columns: list[str]) -> str:
+    """An INSERT of one ``verdicts`` row with these columns."""
+    return f"INSERT INTO verdicts ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})"
+
+
 def _insert_seconds(events: list[dict[str, Any]], workspace: Path, folder: Path) -> float:
     """Seconds to insert the events' rows (prepared before the timer) into the verdicts table
     of a copy of ``workspace`` (its indexes; the per-row trigger dropped, as the import does)
@@ -105,11 +107,7 @@ def _insert_seconds(events: list[dict[str, Any]], workspace: Path, folder: Path)
         conn.commit()
         started = time.perf_counter()
         with conn:
-            conn.executemany(
-                f"INSERT INTO verdicts ({','.join(columns)})"
-                f" VALUES ({','.join('?' * len(columns))})",
-                rows,
-            )
+            conn.executemany(_insert_sql(columns), rows)
         return time.perf_counter() - started
     finally:
         conn.close()

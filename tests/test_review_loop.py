@@ -197,14 +197,7 @@ def test_grayscale_and_blur_strength_keys(qtbot: QtBot, loaded: Workspace) -> No
     assert window.review.case_filters.blur_level == level - 1
     press(qtbot, window, Qt.Key.Key_G)
     assert window.review.case_filters.grayscale
-    qtbot.waitUntil(
-        lambda: (
-            window.review.viewer.image_view._rendered is not None
-            and not window.review.viewer.image_view._rendered.preview
-            and window.review.viewer.image_view._rendered.settings.grayscale
-        ),
-        timeout=10000,
-    )
+    wait_for_full_render(qtbot, window.review.viewer.image_view, lambda s: s.grayscale)
     pixels = painted(window)
     assert np.array_equal(pixels[..., 0], pixels[..., 1])
     press(qtbot, window, Qt.Key.Key_Plus)

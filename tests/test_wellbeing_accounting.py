@@ -72,14 +72,7 @@ def test_revealing_a_grayscale_case_keeps_it_grey(
     window = open_window(qtbot, batch)
     view = window.review.viewer.image_view
     key(qtbot, window, Qt.Key.Key_G)  # the case is now under grayscale
-    qtbot.waitUntil(
-        lambda: (
-            view._rendered is not None
-            and not view._rendered.preview  # the full render, not its preview
-            and view._rendered.settings.grayscale
-        ),
-        timeout=10000,
-    )
+    windows.wait_for_full_render(qtbot, view, lambda s: s.grayscale)
     key(qtbot, window, Qt.Key.Key_T)
     assert view.revealed
     image = view.current_image()
@@ -87,14 +80,7 @@ def test_revealing_a_grayscale_case_keeps_it_grey(
     rgb = qimage_to_rgb(image)
     assert np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
     key(qtbot, window, Qt.Key.Key_G)  # the reviewer turns it off: colour comes back
-    qtbot.waitUntil(
-        lambda: (
-            view._rendered is not None
-            and not view._rendered.preview
-            and not view._rendered.settings.grayscale
-        ),
-        timeout=10000,
-    )
+    windows.wait_for_full_render(qtbot, view, lambda s: not s.grayscale)
     key(qtbot, window, Qt.Key.Key_T)
     if not view.revealed:
         key(qtbot, window, Qt.Key.Key_T)

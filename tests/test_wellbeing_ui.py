@@ -134,13 +134,10 @@ def test_filter_keys_apply_to_this_case_only(qtbot: QtBot, batch: Workspace) -> 
     ):
         key(qtbot, window, k)
         assert check(window.review.case_filters)
-        qtbot.waitUntil(
-            lambda: (
-                window.review.viewer.image_view._rendered is not None
-                and not window.review.viewer.image_view._rendered.preview
-                and window.review.viewer.image_view._rendered.settings == window.review.case_filters
-            ),
-            timeout=10000,
+        windows.wait_for_full_render(
+            qtbot,
+            window.review.viewer.image_view,
+            lambda s: s == window.review.case_filters,
         )
     assert window.review.protection_bar.buttons["toggle_sepia"].isChecked()
     pixels = shown(window)

@@ -27,11 +27,19 @@ def open_window(qtbot: QtBot, ws: Workspace, **kwargs: Any) -> MainWindow:
     return window
 
 
-def wait_for_full_render(qtbot: QtBot, view: Any) -> None:
-    """Until ``view`` (an ImageView) shows its case's full render, not the quick preview
-    shown first (a preview has no sharp picture: it cannot be revealed)."""
+def wait_for_full_render(
+    qtbot: QtBot, view: Any, settings: Callable[[Any], bool] = lambda _settings: True
+) -> None:
+    """Until ``view`` (an ImageView) shows its case's full render, made under view settings
+    that pass ``settings``, not the quick preview shown first (a preview has no sharp
+    picture: it cannot be revealed)."""
     qtbot.waitUntil(
-        lambda: view.current_image() is not None and not view._rendered.preview, timeout=10000
+        lambda: (
+            view.current_image() is not None
+            and not view._rendered.preview
+            and settings(view._rendered.settings)
+        ),
+        timeout=10000,
     )
 
 

@@ -478,8 +478,9 @@ def _unexported_rowids(
         params.append(since)
     sql += " ORDER BY v.created_at, v.id"
     found: dict[str | None, list[int]] = {kind: [] for kind in kinds}
+    both = None in found
     for rowid, vote in db.execute(sql, params):
-        kind = None if None in found else KIND_CALIBRATION if vote else KIND_VERDICTS
+        kind = None if both else KIND_CALIBRATION if vote else KIND_VERDICTS
         if kind in found:
             found[kind].append(rowid)
     return found
